@@ -1,0 +1,53 @@
+# terraform-provider-dataplatform
+#   make demo   build, install the test bed, validate the examples and show the provider
+#   make test   unit, RPC-level and acceptance tests (real Terraform 1.15.5 and 1.0.3)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+TESTBED := .testbed/bin
+PROVIDER := target/debug/terraform-provider-dataplatform
+RELEASE_PROVIDER := target/release/terraform-provider-dataplatform
+
+.PHONY: all build testbed test unit acceptance lint docs docs-check demo bench fuzz clean
+
+all: build
+
+build:
+	$(CARGO) build --locked --bins
+
+testbed:
+	bash testbed/install.sh
+
+test: testbed lint docs-check
+	$(CARGO) test --locked --all-targets -- --test-threads=4
+
+unit:
+	$(CARGO) test --locked --lib --bins
+
+acceptance: testbed
+	$(CARGO) test --locked --test acceptance
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+docs: build
+	$(PROVIDER) docs
+
+docs-check: build
+	$(PROVIDER) docs --check
+
+demo: build testbed
+	bash testbed/demo.sh
+
+bench: testbed
+	$(CARGO) build --locked --release --bins
+	.testbed/venv-tools/bin/python testbed/bench_handshake.py \
+	  --provider dataplatform=$(RELEASE_PROVIDER) \
+	  --provider go-null=$(TESTBED)/terraform-provider-null \
+	  --runs 30 --json target/bench-handshake.json
+
+clean:
+	$(CARGO) clean
+	rm -rf .testbed

@@ -1,0 +1,7 @@
+//! Acceptance tests: real Terraform (1.15.5 and 1.0.3, installed by `make testbed`) drives
+//! the provider binary built by cargo, offline, in temporary directories.
+
+mod support;
+
+mod plugin_process;
+mod provider_core;

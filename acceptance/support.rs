@@ -1,0 +1,219 @@
+//! The harness: locates the Terraform binaries of the test bed, installs the freshly built
+//! provider into a filesystem mirror (so `init` works offline) and a `dev_overrides` CLI
+//! configuration, and runs Terraform commands with a bounded wait.
+
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const PROVIDER_NAMESPACE: &str = "dataplatform";
+pub const PROVIDER_TYPE: &str = "dataplatform";
+pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/dataplatform/dataplatform";
+pub const MIRROR_VERSION: &str = "0.1.0";
+
+/// The Terraform versions every acceptance test runs against.
+pub const TERRAFORM_VERSIONS: [&str; 2] = ["1.15.5", "1.0.3"];
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn provider_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-dataplatform"))
+}
+
+pub fn terraform_binary(version: &str) -> PathBuf {
+    let p = repo_root().join(".testbed/bin").join(format!("terraform-{version}"));
+    assert!(
+        p.exists(),
+        "{} is missing: run `make testbed` (or `make test`, which installs it) first",
+        p.display()
+    );
+    p
+}
+
+/// The output of one Terraform command.
+#[derive(Debug)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        assert!(self.success(), "command failed ({:?}):\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_failure(&self) -> &Self {
+        assert!(!self.success(), "command unexpectedly succeeded:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// stdout and stderr together, with Terraform's box-drawing margins removed.
+    pub fn text(&self) -> String {
+        let joined = format!("{}\n{}", self.stdout, self.stderr);
+        joined
+            .lines()
+            .map(|l| l.trim_start_matches(['│', '╷', '╵', ' ']).trim_end())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// A temporary Terraform working directory wired to the provider under test.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    pub version: String,
+    terraform: PathBuf,
+    cli_config: PathBuf,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Workspace {
+    pub fn new(version: &str) -> Workspace {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let root = dir.path();
+        let work = root.join("work");
+        let mirror = root.join("mirror");
+        let home = root.join("home");
+        std::fs::create_dir_all(&work).expect("work dir");
+        std::fs::create_dir_all(&home).expect("home dir");
+        let target = mirror
+            .join("registry.terraform.io")
+            .join(PROVIDER_NAMESPACE)
+            .join(PROVIDER_TYPE)
+            .join(MIRROR_VERSION)
+            .join("linux_amd64");
+        std::fs::create_dir_all(&target).expect("mirror dir");
+        let installed = target.join(format!("terraform-provider-{PROVIDER_TYPE}_v{MIRROR_VERSION}"));
+        std::fs::copy(provider_binary(), &installed).expect("copy provider into mirror");
+        let overrides = provider_binary().parent().map(Path::to_path_buf).unwrap_or_default();
+        let cli_config = root.join("terraform.rc");
+        std::fs::write(
+            &cli_config,
+            format!(
+                "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_ADDRESS}\" = \"{}\"\n  }}\n  \
+                 filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{PROVIDER_ADDRESS}\"]\n  }}\n}}\n",
+                overrides.display(),
+                mirror.display()
+            ),
+        )
+        .expect("write CLI config");
+        Workspace {
+            terraform: terraform_binary(version),
+            version: version.to_string(),
+            dir,
+            cli_config,
+            extra_env: Vec::new(),
+        }
+    }
+
+    /// A workspace without dev_overrides: only the filesystem mirror, as an air-gapped user has.
+    pub fn mirror_only(version: &str) -> Workspace {
+        let ws = Workspace::new(version);
+        let text = std::fs::read_to_string(&ws.cli_config).expect("read CLI config");
+        let start = text.find("  dev_overrides").unwrap_or(0);
+        let end = text[start..].find("  }\n").map(|i| start + i + 4).unwrap_or(start);
+        std::fs::write(&ws.cli_config, format!("{}{}", &text[..start], &text[end..])).expect("rewrite CLI config");
+        ws
+    }
+
+    pub fn work_dir(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    pub fn write(&self, name: &str, content: &str) {
+        std::fs::write(self.work_dir().join(name), content).expect("write configuration");
+    }
+
+    pub fn env(&mut self, key: &str, value: &str) {
+        self.extra_env.push((key.to_string(), value.to_string()));
+    }
+
+    /// Runs `terraform ARGS` in the working directory, killing it after `limit`.
+    pub fn run_with_limit(&self, args: &[&str], limit: Duration) -> Output {
+        let mut cmd = Command::new(&self.terraform);
+        cmd.args(args)
+            .current_dir(self.work_dir())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path().join("home"))
+            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        let start = Instant::now();
+        let mut child = cmd.spawn().expect("start terraform");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut stderr = child.stderr.take().expect("stderr");
+        let out_reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stdout.read_to_string(&mut s);
+            s
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stderr.read_to_string(&mut s);
+            s
+        });
+        let code = loop {
+            match child.try_wait().expect("wait for terraform") {
+                Some(status) => break status.code(),
+                None if start.elapsed() > limit => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("terraform {args:?} did not finish within {limit:?}");
+                }
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        Output {
+            code,
+            stdout: out_reader.join().unwrap_or_default(),
+            stderr: err_reader.join().unwrap_or_default(),
+            elapsed: start.elapsed(),
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_limit(args, Duration::from_secs(180))
+    }
+
+    pub fn init(&self) -> Output {
+        self.run(&["init", "-input=false", "-no-color"])
+    }
+}
+
+/// The `terraform { required_providers }` block every configuration starts with.
+pub fn required_providers() -> String {
+    format!(
+        "terraform {{\n  required_providers {{\n    dataplatform = {{\n      source = \"{PROVIDER_ADDRESS}\"\n    }}\n  }}\n}}\n"
+    )
+}
+
+/// The 1-based line of the first line of `text` containing `needle`.
+pub fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("{needle:?} not in configuration"))
+}

@@ -1,0 +1,28 @@
+//! The resource framework: schemas, typed models, the plan pipeline, validation, diagnostics
+//! and the protocol-independent server that routes each RPC to a resource.
+//!
+//! Dependencies point one way: `protocol` uses `framework`, which uses `value`.
+
+pub mod context;
+pub mod diagnostics;
+pub mod model;
+pub mod plan;
+pub mod plan_modifiers;
+pub mod resource;
+pub mod schema;
+pub mod server;
+pub mod timeouts;
+pub mod validate;
+pub mod validators;
+
+pub use context::{Cancelled, Context};
+pub use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub use model::{FromValue, Obj, ObjectBuilder, ToValue};
+pub use resource::{
+    ApplyResult, CreateRequest, DataSource, DeleteRequest, ModifyPlanRequest, ModifyPlanResponse, Provider,
+    ReadRequest, ReadResult, Resource, UpdateRequest, ValidateRequest,
+};
+pub use schema::{Attribute, AttributeType, Block, BlockNesting, Mode, NestedBlock, ObjectNesting, Schema};
+pub use resource::{DataSourceList, ResourceList};
+pub use server::ProviderServer;
+pub use validate::ClientCapabilities;

@@ -1,0 +1,238 @@
+//! Typed models to and from [`Value`]: resources read their configuration with
+//! [`Obj::get`] (errors carry the attribute path) and build state with [`ObjectBuilder`]
+//! (every attribute of the schema written, nulls included, as core requires).
+
+use std::collections::BTreeMap;
+
+use crate::value::{AttributePath, Known, Number, Value};
+
+use super::diagnostics::Diagnostic;
+use super::schema::Block;
+
+/// A Rust type readable from a [`Value`].
+pub trait FromValue: Sized {
+    /// # Errors
+    /// A diagnostic at `path` when the value is null, unknown or of another shape.
+    fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic>;
+}
+
+/// A Rust type writable as a [`Value`].
+pub trait ToValue {
+    fn to_value(&self) -> Value;
+}
+
+fn shape_error(path: &AttributePath, v: &Value, want: &str) -> Diagnostic {
+    let (summary, what) = match v {
+        Value::Null => ("Missing value", "null".to_string()),
+        Value::Unknown => ("Value not yet known", "not known until apply".to_string()),
+        Value::Known(_) => ("Unexpected value type", "of another type".to_string()),
+    };
+    Diagnostic::error(summary, format!("{path} must be {want}, but the value is {what}.")).at(path.clone())
+}
+
+impl FromValue for Value {
+    fn from_value(v: &Value, _: &AttributePath) -> Result<Self, Diagnostic> {
+        Ok(v.clone())
+    }
+}
+
+impl FromValue for String {
+    fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
+        v.as_str().map(str::to_string).ok_or_else(|| shape_error(path, v, "a string"))
+    }
+}
+
+impl FromValue for bool {
+    fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
+        v.as_bool().ok_or_else(|| shape_error(path, v, "a bool"))
+    }
+}
+
+impl FromValue for Number {
+    fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
+        v.as_number().cloned().ok_or_else(|| shape_error(path, v, "a number"))
+    }
+}
+
+impl FromValue for i64 {
+    fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
+        let n = v.as_number().ok_or_else(|| shape_error(path, v, "a whole number"))?;
+        n.to_i64().filter(|_| n.is_integer()).ok_or_else(|| {
+            Diagnostic::error(
+                "Invalid number",
+                format!("{path} must be a whole number between {} and {}, got {n}.", i64::MIN, i64::MAX),
+            )
+            .at(path.clone())
+        })
+    }
+}
+
+impl FromValue for f64 {
+    fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
+        v.as_number().map(|n| n.to_f64()).ok_or_else(|| shape_error(path, v, "a number"))
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
+        if v.is_null() {
+            Ok(None)
+        } else {
+            T::from_value(v, path).map(Some)
+        }
+    }
+}
+
+impl<T: FromValue> FromValue for Vec<T> {
+    fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
+        let items = v.as_list().ok_or_else(|| shape_error(path, v, "a list"))?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, e)| T::from_value(e, &path.clone().index(i as i64)))
+            .collect()
+    }
+}
+
+impl<T: FromValue> FromValue for BTreeMap<String, T> {
+    fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
+        let items = v.as_map().ok_or_else(|| shape_error(path, v, "a map"))?;
+        items
+            .iter()
+            .map(|(k, e)| Ok((k.clone(), T::from_value(e, &path.clone().key(k))?)))
+            .collect()
+    }
+}
+
+impl ToValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+impl ToValue for String {
+    fn to_value(&self) -> Value {
+        Value::string(self.clone())
+    }
+}
+impl ToValue for &str {
+    fn to_value(&self) -> Value {
+        Value::string(self.to_string())
+    }
+}
+impl ToValue for bool {
+    fn to_value(&self) -> Value {
+        Value::bool(*self)
+    }
+}
+impl ToValue for i64 {
+    fn to_value(&self) -> Value {
+        Value::number(Number::from(*self))
+    }
+}
+impl ToValue for Number {
+    fn to_value(&self) -> Value {
+        Value::number(self.clone())
+    }
+}
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_value(&self) -> Value {
+        self.as_ref().map_or(Value::Null, ToValue::to_value)
+    }
+}
+impl<T: ToValue> ToValue for Vec<T> {
+    fn to_value(&self) -> Value {
+        Value::list(self.iter().map(ToValue::to_value).collect())
+    }
+}
+impl<T: ToValue> ToValue for BTreeMap<String, T> {
+    fn to_value(&self) -> Value {
+        Value::map(self.iter().map(|(k, v)| (k.clone(), v.to_value())).collect())
+    }
+}
+
+/// A path-aware view of an object value.
+#[derive(Clone)]
+pub struct Obj<'a> {
+    value: &'a Value,
+    path: AttributePath,
+}
+
+impl<'a> Obj<'a> {
+    pub fn new(value: &'a Value) -> Self {
+        Obj {
+            value,
+            path: AttributePath::root(),
+        }
+    }
+
+    pub fn at(value: &'a Value, path: AttributePath) -> Self {
+        Obj { value, path }
+    }
+
+    /// The raw value of an attribute (null when absent).
+    pub fn value(&self, name: &str) -> &'a Value {
+        self.value.get_attr(name).unwrap_or(&Value::Null)
+    }
+
+    pub fn path_of(&self, name: &str) -> AttributePath {
+        self.path.clone().attr(name)
+    }
+
+    /// Reads an attribute as `T`.
+    ///
+    /// # Errors
+    /// A diagnostic naming the attribute when it cannot be read as `T`.
+    pub fn get<T: FromValue>(&self, name: &str) -> Result<T, Diagnostic> {
+        T::from_value(self.value(name), &self.path_of(name))
+    }
+
+    /// A nested object (single block or object attribute).
+    pub fn obj(&self, name: &str) -> Obj<'a> {
+        Obj {
+            value: self.value(name),
+            path: self.path_of(name),
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        self.value.is_null()
+    }
+}
+
+/// Builds an object value of a block: every attribute not set is written as null and every
+/// nested block not set as absent.
+pub struct ObjectBuilder {
+    fields: BTreeMap<String, Value>,
+}
+
+impl ObjectBuilder {
+    pub fn new(block: &Block) -> Self {
+        let fields = match block.null_object() {
+            Value::Known(Known::Object(f)) => f,
+            _ => BTreeMap::new(),
+        };
+        ObjectBuilder { fields }
+    }
+
+    /// Starts from an existing object (e.g. the planned state) and overrides some fields.
+    pub fn from_value(block: &Block, v: &Value) -> Self {
+        let mut b = Self::new(block);
+        if let Some(m) = v.as_map() {
+            for (k, val) in m {
+                if b.fields.contains_key(k) {
+                    b.fields.insert(k.clone(), val.clone());
+                }
+            }
+        }
+        b
+    }
+
+    pub fn set(mut self, name: &str, value: impl ToValue) -> Self {
+        self.fields.insert(name.to_string(), value.to_value());
+        self
+    }
+
+    pub fn build(self) -> Value {
+        Value::object(self.fields)
+    }
+}

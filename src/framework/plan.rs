@@ -1,0 +1,272 @@
+//! The plan pipeline, in the order core's rules require:
+//! 1. defaults for attributes the configuration leaves null;
+//! 2. when anything changes (or on create), computed attributes the configuration leaves null
+//!    become unknown ("known after apply");
+//! 3. attribute plan modifiers (use-state-for-unknown, requires-replace, ...);
+//! 4. write-only attributes are planned null.
+//!
+//! The resource's own plan changes run after this, in the server.
+
+use std::collections::BTreeMap;
+
+use crate::value::{AttributePath, Known, Value};
+
+use super::diagnostics::Diagnostics;
+use super::plan_modifiers::{AttributePlanRequest, AttributePlanResponse};
+use super::schema::{Attribute, AttributeType, Block, BlockNesting, NestedBlock, ObjectNesting, Schema};
+
+/// The outcome of planning one resource instance.
+#[derive(Debug)]
+pub struct Planned {
+    pub planned: Value,
+    pub requires_replace: Vec<AttributePath>,
+    pub diagnostics: Diagnostics,
+}
+
+/// Plans a create or update. `prior` is null on create; `proposed` is core's proposed new
+/// state; `config` the configuration.
+pub fn plan(schema: &Schema, prior: &Value, proposed: &Value, config: &Value) -> Planned {
+    let root = AttributePath::root();
+    let mut planned = apply_defaults(&schema.block, config, proposed.clone());
+    let creating = prior.is_null();
+    let changed = creating || planned != *prior;
+    let mut walk = Walk {
+        changed,
+        creating,
+        requires_replace: Vec::new(),
+        diagnostics: Diagnostics::new(),
+    };
+    planned = walk.block(&schema.block, &root, config, prior, planned);
+    Planned {
+        planned,
+        requires_replace: walk.requires_replace,
+        diagnostics: walk.diagnostics,
+    }
+}
+
+fn attr<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v.get_attr(name).unwrap_or(&Value::Null)
+}
+
+fn set_attr(object: &mut Value, name: &str, value: Value) {
+    if let Value::Known(Known::Object(fields)) = object {
+        fields.insert(name.to_string(), value);
+    }
+}
+
+fn take_attr(object: &mut Value, name: &str) -> Value {
+    match object {
+        Value::Known(Known::Object(fields)) => fields.remove(name).unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+/// Pass 1: defaults, everywhere a configuration object exists.
+fn apply_defaults(block: &Block, config: &Value, mut planned: Value) -> Value {
+    if !matches!(planned, Value::Known(Known::Object(_))) {
+        return planned;
+    }
+    for a in &block.attributes {
+        let c = attr(config, &a.name);
+        let mut p = take_attr(&mut planned, &a.name);
+        if c.is_null() {
+            if let Some(d) = &a.default {
+                p = d.clone();
+            }
+        } else if let AttributeType::Nested(n) = &a.ty {
+            let inner = Block {
+                attributes: n.attributes.clone(),
+                ..Block::default()
+            };
+            p = map_elements(n.nesting.into(), c, p, |ce, pe| apply_defaults(&inner, ce, pe));
+        }
+        set_attr(&mut planned, &a.name, p);
+    }
+    for b in &block.blocks {
+        let c = attr(config, &b.type_name);
+        let p = take_attr(&mut planned, &b.type_name);
+        let p = map_elements(b.nesting, c, p, |ce, pe| apply_defaults(&b.block, ce, pe));
+        set_attr(&mut planned, &b.type_name, p);
+    }
+    planned
+}
+
+impl From<ObjectNesting> for BlockNesting {
+    fn from(n: ObjectNesting) -> Self {
+        match n {
+            ObjectNesting::Single => BlockNesting::Single,
+            ObjectNesting::List => BlockNesting::List,
+            ObjectNesting::Set => BlockNesting::Set,
+            ObjectNesting::Map => BlockNesting::Map,
+        }
+    }
+}
+
+/// Applies `f(config_element, planned_element)` to each object of a nested value, matching
+/// list and set elements by position and map elements by key.
+fn map_elements(
+    nesting: BlockNesting,
+    config: &Value,
+    planned: Value,
+    mut f: impl FnMut(&Value, Value) -> Value,
+) -> Value {
+    match (nesting, planned) {
+        (BlockNesting::Single | BlockNesting::Group, p) => f(config, p),
+        (BlockNesting::List, Value::Known(Known::List(items))) => {
+            let cs = config.as_list().unwrap_or(&[]);
+            Value::Known(Known::List(
+                items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| f(cs.get(i).unwrap_or(&Value::Null), p))
+                    .collect(),
+            ))
+        }
+        (BlockNesting::Set, Value::Known(Known::Set(items))) => {
+            let cs = config.as_list().unwrap_or(&[]);
+            Value::Known(Known::Set(
+                items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| f(cs.get(i).unwrap_or(&Value::Null), p))
+                    .collect(),
+            ))
+        }
+        (BlockNesting::Map, Value::Known(Known::Map(items))) => {
+            let empty = BTreeMap::new();
+            let cs = config.as_map().unwrap_or(&empty);
+            Value::Known(Known::Map(
+                items
+                    .into_iter()
+                    .map(|(k, p)| {
+                        let c = cs.get(&k).unwrap_or(&Value::Null);
+                        let v = f(c, p);
+                        (k, v)
+                    })
+                    .collect(),
+            ))
+        }
+        (_, other) => other,
+    }
+}
+
+struct Walk {
+    changed: bool,
+    creating: bool,
+    requires_replace: Vec<AttributePath>,
+    diagnostics: Diagnostics,
+}
+
+impl Walk {
+    /// Pass 2 over one object of `block`.
+    fn block(&mut self, block: &Block, path: &AttributePath, config: &Value, prior: &Value, mut planned: Value) -> Value {
+        if !matches!(planned, Value::Known(Known::Object(_))) {
+            return planned;
+        }
+        for a in &block.attributes {
+            let p = take_attr(&mut planned, &a.name);
+            let p = self.attribute(a, &path.clone().attr(&a.name), attr(config, &a.name), attr(prior, &a.name), p);
+            set_attr(&mut planned, &a.name, p);
+        }
+        for b in &block.blocks {
+            let p = take_attr(&mut planned, &b.type_name);
+            let p = self.nested_block(b, &path.clone().attr(&b.type_name), attr(config, &b.type_name), attr(prior, &b.type_name), p);
+            set_attr(&mut planned, &b.type_name, p);
+        }
+        planned
+    }
+
+    fn attribute(&mut self, a: &Attribute, path: &AttributePath, config: &Value, prior: &Value, mut planned: Value) -> Value {
+        if a.write_only {
+            return Value::Null;
+        }
+        if self.changed && a.mode.is_computed() && config.is_null() && a.default.is_none() {
+            planned = Value::Unknown;
+        }
+        if let (AttributeType::Nested(n), false) = (&a.ty, planned.is_unknown() || planned.is_null()) {
+            let inner = Block {
+                attributes: n.attributes.clone(),
+                ..Block::default()
+            };
+            planned = self.elements(n.nesting.into(), &inner, path, config, prior, planned);
+        }
+        if a.plan_modifiers.is_empty() {
+            return planned;
+        }
+        let req = AttributePlanRequest {
+            path,
+            config,
+            state: prior,
+            creating: self.creating,
+        };
+        let mut resp = AttributePlanResponse {
+            plan: planned,
+            requires_replace: false,
+            diagnostics: Diagnostics::new(),
+        };
+        for m in &a.plan_modifiers {
+            m.modify(&req, &mut resp);
+        }
+        if resp.requires_replace {
+            self.requires_replace.push(path.clone());
+        }
+        self.diagnostics.extend(resp.diagnostics);
+        resp.plan
+    }
+
+    fn nested_block(&mut self, b: &NestedBlock, path: &AttributePath, config: &Value, prior: &Value, planned: Value) -> Value {
+        self.elements(b.nesting, &b.block, path, config, prior, planned)
+    }
+
+    fn elements(
+        &mut self,
+        nesting: BlockNesting,
+        block: &Block,
+        path: &AttributePath,
+        config: &Value,
+        prior: &Value,
+        planned: Value,
+    ) -> Value {
+        match (nesting, planned) {
+            (BlockNesting::Single | BlockNesting::Group, p) => self.block(block, path, config, prior, p),
+            (BlockNesting::List, Value::Known(Known::List(items))) => {
+                let cs = config.as_list().unwrap_or(&[]).to_vec();
+                let ps = prior.as_list().unwrap_or(&[]).to_vec();
+                let out = items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let ip = path.clone().index(i as i64);
+                        self.block(block, &ip, cs.get(i).unwrap_or(&Value::Null), ps.get(i).unwrap_or(&Value::Null), p)
+                    })
+                    .collect();
+                Value::Known(Known::List(out))
+            }
+            (BlockNesting::Set, Value::Known(Known::Set(items))) => {
+                // Set elements have no stable address: plan each without a prior element.
+                let cs = config.as_list().unwrap_or(&[]).to_vec();
+                let out = items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| self.block(block, path, cs.get(i).unwrap_or(&Value::Null), &Value::Null, p))
+                    .collect();
+                Value::Known(Known::Set(out))
+            }
+            (BlockNesting::Map, Value::Known(Known::Map(items))) => {
+                let empty = BTreeMap::new();
+                let cs = config.as_map().unwrap_or(&empty).clone();
+                let ps = prior.as_map().unwrap_or(&empty).clone();
+                let out = items
+                    .into_iter()
+                    .map(|(k, p)| {
+                        let kp = path.clone().key(&k);
+                        let v = self.block(block, &kp, cs.get(&k).unwrap_or(&Value::Null), ps.get(&k).unwrap_or(&Value::Null), p);
+                        (k, v)
+                    })
+                    .collect();
+                Value::Known(Known::Map(out))
+            }
+            (_, other) => other,
+        }
+    }
+}

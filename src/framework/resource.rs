@@ -1,0 +1,179 @@
+//! What a resource, a data source and the provider implement. Methods take request structs,
+//! so new protocol fields never break implementations; optional behaviour has defaults.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::value::Value;
+
+use super::context::Context;
+use super::diagnostics::{Diagnostic, Diagnostics};
+use super::schema::Schema;
+
+/// The configuration of a resource at validate time (may hold unknown values).
+pub struct ValidateRequest<'a> {
+    pub config: &'a Value,
+}
+
+/// The resource's own plan changes, after the framework's pipeline.
+pub struct ModifyPlanRequest<'a, D> {
+    /// Null for a destroy plan.
+    pub config: &'a Value,
+    /// The configured provider data, when Configure has run.
+    pub data: Option<&'a D>,
+    /// Null on create.
+    pub prior_state: &'a Value,
+}
+
+pub struct ModifyPlanResponse {
+    /// The planned state so far; the resource may change computed attributes.
+    pub planned: Value,
+    /// Extra attribute paths whose change replaces the resource.
+    pub requires_replace: Vec<crate::value::AttributePath>,
+    pub diagnostics: Diagnostics,
+}
+
+pub struct CreateRequest {
+    pub config: Value,
+    pub planned: Value,
+}
+
+pub struct UpdateRequest {
+    pub config: Value,
+    pub prior_state: Value,
+    pub planned: Value,
+    pub prior_private: Vec<u8>,
+}
+
+pub struct ReadRequest {
+    pub state: Value,
+    pub private: Vec<u8>,
+}
+
+pub struct DeleteRequest {
+    pub prior_state: Value,
+    pub prior_private: Vec<u8>,
+}
+
+/// The result of create and update. On error, `state` must still tell the truth: the object
+/// as far as it exists (null when nothing was created), so nothing is orphaned.
+pub struct ApplyResult {
+    pub state: Value,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+impl ApplyResult {
+    pub fn ok(state: Value) -> Self {
+        ApplyResult {
+            state,
+            private: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+    pub fn failed(state: Value, diagnostics: impl Into<Diagnostics>) -> Self {
+        ApplyResult {
+            state,
+            private: Vec::new(),
+            diagnostics: diagnostics.into(),
+        }
+    }
+}
+
+/// The result of read: `None` means the object is gone (core removes it from state).
+pub struct ReadResult {
+    pub state: Option<Value>,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+impl ReadResult {
+    pub fn found(state: Value, private: Vec<u8>) -> Self {
+        ReadResult {
+            state: Some(state),
+            private,
+            diagnostics: Diagnostics::new(),
+        }
+    }
+    pub fn gone() -> Self {
+        ReadResult {
+            state: None,
+            private: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+}
+
+/// A managed resource type. `D` is the provider's configured data.
+#[async_trait]
+pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
+    /// The full type name, e.g. `dataplatform_nodegroup`.
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+
+    /// Cross-attribute checks on the configuration. Attribute validators already ran.
+    fn validate(&self, _req: &ValidateRequest<'_>, _diags: &mut Diagnostics) {}
+
+    /// Resource-level plan changes (also called for destroy plans, with a null config).
+    fn modify_plan(&self, _req: &ModifyPlanRequest<'_, D>, _resp: &mut ModifyPlanResponse) {}
+
+    async fn create(&self, ctx: &Context<D>, req: CreateRequest) -> ApplyResult;
+    async fn read(&self, ctx: &Context<D>, req: ReadRequest) -> ReadResult;
+    async fn update(&self, ctx: &Context<D>, req: UpdateRequest) -> ApplyResult;
+    /// Not-found counts as success.
+    async fn delete(&self, ctx: &Context<D>, req: DeleteRequest) -> Diagnostics;
+
+    /// Imports by id: the returned state needs only what Read needs to find the object.
+    async fn import(&self, _ctx: &Context<D>, _id: &str) -> Result<Value, Diagnostics> {
+        Err(Diagnostic::error(
+            "Import not supported",
+            format!("{} cannot be imported.", self.type_name()),
+        )
+        .into())
+    }
+
+    /// Upgrades stored state JSON written by schema `version` (older than the current one) to
+    /// the current version's shape.
+    fn upgrade_state(&self, version: i64, _state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
+        Err(Diagnostic::error(
+            "Unable to upgrade state",
+            format!(
+                "{} has no upgrade from schema version {version} to version {}.",
+                self.type_name(),
+                self.schema().version
+            ),
+        )
+        .into())
+    }
+}
+
+/// A data source type.
+#[async_trait]
+pub trait DataSource<D: Send + Sync + 'static>: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    fn validate(&self, _req: &ValidateRequest<'_>, _diags: &mut Diagnostics) {}
+    /// Returns the full object (configuration plus computed attributes).
+    async fn read(&self, ctx: &Context<D>, config: Value) -> (Value, Diagnostics);
+}
+
+pub type ResourceList<D> = Vec<Arc<dyn Resource<D>>>;
+pub type DataSourceList<D> = Vec<Arc<dyn DataSource<D>>>;
+
+/// The provider itself.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// What Configure builds and every operation receives.
+    type Data: Send + Sync + 'static;
+
+    /// The provider's local name, e.g. `dataplatform`.
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    /// Cross-attribute checks on the provider configuration.
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    /// Builds the provider data. Must do no network I/O: values may be unknown during plan.
+    async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Self::Data>;
+    fn resources(&self) -> ResourceList<Self::Data>;
+    fn data_sources(&self) -> DataSourceList<Self::Data>;
+}

@@ -1,0 +1,552 @@
+//! The framework's side of every RPC, free of protobuf: decode is done by the protocol layer
+//! against the schemas this server exposes; here requests are routed to resources, the plan
+//! pipeline runs, core's rules are checked, panics become diagnostics and StopProvider
+//! cancels every operation in flight.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, RwLock};
+
+use futures::FutureExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::value::{AttributePath, Known, Value};
+
+use super::context::Context;
+use super::diagnostics::{Diagnostic, Diagnostics};
+use super::model::ObjectBuilder;
+use super::plan;
+use super::resource::{
+    ApplyResult, CreateRequest, DataSource, DeleteRequest, ModifyPlanRequest, ModifyPlanResponse,
+    Provider, ReadRequest, Resource, UpdateRequest, ValidateRequest,
+};
+use super::schema::Schema;
+use super::validate::{validate_config, ClientCapabilities};
+
+/// A planned change, as PlanResourceChange returns it.
+#[derive(Debug)]
+pub struct PlanResponse {
+    pub planned: Value,
+    pub requires_replace: Vec<AttributePath>,
+    pub planned_private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+/// The outcome of ApplyResourceChange and of ReadResource.
+#[derive(Debug)]
+pub struct StateResponse {
+    /// Null: the object does not exist (destroyed, or gone).
+    pub state: Value,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+/// One object returned by ImportResourceState.
+#[derive(Debug)]
+pub struct Imported {
+    pub type_name: String,
+    pub state: Value,
+    pub private: Vec<u8>,
+}
+
+/// Routes the provider's RPCs to its resources.
+pub struct ProviderServer<P: Provider> {
+    provider: P,
+    provider_schema: Schema,
+    resources: BTreeMap<String, (Arc<dyn Resource<P::Data>>, Schema)>,
+    data_sources: BTreeMap<String, (Arc<dyn DataSource<P::Data>>, Schema)>,
+    data: RwLock<Option<Arc<P::Data>>>,
+    cancel: Mutex<CancellationToken>,
+}
+
+fn unknown_type(kind: &str, name: &str) -> Diagnostics {
+    Diagnostic::error(
+        format!("Unknown {kind} type"),
+        format!("This provider has no {kind} type named {name:?}."),
+    )
+    .into()
+}
+
+impl<P: Provider> ProviderServer<P> {
+    pub fn new(provider: P) -> Self {
+        let resources = provider
+            .resources()
+            .into_iter()
+            .map(|r| (r.type_name().to_string(), (r.clone(), r.schema())))
+            .collect();
+        let data_sources = provider
+            .data_sources()
+            .into_iter()
+            .map(|d| (d.type_name().to_string(), (d.clone(), d.schema())))
+            .collect();
+        ProviderServer {
+            provider_schema: provider.schema(),
+            provider,
+            resources,
+            data_sources,
+            data: RwLock::new(None),
+            cancel: Mutex::new(CancellationToken::new()),
+        }
+    }
+
+    pub fn provider_name(&self) -> &'static str {
+        self.provider.type_name()
+    }
+
+    pub fn provider_schema(&self) -> &Schema {
+        &self.provider_schema
+    }
+
+    pub fn resource_schemas(&self) -> impl Iterator<Item = (&str, &Schema)> {
+        self.resources.iter().map(|(k, (_, s))| (k.as_str(), s))
+    }
+
+    pub fn data_source_schemas(&self) -> impl Iterator<Item = (&str, &Schema)> {
+        self.data_sources.iter().map(|(k, (_, s))| (k.as_str(), s))
+    }
+
+    pub fn resource_schema(&self, type_name: &str) -> Option<&Schema> {
+        self.resources.get(type_name).map(|(_, s)| s)
+    }
+
+    pub fn data_source_schema(&self, type_name: &str) -> Option<&Schema> {
+        self.data_sources.get(type_name).map(|(_, s)| s)
+    }
+
+    /// StopProvider: cancels every operation in flight. Later operations get a fresh token.
+    pub fn stop(&self) {
+        let mut guard = self.cancel.lock().unwrap_or_else(|p| p.into_inner());
+        guard.cancel();
+        *guard = CancellationToken::new();
+    }
+
+    fn context(&self) -> Result<Context<P::Data>, Diagnostics> {
+        let data = self
+            .data
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error(
+                    "Provider not configured",
+                    "Terraform called the provider before configuring it.",
+                ))
+            })?;
+        let token = self.cancel.lock().unwrap_or_else(|p| p.into_inner()).child_token();
+        Ok(Context::new(data, token))
+    }
+
+    fn data(&self) -> Option<Arc<P::Data>> {
+        self.data.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn validate_provider_config(&self, config: &Value) -> Diagnostics {
+        let mut diags = validate_config(&self.provider_schema.block, config, ClientCapabilities::default());
+        guard_sync("ValidateProviderConfig", &mut diags, || {
+            let mut d = Diagnostics::new();
+            self.provider.validate(config, &mut d);
+            d
+        });
+        diags
+    }
+
+    pub async fn configure(&self, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        let configured = guard("ConfigureProvider", self.provider.configure(config, &mut diags)).await;
+        match configured {
+            Ok(Some(data)) => {
+                *self.data.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(data));
+            }
+            Ok(None) => {}
+            Err(d) => diags.extend(d),
+        }
+        diags
+    }
+
+    pub fn validate_resource_config(&self, type_name: &str, config: &Value, caps: ClientCapabilities) -> Diagnostics {
+        let Some((r, schema)) = self.resources.get(type_name) else {
+            return unknown_type("resource", type_name);
+        };
+        let mut diags = validate_config(&schema.block, config, caps);
+        guard_sync("ValidateResourceConfig", &mut diags, || {
+            let mut d = Diagnostics::new();
+            r.validate(&ValidateRequest { config }, &mut d);
+            d
+        });
+        diags
+    }
+
+    pub fn validate_data_source_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let Some((ds, schema)) = self.data_sources.get(type_name) else {
+            return unknown_type("data source", type_name);
+        };
+        let mut diags = validate_config(&schema.block, config, ClientCapabilities::default());
+        guard_sync("ValidateDataResourceConfig", &mut diags, || {
+            let mut d = Diagnostics::new();
+            ds.validate(&ValidateRequest { config }, &mut d);
+            d
+        });
+        diags
+    }
+
+    /// Upgrades stored JSON state written at `version` to the current schema and decodes it.
+    pub fn upgrade_resource_state(&self, type_name: &str, version: i64, raw_json: &[u8]) -> (Value, Diagnostics) {
+        let Some((r, schema)) = self.resources.get(type_name) else {
+            return (Value::Null, unknown_type("resource", type_name));
+        };
+        let mut json = raw_json.to_vec();
+        if version > schema.version {
+            return (
+                Value::Null,
+                Diagnostic::error(
+                    "State written by a newer provider",
+                    format!(
+                        "The state of this {type_name} was written by schema version {version}, newer than \
+                         this provider's version {}. Upgrade the provider.",
+                        schema.version
+                    ),
+                )
+                .into(),
+            );
+        }
+        if version < schema.version {
+            let parsed: serde_json::Value = match serde_json::from_slice(raw_json) {
+                Ok(v) => v,
+                Err(e) => {
+                    return (
+                        Value::Null,
+                        Diagnostic::error("Unreadable state", format!("The stored state is not valid JSON: {e}.")).into(),
+                    )
+                }
+            };
+            let mut diags = Diagnostics::new();
+            let upgraded = guard_sync_value("UpgradeResourceState", &mut diags, || r.upgrade_state(version, parsed));
+            match upgraded {
+                Some(Ok(v)) => json = serde_json::to_vec(&v).unwrap_or_default(),
+                Some(Err(d)) => return (Value::Null, d),
+                None => return (Value::Null, diags),
+            }
+        }
+        match crate::value::decode_json(&json, &schema.value_type()) {
+            Ok(v) => (normalize(&schema.block, v), Diagnostics::new()),
+            Err(e) => (
+                Value::Null,
+                Diagnostic::error("Unreadable state", format!("The stored state does not match the schema: {e}.")).into(),
+            ),
+        }
+    }
+
+    pub async fn read_resource(&self, type_name: &str, state: Value, private: Vec<u8>) -> StateResponse {
+        let Some((r, schema)) = self.resources.get(type_name) else {
+            return failed_state(state, unknown_type("resource", type_name));
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(d) => return failed_state(state, d),
+        };
+        if state.is_null() {
+            return failed_state(state, Diagnostics::new());
+        }
+        let fallback = state.clone();
+        match guard("ReadResource", r.read(&ctx, ReadRequest { state, private })).await {
+            Ok(res) => StateResponse {
+                state: res.state.map_or(Value::Null, |s| strip_write_only(&schema.block, s)),
+                private: res.private,
+                diagnostics: res.diagnostics,
+            },
+            Err(d) => failed_state(fallback, d),
+        }
+    }
+
+    pub fn plan_resource_change(
+        &self,
+        type_name: &str,
+        prior: &Value,
+        proposed: &Value,
+        config: &Value,
+        prior_private: Vec<u8>,
+    ) -> PlanResponse {
+        let Some((r, schema)) = self.resources.get(type_name) else {
+            return PlanResponse {
+                planned: Value::Null,
+                requires_replace: Vec::new(),
+                planned_private: prior_private,
+                diagnostics: unknown_type("resource", type_name),
+            };
+        };
+        let data = self.data();
+        // Destroy: the planned state is null; the resource may still warn.
+        if proposed.is_null() {
+            let mut resp = ModifyPlanResponse {
+                planned: Value::Null,
+                requires_replace: Vec::new(),
+                diagnostics: Diagnostics::new(),
+            };
+            let mut diags = Diagnostics::new();
+            guard_sync("PlanResourceChange", &mut diags, || {
+                r.modify_plan(
+                    &ModifyPlanRequest {
+                        config,
+                        data: data.as_deref(),
+                        prior_state: prior,
+                    },
+                    &mut resp,
+                );
+                Diagnostics::new()
+            });
+            diags.extend(resp.diagnostics);
+            return PlanResponse {
+                planned: Value::Null,
+                requires_replace: Vec::new(),
+                planned_private: prior_private,
+                diagnostics: diags,
+            };
+        }
+        let pipeline = plan::plan(schema, prior, proposed, config);
+        let mut resp = ModifyPlanResponse {
+            planned: pipeline.planned,
+            requires_replace: pipeline.requires_replace,
+            diagnostics: pipeline.diagnostics,
+        };
+        let mut diags = Diagnostics::new();
+        guard_sync("PlanResourceChange", &mut diags, || {
+            r.modify_plan(
+                &ModifyPlanRequest {
+                    config,
+                    data: data.as_deref(),
+                    prior_state: prior,
+                },
+                &mut resp,
+            );
+            Diagnostics::new()
+        });
+        diags.extend(resp.diagnostics);
+        let mut requires_replace = Vec::new();
+        if !prior.is_null() {
+            for p in resp.requires_replace {
+                if !requires_replace.contains(&p) {
+                    requires_replace.push(p);
+                }
+            }
+        }
+        PlanResponse {
+            planned: resp.planned,
+            requires_replace,
+            planned_private: prior_private,
+            diagnostics: diags,
+        }
+    }
+
+    pub async fn apply_resource_change(
+        &self,
+        type_name: &str,
+        prior: Value,
+        planned: Value,
+        config: Value,
+        planned_private: Vec<u8>,
+    ) -> StateResponse {
+        let Some((r, schema)) = self.resources.get(type_name) else {
+            return failed_state(prior, unknown_type("resource", type_name));
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(d) => return failed_state(prior, d),
+        };
+        if planned.is_null() {
+            if prior.is_null() {
+                return failed_state(Value::Null, Diagnostics::new());
+            }
+            let fallback = prior.clone();
+            let req = DeleteRequest {
+                prior_state: prior,
+                prior_private: planned_private.clone(),
+            };
+            return match guard("ApplyResourceChange", r.delete(&ctx, req)).await {
+                Ok(d) if d.has_errors() => StateResponse {
+                    state: fallback,
+                    private: planned_private,
+                    diagnostics: d,
+                },
+                Ok(d) => StateResponse {
+                    state: Value::Null,
+                    private: Vec::new(),
+                    diagnostics: d,
+                },
+                Err(d) => failed_state(fallback, d),
+            };
+        }
+        let creating = prior.is_null();
+        let fallback = prior.clone();
+        let planned_copy = planned.clone();
+        let result = if creating {
+            guard("ApplyResourceChange", r.create(&ctx, CreateRequest { config, planned })).await
+        } else {
+            let req = UpdateRequest {
+                config,
+                prior_state: prior,
+                planned,
+                prior_private: planned_private.clone(),
+            };
+            guard("ApplyResourceChange", r.update(&ctx, req)).await
+        };
+        let ApplyResult {
+            state,
+            private,
+            mut diagnostics,
+        } = match result {
+            Ok(res) => res,
+            Err(d) => return failed_state(fallback, d),
+        };
+        let state = strip_write_only(&schema.block, state);
+        if !diagnostics.has_errors() && !state.is_null() {
+            check_applied(&planned_copy, &state, &mut diagnostics);
+        }
+        if !state.is_fully_known() {
+            diagnostics.error(
+                "Provider returned unknown values after apply",
+                format!("This is a bug in the provider's {type_name}: every value must be known after apply."),
+            );
+            return StateResponse {
+                state: if creating { Value::Null } else { fallback },
+                private,
+                diagnostics,
+            };
+        }
+        StateResponse {
+            state,
+            private,
+            diagnostics,
+        }
+    }
+
+    pub async fn import_resource_state(&self, type_name: &str, id: &str) -> (Vec<Imported>, Diagnostics) {
+        let Some((r, schema)) = self.resources.get(type_name) else {
+            return (Vec::new(), unknown_type("resource", type_name));
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(d) => return (Vec::new(), d),
+        };
+        match guard("ImportResourceState", r.import(&ctx, id)).await {
+            Ok(Ok(state)) => (
+                vec![Imported {
+                    type_name: type_name.to_string(),
+                    state: ObjectBuilder::from_value(&schema.block, &state).build(),
+                    private: Vec::new(),
+                }],
+                Diagnostics::new(),
+            ),
+            Ok(Err(d)) | Err(d) => (Vec::new(), d),
+        }
+    }
+
+    pub async fn read_data_source(&self, type_name: &str, config: Value) -> (Value, Diagnostics) {
+        let Some((ds, _)) = self.data_sources.get(type_name) else {
+            return (Value::Null, unknown_type("data source", type_name));
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(d) => return (Value::Null, d),
+        };
+        match guard("ReadDataSource", ds.read(&ctx, config)).await {
+            Ok(r) => r,
+            Err(d) => (Value::Null, d),
+        }
+    }
+}
+
+fn failed_state(state: Value, diagnostics: Diagnostics) -> StateResponse {
+    StateResponse {
+        state,
+        private: Vec::new(),
+        diagnostics,
+    }
+}
+
+/// Every known planned value must come back unchanged; catching a slip here gives a clearer
+/// message than core's "inconsistent result after apply".
+fn check_applied(planned: &Value, state: &Value, diags: &mut Diagnostics) {
+    let (Some(p), Some(s)) = (planned.as_map(), state.as_map()) else {
+        return;
+    };
+    for (name, pv) in p {
+        if !pv.is_fully_known() {
+            continue;
+        }
+        if s.get(name) != Some(pv) {
+            diags.push(
+                Diagnostic::error(
+                    "Provider produced an inconsistent result",
+                    format!("The applied value of {name} differs from the planned value. This is a bug in the provider."),
+                )
+                .at(AttributePath::root().attr(name)),
+            );
+        }
+    }
+}
+
+/// Write-only attributes are never stored.
+fn strip_write_only(block: &super::schema::Block, mut state: Value) -> Value {
+    if let Value::Known(Known::Object(fields)) = &mut state {
+        for a in block.attributes.iter().filter(|a| a.write_only) {
+            fields.insert(a.name.clone(), Value::Null);
+        }
+    }
+    state
+}
+
+/// Fills in attributes missing from decoded state so the object has exactly the schema's shape.
+fn normalize(block: &super::schema::Block, v: Value) -> Value {
+    if v.is_null() {
+        return v;
+    }
+    ObjectBuilder::from_value(block, &v).build()
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+fn panic_diagnostic(rpc: &str, message: &str) -> Diagnostics {
+    tracing::error!(rpc, panic = message, "provider panicked");
+    Diagnostic::error(
+        "Provider internal error",
+        format!(
+            "The provider hit an internal error during {rpc} and stopped this operation: {message}. \
+             Please report this issue; state was left as it was before the operation."
+        ),
+    )
+    .into()
+}
+
+/// Runs a future, turning a panic into an error diagnostic.
+async fn guard<T>(rpc: &str, fut: impl Future<Output = T>) -> Result<T, Diagnostics> {
+    AssertUnwindSafe(fut)
+        .catch_unwind()
+        .await
+        .map_err(|p| panic_diagnostic(rpc, &panic_message(p.as_ref())))
+}
+
+fn guard_sync(rpc: &str, diags: &mut Diagnostics, f: impl FnOnce() -> Diagnostics) {
+    match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(d) => diags.extend(d),
+        Err(p) => diags.extend(panic_diagnostic(rpc, &panic_message(p.as_ref()))),
+    }
+}
+
+fn guard_sync_value<T>(rpc: &str, diags: &mut Diagnostics, f: impl FnOnce() -> T) -> Option<T> {
+    match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => Some(v),
+        Err(p) => {
+            diags.extend(panic_diagnostic(rpc, &panic_message(p.as_ref())));
+            None
+        }
+    }
+}

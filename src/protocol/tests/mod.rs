@@ -1,0 +1,6 @@
+//! RPC-level tests: the gRPC services driven the way Terraform core drives them, with
+//! test-only resources that live here.
+
+mod fixture;
+mod rpc;
+mod tls;
