@@ -146,7 +146,7 @@ impl<T: ToValue> ToValue for Vec<T> {
 }
 impl<T: ToValue> ToValue for BTreeMap<String, T> {
     fn to_value(&self) -> Value {
-        Value::map(self.iter().map(|(k, v)| (k.clone(), v.to_value())).collect())
+        Value::map(self.iter().map(|(k, v)| (k.clone(), v.to_value())))
     }
 }
 

@@ -61,7 +61,7 @@ fn take_attr(object: &mut Value, name: &str) -> Value {
     }
 }
 
-/// Pass 1: defaults, everywhere a configuration object exists.
+/// Pass 1: defaults, everywhere a configuration object exists; write-only attributes nulled.
 fn apply_defaults(block: &Block, config: &Value, mut planned: Value) -> Value {
     if !matches!(planned, Value::Known(Known::Object(_))) {
         return planned;
@@ -69,7 +69,10 @@ fn apply_defaults(block: &Block, config: &Value, mut planned: Value) -> Value {
     for a in &block.attributes {
         let c = attr(config, &a.name);
         let mut p = take_attr(&mut planned, &a.name);
-        if c.is_null() {
+        if a.write_only {
+            // Never planned: it must not count as a change either.
+            p = Value::Null;
+        } else if c.is_null() {
             if let Some(d) = &a.default {
                 p = d.clone();
             }

@@ -277,7 +277,7 @@ impl NestedBlock {
             BlockNesting::Group => self.block.null_object(),
             BlockNesting::List => Value::list(Vec::new()),
             BlockNesting::Set => Value::set(Vec::new()),
-            BlockNesting::Map => Value::map(BTreeMap::new()),
+            BlockNesting::Map => Value::map(BTreeMap::<String, Value>::new()),
         }
     }
 }
