@@ -26,6 +26,7 @@ unit:
 	$(CARGO) test --locked --lib --bins
 
 acceptance: testbed
+	$(CARGO) build --locked --bins --examples
 	$(CARGO) test --locked --test acceptance
 
 lint:

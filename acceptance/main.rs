@@ -3,5 +3,6 @@
 
 mod support;
 
+mod framework;
 mod plugin_process;
 mod provider_core;

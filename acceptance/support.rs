@@ -25,6 +25,16 @@ pub fn provider_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-dataplatform"))
 }
 
+/// The test-only provider built from `acceptance/acctest_provider.rs` (`cargo build --examples`).
+pub fn acctest_binary() -> PathBuf {
+    let p = provider_binary()
+        .parent()
+        .map(|d| d.join("examples").join("acctest-provider"))
+        .unwrap_or_default();
+    assert!(p.exists(), "{} is missing: run `cargo build --examples` first", p.display());
+    p
+}
+
 pub fn terraform_binary(version: &str) -> PathBuf {
     let p = repo_root().join(".testbed/bin").join(format!("terraform-{version}"));
     assert!(
@@ -82,7 +92,17 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// A workspace using the shipped provider binary.
     pub fn new(version: &str) -> Workspace {
+        Workspace::with_binary(version, &provider_binary())
+    }
+
+    /// A workspace using the test-only provider (the shipped provider plus test resources).
+    pub fn acctest(version: &str) -> Workspace {
+        Workspace::with_binary(version, &acctest_binary())
+    }
+
+    pub fn with_binary(version: &str, binary: &Path) -> Workspace {
         let dir = tempfile::tempdir().expect("temporary directory");
         let root = dir.path();
         let work = root.join("work");
@@ -98,8 +118,10 @@ impl Workspace {
             .join("linux_amd64");
         std::fs::create_dir_all(&target).expect("mirror dir");
         let installed = target.join(format!("terraform-provider-{PROVIDER_TYPE}_v{MIRROR_VERSION}"));
-        std::fs::copy(provider_binary(), &installed).expect("copy provider into mirror");
-        let overrides = provider_binary().parent().map(Path::to_path_buf).unwrap_or_default();
+        std::fs::copy(binary, &installed).expect("copy provider into mirror");
+        let overrides = root.join("overrides");
+        std::fs::create_dir_all(&overrides).expect("overrides dir");
+        std::fs::copy(binary, overrides.join(format!("terraform-provider-{PROVIDER_TYPE}"))).expect("copy provider");
         let cli_config = root.join("terraform.rc");
         std::fs::write(
             &cli_config,
