@@ -14,8 +14,8 @@ use dataplatform::framework::plan_modifiers::{RequiresReplace, UseStateForUnknow
 use dataplatform::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use dataplatform::framework::validators::{int_between, one_of};
 use dataplatform::framework::{
-    timeouts, ApplyResult, Context, CreateRequest, DataSourceList, DeleteRequest, Diagnostic, Diagnostics, Provider,
-    ReadRequest, ReadResult, Resource, ResourceList, UpdateRequest,
+    timeouts, ApplyResult, Context, CreateRequest, DataSourceList, DeleteRequest, Diagnostic,
+    Diagnostics, Provider, ReadRequest, ReadResult, Resource, ResourceList, UpdateRequest,
 };
 use dataplatform::protocol::{self, handshake};
 use dataplatform::provider::{DataplatformProvider, ProviderData};
@@ -55,18 +55,40 @@ fn schema() -> Schema {
         0,
         Block::new()
             .description("A test object.")
-            .attribute(Attribute::computed("id", Type::String).description("Id.").plan_modifier(UseStateForUnknown))
-            .attribute(Attribute::required("name", Type::String).description("Name.").plan_modifier(RequiresReplace))
-            .attribute(Attribute::optional("size", Type::Number).description("Size.").validator(int_between(1, 10)))
+            .attribute(
+                Attribute::computed("id", Type::String)
+                    .description("Id.")
+                    .plan_modifier(UseStateForUnknown),
+            )
+            .attribute(
+                Attribute::required("name", Type::String)
+                    .description("Name.")
+                    .plan_modifier(RequiresReplace),
+            )
+            .attribute(
+                Attribute::optional("size", Type::Number)
+                    .description("Size.")
+                    .validator(int_between(1, 10)),
+            )
             .attribute(
                 Attribute::optional_computed("tier", Type::String)
                     .description("Tier.")
                     .default_value(Value::string("standard"))
                     .validator(one_of(&["standard", "premium"])),
             )
-            .attribute(Attribute::computed("revision", Type::Number).description("Bumped on every update."))
-            .attribute(Attribute::optional("secret", Type::String).description("A secret.").sensitive())
-            .attribute(Attribute::optional("labels", Type::Map(Box::new(Type::String))).description("Labels."))
+            .attribute(
+                Attribute::computed("revision", Type::Number)
+                    .description("Bumped on every update."),
+            )
+            .attribute(
+                Attribute::optional("secret", Type::String)
+                    .description("A secret.")
+                    .sensitive(),
+            )
+            .attribute(
+                Attribute::optional("labels", Type::Map(Box::new(Type::String)))
+                    .description("Labels."),
+            )
             .block(
                 NestedBlock::list(
                     "port",
@@ -91,13 +113,16 @@ fn schema() -> Schema {
 }
 
 fn store() -> PathBuf {
-    PathBuf::from(std::env::var("DATAPLATFORM_ACCTEST_DIR").unwrap_or_else(|_| "/nonexistent".into()))
+    PathBuf::from(
+        std::env::var("DATAPLATFORM_ACCTEST_DIR").unwrap_or_else(|_| "/nonexistent".into()),
+    )
 }
 
 fn save(id: &str, v: &Value) -> Result<(), Diagnostic> {
     let bytes = value::encode_json(v, &schema().value_type())
         .map_err(|e| Diagnostic::error("encode", e.to_string()))?;
-    std::fs::write(store().join(id), bytes).map_err(|e| Diagnostic::error("Cannot store object", e.to_string()))
+    std::fs::write(store().join(id), bytes)
+        .map_err(|e| Diagnostic::error("Cannot store object", e.to_string()))
 }
 
 fn load(id: &str) -> Option<Value> {
@@ -106,7 +131,10 @@ fn load(id: &str) -> Option<Value> {
 }
 
 fn id_of(v: &Value) -> String {
-    v.get_attr("id").and_then(|v| v.as_str()).unwrap_or_default().to_string()
+    v.get_attr("id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn with(v: &Value, pairs: Vec<(&str, Value)>) -> Value {
@@ -126,9 +154,20 @@ impl Resource<ProviderData> for Thing {
         schema()
     }
     async fn create(&self, _: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
-        let name = req.planned.get_attr("name").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let name = req
+            .planned
+            .get_attr("name")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
         let id = format!("thing-{name}");
-        let state = with(&req.planned, vec![("id", Value::string(&id)), ("revision", Value::number(1i64))]);
+        let state = with(
+            &req.planned,
+            vec![
+                ("id", Value::string(&id)),
+                ("revision", Value::number(1i64)),
+            ],
+        );
         match save(&id, &state) {
             Ok(()) => ApplyResult::ok(state),
             Err(d) => ApplyResult::failed(Value::Null, d),
@@ -141,8 +180,16 @@ impl Resource<ProviderData> for Thing {
         }
     }
     async fn update(&self, _: &Context<ProviderData>, req: UpdateRequest) -> ApplyResult {
-        let revision = req.prior_state.get_attr("revision").and_then(|v| v.as_number()).and_then(|n| n.to_i64()).unwrap_or(0);
-        let state = with(&req.planned, vec![("revision", Value::number(revision + 1))]);
+        let revision = req
+            .prior_state
+            .get_attr("revision")
+            .and_then(|v| v.as_number())
+            .and_then(|n| n.to_i64())
+            .unwrap_or(0);
+        let state = with(
+            &req.planned,
+            vec![("revision", Value::number(revision + 1))],
+        );
         match save(&id_of(&state), &state) {
             Ok(()) => ApplyResult::ok(state),
             Err(d) => ApplyResult::failed(req.prior_state, d),
@@ -166,7 +213,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let Ok(rt) = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() else {
+    let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    else {
         return ExitCode::FAILURE;
     };
     let result = rt.block_on(protocol::serve(AcctestProvider, env));

@@ -18,7 +18,10 @@ fn config(resource_body: &str) -> String {
 fn workspace(v: &str) -> (Workspace, tempfile::TempDir) {
     let store = tempfile::tempdir().expect("store");
     let mut ws = Workspace::acctest(v);
-    ws.env("DATAPLATFORM_ACCTEST_DIR", &store.path().display().to_string());
+    ws.env(
+        "DATAPLATFORM_ACCTEST_DIR",
+        &store.path().display().to_string(),
+    );
     (ws, store)
 }
 
@@ -42,7 +45,13 @@ fn state_values(ws: &Workspace) -> Json {
 #[track_caller]
 fn assert_no_changes(ws: &Workspace) {
     let out: Output = ws.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"]);
-    assert_eq!(out.code, Some(0), "terraform {}: expected an empty plan:\n{}", ws.version, out.text());
+    assert_eq!(
+        out.code,
+        Some(0),
+        "terraform {}: expected an empty plan:\n{}",
+        ws.version,
+        out.text()
+    );
 }
 
 const BASE: &str = "  name   = \"a\"\n  size   = 2\n  secret = \"hunter2-secret\"\n  labels = { team = \"data\" }\n  port {\n    number = 80\n  }\n";
@@ -56,11 +65,19 @@ fn lifecycle_create_update_replace_drift_destroy() {
 
         let plan = ws.run(&["plan", "-no-color", "-input=false"]);
         plan.assert_success();
-        assert!(plan.text().contains("1 to add, 0 to change, 0 to destroy"), "{}", plan.text());
-        assert!(!plan.text().contains("hunter2-secret"), "secret in plan output");
+        assert!(
+            plan.text().contains("1 to add, 0 to change, 0 to destroy"),
+            "{}",
+            plan.text()
+        );
+        assert!(
+            !plan.text().contains("hunter2-secret"),
+            "secret in plan output"
+        );
         assert!(plan.text().contains("(sensitive value)"), "{}", plan.text());
 
-        ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"]).assert_success();
+        ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
         assert_eq!(objects(store.path()), vec!["thing-a"]);
         let s = state_values(&ws);
         assert_eq!(s["id"], "thing-a");
@@ -71,34 +88,59 @@ fn lifecycle_create_update_replace_drift_destroy() {
         assert_no_changes(&ws);
 
         // In place.
-        ws.write("main.tf", &config(&BASE.replace("size   = 2", "size   = 3")));
+        ws.write(
+            "main.tf",
+            &config(&BASE.replace("size   = 2", "size   = 3")),
+        );
         let plan = ws.run(&["plan", "-no-color", "-input=false"]);
-        assert!(plan.text().contains("0 to add, 1 to change, 0 to destroy"), "{}", plan.text());
+        assert!(
+            plan.text().contains("0 to add, 1 to change, 0 to destroy"),
+            "{}",
+            plan.text()
+        );
         assert!(plan.text().contains("update in-place"), "{}", plan.text());
-        ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"]).assert_success();
+        ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
         let s = state_values(&ws);
         assert_eq!(s["revision"], 2);
         assert_eq!(s["id"], "thing-a", "id kept");
         assert_no_changes(&ws);
 
         // Replacement, reported at the attribute.
-        let renamed = BASE.replace("size   = 2", "size   = 3").replace("\"a\"", "\"b\"");
+        let renamed = BASE
+            .replace("size   = 2", "size   = 3")
+            .replace("\"a\"", "\"b\"");
         ws.write("main.tf", &config(&renamed));
         let plan = ws.run(&["plan", "-no-color", "-input=false"]);
-        assert!(plan.text().contains("1 to add, 0 to change, 1 to destroy"), "{}", plan.text());
-        assert!(plan.text().contains("forces replacement"), "{}", plan.text());
-        ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"]).assert_success();
+        assert!(
+            plan.text().contains("1 to add, 0 to change, 1 to destroy"),
+            "{}",
+            plan.text()
+        );
+        assert!(
+            plan.text().contains("forces replacement"),
+            "{}",
+            plan.text()
+        );
+        ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
         assert_eq!(objects(store.path()), vec!["thing-b"]);
         assert_no_changes(&ws);
 
         // Deleted outside Terraform: the next plan re-creates it.
         std::fs::remove_file(store.path().join("thing-b")).expect("delete out of band");
         let plan = ws.run(&["plan", "-no-color", "-input=false"]);
-        assert!(plan.text().contains("1 to add, 0 to change, 0 to destroy"), "{}", plan.text());
-        ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"]).assert_success();
+        assert!(
+            plan.text().contains("1 to add, 0 to change, 0 to destroy"),
+            "{}",
+            plan.text()
+        );
+        ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
         assert_eq!(objects(store.path()), vec!["thing-b"]);
 
-        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"]).assert_success();
+        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
         assert!(objects(store.path()).is_empty(), "destroy leaves nothing");
     }
 }
@@ -109,15 +151,28 @@ fn import_reads_the_object_into_state() {
         let (ws, store) = workspace(v);
         ws.write("main.tf", &config(BASE));
         ws.init().assert_success();
-        ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"]).assert_success();
+        ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
         let before = state_values(&ws);
-        ws.run(&["state", "rm", "dataplatform_acctest_thing.a"]).assert_success();
-        let out = ws.run(&["import", "-no-color", "-input=false", "dataplatform_acctest_thing.a", "thing-a"]);
+        ws.run(&["state", "rm", "dataplatform_acctest_thing.a"])
+            .assert_success();
+        let out = ws.run(&[
+            "import",
+            "-no-color",
+            "-input=false",
+            "dataplatform_acctest_thing.a",
+            "thing-a",
+        ]);
         out.assert_success();
         assert!(out.text().contains("Import successful"), "{}", out.text());
-        assert_eq!(state_values(&ws), before, "imported state equals the created state");
+        assert_eq!(
+            state_values(&ws),
+            before,
+            "imported state equals the created state"
+        );
         assert_no_changes(&ws);
-        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"]).assert_success();
+        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
         assert!(objects(store.path()).is_empty());
     }
 }
@@ -125,9 +180,21 @@ fn import_reads_the_object_into_state() {
 #[test]
 fn bad_resource_arguments_point_at_the_line_and_create_nothing() {
     let cases: &[(&str, &str, &str)] = &[
-        ("  name = \"a\"\n  size = 11\n", "size = 11", "size must be a whole number between 1 and 10"),
-        ("  name = \"a\"\n  tier = \"gold\"\n", "gold", "tier must be one of"),
-        ("  name = \"a\"\n  port {\n    number = 70000\n  }\n", "70000", "port[0].number must be a whole number"),
+        (
+            "  name = \"a\"\n  size = 11\n",
+            "size = 11",
+            "size must be a whole number between 1 and 10",
+        ),
+        (
+            "  name = \"a\"\n  tier = \"gold\"\n",
+            "gold",
+            "tier must be one of",
+        ),
+        (
+            "  name = \"a\"\n  port {\n    number = 70000\n  }\n",
+            "70000",
+            "port[0].number must be a whole number",
+        ),
         (
             "  name = \"a\"\n  timeouts {\n    create = \"10 minutes\"\n  }\n",
             "10 minutes",
@@ -144,8 +211,14 @@ fn bad_resource_arguments_point_at_the_line_and_create_nothing() {
             out.assert_failure();
             let line = line_of(&cfg, needle);
             let text = out.text();
-            assert!(text.contains(&format!("on main.tf line {line}")), "terraform {v}: line {line} for {needle}:\n{text}");
-            assert!(text.contains(message), "terraform {v}: {message:?} in:\n{text}");
+            assert!(
+                text.contains(&format!("on main.tf line {line}")),
+                "terraform {v}: line {line} for {needle}:\n{text}"
+            );
+            assert!(
+                text.contains(message),
+                "terraform {v}: {message:?} in:\n{text}"
+            );
             assert!(objects(store.path()).is_empty(), "nothing created");
         }
     }

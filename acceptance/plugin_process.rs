@@ -125,7 +125,9 @@ fn debug_mode_serves_terraform_through_reattach() {
         }
     });
     let reattach = loop {
-        let line = rx.recv_timeout(Duration::from_secs(10)).expect("TF_REATTACH_PROVIDERS printed");
+        let line = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("TF_REATTACH_PROVIDERS printed");
         if let Some(rest) = line.trim().strip_prefix("export TF_REATTACH_PROVIDERS='") {
             break rest.trim_end_matches('\'').to_string();
         }
@@ -135,7 +137,10 @@ fn debug_mode_serves_terraform_through_reattach() {
         ws.env("TF_REATTACH_PROVIDERS", &reattach);
         ws.write(
             "main.tf",
-            &format!("{}\nprovider \"dataplatform\" {{\n  region = \"eu-west-1\"\n}}\n", required_providers()),
+            &format!(
+                "{}\nprovider \"dataplatform\" {{\n  region = \"eu-west-1\"\n}}\n",
+                required_providers()
+            ),
         );
         // Twice: the provider outlives each Terraform command in debug mode.
         ws.run(&["validate", "-no-color"]).assert_success();

@@ -8,31 +8,47 @@ use dataplatform::framework::Provider;
 use dataplatform::provider::DataplatformProvider;
 use serde_json::{json, Value as Json};
 
-use crate::support::{line_of, required_providers, Workspace, PROVIDER_ADDRESS, TERRAFORM_VERSIONS};
+use crate::support::{
+    line_of, required_providers, Workspace, PROVIDER_ADDRESS, TERRAFORM_VERSIONS,
+};
 
 fn provider_block(body: &str) -> String {
-    format!("{}\nprovider \"dataplatform\" {{\n{body}}}\n", required_providers())
+    format!(
+        "{}\nprovider \"dataplatform\" {{\n{body}}}\n",
+        required_providers()
+    )
 }
 
 #[test]
 fn init_and_validate_the_provider_example_offline() {
-    let example = std::fs::read_to_string(crate::support::repo_root().join("examples/provider/provider.tf"))
-        .expect("examples/provider/provider.tf");
+    let example =
+        std::fs::read_to_string(crate::support::repo_root().join("examples/provider/provider.tf"))
+            .expect("examples/provider/provider.tf");
     for v in TERRAFORM_VERSIONS {
         let ws = Workspace::mirror_only(v);
         ws.write("main.tf", &example);
         let init = ws.init();
         init.assert_success();
         assert!(
-            init.text().contains("Installing dataplatform/dataplatform v0.1.0")
-                || init.text().contains("Installed dataplatform/dataplatform v0.1.0"),
+            init.text()
+                .contains("Installing dataplatform/dataplatform v0.1.0")
+                || init
+                    .text()
+                    .contains("Installed dataplatform/dataplatform v0.1.0"),
             "terraform {v} init did not install from the mirror:\n{}",
             init.text()
         );
-        assert!(ws.work_dir().join(".terraform.lock.hcl").exists(), "lock file written");
+        assert!(
+            ws.work_dir().join(".terraform.lock.hcl").exists(),
+            "lock file written"
+        );
         let validate = ws.run(&["validate", "-no-color"]);
         validate.assert_success();
-        assert!(validate.text().contains("The configuration is valid"), "{}", validate.text());
+        assert!(
+            validate.text().contains("The configuration is valid"),
+            "{}",
+            validate.text()
+        );
     }
 }
 
@@ -94,7 +110,9 @@ fn assert_contains(actual: &Json, expected: &Json, path: &str) {
     match (actual, expected) {
         (Json::Object(a), Json::Object(e)) => {
             for (k, ev) in e {
-                let av = a.get(k).unwrap_or_else(|| panic!("{path}.{k} missing in Terraform's schema: {actual}"));
+                let av = a.get(k).unwrap_or_else(|| {
+                    panic!("{path}.{k} missing in Terraform's schema: {actual}")
+                });
                 assert_contains(av, ev, &format!("{path}.{k}"));
             }
         }
@@ -114,10 +132,23 @@ fn terraform_sees_the_provider_schema() {
         let doc: Json = serde_json::from_str(&out.stdout).expect("schema JSON");
         let provider = &doc["provider_schemas"][PROVIDER_ADDRESS]["provider"];
         assert_eq!(provider["version"], json!(0), "terraform {v}");
-        assert_contains(&provider["block"], &expected, &format!("terraform {v} provider"));
+        assert_contains(
+            &provider["block"],
+            &expected,
+            &format!("terraform {v} provider"),
+        );
         // Attributes Terraform lists must all be ours too.
-        let listed = provider["block"]["attributes"].as_object().map(|m| m.len()).unwrap_or(0);
-        assert_eq!(listed, expected["attributes"].as_object().map(|m| m.len()).unwrap_or(0));
+        let listed = provider["block"]["attributes"]
+            .as_object()
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert_eq!(
+            listed,
+            expected["attributes"]
+                .as_object()
+                .map(|m| m.len())
+                .unwrap_or(0)
+        );
     }
 }
 
@@ -167,7 +198,10 @@ fn bad_provider_arguments_point_at_the_attribute_and_line() {
         let ws = Workspace::acctest(v);
         ws.init().assert_success();
         for case in BAD {
-            let config = format!("{}\nresource \"dataplatform_acctest_thing\" \"a\" {{\n  name = \"a\"\n}}\n", provider_block(case.body));
+            let config = format!(
+                "{}\nresource \"dataplatform_acctest_thing\" \"a\" {{\n  name = \"a\"\n}}\n",
+                provider_block(case.body)
+            );
             ws.write("main.tf", &config);
             let out = ws.run(&["validate", "-no-color"]);
             out.assert_failure();
@@ -179,7 +213,10 @@ fn bad_provider_arguments_point_at_the_attribute_and_line() {
                 case.body
             );
             for e in case.expect {
-                assert!(text.contains(e), "terraform {v}: expected {e:?} in:\n{text}");
+                assert!(
+                    text.contains(e),
+                    "terraform {v}: expected {e:?} in:\n{text}"
+                );
             }
             assert!(!text.contains("panic"), "{text}");
         }
@@ -195,15 +232,31 @@ fn plugin_exits_promptly_on_shutdown() {
         let log = ws.dir.path().join("terraform.log");
         ws.env("TF_LOG", "TRACE");
         ws.env("TF_LOG_PATH", &log.display().to_string());
-        ws.run_with_limit(&["validate", "-no-color"], Duration::from_secs(60)).assert_success();
+        ws.run_with_limit(&["validate", "-no-color"], Duration::from_secs(60))
+            .assert_success();
         let text = std::fs::read_to_string(&log).expect("terraform log");
         let exits = text.matches("plugin exited").count();
-        assert!(exits >= 1, "terraform {v}: the provider never exited cleanly:\n{}", tail(&text));
-        for bad in ["plugin failed to exit gracefully", "killing plugin", "plugin process exited with error"] {
-            assert!(!text.contains(bad), "terraform {v}: {bad:?} in the log:\n{}", tail(&text));
+        assert!(
+            exits >= 1,
+            "terraform {v}: the provider never exited cleanly:\n{}",
+            tail(&text)
+        );
+        for bad in [
+            "plugin failed to exit gracefully",
+            "killing plugin",
+            "plugin process exited with error",
+        ] {
+            assert!(
+                !text.contains(bad),
+                "terraform {v}: {bad:?} in the log:\n{}",
+                tail(&text)
+            );
         }
         // Our own JSON log lines reach Terraform's log under the provider's name.
-        assert!(text.contains("configuring provider") || text.contains("provider.dataplatform"), "no provider log lines");
+        assert!(
+            text.contains("configuring provider") || text.contains("provider.dataplatform"),
+            "no provider log lines"
+        );
     }
 }
 

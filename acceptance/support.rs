@@ -31,12 +31,18 @@ pub fn acctest_binary() -> PathBuf {
         .parent()
         .map(|d| d.join("examples").join("acctest-provider"))
         .unwrap_or_default();
-    assert!(p.exists(), "{} is missing: run `cargo build --examples` first", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build --examples` first",
+        p.display()
+    );
     p
 }
 
 pub fn terraform_binary(version: &str) -> PathBuf {
-    let p = repo_root().join(".testbed/bin").join(format!("terraform-{version}"));
+    let p = repo_root()
+        .join(".testbed/bin")
+        .join(format!("terraform-{version}"));
     assert!(
         p.exists(),
         "{} is missing: run `make testbed` (or `make test`, which installs it) first",
@@ -61,13 +67,24 @@ impl Output {
 
     #[track_caller]
     pub fn assert_success(&self) -> &Self {
-        assert!(self.success(), "command failed ({:?}):\nstdout:\n{}\nstderr:\n{}", self.code, self.stdout, self.stderr);
+        assert!(
+            self.success(),
+            "command failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
         self
     }
 
     #[track_caller]
     pub fn assert_failure(&self) -> &Self {
-        assert!(!self.success(), "command unexpectedly succeeded:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(
+            !self.success(),
+            "command unexpectedly succeeded:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 
@@ -117,11 +134,17 @@ impl Workspace {
             .join(MIRROR_VERSION)
             .join("linux_amd64");
         std::fs::create_dir_all(&target).expect("mirror dir");
-        let installed = target.join(format!("terraform-provider-{PROVIDER_TYPE}_v{MIRROR_VERSION}"));
+        let installed = target.join(format!(
+            "terraform-provider-{PROVIDER_TYPE}_v{MIRROR_VERSION}"
+        ));
         std::fs::copy(binary, &installed).expect("copy provider into mirror");
         let overrides = root.join("overrides");
         std::fs::create_dir_all(&overrides).expect("overrides dir");
-        std::fs::copy(binary, overrides.join(format!("terraform-provider-{PROVIDER_TYPE}"))).expect("copy provider");
+        std::fs::copy(
+            binary,
+            overrides.join(format!("terraform-provider-{PROVIDER_TYPE}")),
+        )
+        .expect("copy provider");
         let cli_config = root.join("terraform.rc");
         std::fs::write(
             &cli_config,
@@ -147,8 +170,15 @@ impl Workspace {
         let ws = Workspace::new(version);
         let text = std::fs::read_to_string(&ws.cli_config).expect("read CLI config");
         let start = text.find("  dev_overrides").unwrap_or(0);
-        let end = text[start..].find("  }\n").map(|i| start + i + 4).unwrap_or(start);
-        std::fs::write(&ws.cli_config, format!("{}{}", &text[..start], &text[end..])).expect("rewrite CLI config");
+        let end = text[start..]
+            .find("  }\n")
+            .map(|i| start + i + 4)
+            .unwrap_or(start);
+        std::fs::write(
+            &ws.cli_config,
+            format!("{}{}", &text[..start], &text[end..]),
+        )
+        .expect("rewrite CLI config");
         ws
     }
 

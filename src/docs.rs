@@ -23,7 +23,11 @@ pub fn render<P: Provider>(server: &ProviderServer<P>, root: &Path) -> BTreeMap<
         server.provider_schema().block.description.trim()
     );
     if let Some(ex) = example {
-        let _ = write!(index, "## Example Usage\n\n```terraform\n{}\n```\n\n", ex.trim_end());
+        let _ = write!(
+            index,
+            "## Example Usage\n\n```terraform\n{}\n```\n\n",
+            ex.trim_end()
+        );
     }
     index.push_str(&schema_section(server.provider_schema()));
     files.insert(PathBuf::from("docs/index.md"), index);
@@ -31,12 +35,18 @@ pub fn render<P: Provider>(server: &ProviderServer<P>, root: &Path) -> BTreeMap<
     for (type_name, schema) in server.resource_schemas() {
         let dir = root.join("examples/resources").join(type_name);
         let page = page(name, "Resource", type_name, schema, &dir);
-        files.insert(PathBuf::from(format!("docs/resources/{}.md", short(name, type_name))), page);
+        files.insert(
+            PathBuf::from(format!("docs/resources/{}.md", short(name, type_name))),
+            page,
+        );
     }
     for (type_name, schema) in server.data_source_schemas() {
         let dir = root.join("examples/data-sources").join(type_name);
         let page = page(name, "Data Source", type_name, schema, &dir);
-        files.insert(PathBuf::from(format!("docs/data-sources/{}.md", short(name, type_name))), page);
+        files.insert(
+            PathBuf::from(format!("docs/data-sources/{}.md", short(name, type_name))),
+            page,
+        );
     }
     files
 }
@@ -64,13 +74,25 @@ fn page(provider: &str, kind: &str, type_name: &str, schema: &Schema, examples: 
         first_line(&schema.block.description),
         schema.block.description.trim()
     );
-    let file = if kind == "Resource" { "resource.tf" } else { "data-source.tf" };
+    let file = if kind == "Resource" {
+        "resource.tf"
+    } else {
+        "data-source.tf"
+    };
     if let Some(ex) = read_example(&examples.join(file)) {
-        let _ = write!(out, "## Example Usage\n\n```terraform\n{}\n```\n\n", ex.trim_end());
+        let _ = write!(
+            out,
+            "## Example Usage\n\n```terraform\n{}\n```\n\n",
+            ex.trim_end()
+        );
     }
     out.push_str(&schema_section(schema));
     if let Some(import) = read_example(&examples.join("import.sh")) {
-        let _ = write!(out, "\n## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```\n", import.trim_end());
+        let _ = write!(
+            out,
+            "\n## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```\n",
+            import.trim_end()
+        );
     }
     out
 }
@@ -81,7 +103,10 @@ fn schema_section(schema: &Schema) -> String {
     block_fields(&schema.block, "", &mut out, &mut nested);
     while !nested.is_empty() {
         let (anchor, title, block) = nested.remove(0);
-        let _ = write!(out, "\n<a id=\"{anchor}\"></a>\n### Nested Schema for `{title}`\n");
+        let _ = write!(
+            out,
+            "\n<a id=\"{anchor}\"></a>\n### Nested Schema for `{title}`\n"
+        );
         let mut more = Vec::new();
         block_fields(&block, &format!("{title}."), &mut out, &mut more);
         nested.extend(more);
@@ -90,20 +115,25 @@ fn schema_section(schema: &Schema) -> String {
 }
 
 type NestedList = Vec<(String, String, Block)>;
+type AttributeFilter = fn(&Attribute) -> bool;
 
 fn block_fields(block: &Block, prefix: &str, out: &mut String, nested: &mut NestedList) {
-    let groups: [(&str, fn(&Attribute) -> bool); 3] = [
+    let groups: [(&str, AttributeFilter); 3] = [
         ("Required", |a| a.mode.is_required()),
         ("Optional", |a| a.mode.is_optional()),
         ("Read-Only", |a| a.mode == crate::framework::Mode::Computed),
     ];
     for (title, pick) in groups {
         let attrs: Vec<&Attribute> = block.attributes.iter().filter(|a| pick(a)).collect();
-        let blocks: Vec<_> = if title == "Optional" { block.blocks.iter().collect() } else { Vec::new() };
+        let blocks: Vec<_> = if title == "Optional" {
+            block.blocks.iter().collect()
+        } else {
+            Vec::new()
+        };
         if attrs.is_empty() && blocks.is_empty() {
             continue;
         }
-        let _ = write!(out, "\n### {title}\n\n");
+        let _ = write!(out, "\n{} {title}\n\n", if prefix.is_empty() { "###" } else { "####" });
         for a in attrs {
             let anchor = format!("nestedatt--{}{}", prefix.replace('.', "--"), a.name);
             let mut line = format!("- `{}` ({}", a.name, type_label(a));
@@ -145,7 +175,11 @@ fn block_fields(block: &Block, prefix: &str, out: &mut String, nested: &mut Nest
                 BlockNesting::Set => "Block Set",
                 BlockNesting::Map => "Block Map",
             };
-            let limit = if b.max_items > 0 { format!(", Max: {}", b.max_items) } else { String::new() };
+            let limit = if b.max_items > 0 {
+                format!(", Max: {}", b.max_items)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
                 "- `{}` ({kind}{limit}) {} (see [below for nested schema](#{anchor}))",
@@ -213,7 +247,9 @@ pub fn write(files: &BTreeMap<PathBuf, String>, root: &Path) -> std::io::Result<
 pub fn stale(files: &BTreeMap<PathBuf, String>, root: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = files
         .iter()
-        .filter(|(rel, content)| std::fs::read_to_string(root.join(rel)).ok().as_deref() != Some(content.as_str()))
+        .filter(|(rel, content)| {
+            std::fs::read_to_string(root.join(rel)).ok().as_deref() != Some(content.as_str())
+        })
         .map(|(rel, _)| rel.clone())
         .collect();
     for sub in ["docs/resources", "docs/data-sources"] {

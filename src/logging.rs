@@ -74,8 +74,13 @@ struct Fields(Map<String, Json>);
 
 impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
-        let key = if field.name() == "message" { "@message" } else { field.name() };
-        self.0.insert(key.to_string(), Json::String(value.to_string()));
+        let key = if field.name() == "message" {
+            "@message"
+        } else {
+            field.name()
+        };
+        self.0
+            .insert(key.to_string(), Json::String(value.to_string()));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.0.insert(field.name().to_string(), Json::from(value));
@@ -87,8 +92,13 @@ impl Visit for Fields {
         self.0.insert(field.name().to_string(), Json::from(value));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        let key = if field.name() == "message" { "@message" } else { field.name() };
-        self.0.insert(key.to_string(), Json::String(format!("{value:?}")));
+        let key = if field.name() == "message" {
+            "@message"
+        } else {
+            field.name()
+        };
+        self.0
+            .insert(key.to_string(), Json::String(format!("{value:?}")));
     }
 }
 
@@ -97,7 +107,9 @@ pub fn timestamp(now: time::OffsetDateTime) -> String {
     let f = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
-    now.to_offset(time::UtcOffset::UTC).format(&f).unwrap_or_default()
+    now.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_default()
 }
 
 impl<S: Subscriber> Layer<S> for HclogLayer {
@@ -109,12 +121,21 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
         let mut fields = Fields(Map::new());
         event.record(&mut fields);
         let mut line = Map::new();
-        line.insert("@level".into(), Json::from(level_name(event.metadata().level())));
+        line.insert(
+            "@level".into(),
+            Json::from(level_name(event.metadata().level())),
+        );
         line.insert(
             "@message".into(),
-            fields.0.remove("@message").unwrap_or(Json::String(String::new())),
+            fields
+                .0
+                .remove("@message")
+                .unwrap_or(Json::String(String::new())),
         );
-        line.insert("@timestamp".into(), Json::from(timestamp(time::OffsetDateTime::now_utc())));
+        line.insert(
+            "@timestamp".into(),
+            Json::from(timestamp(time::OffsetDateTime::now_utc())),
+        );
         line.insert("@module".into(), Json::from(MODULE));
         line.extend(fields.0);
         if let Ok(mut out) = self.out.lock() {
@@ -132,7 +153,10 @@ mod tests {
     struct Buf(Arc<Mutex<Vec<u8>>>);
     impl Write for Buf {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().map_err(|_| std::io::ErrorKind::Other)?.extend_from_slice(b);
+            self.0
+                .lock()
+                .map_err(|_| std::io::ErrorKind::Other)?
+                .extend_from_slice(b);
             Ok(b.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -143,11 +167,22 @@ mod tests {
     #[test]
     fn level_follows_tf_log_provider_then_tf_log() {
         let get = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
         assert_eq!(level_from_env(get(&[])), None);
-        assert_eq!(level_from_env(get(&[("TF_LOG", "debug")])), Some(Level::DEBUG));
-        assert_eq!(level_from_env(get(&[("TF_LOG", "debug"), ("TF_LOG_PROVIDER", "WARN")])), Some(Level::WARN));
+        assert_eq!(
+            level_from_env(get(&[("TF_LOG", "debug")])),
+            Some(Level::DEBUG)
+        );
+        assert_eq!(
+            level_from_env(get(&[("TF_LOG", "debug"), ("TF_LOG_PROVIDER", "WARN")])),
+            Some(Level::WARN)
+        );
         assert_eq!(level_from_env(get(&[("TF_LOG_PROVIDER", "off")])), None);
         assert_eq!(level_from_env(get(&[("TF_LOG", "1")])), Some(Level::TRACE));
     }
@@ -163,7 +198,10 @@ mod tests {
             tracing::warn!(count = 3, "slow");
         });
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<Json> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<Json> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["@level"], "info");
         assert_eq!(lines[0]["@message"], "node group ready");

@@ -29,7 +29,10 @@ fn main() -> ExitCode {
         Some("--debug") | Some("-debug") => debug(),
         Some("docs") => docs_command(&args[1..]),
         Some("--version") | Some("version") => {
-            eprintln!("terraform-provider-dataplatform {}", env!("CARGO_PKG_VERSION"));
+            eprintln!(
+                "terraform-provider-dataplatform {}",
+                env!("CARGO_PKG_VERSION")
+            );
             ExitCode::SUCCESS
         }
         Some("--help") | Some("-h") | Some("help") => {
@@ -51,7 +54,9 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 fn serve() -> ExitCode {
-    let program = std::env::args().next().unwrap_or_else(|| "terraform-provider-dataplatform".into());
+    let program = std::env::args()
+        .next()
+        .unwrap_or_else(|| "terraform-provider-dataplatform".into());
     let env = match handshake::read_env(|k| std::env::var(k).ok(), &program) {
         Ok(e) => e,
         Err(e) => {
@@ -136,7 +141,11 @@ fn docs_command(args: &[String]) -> ExitCode {
     }
     match docs::write(&files, &dir) {
         Ok(()) => {
-            eprintln!("wrote {} files under {}", files.len(), dir.join("docs").display());
+            eprintln!(
+                "wrote {} files under {}",
+                files.len(),
+                dir.join("docs").display()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

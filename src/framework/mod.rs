@@ -19,10 +19,12 @@ pub use context::{Cancelled, Context};
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use model::{FromValue, Obj, ObjectBuilder, ToValue};
 pub use resource::{
-    ApplyResult, CreateRequest, DataSource, DeleteRequest, ModifyPlanRequest, ModifyPlanResponse, Provider,
-    ReadRequest, ReadResult, Resource, UpdateRequest, ValidateRequest,
+    ApplyResult, CreateRequest, DataSource, DeleteRequest, ModifyPlanRequest, ModifyPlanResponse,
+    Provider, ReadRequest, ReadResult, Resource, UpdateRequest, ValidateRequest,
 };
-pub use schema::{Attribute, AttributeType, Block, BlockNesting, Mode, NestedBlock, ObjectNesting, Schema};
 pub use resource::{DataSourceList, ResourceList};
+pub use schema::{
+    Attribute, AttributeType, Block, BlockNesting, Mode, NestedBlock, ObjectNesting, Schema,
+};
 pub use server::ProviderServer;
 pub use validate::ClientCapabilities;

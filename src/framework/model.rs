@@ -27,7 +27,11 @@ fn shape_error(path: &AttributePath, v: &Value, want: &str) -> Diagnostic {
         Value::Unknown => ("Value not yet known", "not known until apply".to_string()),
         Value::Known(_) => ("Unexpected value type", "of another type".to_string()),
     };
-    Diagnostic::error(summary, format!("{path} must be {want}, but the value is {what}.")).at(path.clone())
+    Diagnostic::error(
+        summary,
+        format!("{path} must be {want}, but the value is {what}."),
+    )
+    .at(path.clone())
 }
 
 impl FromValue for Value {
@@ -38,7 +42,9 @@ impl FromValue for Value {
 
 impl FromValue for String {
     fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
-        v.as_str().map(str::to_string).ok_or_else(|| shape_error(path, v, "a string"))
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| shape_error(path, v, "a string"))
     }
 }
 
@@ -50,17 +56,25 @@ impl FromValue for bool {
 
 impl FromValue for Number {
     fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
-        v.as_number().cloned().ok_or_else(|| shape_error(path, v, "a number"))
+        v.as_number()
+            .cloned()
+            .ok_or_else(|| shape_error(path, v, "a number"))
     }
 }
 
 impl FromValue for i64 {
     fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
-        let n = v.as_number().ok_or_else(|| shape_error(path, v, "a whole number"))?;
+        let n = v
+            .as_number()
+            .ok_or_else(|| shape_error(path, v, "a whole number"))?;
         n.to_i64().filter(|_| n.is_integer()).ok_or_else(|| {
             Diagnostic::error(
                 "Invalid number",
-                format!("{path} must be a whole number between {} and {}, got {n}.", i64::MIN, i64::MAX),
+                format!(
+                    "{path} must be a whole number between {} and {}, got {n}.",
+                    i64::MIN,
+                    i64::MAX
+                ),
             )
             .at(path.clone())
         })
@@ -69,7 +83,9 @@ impl FromValue for i64 {
 
 impl FromValue for f64 {
     fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
-        v.as_number().map(|n| n.to_f64()).ok_or_else(|| shape_error(path, v, "a number"))
+        v.as_number()
+            .map(|n| n.to_f64())
+            .ok_or_else(|| shape_error(path, v, "a number"))
     }
 }
 

@@ -13,7 +13,9 @@ use crate::value::{AttributePath, Known, Value};
 
 use super::diagnostics::Diagnostics;
 use super::plan_modifiers::{AttributePlanRequest, AttributePlanResponse};
-use super::schema::{Attribute, AttributeType, Block, BlockNesting, NestedBlock, ObjectNesting, Schema};
+use super::schema::{
+    Attribute, AttributeType, Block, BlockNesting, NestedBlock, ObjectNesting, Schema,
+};
 
 /// The outcome of planning one resource instance.
 #[derive(Debug)]
@@ -81,7 +83,9 @@ fn apply_defaults(block: &Block, config: &Value, mut planned: Value) -> Value {
                 attributes: n.attributes.clone(),
                 ..Block::default()
             };
-            p = map_elements(n.nesting.into(), c, p, |ce, pe| apply_defaults(&inner, ce, pe));
+            p = map_elements(n.nesting.into(), c, p, |ce, pe| {
+                apply_defaults(&inner, ce, pe)
+            });
         }
         set_attr(&mut planned, &a.name, p);
     }
@@ -162,31 +166,59 @@ struct Walk {
 
 impl Walk {
     /// Pass 2 over one object of `block`.
-    fn block(&mut self, block: &Block, path: &AttributePath, config: &Value, prior: &Value, mut planned: Value) -> Value {
+    fn block(
+        &mut self,
+        block: &Block,
+        path: &AttributePath,
+        config: &Value,
+        prior: &Value,
+        mut planned: Value,
+    ) -> Value {
         if !matches!(planned, Value::Known(Known::Object(_))) {
             return planned;
         }
         for a in &block.attributes {
             let p = take_attr(&mut planned, &a.name);
-            let p = self.attribute(a, &path.clone().attr(&a.name), attr(config, &a.name), attr(prior, &a.name), p);
+            let p = self.attribute(
+                a,
+                &path.clone().attr(&a.name),
+                attr(config, &a.name),
+                attr(prior, &a.name),
+                p,
+            );
             set_attr(&mut planned, &a.name, p);
         }
         for b in &block.blocks {
             let p = take_attr(&mut planned, &b.type_name);
-            let p = self.nested_block(b, &path.clone().attr(&b.type_name), attr(config, &b.type_name), attr(prior, &b.type_name), p);
+            let p = self.nested_block(
+                b,
+                &path.clone().attr(&b.type_name),
+                attr(config, &b.type_name),
+                attr(prior, &b.type_name),
+                p,
+            );
             set_attr(&mut planned, &b.type_name, p);
         }
         planned
     }
 
-    fn attribute(&mut self, a: &Attribute, path: &AttributePath, config: &Value, prior: &Value, mut planned: Value) -> Value {
+    fn attribute(
+        &mut self,
+        a: &Attribute,
+        path: &AttributePath,
+        config: &Value,
+        prior: &Value,
+        mut planned: Value,
+    ) -> Value {
         if a.write_only {
             return Value::Null;
         }
         if self.changed && a.mode.is_computed() && config.is_null() && a.default.is_none() {
             planned = Value::Unknown;
         }
-        if let (AttributeType::Nested(n), false) = (&a.ty, planned.is_unknown() || planned.is_null()) {
+        if let (AttributeType::Nested(n), false) =
+            (&a.ty, planned.is_unknown() || planned.is_null())
+        {
             let inner = Block {
                 attributes: n.attributes.clone(),
                 ..Block::default()
@@ -217,7 +249,14 @@ impl Walk {
         resp.plan
     }
 
-    fn nested_block(&mut self, b: &NestedBlock, path: &AttributePath, config: &Value, prior: &Value, planned: Value) -> Value {
+    fn nested_block(
+        &mut self,
+        b: &NestedBlock,
+        path: &AttributePath,
+        config: &Value,
+        prior: &Value,
+        planned: Value,
+    ) -> Value {
         self.elements(b.nesting, &b.block, path, config, prior, planned)
     }
 
@@ -231,7 +270,9 @@ impl Walk {
         planned: Value,
     ) -> Value {
         match (nesting, planned) {
-            (BlockNesting::Single | BlockNesting::Group, p) => self.block(block, path, config, prior, p),
+            (BlockNesting::Single | BlockNesting::Group, p) => {
+                self.block(block, path, config, prior, p)
+            }
             (BlockNesting::List, Value::Known(Known::List(items))) => {
                 let cs = config.as_list().unwrap_or(&[]).to_vec();
                 let ps = prior.as_list().unwrap_or(&[]).to_vec();
@@ -240,7 +281,13 @@ impl Walk {
                     .enumerate()
                     .map(|(i, p)| {
                         let ip = path.clone().index(i as i64);
-                        self.block(block, &ip, cs.get(i).unwrap_or(&Value::Null), ps.get(i).unwrap_or(&Value::Null), p)
+                        self.block(
+                            block,
+                            &ip,
+                            cs.get(i).unwrap_or(&Value::Null),
+                            ps.get(i).unwrap_or(&Value::Null),
+                            p,
+                        )
                     })
                     .collect();
                 Value::Known(Known::List(out))
@@ -251,7 +298,15 @@ impl Walk {
                 let out = items
                     .into_iter()
                     .enumerate()
-                    .map(|(i, p)| self.block(block, path, cs.get(i).unwrap_or(&Value::Null), &Value::Null, p))
+                    .map(|(i, p)| {
+                        self.block(
+                            block,
+                            path,
+                            cs.get(i).unwrap_or(&Value::Null),
+                            &Value::Null,
+                            p,
+                        )
+                    })
                     .collect();
                 Value::Known(Known::Set(out))
             }
@@ -263,7 +318,13 @@ impl Walk {
                     .into_iter()
                     .map(|(k, p)| {
                         let kp = path.clone().key(&k);
-                        let v = self.block(block, &kp, cs.get(&k).unwrap_or(&Value::Null), ps.get(&k).unwrap_or(&Value::Null), p);
+                        let v = self.block(
+                            block,
+                            &kp,
+                            cs.get(&k).unwrap_or(&Value::Null),
+                            ps.get(&k).unwrap_or(&Value::Null),
+                            p,
+                        );
                         (k, v)
                     })
                     .collect();

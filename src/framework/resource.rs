@@ -135,7 +135,11 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
 
     /// Upgrades stored state JSON written by schema `version` (older than the current one) to
     /// the current version's shape.
-    fn upgrade_state(&self, version: i64, _state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
+    fn upgrade_state(
+        &self,
+        version: i64,
+        _state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
         Err(Diagnostic::error(
             "Unable to upgrade state",
             format!(

@@ -125,7 +125,12 @@ impl Attribute {
         Self::new(name, AttributeType::Value(ty), Mode::OptionalComputed)
     }
     /// A nested attribute (`name = { ... }` or a list/set/map of such objects).
-    pub fn nested(name: &str, nesting: ObjectNesting, mode: Mode, attributes: Vec<Attribute>) -> Self {
+    pub fn nested(
+        name: &str,
+        nesting: ObjectNesting,
+        mode: Mode,
+        attributes: Vec<Attribute>,
+    ) -> Self {
         Self::new(
             name,
             AttributeType::Nested(NestedAttributes {
@@ -351,7 +356,9 @@ fn check_block(block: &Block, prefix: &str, problems: &mut Vec<String>) {
             problems.push(format!("{name}: not a valid attribute name"));
         }
         if a.default.is_some() && a.mode != Mode::OptionalComputed {
-            problems.push(format!("{name}: a default needs an optional and computed attribute"));
+            problems.push(format!(
+                "{name}: a default needs an optional and computed attribute"
+            ));
         }
         if a.write_only && (a.mode.is_computed() || a.mode == Mode::Computed) {
             problems.push(format!("{name}: a write-only attribute cannot be computed"));

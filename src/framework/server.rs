@@ -50,12 +50,15 @@ pub struct Imported {
     pub private: Vec<u8>,
 }
 
+type ResourceEntry<D> = (Arc<dyn Resource<D>>, Schema);
+type DataSourceEntry<D> = (Arc<dyn DataSource<D>>, Schema);
+
 /// Routes the provider's RPCs to its resources.
 pub struct ProviderServer<P: Provider> {
     provider: P,
     provider_schema: Schema,
-    resources: BTreeMap<String, (Arc<dyn Resource<P::Data>>, Schema)>,
-    data_sources: BTreeMap<String, (Arc<dyn DataSource<P::Data>>, Schema)>,
+    resources: BTreeMap<String, ResourceEntry<P::Data>>,
+    data_sources: BTreeMap<String, DataSourceEntry<P::Data>>,
     data: RwLock<Option<Arc<P::Data>>>,
     cancel: Mutex<CancellationToken>,
 }
@@ -133,7 +136,11 @@ impl<P: Provider> ProviderServer<P> {
                     "Terraform called the provider before configuring it.",
                 ))
             })?;
-        let token = self.cancel.lock().unwrap_or_else(|p| p.into_inner()).child_token();
+        let token = self
+            .cancel
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .child_token();
         Ok(Context::new(data, token))
     }
 
@@ -142,7 +149,11 @@ impl<P: Provider> ProviderServer<P> {
     }
 
     pub fn validate_provider_config(&self, config: &Value) -> Diagnostics {
-        let mut diags = validate_config(&self.provider_schema.block, config, ClientCapabilities::default());
+        let mut diags = validate_config(
+            &self.provider_schema.block,
+            config,
+            ClientCapabilities::default(),
+        );
         guard_sync("ValidateProviderConfig", &mut diags, || {
             let mut d = Diagnostics::new();
             self.provider.validate(config, &mut d);
@@ -153,7 +164,11 @@ impl<P: Provider> ProviderServer<P> {
 
     pub async fn configure(&self, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        let configured = guard("ConfigureProvider", self.provider.configure(config, &mut diags)).await;
+        let configured = guard(
+            "ConfigureProvider",
+            self.provider.configure(config, &mut diags),
+        )
+        .await;
         match configured {
             Ok(Some(data)) => {
                 *self.data.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(data));
@@ -164,7 +179,12 @@ impl<P: Provider> ProviderServer<P> {
         diags
     }
 
-    pub fn validate_resource_config(&self, type_name: &str, config: &Value, caps: ClientCapabilities) -> Diagnostics {
+    pub fn validate_resource_config(
+        &self,
+        type_name: &str,
+        config: &Value,
+        caps: ClientCapabilities,
+    ) -> Diagnostics {
         let Some((r, schema)) = self.resources.get(type_name) else {
             return unknown_type("resource", type_name);
         };
@@ -191,7 +211,12 @@ impl<P: Provider> ProviderServer<P> {
     }
 
     /// Upgrades stored JSON state written at `version` to the current schema and decodes it.
-    pub fn upgrade_resource_state(&self, type_name: &str, version: i64, raw_json: &[u8]) -> (Value, Diagnostics) {
+    pub fn upgrade_resource_state(
+        &self,
+        type_name: &str,
+        version: i64,
+        raw_json: &[u8],
+    ) -> (Value, Diagnostics) {
         let Some((r, schema)) = self.resources.get(type_name) else {
             return (Value::Null, unknown_type("resource", type_name));
         };
@@ -216,12 +241,18 @@ impl<P: Provider> ProviderServer<P> {
                 Err(e) => {
                     return (
                         Value::Null,
-                        Diagnostic::error("Unreadable state", format!("The stored state is not valid JSON: {e}.")).into(),
+                        Diagnostic::error(
+                            "Unreadable state",
+                            format!("The stored state is not valid JSON: {e}."),
+                        )
+                        .into(),
                     )
                 }
             };
             let mut diags = Diagnostics::new();
-            let upgraded = guard_sync_value("UpgradeResourceState", &mut diags, || r.upgrade_state(version, parsed));
+            let upgraded = guard_sync_value("UpgradeResourceState", &mut diags, || {
+                r.upgrade_state(version, parsed)
+            });
             match upgraded {
                 Some(Ok(v)) => json = serde_json::to_vec(&v).unwrap_or_default(),
                 Some(Err(d)) => return (Value::Null, d),
@@ -232,12 +263,21 @@ impl<P: Provider> ProviderServer<P> {
             Ok(v) => (normalize(&schema.block, v), Diagnostics::new()),
             Err(e) => (
                 Value::Null,
-                Diagnostic::error("Unreadable state", format!("The stored state does not match the schema: {e}.")).into(),
+                Diagnostic::error(
+                    "Unreadable state",
+                    format!("The stored state does not match the schema: {e}."),
+                )
+                .into(),
             ),
         }
     }
 
-    pub async fn read_resource(&self, type_name: &str, state: Value, private: Vec<u8>) -> StateResponse {
+    pub async fn read_resource(
+        &self,
+        type_name: &str,
+        state: Value,
+        private: Vec<u8>,
+    ) -> StateResponse {
         let Some((r, schema)) = self.resources.get(type_name) else {
             return failed_state(state, unknown_type("resource", type_name));
         };
@@ -251,7 +291,9 @@ impl<P: Provider> ProviderServer<P> {
         let fallback = state.clone();
         match guard("ReadResource", r.read(&ctx, ReadRequest { state, private })).await {
             Ok(res) => StateResponse {
-                state: res.state.map_or(Value::Null, |s| strip_write_only(&schema.block, s)),
+                state: res
+                    .state
+                    .map_or(Value::Null, |s| strip_write_only(&schema.block, s)),
                 private: res.private,
                 diagnostics: res.diagnostics,
             },
@@ -380,7 +422,11 @@ impl<P: Provider> ProviderServer<P> {
         let fallback = prior.clone();
         let planned_copy = planned.clone();
         let result = if creating {
-            guard("ApplyResourceChange", r.create(&ctx, CreateRequest { config, planned })).await
+            guard(
+                "ApplyResourceChange",
+                r.create(&ctx, CreateRequest { config, planned }),
+            )
+            .await
         } else {
             let req = UpdateRequest {
                 config,
@@ -420,7 +466,11 @@ impl<P: Provider> ProviderServer<P> {
         }
     }
 
-    pub async fn import_resource_state(&self, type_name: &str, id: &str) -> (Vec<Imported>, Diagnostics) {
+    pub async fn import_resource_state(
+        &self,
+        type_name: &str,
+        id: &str,
+    ) -> (Vec<Imported>, Diagnostics) {
         let Some((r, schema)) = self.resources.get(type_name) else {
             return (Vec::new(), unknown_type("resource", type_name));
         };

@@ -148,11 +148,26 @@ mod tests {
     #[test]
     fn rejects_bad_durations() {
         assert_eq!(parse_duration(""), Err(DurationError::Empty));
-        assert!(matches!(parse_duration("10"), Err(DurationError::MissingUnit(_))));
-        assert!(matches!(parse_duration("10d"), Err(DurationError::UnknownUnit { .. })));
-        assert!(matches!(parse_duration("m"), Err(DurationError::InvalidNumber(_))));
-        assert!(matches!(parse_duration("-5m"), Err(DurationError::InvalidNumber(_))));
-        assert!(matches!(parse_duration("99999999h"), Err(DurationError::TooLarge(_))));
+        assert!(matches!(
+            parse_duration("10"),
+            Err(DurationError::MissingUnit(_))
+        ));
+        assert!(matches!(
+            parse_duration("10d"),
+            Err(DurationError::UnknownUnit { .. })
+        ));
+        assert!(matches!(
+            parse_duration("m"),
+            Err(DurationError::InvalidNumber(_))
+        ));
+        assert!(matches!(
+            parse_duration("-5m"),
+            Err(DurationError::InvalidNumber(_))
+        ));
+        assert!(matches!(
+            parse_duration("99999999h"),
+            Err(DurationError::TooLarge(_))
+        ));
     }
 
     #[test]

@@ -20,7 +20,13 @@ pub fn validate_config(block: &Block, config: &Value, caps: ClientCapabilities) 
     diags
 }
 
-fn walk(block: &Block, path: &AttributePath, config: &Value, caps: ClientCapabilities, diags: &mut Diagnostics) {
+fn walk(
+    block: &Block,
+    path: &AttributePath,
+    config: &Value,
+    caps: ClientCapabilities,
+    diags: &mut Diagnostics,
+) {
     if config.is_null() || config.is_unknown() {
         return;
     }
@@ -70,7 +76,14 @@ fn walk(block: &Block, path: &AttributePath, config: &Value, caps: ClientCapabil
     }
 }
 
-fn elements(block: &Block, nesting: BlockNesting, path: &AttributePath, v: &Value, caps: ClientCapabilities, diags: &mut Diagnostics) {
+fn elements(
+    block: &Block,
+    nesting: BlockNesting,
+    path: &AttributePath,
+    v: &Value,
+    caps: ClientCapabilities,
+    diags: &mut Diagnostics,
+) {
     match nesting {
         BlockNesting::Single | BlockNesting::Group => walk(block, path, v, caps, diags),
         BlockNesting::List => {

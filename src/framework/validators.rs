@@ -45,7 +45,10 @@ impl Validator for OneOf {
             if !self.0.contains(&s) {
                 diags.push(invalid(
                     path,
-                    format!("{path} {}, got {s:?}.", self.description().replace('`', "\"")),
+                    format!(
+                        "{path} {}, got {s:?}.",
+                        self.description().replace('`', "\"")
+                    ),
                 ));
             }
         }
@@ -60,7 +63,8 @@ pub struct Matches {
 
 /// Builds a pattern validator. The pattern is a constant of the provider, checked by tests.
 pub fn matches(pattern: &'static str, what: &'static str) -> Matches {
-    let re = Regex::new(pattern).unwrap_or_else(|e| panic!("invalid built-in pattern {pattern}: {e}"));
+    let re =
+        Regex::new(pattern).unwrap_or_else(|e| panic!("invalid built-in pattern {pattern}: {e}"));
     Matches { re, what }
 }
 
@@ -71,7 +75,10 @@ impl Validator for Matches {
     fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
         if let Some(s) = value.as_str() {
             if !self.re.is_match(s) {
-                diags.push(invalid(path, format!("{path} must be {}, got {s:?}.", self.what)));
+                diags.push(invalid(
+                    path,
+                    format!("{path} must be {}, got {s:?}.", self.what),
+                ));
             }
         }
     }
@@ -89,7 +96,7 @@ pub fn string_length(min: usize, max: usize) -> StringLength {
 
 impl Validator for StringLength {
     fn description(&self) -> String {
-        format!("between {} and {} characters", self.min, self.max)
+        format!("must be between {} and {} characters long", self.min, self.max)
     }
     fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
         if let Some(s) = value.as_str() {
@@ -119,7 +126,7 @@ pub fn int_between(min: i64, max: i64) -> IntBetween {
 
 impl Validator for IntBetween {
     fn description(&self) -> String {
-        format!("a whole number between {} and {}", self.min, self.max)
+        format!("must be a whole number between {} and {}", self.min, self.max)
     }
     fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
         if let Some(n) = value.as_number() {
@@ -149,7 +156,7 @@ pub fn size_between(min: usize, max: usize) -> SizeBetween {
 
 impl Validator for SizeBetween {
     fn description(&self) -> String {
-        format!("between {} and {} elements", self.min, self.max)
+        format!("must have between {} and {} elements", self.min, self.max)
     }
     fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
         let n = value
@@ -175,7 +182,7 @@ pub struct HttpUrl;
 
 impl Validator for HttpUrl {
     fn description(&self) -> String {
-        "an absolute `http` or `https` URL".to_string()
+        "must be an absolute `http` or `https` URL".to_string()
     }
     fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
         if let Some(s) = value.as_str() {
@@ -183,7 +190,10 @@ impl Validator for HttpUrl {
                 Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.host().is_some() => {}
                 Ok(u) => diags.push(invalid(
                     path,
-                    format!("{path} must be an http or https URL with a host, got scheme {:?}.", u.scheme()),
+                    format!(
+                        "{path} must be an http or https URL with a host, got scheme {:?}.",
+                        u.scheme()
+                    ),
                 )),
                 Err(e) => diags.push(invalid(path, format!("{path} is not a valid URL: {e}."))),
             }
@@ -196,12 +206,15 @@ pub struct Duration;
 
 impl Validator for Duration {
     fn description(&self) -> String {
-        "a duration such as `30s`, `45m` or `1h30m`".to_string()
+        "must be a duration such as `30s`, `45m` or `1h30m`".to_string()
     }
     fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
         if let Some(s) = value.as_str() {
             if let Err(e) = parse_duration(s) {
-                diags.push(invalid(path, format!("{path} is not a valid duration: {e}.")));
+                diags.push(invalid(
+                    path,
+                    format!("{path} is not a valid duration: {e}."),
+                ));
             }
         }
     }
@@ -212,7 +225,7 @@ pub struct PemCertificate;
 
 impl Validator for PemCertificate {
     fn description(&self) -> String {
-        "PEM-encoded certificate data".to_string()
+        "must be PEM-encoded certificate data".to_string()
     }
     fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
         if let Some(s) = value.as_str() {
@@ -234,7 +247,12 @@ impl Validator for PemCertificate {
 
 /// Runs a list of validators on a value, skipping null and unknown values (they are checked
 /// again at apply time, when known).
-pub fn run(validators: &[std::sync::Arc<dyn Validator>], path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
+pub fn run(
+    validators: &[std::sync::Arc<dyn Validator>],
+    path: &AttributePath,
+    value: &Value,
+    diags: &mut Diagnostics,
+) {
     if value.is_null() || value.is_unknown() {
         return;
     }

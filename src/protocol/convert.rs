@@ -1,7 +1,9 @@
 //! Conversions between generated protocol types and the framework's types: schemas,
 //! diagnostics, attribute paths and DynamicValues (msgpack, or JSON where core sends it).
 
-use crate::framework::schema::{Attribute, AttributeType, Block, BlockNesting, NestedBlock, ObjectNesting};
+use crate::framework::schema::{
+    Attribute, AttributeType, Block, BlockNesting, NestedBlock, ObjectNesting,
+};
 use crate::framework::{Diagnostic, Diagnostics, Schema, Severity};
 use crate::value::{self, AttributePath, PathStep, Type, Value};
 
@@ -112,7 +114,6 @@ fn diagnostic(d: Diagnostic) -> pb::Diagnostic {
         summary: d.summary,
         detail: d.detail,
         attribute: d.attribute.filter(|p| !p.0.is_empty()).as_ref().map(path),
-        ..Default::default()
     }
 }
 
@@ -148,7 +149,9 @@ pub fn encode(v: &Value, ty: &Type, what: &str) -> Result<pb::DynamicValue, Diag
         .map_err(|e| {
             Diagnostic::error(
                 format!("Unencodable {what}"),
-                format!("The provider could not encode the {what}: {e}. This is a bug in the provider."),
+                format!(
+                    "The provider could not encode the {what}: {e}. This is a bug in the provider."
+                ),
             )
             .into()
         })

@@ -9,7 +9,8 @@ use thiserror::Error;
 
 /// Terraform's magic cookie: its presence says Terraform started us.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// The go-plugin core protocol version (first field of the handshake line).
 pub const CORE_PROTOCOL_VERSION: u32 = 1;
 /// The Terraform plugin protocol major version this provider speaks.
@@ -42,14 +43,19 @@ pub struct PluginEnv {
 ///
 /// # Errors
 /// [`HandshakeError`] when the magic cookie is missing or protocol 6 is not offered.
-pub fn read_env(get: impl Fn(&str) -> Option<String>, program: &str) -> Result<PluginEnv, HandshakeError> {
+pub fn read_env(
+    get: impl Fn(&str) -> Option<String>,
+    program: &str,
+) -> Result<PluginEnv, HandshakeError> {
     if get(MAGIC_COOKIE_KEY).as_deref() != Some(MAGIC_COOKIE_VALUE) {
         return Err(HandshakeError::NotStartedByTerraform(program.to_string()));
     }
     // An absent list means a client from before version negotiation: it speaks whatever the
     // handshake line says, so protocol 6 it is.
     if let Some(offered) = get("PLUGIN_PROTOCOL_VERSIONS") {
-        let six = offered.split(',').any(|v| v.trim() == PLUGIN_PROTOCOL_VERSION.to_string());
+        let six = offered
+            .split(',')
+            .any(|v| v.trim() == PLUGIN_PROTOCOL_VERSION.to_string());
         if !six {
             return Err(HandshakeError::UnsupportedProtocol { offered });
         }
@@ -61,7 +67,9 @@ pub fn read_env(get: impl Fn(&str) -> Option<String>, program: &str) -> Result<P
 /// The handshake line: `1|6|tcp|127.0.0.1:PORT|grpc|CERT`, with the server certificate's DER in
 /// unpadded standard base64, or an empty last field for plaintext.
 pub fn handshake_line(addr: SocketAddr, server_cert_der: Option<&[u8]>) -> String {
-    let cert = server_cert_der.map(|d| STANDARD_NO_PAD.encode(d)).unwrap_or_default();
+    let cert = server_cert_der
+        .map(|d| STANDARD_NO_PAD.encode(d))
+        .unwrap_or_default();
     format!("{CORE_PROTOCOL_VERSION}|{PLUGIN_PROTOCOL_VERSION}|tcp|{addr}|grpc|{cert}")
 }
 
@@ -85,7 +93,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| m.get(k).cloned()
     }
 
@@ -101,17 +112,37 @@ mod tests {
     #[test]
     fn negotiates_protocol_six() {
         for offered in ["5,6", "6,5", "6", " 5 , 6 "] {
-            let r = read_env(env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), ("PLUGIN_PROTOCOL_VERSIONS", offered)]), "p");
+            let r = read_env(
+                env(&[
+                    (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE),
+                    ("PLUGIN_PROTOCOL_VERSIONS", offered),
+                ]),
+                "p",
+            );
             assert!(r.is_ok(), "{offered}");
         }
-        let r = read_env(env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), ("PLUGIN_PROTOCOL_VERSIONS", "4,5")]), "p");
-        assert_eq!(r, Err(HandshakeError::UnsupportedProtocol { offered: "4,5".into() }));
+        let r = read_env(
+            env(&[
+                (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE),
+                ("PLUGIN_PROTOCOL_VERSIONS", "4,5"),
+            ]),
+            "p",
+        );
+        assert_eq!(
+            r,
+            Err(HandshakeError::UnsupportedProtocol {
+                offered: "4,5".into()
+            })
+        );
     }
 
     #[test]
     fn reads_client_certificate() {
         let r = read_env(
-            env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), ("PLUGIN_CLIENT_CERT", "-----BEGIN CERTIFICATE-----")]),
+            env(&[
+                (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE),
+                ("PLUGIN_CLIENT_CERT", "-----BEGIN CERTIFICATE-----"),
+            ]),
             "p",
         );
         assert_eq!(r.map(|e| e.client_cert_pem.is_some()), Ok(true));
@@ -122,14 +153,21 @@ mod tests {
         let addr: SocketAddr = "127.0.0.1:12345".parse().unwrap();
         assert_eq!(handshake_line(addr, None), "1|6|tcp|127.0.0.1:12345|grpc|");
         // 4 bytes encode to 6 characters without padding ("AQIDBA" rather than "AQIDBA==").
-        assert_eq!(handshake_line(addr, Some(&[1, 2, 3, 4])), "1|6|tcp|127.0.0.1:12345|grpc|AQIDBA");
+        assert_eq!(
+            handshake_line(addr, Some(&[1, 2, 3, 4])),
+            "1|6|tcp|127.0.0.1:12345|grpc|AQIDBA"
+        );
     }
 
     #[test]
     fn reattach_config_is_test_mode() {
         let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
-        let v: serde_json::Value =
-            serde_json::from_str(&reattach_config("registry.terraform.io/dataplatform/dataplatform", addr, 42)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&reattach_config(
+            "registry.terraform.io/dataplatform/dataplatform",
+            addr,
+            42,
+        ))
+        .unwrap();
         let p = &v["registry.terraform.io/dataplatform/dataplatform"];
         assert_eq!(p["Test"], true);
         assert_eq!(p["ProtocolVersion"], 6);

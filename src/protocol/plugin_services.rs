@@ -8,7 +8,9 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::generated::health::health_check_response::ServingStatus;
 use super::generated::health::{health_server, HealthCheckRequest, HealthCheckResponse};
-use super::generated::plugin::{grpc_broker_server, grpc_controller_server, grpc_stdio_server, ConnInfo, Empty, StdioData};
+use super::generated::plugin::{
+    grpc_broker_server, grpc_controller_server, grpc_stdio_server, ConnInfo, Empty, StdioData,
+};
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
@@ -42,7 +44,10 @@ pub struct Stdio {
 impl grpc_stdio_server::GrpcStdio for Stdio {
     type StreamStdioStream = BoxStream<StdioData>;
 
-    async fn stream_stdio(&self, _: Request<()>) -> Result<Response<Self::StreamStdioStream>, Status> {
+    async fn stream_stdio(
+        &self,
+        _: Request<()>,
+    ) -> Result<Response<Self::StreamStdioStream>, Status> {
         let token = self.shutdown.clone();
         let stream = futures::stream::once(async move {
             token.cancelled().await;
@@ -87,7 +92,10 @@ fn status_of(service: &str) -> ServingStatus {
 
 #[tonic::async_trait]
 impl health_server::Health for Health {
-    async fn check(&self, req: Request<HealthCheckRequest>) -> Result<Response<HealthCheckResponse>, Status> {
+    async fn check(
+        &self,
+        req: Request<HealthCheckRequest>,
+    ) -> Result<Response<HealthCheckResponse>, Status> {
         match status_of(&req.get_ref().service) {
             ServingStatus::ServiceUnknown => Err(Status::not_found("unknown service")),
             s => Ok(Response::new(HealthCheckResponse { status: s as i32 })),
@@ -96,7 +104,10 @@ impl health_server::Health for Health {
 
     type WatchStream = BoxStream<HealthCheckResponse>;
 
-    async fn watch(&self, req: Request<HealthCheckRequest>) -> Result<Response<Self::WatchStream>, Status> {
+    async fn watch(
+        &self,
+        req: Request<HealthCheckRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
         let status = status_of(&req.get_ref().service) as i32;
         Ok(Response::new(Box::pin(futures::stream::once(async move {
             Ok(HealthCheckResponse { status })

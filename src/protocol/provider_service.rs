@@ -25,16 +25,26 @@ impl<P: Provider> ProviderService<P> {
     }
 
     fn resource_type(&self, name: &str) -> Result<Type, Diagnostics> {
-        self.server.resource_schema(name).map(|s| s.value_type()).ok_or_else(|| unknown("resource", name))
+        self.server
+            .resource_schema(name)
+            .map(|s| s.value_type())
+            .ok_or_else(|| unknown("resource", name))
     }
 
     fn data_source_type(&self, name: &str) -> Result<Type, Diagnostics> {
-        self.server.data_source_schema(name).map(|s| s.value_type()).ok_or_else(|| unknown("data source", name))
+        self.server
+            .data_source_schema(name)
+            .map(|s| s.value_type())
+            .ok_or_else(|| unknown("data source", name))
     }
 }
 
 fn unknown(kind: &str, name: &str) -> Diagnostics {
-    Diagnostic::error(format!("Unknown {kind} type"), format!("This provider has no {kind} type named {name:?}.")).into()
+    Diagnostic::error(
+        format!("Unknown {kind} type"),
+        format!("This provider has no {kind} type named {name:?}."),
+    )
+    .into()
 }
 
 fn unsupported(what: &str, name: &str) -> Vec<pb::Diagnostic> {
@@ -69,18 +79,25 @@ fn capabilities() -> pb::ServerCapabilities {
 
 #[tonic::async_trait]
 impl<P: Provider> ProviderRpc for ProviderService<P> {
-    async fn get_metadata(&self, _: Request<pb::get_metadata::Request>) -> Rpc<pb::get_metadata::Response> {
+    async fn get_metadata(
+        &self,
+        _: Request<pb::get_metadata::Request>,
+    ) -> Rpc<pb::get_metadata::Response> {
         ok(pb::get_metadata::Response {
             server_capabilities: Some(capabilities()),
             resources: self
                 .server
                 .resource_schemas()
-                .map(|(n, _)| pb::get_metadata::ResourceMetadata { type_name: n.to_string() })
+                .map(|(n, _)| pb::get_metadata::ResourceMetadata {
+                    type_name: n.to_string(),
+                })
                 .collect(),
             data_sources: self
                 .server
                 .data_source_schemas()
-                .map(|(n, _)| pb::get_metadata::DataSourceMetadata { type_name: n.to_string() })
+                .map(|(n, _)| pb::get_metadata::DataSourceMetadata {
+                    type_name: n.to_string(),
+                })
                 .collect(),
             ..Default::default()
         })
@@ -92,7 +109,11 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
     ) -> Rpc<pb::get_provider_schema::Response> {
         ok(pb::get_provider_schema::Response {
             provider: Some(convert::schema(self.server.provider_schema())),
-            resource_schemas: self.server.resource_schemas().map(|(n, s)| (n.to_string(), convert::schema(s))).collect(),
+            resource_schemas: self
+                .server
+                .resource_schemas()
+                .map(|(n, s)| (n.to_string(), convert::schema(s)))
+                .collect(),
             data_source_schemas: self
                 .server
                 .data_source_schemas()
@@ -108,11 +129,14 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         req: Request<pb::validate_provider_config::Request>,
     ) -> Rpc<pb::validate_provider_config::Response> {
         let ty = self.server.provider_schema().value_type();
-        let diags = match convert::decode(req.get_ref().config.as_ref(), &ty, "provider configuration") {
-            Ok(config) => self.server.validate_provider_config(&config),
-            Err(d) => d,
-        };
-        ok(pb::validate_provider_config::Response { diagnostics: convert::diagnostics(diags) })
+        let diags =
+            match convert::decode(req.get_ref().config.as_ref(), &ty, "provider configuration") {
+                Ok(config) => self.server.validate_provider_config(&config),
+                Err(d) => d,
+            };
+        ok(pb::validate_provider_config::Response {
+            diagnostics: convert::diagnostics(diags),
+        })
     }
 
     async fn validate_resource_config(
@@ -124,11 +148,16 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             .resource_type(&r.type_name)
             .and_then(|ty| convert::decode(r.config.as_ref(), &ty, "resource configuration"))
             .map(|config| {
-                self.server
-                    .validate_resource_config(&r.type_name, &config, convert::capabilities(r.client_capabilities.as_ref()))
+                self.server.validate_resource_config(
+                    &r.type_name,
+                    &config,
+                    convert::capabilities(r.client_capabilities.as_ref()),
+                )
             })
             .unwrap_or_else(|d| d);
-        ok(pb::validate_resource_config::Response { diagnostics: convert::diagnostics(diags) })
+        ok(pb::validate_resource_config::Response {
+            diagnostics: convert::diagnostics(diags),
+        })
     }
 
     async fn validate_data_resource_config(
@@ -139,9 +168,14 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         let diags = self
             .data_source_type(&r.type_name)
             .and_then(|ty| convert::decode(r.config.as_ref(), &ty, "data source configuration"))
-            .map(|config| self.server.validate_data_source_config(&r.type_name, &config))
+            .map(|config| {
+                self.server
+                    .validate_data_source_config(&r.type_name, &config)
+            })
             .unwrap_or_else(|d| d);
-        ok(pb::validate_data_resource_config::Response { diagnostics: convert::diagnostics(diags) })
+        ok(pb::validate_data_resource_config::Response {
+            diagnostics: convert::diagnostics(diags),
+        })
     }
 
     async fn upgrade_resource_state(
@@ -172,7 +206,8 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         let (state, mut diags) = if raw.json.is_empty() {
             (Value::Null, Diagnostics::new())
         } else {
-            self.server.upgrade_resource_state(&r.type_name, r.version, &raw.json)
+            self.server
+                .upgrade_resource_state(&r.type_name, r.version, &raw.json)
         };
         let upgraded_state = match convert::encode(&state, &ty, "upgraded state") {
             Ok(v) => Some(v),
@@ -216,10 +251,15 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             Ok(config) => self.server.configure(&config).await,
             Err(d) => d,
         };
-        ok(pb::configure_provider::Response { diagnostics: convert::diagnostics(diags) })
+        ok(pb::configure_provider::Response {
+            diagnostics: convert::diagnostics(diags),
+        })
     }
 
-    async fn read_resource(&self, req: Request<pb::read_resource::Request>) -> Rpc<pb::read_resource::Response> {
+    async fn read_resource(
+        &self,
+        req: Request<pb::read_resource::Request>,
+    ) -> Rpc<pb::read_resource::Response> {
         let r = req.into_inner();
         let fail = |d: Diagnostics, state: Option<pb::DynamicValue>, private: Vec<u8>| {
             ok(pb::read_resource::Response {
@@ -237,7 +277,10 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             Ok(s) => s,
             Err(d) => return fail(d, r.current_state, r.private),
         };
-        let out = self.server.read_resource(&r.type_name, state, r.private.clone()).await;
+        let out = self
+            .server
+            .read_resource(&r.type_name, state, r.private.clone())
+            .await;
         let mut diags = out.diagnostics;
         let new_state = match convert::encode(&out.state, &ty, "state") {
             Ok(v) => Some(v),
@@ -269,16 +312,24 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             Ok(t) => t,
             Err(d) => return fail(d),
         };
-        let decoded = convert::decode(r.prior_state.as_ref(), &ty, "prior state").and_then(|prior| {
-            let proposed = convert::decode(r.proposed_new_state.as_ref(), &ty, "proposed new state")?;
-            let config = convert::decode(r.config.as_ref(), &ty, "configuration")?;
-            Ok((prior, proposed, config))
-        });
+        let decoded =
+            convert::decode(r.prior_state.as_ref(), &ty, "prior state").and_then(|prior| {
+                let proposed =
+                    convert::decode(r.proposed_new_state.as_ref(), &ty, "proposed new state")?;
+                let config = convert::decode(r.config.as_ref(), &ty, "configuration")?;
+                Ok((prior, proposed, config))
+            });
         let (prior, proposed, config) = match decoded {
             Ok(v) => v,
             Err(d) => return fail(d),
         };
-        let out = self.server.plan_resource_change(&r.type_name, &prior, &proposed, &config, r.prior_private);
+        let out = self.server.plan_resource_change(
+            &r.type_name,
+            &prior,
+            &proposed,
+            &config,
+            r.prior_private,
+        );
         let mut diags = out.diagnostics;
         let planned_state = match convert::encode(&out.planned, &ty, "planned state") {
             Ok(v) => Some(v),
@@ -313,16 +364,20 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             Ok(t) => t,
             Err(d) => return fail(d, r.prior_state),
         };
-        let decoded = convert::decode(r.prior_state.as_ref(), &ty, "prior state").and_then(|prior| {
-            let planned = convert::decode(r.planned_state.as_ref(), &ty, "planned state")?;
-            let config = convert::decode(r.config.as_ref(), &ty, "configuration")?;
-            Ok((prior, planned, config))
-        });
+        let decoded =
+            convert::decode(r.prior_state.as_ref(), &ty, "prior state").and_then(|prior| {
+                let planned = convert::decode(r.planned_state.as_ref(), &ty, "planned state")?;
+                let config = convert::decode(r.config.as_ref(), &ty, "configuration")?;
+                Ok((prior, planned, config))
+            });
         let (prior, planned, config) = match decoded {
             Ok(v) => v,
             Err(d) => return fail(d, r.prior_state),
         };
-        let out = self.server.apply_resource_change(&r.type_name, prior, planned, config, r.planned_private).await;
+        let out = self
+            .server
+            .apply_resource_change(&r.type_name, prior, planned, config, r.planned_private)
+            .await;
         let mut diags = out.diagnostics;
         let new_state = match convert::encode(&out.state, &ty, "new state") {
             Ok(v) => Some(v),
@@ -386,7 +441,10 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         })
     }
 
-    async fn read_data_source(&self, req: Request<pb::read_data_source::Request>) -> Rpc<pb::read_data_source::Response> {
+    async fn read_data_source(
+        &self,
+        req: Request<pb::read_data_source::Request>,
+    ) -> Rpc<pb::read_data_source::Response> {
         let r = req.into_inner();
         let ty = match self.data_source_type(&r.type_name) {
             Ok(t) => t,
@@ -469,7 +527,10 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
 
     type ListResourceStream = BoxStream<pb::list_resource::Event>;
 
-    async fn list_resource(&self, req: Request<pb::list_resource::Request>) -> Rpc<Self::ListResourceStream> {
+    async fn list_resource(
+        &self,
+        req: Request<pb::list_resource::Request>,
+    ) -> Rpc<Self::ListResourceStream> {
         ok(one(pb::list_resource::Event {
             diagnostic: unsupported("list resource type", &req.get_ref().type_name),
             ..Default::default()
@@ -485,15 +546,24 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         })
     }
 
-    async fn get_functions(&self, _: Request<pb::get_functions::Request>) -> Rpc<pb::get_functions::Response> {
+    async fn get_functions(
+        &self,
+        _: Request<pb::get_functions::Request>,
+    ) -> Rpc<pb::get_functions::Response> {
         ok(pb::get_functions::Response::default())
     }
 
-    async fn call_function(&self, req: Request<pb::call_function::Request>) -> Rpc<pb::call_function::Response> {
+    async fn call_function(
+        &self,
+        req: Request<pb::call_function::Request>,
+    ) -> Rpc<pb::call_function::Response> {
         ok(pb::call_function::Response {
             result: None,
             error: Some(pb::FunctionError {
-                text: format!("This provider has no function named {:?}.", req.get_ref().name),
+                text: format!(
+                    "This provider has no function named {:?}.",
+                    req.get_ref().name
+                ),
                 function_argument: None,
             }),
         })
@@ -520,7 +590,10 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
 
     type ReadStateBytesStream = BoxStream<pb::read_state_bytes::Response>;
 
-    async fn read_state_bytes(&self, req: Request<pb::read_state_bytes::Request>) -> Rpc<Self::ReadStateBytesStream> {
+    async fn read_state_bytes(
+        &self,
+        req: Request<pb::read_state_bytes::Request>,
+    ) -> Rpc<Self::ReadStateBytesStream> {
         ok(one(pb::read_state_bytes::Response {
             diagnostics: unsupported("state store", &req.get_ref().type_name),
             ..Default::default()
@@ -544,33 +617,48 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         })
     }
 
-    async fn lock_state(&self, req: Request<pb::lock_state::Request>) -> Rpc<pb::lock_state::Response> {
+    async fn lock_state(
+        &self,
+        req: Request<pb::lock_state::Request>,
+    ) -> Rpc<pb::lock_state::Response> {
         ok(pb::lock_state::Response {
             lock_id: String::new(),
             diagnostics: unsupported("state store", &req.get_ref().type_name),
         })
     }
 
-    async fn unlock_state(&self, req: Request<pb::unlock_state::Request>) -> Rpc<pb::unlock_state::Response> {
+    async fn unlock_state(
+        &self,
+        req: Request<pb::unlock_state::Request>,
+    ) -> Rpc<pb::unlock_state::Response> {
         ok(pb::unlock_state::Response {
             diagnostics: unsupported("state store", &req.get_ref().type_name),
         })
     }
 
-    async fn get_states(&self, req: Request<pb::get_states::Request>) -> Rpc<pb::get_states::Response> {
+    async fn get_states(
+        &self,
+        req: Request<pb::get_states::Request>,
+    ) -> Rpc<pb::get_states::Response> {
         ok(pb::get_states::Response {
             state_id: Vec::new(),
             diagnostics: unsupported("state store", &req.get_ref().type_name),
         })
     }
 
-    async fn delete_state(&self, req: Request<pb::delete_state::Request>) -> Rpc<pb::delete_state::Response> {
+    async fn delete_state(
+        &self,
+        req: Request<pb::delete_state::Request>,
+    ) -> Rpc<pb::delete_state::Response> {
         ok(pb::delete_state::Response {
             diagnostics: unsupported("state store", &req.get_ref().type_name),
         })
     }
 
-    async fn plan_action(&self, req: Request<pb::plan_action::Request>) -> Rpc<pb::plan_action::Response> {
+    async fn plan_action(
+        &self,
+        req: Request<pb::plan_action::Request>,
+    ) -> Rpc<pb::plan_action::Response> {
         ok(pb::plan_action::Response {
             diagnostics: unsupported("action", &req.get_ref().action_type),
             deferred: None,
@@ -579,7 +667,10 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
 
     type InvokeActionStream = BoxStream<pb::invoke_action::Event>;
 
-    async fn invoke_action(&self, req: Request<pb::invoke_action::Request>) -> Rpc<Self::InvokeActionStream> {
+    async fn invoke_action(
+        &self,
+        req: Request<pb::invoke_action::Request>,
+    ) -> Rpc<Self::InvokeActionStream> {
         use pb::invoke_action::event;
         ok(one(pb::invoke_action::Event {
             r#type: Some(event::Type::Completed(event::Completed {
@@ -597,9 +688,14 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         })
     }
 
-    async fn stop_provider(&self, _: Request<pb::stop_provider::Request>) -> Rpc<pb::stop_provider::Response> {
+    async fn stop_provider(
+        &self,
+        _: Request<pb::stop_provider::Request>,
+    ) -> Rpc<pb::stop_provider::Response> {
         tracing::info!("StopProvider: cancelling operations in flight");
         self.server.stop();
-        ok(pb::stop_provider::Response { error: String::new() })
+        ok(pb::stop_provider::Response {
+            error: String::new(),
+        })
     }
 }

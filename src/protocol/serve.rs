@@ -71,7 +71,11 @@ impl Connected for PluginConn {
 }
 
 impl AsyncRead for PluginConn {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             PluginConn::Plain(s) => Pin::new(s).poll_read(cx, buf),
             PluginConn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -80,7 +84,11 @@ impl AsyncRead for PluginConn {
 }
 
 impl AsyncWrite for PluginConn {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             PluginConn::Plain(s) => Pin::new(s).poll_write(cx, buf),
             PluginConn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -157,7 +165,10 @@ impl Listener {
 
     /// The go-plugin handshake line for this listener.
     pub fn handshake_line(&self) -> Result<String, ServeError> {
-        Ok(handshake::handshake_line(self.local_addr()?, self.server_cert_der.as_deref()))
+        Ok(handshake::handshake_line(
+            self.local_addr()?,
+            self.server_cert_der.as_deref(),
+        ))
     }
 
     /// Accepts connections until `stop`, completing TLS handshakes off the accept loop.
@@ -187,11 +198,15 @@ impl Listener {
                         let acceptor = acceptor.clone();
                         let tx = tx.clone();
                         tokio::spawn(async move {
-                            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp))
+                                .await
+                            {
                                 Ok(Ok(tls)) => {
                                     let _ = tx.send(Ok(PluginConn::Tls(Box::new(tls)))).await;
                                 }
-                                Ok(Err(e)) => tracing::warn!(%peer, error = %e, "refused a plugin connection"),
+                                Ok(Err(e)) => {
+                                    tracing::warn!(%peer, error = %e, "refused a plugin connection")
+                                }
                                 Err(_) => tracing::warn!(%peer, "TLS handshake timed out"),
                             }
                         });
@@ -224,7 +239,9 @@ pub async fn run<P: Provider>(
             shutdown: stop.clone(),
             debug,
         }))
-        .add_service(GrpcStdioServer::new(Stdio { shutdown: stop.clone() }))
+        .add_service(GrpcStdioServer::new(Stdio {
+            shutdown: stop.clone(),
+        }))
         .add_service(GrpcBrokerServer::new(Broker))
         .add_service(HealthServer::new(Health));
     let graceful = router.serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
@@ -245,13 +262,19 @@ pub async fn serve<P: Provider>(provider: P, env: PluginEnv) -> Result<(), Serve
     let listener = Listener::bind(&env).await?;
     let line = listener.handshake_line()?;
     let mut out = io::stdout().lock();
-    writeln!(out, "{line}").and_then(|_| out.flush()).map_err(ServeError::Stdout)?;
+    writeln!(out, "{line}")
+        .and_then(|_| out.flush())
+        .map_err(ServeError::Stdout)?;
     drop(out);
     tracing::debug!(handshake = %line.rsplit('|').nth(2).unwrap_or(""), tls = env.client_cert_pem.is_some(), "serving");
     tokio::spawn(async {
-        if let Ok(mut sigint) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+        if let Ok(mut sigint) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        {
             while sigint.recv().await.is_some() {
-                tracing::debug!("SIGINT ignored: Terraform stops the provider through StopProvider");
+                tracing::debug!(
+                    "SIGINT ignored: Terraform stops the provider through StopProvider"
+                );
             }
         }
     });
@@ -264,7 +287,10 @@ pub async fn serve<P: Provider>(provider: P, env: PluginEnv) -> Result<(), Serve
 /// # Errors
 /// [`ServeError`] when the port cannot be bound or serving fails.
 pub async fn serve_debug<P: Provider>(provider: P, opts: ServeOptions) -> Result<(), ServeError> {
-    let listener = Listener::bind(&PluginEnv { client_cert_pem: None }).await?;
+    let listener = Listener::bind(&PluginEnv {
+        client_cert_pem: None,
+    })
+    .await?;
     let addr = listener.local_addr()?;
     let reattach = handshake::reattach_config(&opts.provider_address, addr, std::process::id());
     println!(

@@ -7,10 +7,15 @@
 use std::sync::Arc;
 
 use rustls::client::danger::HandshakeSignatureValid;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::crypto::{
+    verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms,
+};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, Error as TlsError, ServerConfig, SignatureScheme};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, Error as TlsError, ServerConfig,
+    SignatureScheme,
+};
 use thiserror::Error;
 
 /// Why TLS could not be set up.
@@ -68,10 +73,13 @@ fn self_signed_server_certificate() -> Result<(Vec<u8>, PrivateKeyDer<'static>),
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::minutes(1);
     params.not_after = now + time::Duration::days(3650);
+    params.distinguished_name.push(
+        rcgen::DnType::OrganizationName,
+        "terraform-provider-dataplatform",
+    );
     params
         .distinguished_name
-        .push(rcgen::DnType::OrganizationName, "terraform-provider-dataplatform");
-    params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
+        .push(rcgen::DnType::CommonName, "localhost");
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     params.key_usages = vec![
         rcgen::KeyUsagePurpose::DigitalSignature,
@@ -108,8 +116,12 @@ impl ClientCertVerifier for PinnedClientCert {
         if end_entity.as_ref() == self.expected.as_ref() {
             Ok(ClientCertVerified::assertion())
         } else {
-            tracing::warn!("refused a plugin client presenting a certificate other than Terraform's");
-            Err(TlsError::InvalidCertificate(CertificateError::ApplicationVerificationFailure))
+            tracing::warn!(
+                "refused a plugin client presenting a certificate other than Terraform's"
+            );
+            Err(TlsError::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            ))
         }
     }
 

@@ -164,10 +164,17 @@ impl ProviderConfig {
             );
         }
         if (set(&k.token) || set(&k.cluster_ca_certificate)) && !set(&k.host) {
-            let which = if set(&k.token) { "token" } else { "cluster_ca_certificate" };
+            let which = if set(&k.token) {
+                "token"
+            } else {
+                "cluster_ca_certificate"
+            };
             diags.push(
-                Diagnostic::error("Missing API server", format!("{which} needs host: the API server it belongs to."))
-                    .at(kpath.clone().attr(which)),
+                Diagnostic::error(
+                    "Missing API server",
+                    format!("{which} needs host: the API server it belongs to."),
+                )
+                .at(kpath.clone().attr(which)),
             );
         }
         if k.insecure == Setting::Set(true) && set(&k.cluster_ca_certificate) {
@@ -190,7 +197,10 @@ mod tests {
     use crate::value::Value;
 
     fn config(pairs: Vec<(&str, Value)>) -> Value {
-        let base = crate::provider::DataplatformProvider.schema().block.null_object();
+        let base = crate::provider::DataplatformProvider
+            .schema()
+            .block
+            .null_object();
         let mut m = base.as_map().cloned().unwrap_or_default();
         for (k, v) in pairs {
             m.insert(k.to_string(), v);
@@ -200,7 +210,10 @@ mod tests {
 
     #[test]
     fn reads_known_unknown_and_unset() {
-        let v = config(vec![("region", Value::string("eu-central-1")), ("profile", Value::Unknown)]);
+        let v = config(vec![
+            ("region", Value::string("eu-central-1")),
+            ("profile", Value::Unknown),
+        ]);
         let (c, d) = ProviderConfig::from_value(&v);
         assert!(d.is_empty());
         assert_eq!(c.region, Setting::Set("eu-central-1".to_string()));
@@ -222,7 +235,11 @@ mod tests {
         let mut d = Diagnostics::new();
         c.check(&mut d);
         assert!(d.has_errors());
-        let path = d.iter().next().and_then(|x| x.attribute.clone()).map(|p| p.to_string());
+        let path = d
+            .iter()
+            .next()
+            .and_then(|x| x.attribute.clone())
+            .map(|p| p.to_string());
         assert_eq!(path.as_deref(), Some("kubernetes.config_path"));
     }
 }

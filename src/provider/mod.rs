@@ -49,7 +49,11 @@ impl Provider for DataplatformProvider {
             return None;
         }
         tracing::debug!(
-            region = c.region.as_option().map(String::as_str).unwrap_or("(from environment)"),
+            region = c
+                .region
+                .as_option()
+                .map(String::as_str)
+                .unwrap_or("(from environment)"),
             "provider configured"
         );
         Some(ProviderData { config: c })

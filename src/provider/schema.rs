@@ -6,7 +6,8 @@ use crate::framework::validators::{self, matches, string_length, HttpUrl, PemCer
 use crate::value::Type;
 
 pub const REGION_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$";
-pub const ROLE_ARN_PATTERN: &str = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$";
+pub const ROLE_ARN_PATTERN: &str =
+    r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$";
 pub const SESSION_NAME_PATTERN: &str = r"^[A-Za-z0-9+=,.@_-]{2,64}$";
 pub const EXTERNAL_ID_PATTERN: &str = r"^[A-Za-z0-9+=,.@:/_-]{2,1224}$";
 pub const TAG_KEY_PATTERN: &str = r"^[^\x00-\x1f]{1,128}$";
@@ -153,10 +154,21 @@ mod tests {
     #[test]
     fn patterns_accept_and_reject() {
         let region = regex::Regex::new(REGION_PATTERN).unwrap();
-        for ok in ["eu-central-1", "us-east-1", "us-gov-west-1", "ap-southeast-4"] {
+        for ok in [
+            "eu-central-1",
+            "us-east-1",
+            "us-gov-west-1",
+            "ap-southeast-4",
+        ] {
             assert!(region.is_match(ok), "{ok}");
         }
-        for bad in ["", "eu-central", "EU-CENTRAL-1", "eu central 1", "eu-central-1a"] {
+        for bad in [
+            "",
+            "eu-central",
+            "EU-CENTRAL-1",
+            "eu central 1",
+            "eu-central-1a",
+        ] {
             assert!(!region.is_match(bad), "{bad}");
         }
         let arn = regex::Regex::new(ROLE_ARN_PATTERN).unwrap();

@@ -14,9 +14,9 @@ use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
 use crate::framework::schema::{Attribute, Block, Mode, NestedBlock, ObjectNesting, Schema};
 use crate::framework::validators::{int_between, one_of};
 use crate::framework::{
-    timeouts, ApplyResult, Context, CreateRequest, DataSource, DataSourceList, DeleteRequest, Diagnostic,
-    Diagnostics, ModifyPlanRequest, ModifyPlanResponse, Obj, ObjectBuilder, Provider, ReadRequest, ReadResult,
-    Resource, ResourceList, UpdateRequest,
+    timeouts, ApplyResult, Context, CreateRequest, DataSource, DataSourceList, DeleteRequest,
+    Diagnostic, Diagnostics, ModifyPlanRequest, ModifyPlanResponse, Obj, ObjectBuilder, Provider,
+    ReadRequest, ReadResult, Resource, ResourceList, UpdateRequest,
 };
 use crate::protocol::generated::tfplugin6 as pb;
 use crate::protocol::handshake::PluginEnv;
@@ -105,7 +105,11 @@ pub fn thing_schema() -> Schema {
                     .default_value(Value::string("standard")),
             )
             .attribute(Attribute::computed("status", Type::String).description("status"))
-            .attribute(Attribute::optional("password", Type::String).description("password").sensitive())
+            .attribute(
+                Attribute::optional("password", Type::String)
+                    .description("password")
+                    .sensitive(),
+            )
             .attribute(
                 Attribute::optional("token_wo", Type::String)
                     .description("write-only token")
@@ -155,11 +159,20 @@ pub fn thing_schema() -> Schema {
 }
 
 fn finish(planned: &Value, id: &str) -> Value {
-    let mut b = ObjectBuilder::from_value(&thing_schema().block, planned).set("id", id).set("status", "ACTIVE");
-    let name = planned.get_attr("name").and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let mut b = ObjectBuilder::from_value(&thing_schema().block, planned)
+        .set("id", id)
+        .set("status", "ACTIVE");
+    let name = planned
+        .get_attr("name")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
     b = b.set(
         "placement",
-        Value::object(vec![("zone", Value::string(format!("zone-{name}"))), ("weight", Value::number(3i64))]),
+        Value::object(vec![
+            ("zone", Value::string(format!("zone-{name}"))),
+            ("weight", Value::number(3i64)),
+        ]),
     );
     b.build()
 }
@@ -175,7 +188,10 @@ impl Resource<Data> for Thing {
     fn modify_plan(&self, req: &ModifyPlanRequest<'_, Data>, resp: &mut ModifyPlanResponse) {
         if req.config.is_null() {
             if req.prior_state.get_attr("name").and_then(|v| v.as_str()) == Some("protected") {
-                resp.diagnostics.push(Diagnostic::warning("Destroying a protected thing", "careful"));
+                resp.diagnostics.push(Diagnostic::warning(
+                    "Destroying a protected thing",
+                    "careful",
+                ));
             }
             return;
         }
@@ -184,7 +200,10 @@ impl Resource<Data> for Thing {
             if let Value::Known(crate::value::Known::Object(fields)) = &mut resp.planned {
                 fields.insert(
                     "placement".into(),
-                    Value::object(vec![("zone", Value::string(format!("zone-{name}"))), ("weight", Value::number(3i64))]),
+                    Value::object(vec![
+                        ("zone", Value::string(format!("zone-{name}"))),
+                        ("weight", Value::number(3i64)),
+                    ]),
                 );
             }
         }
@@ -193,28 +212,63 @@ impl Resource<Data> for Thing {
         let n = ctx.data().world.next.fetch_add(1, Ordering::SeqCst);
         let id = format!("thing-{n}");
         let state = finish(&req.planned, &id);
-        if req.config.get_attr("token_wo").and_then(|v| v.as_str()).is_some() {
+        if req
+            .config
+            .get_attr("token_wo")
+            .and_then(|v| v.as_str())
+            .is_some()
+        {
             // write-only values reach create through the configuration only
-            ctx.data().world.objects.lock().unwrap().insert(format!("{id}-token"), Value::bool(true));
+            ctx.data()
+                .world
+                .objects
+                .lock()
+                .unwrap()
+                .insert(format!("{id}-token"), Value::bool(true));
         }
-        ctx.data().world.objects.lock().unwrap().insert(id, state.clone());
+        ctx.data()
+            .world
+            .objects
+            .lock()
+            .unwrap()
+            .insert(id, state.clone());
         ApplyResult::ok(state)
     }
     async fn read(&self, ctx: &Context<Data>, req: ReadRequest) -> ReadResult {
-        let id = req.state.get_attr("id").and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let id = req
+            .state
+            .get_attr("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
         match ctx.data().world.objects.lock().unwrap().get(&id) {
             Some(v) => ReadResult::found(v.clone(), req.private),
             None => ReadResult::gone(),
         }
     }
     async fn update(&self, ctx: &Context<Data>, req: UpdateRequest) -> ApplyResult {
-        let id = req.prior_state.get_attr("id").and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let id = req
+            .prior_state
+            .get_attr("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
         let state = finish(&req.planned, &id);
-        ctx.data().world.objects.lock().unwrap().insert(id, state.clone());
+        ctx.data()
+            .world
+            .objects
+            .lock()
+            .unwrap()
+            .insert(id, state.clone());
         ApplyResult::ok(state)
     }
     async fn delete(&self, ctx: &Context<Data>, req: DeleteRequest) -> Diagnostics {
-        let id = req.prior_state.get_attr("id").and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let id = req
+            .prior_state
+            .get_attr("id")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
         ctx.data().world.objects.lock().unwrap().remove(&id);
         Diagnostics::new()
     }
@@ -224,7 +278,11 @@ impl Resource<Data> for Thing {
         }
         Ok(Value::object(vec![("id", Value::string(id))]))
     }
-    fn upgrade_state(&self, version: i64, mut state: serde_json::Value) -> Result<serde_json::Value, Diagnostics> {
+    fn upgrade_state(
+        &self,
+        version: i64,
+        mut state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostics> {
         // v0 called the name "title".
         if version == 0 {
             if let Some(o) = state.as_object_mut() {
@@ -260,11 +318,21 @@ impl Resource<Data> for Slow {
         simple_schema()
     }
     async fn create(&self, ctx: &Context<Data>, req: CreateRequest) -> ApplyResult {
-        let state = ObjectBuilder::from_value(&simple_schema().block, &req.planned).set("id", "slow-1").build();
-        ctx.data().world.objects.lock().unwrap().insert("slow-1".into(), state.clone());
+        let state = ObjectBuilder::from_value(&simple_schema().block, &req.planned)
+            .set("id", "slow-1")
+            .build();
+        ctx.data()
+            .world
+            .objects
+            .lock()
+            .unwrap()
+            .insert("slow-1".into(), state.clone());
         match ctx.sleep(Duration::from_secs(30)).await {
             Ok(()) => ApplyResult::ok(state),
-            Err(c) => ApplyResult::failed(state, Diagnostic::error("Create interrupted", c.to_string())),
+            Err(c) => ApplyResult::failed(
+                state,
+                Diagnostic::error("Create interrupted", c.to_string()),
+            ),
         }
     }
     async fn read(&self, _: &Context<Data>, req: ReadRequest) -> ReadResult {
@@ -326,10 +394,17 @@ impl DataSource<Data> for Echo {
         )
     }
     async fn read(&self, ctx: &Context<Data>, config: Value) -> (Value, Diagnostics) {
-        let input = config.get_attr("input").and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let input = config
+            .get_attr("input")
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
         let region = ctx.data().region.clone().unwrap_or_default();
         (
-            Value::object(vec![("input", Value::string(input.clone())), ("output", Value::string(format!("{input}@{region}")))]),
+            Value::object(vec![
+                ("input", Value::string(input.clone())),
+                ("output", Value::string(format!("{input}@{region}"))),
+            ]),
             Diagnostics::new(),
         )
     }
@@ -346,10 +421,21 @@ pub struct Harness {
 
 pub async fn start() -> Harness {
     let world = Arc::new(World::default());
-    let listener = Listener::bind(&PluginEnv { client_cert_pem: None }).await.expect("bind");
+    let listener = Listener::bind(&PluginEnv {
+        client_cert_pem: None,
+    })
+    .await
+    .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let stop = CancellationToken::new();
-    let done = tokio::spawn(run(TestProvider { world: world.clone() }, listener, stop.clone(), false));
+    let done = tokio::spawn(run(
+        TestProvider {
+            world: world.clone(),
+        },
+        listener,
+        stop.clone(),
+        false,
+    ));
     let channel = Channel::from_shared(format!("http://{addr}"))
         .expect("uri")
         .connect_timeout(Duration::from_secs(5))
@@ -370,7 +456,11 @@ pub async fn start() -> Harness {
 
 impl Harness {
     pub async fn configure(&mut self, region: &str) {
-        let ty = TestProvider { world: self.world.clone() }.schema().value_type();
+        let ty = TestProvider {
+            world: self.world.clone(),
+        }
+        .schema()
+        .value_type();
         let config = Value::object(vec![("region", Value::string(region))]);
         let resp = self
             .client

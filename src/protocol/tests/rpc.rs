@@ -6,14 +6,22 @@ use crate::protocol::generated::tfplugin6 as pb;
 use crate::value::{Type, Value};
 
 fn errors(d: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
-    d.iter().filter(|x| x.severity == pb::diagnostic::Severity::Error as i32).collect()
+    d.iter()
+        .filter(|x| x.severity == pb::diagnostic::Severity::Error as i32)
+        .collect()
 }
 
 fn ty() -> Type {
     thing_schema().value_type()
 }
 
-async fn plan(h: &mut Harness, type_name: &str, prior: &Value, proposed: &Value, config: &Value) -> pb::plan_resource_change::Response {
+async fn plan(
+    h: &mut Harness,
+    type_name: &str,
+    prior: &Value,
+    proposed: &Value,
+    config: &Value,
+) -> pb::plan_resource_change::Response {
     let ty = ty_of(type_name);
     h.client
         .plan_resource_change(pb::plan_resource_change::Request {
@@ -28,7 +36,13 @@ async fn plan(h: &mut Harness, type_name: &str, prior: &Value, proposed: &Value,
         .into_inner()
 }
 
-async fn apply(h: &mut Harness, type_name: &str, prior: &Value, planned: &Value, config: &Value) -> pb::apply_resource_change::Response {
+async fn apply(
+    h: &mut Harness,
+    type_name: &str,
+    prior: &Value,
+    planned: &Value,
+    config: &Value,
+) -> pb::apply_resource_change::Response {
     let ty = ty_of(type_name);
     h.client
         .apply_resource_change(pb::apply_resource_change::Request {
@@ -53,14 +67,26 @@ fn ty_of(type_name: &str) -> Type {
 #[tokio::test]
 async fn schema_and_metadata_describe_everything() {
     let mut h = start().await;
-    let s = h.client.get_provider_schema(pb::get_provider_schema::Request {}).await.unwrap().into_inner();
+    let s = h
+        .client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .unwrap()
+        .into_inner();
     assert!(s.diagnostics.is_empty());
     let caps = s.server_capabilities.unwrap();
     assert!(caps.plan_destroy && caps.get_provider_schema_optional);
     let thing = &s.resource_schemas["test_thing"];
     assert_eq!(thing.version, 1);
     let block = thing.block.as_ref().unwrap();
-    let attr = |n: &str| block.attributes.iter().find(|a| a.name == n).unwrap().clone();
+    let attr = |n: &str| {
+        block
+            .attributes
+            .iter()
+            .find(|a| a.name == n)
+            .unwrap()
+            .clone()
+    };
     assert!(attr("name").required && !attr("name").optional);
     assert!(attr("id").computed && !attr("id").optional);
     assert!(attr("tier").optional && attr("tier").computed);
@@ -70,15 +96,37 @@ async fn schema_and_metadata_describe_everything() {
     assert_eq!(attr("name").r#type, b"\"string\"");
     assert_eq!(attr("labels").r#type, b"[\"map\",\"string\"]");
     assert!(attr("placement").nested_type.is_some());
-    assert_eq!(attr("name").description_kind, pb::StringKind::Markdown as i32);
-    let rule = block.block_types.iter().find(|b| b.type_name == "rule").unwrap();
-    assert_eq!(rule.nesting, pb::schema::nested_block::NestingMode::List as i32);
+    assert_eq!(
+        attr("name").description_kind,
+        pb::StringKind::Markdown as i32
+    );
+    let rule = block
+        .block_types
+        .iter()
+        .find(|b| b.type_name == "rule")
+        .unwrap();
+    assert_eq!(
+        rule.nesting,
+        pb::schema::nested_block::NestingMode::List as i32
+    );
     assert_eq!(rule.max_items, 5);
-    let timeouts = block.block_types.iter().find(|b| b.type_name == "timeouts").unwrap();
-    assert_eq!(timeouts.nesting, pb::schema::nested_block::NestingMode::Single as i32);
+    let timeouts = block
+        .block_types
+        .iter()
+        .find(|b| b.type_name == "timeouts")
+        .unwrap();
+    assert_eq!(
+        timeouts.nesting,
+        pb::schema::nested_block::NestingMode::Single as i32
+    );
     assert!(s.data_source_schemas.contains_key("test_echo"));
 
-    let m = h.client.get_metadata(pb::get_metadata::Request {}).await.unwrap().into_inner();
+    let m = h
+        .client
+        .get_metadata(pb::get_metadata::Request {})
+        .await
+        .unwrap()
+        .into_inner();
     let names: Vec<_> = m.resources.iter().map(|r| r.type_name.as_str()).collect();
     assert_eq!(names, vec!["test_panicky", "test_slow", "test_thing"]);
     assert_eq!(m.data_sources[0].type_name, "test_echo");
@@ -101,8 +149,14 @@ async fn validation_points_at_the_attribute() {
         (
             "rule",
             Value::list(vec![
-                Value::object(vec![("port", Value::number(80i64)), ("protocol", Value::Null)]),
-                Value::object(vec![("port", Value::number(70000i64)), ("protocol", Value::Null)]),
+                Value::object(vec![
+                    ("port", Value::number(80i64)),
+                    ("protocol", Value::Null),
+                ]),
+                Value::object(vec![
+                    ("port", Value::number(70000i64)),
+                    ("protocol", Value::Null),
+                ]),
             ]),
         ),
     ]);
@@ -117,11 +171,25 @@ async fn validation_points_at_the_attribute() {
         .unwrap()
         .into_inner();
     let errs = errors(&r.diagnostics);
-    let paths: Vec<Vec<String>> = errs.iter().map(|d| path_names(d.attribute.as_ref().unwrap())).collect();
+    let paths: Vec<Vec<String>> = errs
+        .iter()
+        .map(|d| path_names(d.attribute.as_ref().unwrap()))
+        .collect();
     assert!(paths.contains(&vec!["size".to_string()]), "{paths:?}");
-    assert!(paths.contains(&vec!["rule".to_string(), "[1]".to_string(), "port".to_string()]), "{paths:?}");
+    assert!(
+        paths.contains(&vec![
+            "rule".to_string(),
+            "[1]".to_string(),
+            "port".to_string()
+        ]),
+        "{paths:?}"
+    );
     assert_eq!(errs.len(), 2);
-    let warn = r.diagnostics.iter().find(|d| d.severity == pb::diagnostic::Severity::Warning as i32).unwrap();
+    let warn = r
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == pb::diagnostic::Severity::Warning as i32)
+        .unwrap();
     assert_eq!(path_names(warn.attribute.as_ref().unwrap()), vec!["old"]);
 
     // Unknown values are not validated yet; they are checked when known.
@@ -139,7 +207,10 @@ async fn validation_points_at_the_attribute() {
     assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
 
     // Write-only attributes need a client that supports them.
-    let config = thing(vec![("name", Value::string("a")), ("token_wo", Value::string("s3cr3t"))]);
+    let config = thing(vec![
+        ("name", Value::string("a")),
+        ("token_wo", Value::string("s3cr3t")),
+    ]);
     for (allowed, expect_error) in [(false, true), (true, false)] {
         let r = h
             .client
@@ -155,7 +226,10 @@ async fn validation_points_at_the_attribute() {
             .unwrap()
             .into_inner();
         assert_eq!(!errors(&r.diagnostics).is_empty(), expect_error);
-        assert!(!format!("{:?}", r.diagnostics).contains("s3cr3t"), "secret echoed");
+        assert!(
+            !format!("{:?}", r.diagnostics).contains("s3cr3t"),
+            "secret echoed"
+        );
     }
 
     // Provider config validators run too.
@@ -163,23 +237,36 @@ async fn validation_points_at_the_attribute() {
     let r = h
         .client
         .validate_provider_config(pb::validate_provider_config::Request {
-            config: Some(dv(&Value::object(vec![("region", Value::string("mars"))]), &pty)),
+            config: Some(dv(
+                &Value::object(vec![("region", Value::string("mars"))]),
+                &pty,
+            )),
         })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(path_names(errors(&r.diagnostics)[0].attribute.as_ref().unwrap()), vec!["region"]);
+    assert_eq!(
+        path_names(errors(&r.diagnostics)[0].attribute.as_ref().unwrap()),
+        vec!["region"]
+    );
 }
 
 #[tokio::test]
 async fn undecodable_values_are_diagnostics_not_transport_errors() {
     let mut h = start().await;
-    for bytes in [vec![0xc1u8], vec![0x81, 0xa4, b'n', b'a', b'm', b'e', 0x01], vec![0x93]] {
+    for bytes in [
+        vec![0xc1u8],
+        vec![0x81, 0xa4, b'n', b'a', b'm', b'e', 0x01],
+        vec![0x93],
+    ] {
         let r = h
             .client
             .validate_resource_config(pb::validate_resource_config::Request {
                 type_name: "test_thing".into(),
-                config: Some(pb::DynamicValue { msgpack: bytes, json: Vec::new() }),
+                config: Some(pb::DynamicValue {
+                    msgpack: bytes,
+                    json: Vec::new(),
+                }),
                 client_capabilities: None,
             })
             .await
@@ -197,7 +284,9 @@ async fn undecodable_values_are_diagnostics_not_transport_errors() {
         .await
         .unwrap()
         .into_inner();
-    assert!(errors(&r.diagnostics)[0].summary.contains("Unknown resource type"));
+    assert!(errors(&r.diagnostics)[0]
+        .summary
+        .contains("Unknown resource type"));
 }
 
 #[tokio::test]
@@ -210,7 +299,13 @@ async fn create_plan_apply_read_update_replace_destroy() {
         ("size", Value::number(3i64)),
         ("password", Value::string("hunter2")),
         ("token_wo", Value::string("only-in-config")),
-        ("rule", Value::list(vec![Value::object(vec![("port", Value::number(443i64)), ("protocol", Value::Null)])])),
+        (
+            "rule",
+            Value::list(vec![Value::object(vec![
+                ("port", Value::number(443i64)),
+                ("protocol", Value::Null),
+            ])]),
+        ),
     ]);
     let p = plan(&mut h, "test_thing", &Value::Null, &config, &config).await;
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
@@ -218,11 +313,23 @@ async fn create_plan_apply_read_update_replace_destroy() {
     let planned = undv(p.planned_state.as_ref(), &ty());
     assert!(planned.get_attr("id").unwrap().is_unknown());
     assert!(planned.get_attr("status").unwrap().is_unknown());
-    assert_eq!(planned.get_attr("tier"), Some(&Value::string("standard")), "default applied");
+    assert_eq!(
+        planned.get_attr("tier"),
+        Some(&Value::string("standard")),
+        "default applied"
+    );
     assert_eq!(planned.get_attr("name"), Some(&Value::string("alpha")));
-    assert_eq!(planned.get_attr("token_wo"), Some(&Value::Null), "write-only never planned");
+    assert_eq!(
+        planned.get_attr("token_wo"),
+        Some(&Value::Null),
+        "write-only never planned"
+    );
     let rule0 = &planned.get_attr("rule").unwrap().as_list().unwrap()[0];
-    assert_eq!(rule0.get_attr("protocol"), Some(&Value::string("tcp")), "nested default");
+    assert_eq!(
+        rule0.get_attr("protocol"),
+        Some(&Value::string("tcp")),
+        "nested default"
+    );
     assert_eq!(
         planned.get_attr("placement").unwrap().get_attr("zone"),
         Some(&Value::string("zone-alpha")),
@@ -234,7 +341,14 @@ async fn create_plan_apply_read_update_replace_destroy() {
     let state = undv(a.new_state.as_ref(), &ty());
     assert_eq!(state.get_attr("id"), Some(&Value::string("thing-0")));
     assert_eq!(state.get_attr("token_wo"), Some(&Value::Null));
-    assert!(h.world.objects.lock().unwrap().contains_key("thing-0-token"), "write-only value reached create");
+    assert!(
+        h.world
+            .objects
+            .lock()
+            .unwrap()
+            .contains_key("thing-0-token"),
+        "write-only value reached create"
+    );
 
     // Read sees the object.
     let r = h
@@ -250,12 +364,26 @@ async fn create_plan_apply_read_update_replace_destroy() {
     assert_eq!(undv(r.new_state.as_ref(), &ty()), state);
 
     // No change: the plan is the prior state, nothing unknown.
-    let p = plan(&mut h, "test_thing", &state, &merge(&state, &config), &config).await;
+    let p = plan(
+        &mut h,
+        "test_thing",
+        &state,
+        &merge(&state, &config),
+        &config,
+    )
+    .await;
     assert_eq!(undv(p.planned_state.as_ref(), &ty()), state);
 
     // In-place change keeps the id (use-state-for-unknown), status becomes unknown.
     let config2 = set(&config, "size", Value::number(4i64));
-    let p = plan(&mut h, "test_thing", &state, &merge(&state, &config2), &config2).await;
+    let p = plan(
+        &mut h,
+        "test_thing",
+        &state,
+        &merge(&state, &config2),
+        &config2,
+    )
+    .await;
     assert!(p.requires_replace.is_empty());
     let planned2 = undv(p.planned_state.as_ref(), &ty());
     assert_eq!(planned2.get_attr("id"), Some(&Value::string("thing-0")));
@@ -267,7 +395,14 @@ async fn create_plan_apply_read_update_replace_destroy() {
 
     // Renaming requires replacement, reported at the attribute path.
     let config3 = set(&config2, "name", Value::string("beta"));
-    let p = plan(&mut h, "test_thing", &state2, &merge(&state2, &config3), &config3).await;
+    let p = plan(
+        &mut h,
+        "test_thing",
+        &state2,
+        &merge(&state2, &config3),
+        &config3,
+    )
+    .await;
     let paths: Vec<_> = p.requires_replace.iter().map(path_names).collect();
     assert_eq!(paths, vec![vec!["name".to_string()]]);
 
@@ -307,7 +442,13 @@ fn merge(prior: &Value, config: &Value) -> Value {
             m.insert(k.into(), prior.get_attr(k).cloned().unwrap_or(Value::Null));
         }
     }
-    m.insert("rule".into(), prior.get_attr("rule").cloned().unwrap_or(Value::list(vec![])));
+    m.insert(
+        "rule".into(),
+        prior
+            .get_attr("rule")
+            .cloned()
+            .unwrap_or(Value::list(vec![])),
+    );
     Value::object(m)
 }
 
@@ -328,8 +469,16 @@ async fn import_then_upgrade_state() {
     assert!(r.diagnostics.is_empty());
     let imported = undv(r.imported_resources[0].state.as_ref(), &ty());
     assert_eq!(imported.get_attr("id"), Some(&Value::string("thing-42")));
-    assert_eq!(imported.get_attr("name"), Some(&Value::Null), "every attribute present, null");
-    assert_eq!(imported.get_attr("rule"), Some(&Value::list(vec![])), "absent list block is empty");
+    assert_eq!(
+        imported.get_attr("name"),
+        Some(&Value::Null),
+        "every attribute present, null"
+    );
+    assert_eq!(
+        imported.get_attr("rule"),
+        Some(&Value::list(vec![])),
+        "absent list block is empty"
+    );
 
     // Version 0 state called the name "title"; an attribute since removed is ignored.
     let v0 = br#"{"id":"thing-1","title":"old-name","size":2,"removed_later":true}"#;
@@ -338,7 +487,10 @@ async fn import_then_upgrade_state() {
         .upgrade_resource_state(pb::upgrade_resource_state::Request {
             type_name: "test_thing".into(),
             version: 0,
-            raw_state: Some(pb::RawState { json: v0.to_vec(), flatmap: Default::default() }),
+            raw_state: Some(pb::RawState {
+                json: v0.to_vec(),
+                flatmap: Default::default(),
+            }),
         })
         .await
         .unwrap()
@@ -355,7 +507,10 @@ async fn import_then_upgrade_state() {
         .upgrade_resource_state(pb::upgrade_resource_state::Request {
             type_name: "test_thing".into(),
             version: 7,
-            raw_state: Some(pb::RawState { json: b"{}".to_vec(), flatmap: Default::default() }),
+            raw_state: Some(pb::RawState {
+                json: b"{}".to_vec(),
+                flatmap: Default::default(),
+            }),
         })
         .await
         .unwrap()
@@ -377,9 +532,16 @@ async fn panics_become_error_diagnostics() {
     let e = errors(&a.diagnostics);
     assert_eq!(e[0].summary, "Provider internal error");
     assert!(e[0].detail.contains("boom in create"));
-    assert_eq!(undv(a.new_state.as_ref(), &sty), Value::Null, "nothing recorded");
+    assert_eq!(
+        undv(a.new_state.as_ref(), &sty),
+        Value::Null,
+        "nothing recorded"
+    );
     // The server keeps serving after a panic.
-    let s = h.client.get_provider_schema(pb::get_provider_schema::Request {}).await;
+    let s = h
+        .client
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await;
     assert!(s.is_ok());
 }
 
@@ -405,7 +567,12 @@ async fn stop_provider_cancels_operations_in_flight() {
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = std::time::Instant::now();
-    let stop = h.client.stop_provider(pb::stop_provider::Request {}).await.unwrap().into_inner();
+    let stop = h
+        .client
+        .stop_provider(pb::stop_provider::Request {})
+        .await
+        .unwrap()
+        .into_inner();
     assert!(stop.error.is_empty());
     let resp = tokio::time::timeout(Duration::from_secs(5), in_flight)
         .await
@@ -413,7 +580,11 @@ async fn stop_provider_cancels_operations_in_flight() {
         .unwrap()
         .unwrap()
         .into_inner();
-    assert!(started.elapsed() < Duration::from_secs(1), "cancel took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "cancel took {:?}",
+        started.elapsed()
+    );
     assert!(errors(&resp.diagnostics)[0].detail.contains("cancelled"));
     // The state tells the truth: what was created is recorded.
     let state = undv(resp.new_state.as_ref(), &sty);
@@ -432,45 +603,71 @@ async fn data_sources_read_with_provider_data() {
         .client
         .read_data_source(pb::read_data_source::Request {
             type_name: "test_echo".into(),
-            config: Some(dv(&Value::object(vec![("input", Value::string("hi")), ("output", Value::Null)]), &dty)),
+            config: Some(dv(
+                &Value::object(vec![
+                    ("input", Value::string("hi")),
+                    ("output", Value::Null),
+                ]),
+                &dty,
+            )),
             ..Default::default()
         })
         .await
         .unwrap()
         .into_inner();
     assert!(r.diagnostics.is_empty());
-    assert_eq!(undv(r.state.as_ref(), &dty).get_attr("output"), Some(&Value::string("hi@us")));
+    assert_eq!(
+        undv(r.state.as_ref(), &dty).get_attr("output"),
+        Some(&Value::string("hi@us"))
+    );
 }
 
 #[tokio::test]
 async fn features_we_do_not_offer_answer_with_diagnostics() {
     let mut h = start().await;
-    let f = h.client.get_functions(pb::get_functions::Request {}).await.unwrap().into_inner();
+    let f = h
+        .client
+        .get_functions(pb::get_functions::Request {})
+        .await
+        .unwrap()
+        .into_inner();
     assert!(f.functions.is_empty() && f.diagnostics.is_empty());
     let c = h
         .client
-        .call_function(pb::call_function::Request { name: "x".into(), arguments: vec![] })
+        .call_function(pb::call_function::Request {
+            name: "x".into(),
+            arguments: vec![],
+        })
         .await
         .unwrap()
         .into_inner();
     assert!(c.error.is_some());
     let e = h
         .client
-        .open_ephemeral_resource(pb::open_ephemeral_resource::Request { type_name: "e".into(), ..Default::default() })
+        .open_ephemeral_resource(pb::open_ephemeral_resource::Request {
+            type_name: "e".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(errors(&e.diagnostics).len(), 1);
     let m = h
         .client
-        .move_resource_state(pb::move_resource_state::Request { target_type_name: "test_thing".into(), ..Default::default() })
+        .move_resource_state(pb::move_resource_state::Request {
+            target_type_name: "test_thing".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(errors(&m.diagnostics).len(), 1);
     let mut list = h
         .client
-        .list_resource(pb::list_resource::Request { type_name: "l".into(), ..Default::default() })
+        .list_resource(pb::list_resource::Request {
+            type_name: "l".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -478,7 +675,10 @@ async fn features_we_do_not_offer_answer_with_diagnostics() {
     assert_eq!(errors(&ev.diagnostic).len(), 1);
     let s = h
         .client
-        .lock_state(pb::lock_state::Request { type_name: "s".into(), ..Default::default() })
+        .lock_state(pb::lock_state::Request {
+            type_name: "s".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -490,20 +690,32 @@ async fn large_states_pass_the_message_limit() {
     let mut h = start().await;
     h.configure("eu").await;
     // ~12 MiB of labels: over tonic's 4 MiB default.
-    let labels: Vec<(String, Value)> = (0..12_000).map(|i| (format!("k{i:05}"), Value::string("v".repeat(1024)))).collect();
-    let config = thing(vec![("name", Value::string("big")), ("labels", Value::map(labels))]);
+    let labels: Vec<(String, Value)> = (0..12_000)
+        .map(|i| (format!("k{i:05}"), Value::string("v".repeat(1024))))
+        .collect();
+    let config = thing(vec![
+        ("name", Value::string("big")),
+        ("labels", Value::map(labels)),
+    ]);
     let p = plan(&mut h, "test_thing", &Value::Null, &config, &config).await;
     assert!(p.diagnostics.is_empty());
     let planned = undv(p.planned_state.as_ref(), &ty());
-    assert_eq!(planned.get_attr("labels").unwrap().as_map().unwrap().len(), 12_000);
+    assert_eq!(
+        planned.get_attr("labels").unwrap().as_map().unwrap().len(),
+        12_000
+    );
 }
 
 #[tokio::test]
 async fn shutdown_stops_the_server() {
     let h = start().await;
     let mut ctl = GrpcControllerClient::new(h.channel.clone());
-    ctl.shutdown(crate::protocol::generated::plugin::Empty {}).await.expect("shutdown answered");
-    let result = tokio::time::timeout(Duration::from_secs(3), h.done).await.expect("server ended promptly");
+    ctl.shutdown(crate::protocol::generated::plugin::Empty {})
+        .await
+        .expect("shutdown answered");
+    let result = tokio::time::timeout(Duration::from_secs(3), h.done)
+        .await
+        .expect("server ended promptly");
     assert!(result.unwrap().is_ok());
     let _ = h.stop;
 }

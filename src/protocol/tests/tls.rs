@@ -46,7 +46,9 @@ impl ServerCertVerifier for PinnedServer {
         if end_entity.as_ref() == self.der.as_slice() {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::General("unexpected server certificate".into()))
+            Err(rustls::Error::General(
+                "unexpected server certificate".into(),
+            ))
         }
     }
     fn verify_tls12_signature(
@@ -55,7 +57,12 @@ impl ServerCertVerifier for PinnedServer {
         c: &CertificateDer<'_>,
         d: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(m, c, d, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            m,
+            c,
+            d,
+            &self.provider.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -63,10 +70,17 @@ impl ServerCertVerifier for PinnedServer {
         c: &CertificateDer<'_>,
         d: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(m, c, d, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            m,
+            c,
+            d,
+            &self.provider.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -91,7 +105,9 @@ async fn try_connect(
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"h2".to_vec()];
-    let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let mut tls = connector
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
@@ -117,20 +133,42 @@ async fn try_connect(
 async fn only_terraforms_certificate_is_accepted() {
     let (cert, key, pem) = terraform_like_cert();
     let (other_cert, other_key, _) = terraform_like_cert();
-    let listener = Listener::bind(&PluginEnv { client_cert_pem: Some(pem) }).await.unwrap();
+    let listener = Listener::bind(&PluginEnv {
+        client_cert_pem: Some(pem),
+    })
+    .await
+    .unwrap();
     let addr = listener.local_addr().unwrap();
     let server_der = listener.server_cert_der().unwrap().to_vec();
     let stop = CancellationToken::new();
-    let server = tokio::spawn(run(TestProvider { world: Arc::new(World::default()) }, listener, stop.clone(), false));
+    let server = tokio::spawn(run(
+        TestProvider {
+            world: Arc::new(World::default()),
+        },
+        listener,
+        stop.clone(),
+        false,
+    ));
 
-    let (frames, alpn) = try_connect(addr, &server_der, Some((cert, key))).await.expect("Terraform's certificate is accepted");
+    let (frames, alpn) = try_connect(addr, &server_der, Some((cert, key)))
+        .await
+        .expect("Terraform's certificate is accepted");
     assert_eq!(alpn.as_deref(), Some(&b"h2"[..]), "ALPN h2 negotiated");
-    assert_eq!(frames[3], 0x04, "the server's first frame is HTTP/2 SETTINGS");
+    assert_eq!(
+        frames[3], 0x04,
+        "the server's first frame is HTTP/2 SETTINGS"
+    );
 
     let refused = try_connect(addr, &server_der, Some((other_cert, other_key))).await;
-    assert!(refused.is_err(), "another certificate must be refused: {refused:?}");
+    assert!(
+        refused.is_err(),
+        "another certificate must be refused: {refused:?}"
+    );
     let refused = try_connect(addr, &server_der, None).await;
-    assert!(refused.is_err(), "no certificate must be refused: {refused:?}");
+    assert!(
+        refused.is_err(),
+        "no certificate must be refused: {refused:?}"
+    );
 
     stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
