@@ -133,7 +133,11 @@ fn block_fields(block: &Block, prefix: &str, out: &mut String, nested: &mut Nest
         if attrs.is_empty() && blocks.is_empty() {
             continue;
         }
-        let _ = write!(out, "\n{} {title}\n\n", if prefix.is_empty() { "###" } else { "####" });
+        let _ = write!(
+            out,
+            "\n{} {title}\n\n",
+            if prefix.is_empty() { "###" } else { "####" }
+        );
         for a in attrs {
             let anchor = format!("nestedatt--{}{}", prefix.replace('.', "--"), a.name);
             let mut line = format!("- `{}` ({}", a.name, type_label(a));

@@ -96,7 +96,10 @@ pub fn string_length(min: usize, max: usize) -> StringLength {
 
 impl Validator for StringLength {
     fn description(&self) -> String {
-        format!("must be between {} and {} characters long", self.min, self.max)
+        format!(
+            "must be between {} and {} characters long",
+            self.min, self.max
+        )
     }
     fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
         if let Some(s) = value.as_str() {
@@ -126,7 +129,10 @@ pub fn int_between(min: i64, max: i64) -> IntBetween {
 
 impl Validator for IntBetween {
     fn description(&self) -> String {
-        format!("must be a whole number between {} and {}", self.min, self.max)
+        format!(
+            "must be a whole number between {} and {}",
+            self.min, self.max
+        )
     }
     fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
         if let Some(n) = value.as_number() {
