@@ -10,9 +10,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod clients;
 pub mod docs;
 pub mod framework;
 pub mod logging;
 pub mod protocol;
 pub mod provider;
+pub mod resources;
 pub mod value;

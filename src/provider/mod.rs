@@ -5,7 +5,13 @@ pub mod schema;
 
 use async_trait::async_trait;
 
-use crate::framework::{DataSourceList, Diagnostics, Provider, ResourceList, Schema};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::clients::autoscaling::Autoscaling;
+use crate::clients::aws::{AssumeRole, AwsSettings};
+use crate::clients::eks::Eks;
+use crate::framework::{DataSourceList, Diagnostic, Diagnostics, Provider, ResourceList, Schema};
 use crate::value::Value;
 
 pub use config::{ProviderConfig, Setting};
@@ -14,10 +20,95 @@ pub use config::{ProviderConfig, Setting};
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/dataplatform/dataplatform";
 
 /// What every resource receives once the provider is configured. Building it does no network
-/// I/O; the AWS and Kubernetes clients are built from it when first used.
+/// I/O; the AWS clients are built from it when first used.
 #[derive(Debug)]
 pub struct ProviderData {
     pub config: ProviderConfig,
+    aws: tokio::sync::OnceCell<aws_config::SdkConfig>,
+}
+
+impl ProviderData {
+    pub fn new(config: ProviderConfig) -> Self {
+        ProviderData {
+            config,
+            aws: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    fn aws_settings(&self) -> Result<AwsSettings, Diagnostic> {
+        let c = &self.config;
+        let known = |s: &Setting<String>, what: &str| -> Result<Option<String>, Diagnostic> {
+            match s {
+                Setting::Unknown => Err(Diagnostic::error(
+                    "Provider configuration not known",
+                    format!("The provider's {what} is not known yet; it must be known when resources are applied."),
+                )),
+                Setting::Set(v) => Ok(Some(v.clone())),
+                Setting::Unset => Ok(None),
+            }
+        };
+        let assume_role = match &c.assume_role {
+            None => None,
+            Some(a) => Some(AssumeRole {
+                role_arn: known(&a.role_arn, "assume_role.role_arn")?.unwrap_or_default(),
+                session_name: known(&a.session_name, "assume_role.session_name")?,
+                external_id: known(&a.external_id, "assume_role.external_id")?,
+            }),
+        };
+        Ok(AwsSettings {
+            region: known(&c.region, "region")?,
+            profile: known(&c.profile, "profile")?,
+            assume_role,
+            eks_endpoint: known(&c.endpoints.eks, "endpoints.eks")?,
+            autoscaling_endpoint: known(&c.endpoints.autoscaling, "endpoints.autoscaling")?,
+            sts_endpoint: known(&c.endpoints.sts, "endpoints.sts")?,
+        })
+    }
+
+    async fn sdk_config(&self) -> Result<&aws_config::SdkConfig, Diagnostic> {
+        let settings = self.aws_settings()?;
+        Ok(self
+            .aws
+            .get_or_init(|| crate::clients::aws::load(&settings))
+            .await)
+    }
+
+    /// The EKS client, built on first use.
+    ///
+    /// # Errors
+    /// A diagnostic when the provider configuration is not known yet.
+    pub async fn eks(&self) -> Result<Eks, Diagnostic> {
+        let conf = self.sdk_config().await?;
+        let mut b = aws_sdk_eks::config::Builder::from(conf);
+        if let Setting::Set(ep) = &self.config.endpoints.eks {
+            b = b.endpoint_url(ep);
+        }
+        Ok(Eks::new(aws_sdk_eks::Client::from_conf(b.build())))
+    }
+
+    /// The Auto Scaling client, built on first use.
+    ///
+    /// # Errors
+    /// A diagnostic when the provider configuration is not known yet.
+    pub async fn autoscaling(&self) -> Result<Autoscaling, Diagnostic> {
+        let conf = self.sdk_config().await?;
+        let mut b = aws_sdk_autoscaling::config::Builder::from(conf);
+        if let Setting::Set(ep) = &self.config.endpoints.autoscaling {
+            b = b.endpoint_url(ep);
+        }
+        Ok(Autoscaling::new(aws_sdk_autoscaling::Client::from_conf(
+            b.build(),
+        )))
+    }
+
+    /// The provider's `default_tags`, when known.
+    pub fn default_tags(&self) -> BTreeMap<String, String> {
+        self.config
+            .default_tags
+            .as_option()
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 /// The provider.
@@ -56,11 +147,11 @@ impl Provider for DataplatformProvider {
                 .unwrap_or("(from environment)"),
             "provider configured"
         );
-        Some(ProviderData { config: c })
+        Some(ProviderData::new(c))
     }
 
     fn resources(&self) -> ResourceList<ProviderData> {
-        Vec::new()
+        vec![Arc::new(crate::resources::nodegroup::Nodegroup)]
     }
 
     fn data_sources(&self) -> DataSourceList<ProviderData> {

@@ -1,0 +1,91 @@
+//! Shared AWS SDK configuration: region, profile, role to assume, endpoints and the retry
+//! policy (throttling and 5xx are retried with exponential backoff by the SDK).
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// How to reach AWS. Built from the provider configuration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub assume_role: Option<AssumeRole>,
+    pub eks_endpoint: Option<String>,
+    pub autoscaling_endpoint: Option<String>,
+    pub sts_endpoint: Option<String>,
+}
+
+#[derive(Clone, PartialEq)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    pub session_name: Option<String>,
+    /// Secret-ish: never printed.
+    pub external_id: Option<String>,
+}
+
+impl std::fmt::Debug for AssumeRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumeRole")
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "(redacted)"),
+            )
+            .finish()
+    }
+}
+
+/// Attempts per call, counting the first: enough to ride out sustained throttling.
+pub const MAX_ATTEMPTS: u32 = 10;
+
+/// Loads the SDK configuration. Reads environment and shared files; makes a network call only
+/// when a role is assumed (and only when credentials are first needed).
+pub async fn load(settings: &AwsSettings) -> SdkConfig {
+    let retry = RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(20));
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry)
+        .timeout_config(timeouts);
+    if let Some(r) = &settings.region {
+        loader = loader.region(Region::new(r.clone()));
+    }
+    if let Some(p) = &settings.profile {
+        loader = loader.profile_name(p);
+    }
+    let base = loader.load().await;
+    let Some(role) = &settings.assume_role else {
+        return base;
+    };
+    let mut sts_conf = base.clone().into_builder();
+    if let Some(ep) = &settings.sts_endpoint {
+        sts_conf = sts_conf.endpoint_url(ep);
+    }
+    let sts_conf = sts_conf.build();
+    let mut provider = AssumeRoleProvider::builder(role.role_arn.clone())
+        .session_name(
+            role.session_name
+                .clone()
+                .unwrap_or_else(|| "terraform-provider-dataplatform".into()),
+        )
+        .configure(&sts_conf);
+    if let Some(id) = &role.external_id {
+        provider = provider.external_id(id.clone());
+    }
+    let provider = provider.build().await;
+    base.into_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        .build()
+}

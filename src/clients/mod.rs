@@ -1,0 +1,7 @@
+//! Cloud clients: EKS and Auto Scaling through the AWS SDK, with finders, waiters and typed
+//! errors. Nothing here knows about Terraform; resources translate to and from these types.
+
+pub mod autoscaling;
+pub mod aws;
+pub mod eks;
+pub mod wait;

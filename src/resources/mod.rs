@@ -1,0 +1,3 @@
+//! The provider's resources, one folder each.
+
+pub mod nodegroup;

@@ -1,0 +1,739 @@
+//! `dataplatform_nodegroup`: an EKS managed node group with a purpose.
+//!
+//! Order: validation, plan, create, read, update, delete, import; expand/flatten live in
+//! [`model`], purpose expansion in [`purpose`].
+
+pub mod model;
+pub mod purpose;
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use crate::clients::eks::{
+    ConfigChange, Eks, EksError, Nodegroup as LiveNodegroup, Scaling, Taint, VersionChange,
+};
+use crate::framework::{
+    timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
+    ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResult, Resource, Schema,
+    UpdateRequest, ValidateRequest,
+};
+use crate::provider::ProviderData;
+use crate::value::{AttributePath, Value};
+
+use model::{int_of, is_set, str_of};
+use schema::{DEFAULT_TIMEOUT, MAX_TAINTS};
+
+pub struct Nodegroup;
+
+fn root() -> AttributePath {
+    AttributePath::root()
+}
+
+fn eks_diag(summary: &str, e: &EksError) -> Diagnostic {
+    Diagnostic::error(summary, e.to_string())
+}
+
+/// A unique suffix: UTC timestamp to the millisecond plus 4 random hex digits.
+fn unique_suffix() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let millis = now.as_millis();
+    let nanos = now.subsec_nanos();
+    format!("{millis}{:04x}", (nanos ^ std::process::id()) & 0xffff)
+}
+
+fn generated_name(planned: &Value) -> String {
+    if let Some(n) = str_of(planned, "name") {
+        return n;
+    }
+    let prefix = str_of(planned, "name_prefix").unwrap_or_else(|| {
+        let purpose = str_of(planned, "purpose").unwrap_or_else(|| "custom".into());
+        format!("tf-{purpose}-")
+    });
+    let mut name = format!("{prefix}{}", unique_suffix());
+    name.truncate(63);
+    name
+}
+
+/// Reads the live node group and its autoscaler tags.
+async fn read_live(
+    data: &ProviderData,
+    eks: &Eks,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<(LiveNodegroup, BTreeMap<String, String>)>, Diagnostic> {
+    let Some(ng) = eks
+        .find_nodegroup(cluster, name)
+        .await
+        .map_err(|e| eks_diag("Cannot read node group", &e))?
+    else {
+        return Ok(None);
+    };
+    let asg = data.autoscaling().await?;
+    let mut tags: Option<BTreeMap<String, String>> = None;
+    for group in &ng.autoscaling_groups {
+        let t = asg
+            .tags(group, purpose::AUTOSCALER_PREFIX)
+            .await
+            .map_err(|e| Diagnostic::error("Cannot read autoscaler tags", e.to_string()))?;
+        // Any group that differs from the first shows up as drift.
+        match &tags {
+            Some(first) if *first != t => {
+                tags = Some(t);
+                break;
+            }
+            None => tags = Some(t),
+            _ => {}
+        }
+    }
+    Ok(Some((ng, tags.unwrap_or_default())))
+}
+
+async fn sync_autoscaler_tags(
+    data: &ProviderData,
+    groups: &[String],
+    wanted: &Value,
+) -> Result<(), Diagnostic> {
+    let Some(wanted) = model::string_map(wanted) else {
+        return Ok(());
+    };
+    let asg = data.autoscaling().await?;
+    for group in groups {
+        asg.sync_tags(group, purpose::AUTOSCALER_PREFIX, &wanted)
+            .await
+            .map_err(|e| Diagnostic::error("Cannot write autoscaler tags", e.to_string()))?;
+    }
+    Ok(())
+}
+
+fn check_scaling(config: &Value, diags: &mut Diagnostics) {
+    let Some(s) = config.get_attr("scaling_config").filter(|s| !s.is_null()) else {
+        return;
+    };
+    let path = root().attr("scaling_config");
+    let (min, max, desired) = (
+        int_of(s, "min_size"),
+        int_of(s, "max_size"),
+        int_of(s, "desired_size"),
+    );
+    if let (Some(min), Some(max)) = (min, max) {
+        if min > max {
+            diags.attribute_error(
+                path.clone().attr("min_size"),
+                "Invalid scaling bounds",
+                format!(
+                    "scaling_config.min_size ({min}) must not be greater than max_size ({max})."
+                ),
+            );
+        }
+        if let Some(d) = desired {
+            if d < min || d > max {
+                diags.attribute_error(
+                    path.attr("desired_size"),
+                    "Invalid desired size",
+                    format!("scaling_config.desired_size ({d}) must be between min_size ({min}) and max_size ({max})."),
+                );
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Resource<ProviderData> for Nodegroup {
+    fn type_name(&self) -> &'static str {
+        "dataplatform_nodegroup"
+    }
+
+    fn schema(&self) -> Schema {
+        schema::schema()
+    }
+
+    fn validate(&self, req: &ValidateRequest<'_>, diags: &mut Diagnostics) {
+        let c = req.config;
+        if is_set(c.get_attr("name")) && is_set(c.get_attr("name_prefix")) {
+            diags.attribute_error(
+                root().attr("name_prefix"),
+                "Conflicting arguments",
+                "Set name or name_prefix, not both.",
+            );
+        }
+        check_scaling(c, diags);
+        if let Some(u) = c
+            .get_attr("update_config")
+            .filter(|u| !u.is_null() && !u.is_unknown())
+        {
+            let a = u.get_attr("max_unavailable").is_some_and(|v| !v.is_null());
+            let b = u
+                .get_attr("max_unavailable_percentage")
+                .is_some_and(|v| !v.is_null());
+            if a == b {
+                diags.attribute_error(
+                    root().attr("update_config"),
+                    "Invalid update_config",
+                    "Set exactly one of max_unavailable and max_unavailable_percentage.",
+                );
+            }
+        }
+        if let Some(l) = c
+            .get_attr("launch_template")
+            .filter(|l| !l.is_null() && !l.is_unknown())
+        {
+            let id = l.get_attr("id").is_some_and(|v| !v.is_null());
+            let name = l.get_attr("name").is_some_and(|v| !v.is_null());
+            if id == name {
+                diags.attribute_error(
+                    root().attr("launch_template"),
+                    "Invalid launch_template",
+                    "Set exactly one of id and name.",
+                );
+            }
+            if is_set(c.get_attr("disk_size")) {
+                diags.attribute_error(
+                    root().attr("disk_size"),
+                    "Conflicting arguments",
+                    "disk_size cannot be set with a launch_template: set the volume size in the launch template.",
+                );
+            }
+        }
+        // The purpose taint counts against EKS's limit of 50.
+        let user_taints = c
+            .get_attr("taint")
+            .and_then(Value::as_list)
+            .map_or(0, <[Value]>::len);
+        let purpose = str_of(c, "purpose").unwrap_or_else(|| "custom".into());
+        let implied = usize::from(purpose == "spark-driver" || purpose == "spark-executor");
+        if user_taints + implied > MAX_TAINTS {
+            diags.attribute_error(
+                root().attr("taint"),
+                "Too many taints",
+                format!(
+                    "A node group has at most {MAX_TAINTS} taints; this one would have {} ({user_taints} taint blocks{}).",
+                    user_taints + implied,
+                    if implied == 1 { " and the purpose taint" } else { "" }
+                ),
+            );
+        }
+    }
+
+    fn modify_plan(
+        &self,
+        req: &ModifyPlanRequest<'_, ProviderData>,
+        resp: &mut ModifyPlanResponse,
+    ) {
+        if req.config.is_null() {
+            return;
+        }
+        let config = req.config;
+        let prior = req.prior_state;
+        let creating = prior.is_null();
+        let planned = &mut resp.planned;
+        let purpose = str_of(planned, "purpose");
+
+        // Purpose defaults for capacity, changing which replaces the group.
+        if let Some(p) = &purpose {
+            for (attr, default) in [
+                (
+                    "capacity_type",
+                    Value::string(purpose::default_capacity_type(p)),
+                ),
+                (
+                    "instance_types",
+                    model::list_value(&purpose::default_instance_types(p)),
+                ),
+            ] {
+                if config.get_attr(attr).is_none_or(Value::is_null) {
+                    if !creating && prior.get_attr(attr) != Some(&default) {
+                        resp.requires_replace.push(root().attr(attr));
+                    }
+                    model::set(planned, attr, default);
+                }
+            }
+        }
+        if creating
+            && config.get_attr("disk_size").is_none_or(Value::is_null)
+            && !is_set(config.get_attr("launch_template"))
+        {
+            model::set(planned, "disk_size", Value::number(20i64));
+        }
+        if creating {
+            if let (Some(s), true) = (planned.get_attr("scaling_config").cloned(), true) {
+                if s.get_attr("desired_size").is_some_and(Value::is_unknown) {
+                    let mut s = s;
+                    if let Some(min) = s.get_attr("min_size").cloned() {
+                        model::set(&mut s, "desired_size", min);
+                    }
+                    model::set(planned, "scaling_config", s);
+                }
+            }
+        }
+        if let Some(n) = str_of(planned, "name") {
+            if let Some(cluster) = str_of(planned, "cluster_name") {
+                model::set(planned, "id", Value::string(format!("{cluster}:{n}")));
+            }
+        }
+
+        // Labels, taints, placement and autoscaler tags: known whenever their inputs are.
+        let labels = config.get_attr("labels").and_then(model::string_map);
+        let taints = config.get_attr("taint").and_then(model::taints);
+        let (Some(p), Some(labels), Some(taints)) = (purpose, labels, taints) else {
+            for a in [
+                "effective_labels",
+                "effective_taints",
+                "placement",
+                "autoscaler_tags",
+            ] {
+                model::set(planned, a, Value::Unknown);
+            }
+            return;
+        };
+        let labels = purpose::effective_labels(&p, &labels);
+        let taints: Vec<Taint> = purpose::effective_taints(&p, &taints);
+        let (selector, tolerations) = purpose::placement(&labels, &taints);
+        model::set(planned, "effective_labels", model::map_value(&labels));
+        model::set(planned, "effective_taints", model::taints_value(&taints));
+        model::set(
+            planned,
+            "placement",
+            model::placement_value(&selector, &tolerations),
+        );
+        let disk = planned
+            .get_attr("disk_size")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let tags = match (str_of(planned, "cluster_name"), disk.is_unknown()) {
+            (Some(cluster), false) => {
+                let gib = disk.as_number().and_then(|n| n.to_i64());
+                model::map_value(&purpose::autoscaler_tags(&cluster, &labels, &taints, gib))
+            }
+            _ => Value::Unknown,
+        };
+        model::set(planned, "autoscaler_tags", tags);
+
+        // tags_all: default tags under the resource's own.
+        let tags_all = match (
+            config.get_attr("tags").and_then(model::string_map),
+            req.data,
+        ) {
+            (Some(own), Some(data)) if !data.config.default_tags.is_unknown() => {
+                let mut all = data.default_tags();
+                all.extend(own);
+                model::map_value(&all)
+            }
+            _ => Value::Unknown,
+        };
+        model::set(planned, "tags_all", tags_all);
+
+        // A version change moves the release version unless it is configured.
+        if !creating
+            && config
+                .get_attr("release_version")
+                .is_none_or(Value::is_null)
+            && planned.get_attr("version") != prior.get_attr("version")
+        {
+            model::set(planned, "release_version", Value::Unknown);
+        }
+
+        // Live-only values: unchanged when nothing else changes, unknown when an apply will run.
+        if !creating {
+            let volatile = ["status", "current_desired_size"];
+            let changed = match (planned.as_map(), prior.as_map()) {
+                (Some(p), Some(s)) => p
+                    .iter()
+                    .any(|(k, v)| !volatile.contains(&k.as_str()) && s.get(k) != Some(v)),
+                _ => true,
+            };
+            for k in volatile {
+                let v = if changed {
+                    Value::Unknown
+                } else {
+                    prior.get_attr(k).cloned().unwrap_or(Value::Null)
+                };
+                model::set(planned, k, v);
+            }
+        }
+    }
+
+    async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
+        let data = ctx.data();
+        let eks = match data.eks().await {
+            Ok(e) => e,
+            Err(d) => return ApplyResult::failed(Value::Null, d),
+        };
+        let planned = req.planned;
+        let name = generated_name(&planned);
+        let spec = model::spec(&planned, &name);
+        let timeout = timeouts::get(&planned, "create", DEFAULT_TIMEOUT);
+        let cancel = cancel_token(ctx);
+        tracing::info!(cluster = %spec.cluster, nodegroup = %name, "creating node group");
+        let created = match eks.create_nodegroup(&spec).await {
+            Ok(ng) => ng,
+            Err(e) => {
+                return ApplyResult::failed(Value::Null, eks_diag("Cannot create node group", &e))
+            }
+        };
+        // From here on the group exists: every failure returns a state that records it.
+        let recorded = |ng: &LiveNodegroup| {
+            model::without_unknowns(model::state(
+                ng,
+                &planned,
+                &BTreeMap::new(),
+                &data.default_tags(),
+            ))
+        };
+        if let Err(e) = eks
+            .wait_active(&spec.cluster, &name, timeout, &cancel)
+            .await
+        {
+            let ng = eks
+                .find_nodegroup(&spec.cluster, &name)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(created);
+            return ApplyResult::failed(
+                recorded(&ng),
+                eks_diag("Node group did not become ready", &e),
+            );
+        }
+        self.finish(
+            data,
+            &eks,
+            &spec.cluster,
+            &name,
+            &planned,
+            &recorded(&created),
+        )
+        .await
+    }
+
+    async fn read(&self, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
+        let data = ctx.data();
+        let (Some(cluster), Some(name)) = (
+            str_of(&req.state, "cluster_name"),
+            str_of(&req.state, "name"),
+        ) else {
+            return ReadResult::gone();
+        };
+        let eks = match data.eks().await {
+            Ok(e) => e,
+            Err(d) => return failed_read(req.state, d),
+        };
+        match read_live(data, &eks, &cluster, &name).await {
+            Ok(Some((ng, tags))) => ReadResult::found(
+                model::state(&ng, &req.state, &tags, &data.default_tags()),
+                req.private,
+            ),
+            Ok(None) => {
+                tracing::info!(cluster = %cluster, nodegroup = %name, "node group is gone; removing it from state");
+                ReadResult::gone()
+            }
+            Err(d) => failed_read(req.state, d),
+        }
+    }
+
+    async fn update(&self, ctx: &Context<ProviderData>, req: UpdateRequest) -> ApplyResult {
+        let data = ctx.data();
+        let prior = req.prior_state;
+        let planned = req.planned;
+        let eks = match data.eks().await {
+            Ok(e) => e,
+            Err(d) => return ApplyResult::failed(prior, d),
+        };
+        let cluster = str_of(&prior, "cluster_name").unwrap_or_default();
+        let name = str_of(&prior, "name").unwrap_or_default();
+        let timeout = timeouts::get(&planned, "update", DEFAULT_TIMEOUT);
+        let cancel = cancel_token(ctx);
+        let live = match eks.find_nodegroup(&cluster, &name).await {
+            Ok(Some(ng)) => ng,
+            Ok(None) => {
+                return ApplyResult::failed(
+                    Value::Null,
+                    Diagnostic::error(
+                        "Node group is gone",
+                        format!("{cluster}:{name} was deleted outside Terraform."),
+                    ),
+                )
+            }
+            Err(e) => return ApplyResult::failed(prior, eks_diag("Cannot read node group", &e)),
+        };
+        let change = config_change(&live, &prior, &planned);
+        if let Err(e) = eks
+            .update_config(&cluster, &name, &change, timeout, &cancel)
+            .await
+        {
+            return self
+                .failed_update(
+                    data,
+                    &eks,
+                    &cluster,
+                    &name,
+                    &prior,
+                    eks_diag("Cannot update node group", &e),
+                )
+                .await;
+        }
+        if let Some(v) = version_change(&prior, &planned) {
+            if let Err(e) = eks
+                .update_version(&cluster, &name, &v, timeout, &cancel)
+                .await
+            {
+                return self
+                    .failed_update(
+                        data,
+                        &eks,
+                        &cluster,
+                        &name,
+                        &prior,
+                        eks_diag("Cannot update node group version", &e),
+                    )
+                    .await;
+            }
+        }
+        if let Some(wanted) = planned.get_attr("tags_all").and_then(model::string_map) {
+            if let Err(e) = eks.sync_tags(&live.arn, &live.tags, &wanted).await {
+                return self
+                    .failed_update(
+                        data,
+                        &eks,
+                        &cluster,
+                        &name,
+                        &prior,
+                        eks_diag("Cannot tag node group", &e),
+                    )
+                    .await;
+            }
+        }
+        self.finish(data, &eks, &cluster, &name, &planned, &prior)
+            .await
+    }
+
+    async fn delete(&self, ctx: &Context<ProviderData>, req: DeleteRequest) -> Diagnostics {
+        let data = ctx.data();
+        let eks = match data.eks().await {
+            Ok(e) => e,
+            Err(d) => return d.into(),
+        };
+        let cluster = str_of(&req.prior_state, "cluster_name").unwrap_or_default();
+        let name = str_of(&req.prior_state, "name").unwrap_or_default();
+        let timeout = timeouts::get(&req.prior_state, "delete", DEFAULT_TIMEOUT);
+        tracing::info!(cluster = %cluster, nodegroup = %name, "deleting node group");
+        match eks
+            .delete_nodegroup(&cluster, &name, timeout, &cancel_token(ctx))
+            .await
+        {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => eks_diag("Cannot delete node group", &e).into(),
+        }
+    }
+
+    async fn import(&self, _: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let mut parts = id.splitn(2, ':');
+        match (parts.next(), parts.next()) {
+            (Some(cluster), Some(name))
+                if !cluster.is_empty() && !name.is_empty() && !name.contains(':') =>
+            {
+                Ok(Value::object(vec![
+                    ("id", Value::string(id)),
+                    ("cluster_name", Value::string(cluster)),
+                    ("name", Value::string(name)),
+                ]))
+            }
+            _ => Err(Diagnostic::error(
+                "Invalid import id",
+                format!("Expected \"<cluster_name>:<node group name>\", got {id:?}."),
+            )
+            .into()),
+        }
+    }
+}
+
+fn failed_read(state: Value, d: Diagnostic) -> ReadResult {
+    ReadResult {
+        state: Some(state),
+        private: Vec::new(),
+        diagnostics: d.into(),
+    }
+}
+
+/// A token cancelled when Terraform asks the provider to stop.
+fn cancel_token(ctx: &Context<ProviderData>) -> CancellationToken {
+    let token = CancellationToken::new();
+    let child = token.clone();
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = ctx.cancelled() => child.cancel(),
+            _ = child.cancelled() => {}
+        }
+    });
+    token
+}
+
+impl Nodegroup {
+    /// After create or update: write the autoscaler tags, read back, and return the state.
+    async fn finish(
+        &self,
+        data: &ProviderData,
+        eks: &Eks,
+        cluster: &str,
+        name: &str,
+        planned: &Value,
+        fallback: &Value,
+    ) -> ApplyResult {
+        let live = match eks.find_nodegroup(cluster, name).await {
+            Ok(Some(ng)) => ng,
+            Ok(None) => {
+                return ApplyResult::failed(
+                    Value::Null,
+                    Diagnostic::error(
+                        "Node group is gone",
+                        format!("{cluster}:{name} disappeared during apply."),
+                    ),
+                )
+            }
+            Err(e) => {
+                return ApplyResult::failed(
+                    fallback.clone(),
+                    eks_diag("Cannot read node group", &e),
+                )
+            }
+        };
+        let wanted = planned
+            .get_attr("autoscaler_tags")
+            .cloned()
+            .unwrap_or(Value::Null);
+        if let Err(d) = sync_autoscaler_tags(data, &live.autoscaling_groups, &wanted).await {
+            let state = model::state(&live, planned, &BTreeMap::new(), &data.default_tags());
+            return ApplyResult::failed(model::without_unknowns(state), d);
+        }
+        match read_live(data, eks, cluster, name).await {
+            Ok(Some((ng, tags))) => {
+                ApplyResult::ok(model::state(&ng, planned, &tags, &data.default_tags()))
+            }
+            Ok(None) => ApplyResult::failed(
+                Value::Null,
+                Diagnostic::error(
+                    "Node group is gone",
+                    format!("{cluster}:{name} disappeared during apply."),
+                ),
+            ),
+            Err(d) => ApplyResult::failed(fallback.clone(), d),
+        }
+    }
+
+    /// A failed update: record the node group as it now is, so the next plan shows what is left.
+    async fn failed_update(
+        &self,
+        data: &ProviderData,
+        eks: &Eks,
+        cluster: &str,
+        name: &str,
+        prior: &Value,
+        d: Diagnostic,
+    ) -> ApplyResult {
+        let state = match read_live(data, eks, cluster, name).await {
+            Ok(Some((ng, tags))) => model::state(&ng, prior, &tags, &data.default_tags()),
+            _ => prior.clone(),
+        };
+        ApplyResult::failed(state, d)
+    }
+}
+
+/// What UpdateNodegroupConfig must change, from the last known live values to the plan.
+fn config_change(live: &LiveNodegroup, prior: &Value, planned: &Value) -> ConfigChange {
+    let mut change = ConfigChange::default();
+    if let Some(want) = planned
+        .get_attr("effective_labels")
+        .and_then(model::string_map)
+    {
+        change.labels_to_set = want
+            .iter()
+            .filter(|(k, v)| live.labels.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        change.labels_to_remove = live
+            .labels
+            .keys()
+            .filter(|k| !want.contains_key(*k))
+            .cloned()
+            .collect();
+    }
+    if let Some(want) = planned.get_attr("effective_taints").and_then(model::taints) {
+        change.taints_to_set = want
+            .iter()
+            .filter(|t| !live.taints.contains(t))
+            .cloned()
+            .collect();
+        change.taints_to_remove = live
+            .taints
+            .iter()
+            .filter(|t| !want.iter().any(|w| w.key == t.key && w.effect == t.effect))
+            .cloned()
+            .collect();
+    }
+    if let (Some(want), Some(have)) = (model::scaling_of(planned), live.scaling) {
+        let asked_before = model::scaling_of(prior).map(|s| s.desired);
+        // The autoscaler owns the live size: keep it, within the new bounds, unless the
+        // configuration asks for a new desired size.
+        let desired = if asked_before != Some(want.desired) {
+            want.desired
+        } else {
+            have.desired.clamp(want.min, want.max)
+        };
+        let target = Scaling {
+            min: want.min,
+            max: want.max,
+            desired,
+        };
+        if target != have {
+            change.scaling = Some(target);
+        }
+    }
+    let want_update = model::update_config_of(planned);
+    if want_update.is_some() && want_update != live.update_config {
+        change.update_config = want_update;
+    }
+    change
+}
+
+/// What UpdateNodegroupVersion must change, if anything.
+fn version_change(prior: &Value, planned: &Value) -> Option<VersionChange> {
+    let changed = |attr: &str| {
+        let p = planned.get_attr(attr);
+        is_set(p) && p != prior.get_attr(attr)
+    };
+    let lt_version = |v: &Value| {
+        v.get_attr("launch_template")
+            .and_then(|l| str_of(l, "version"))
+    };
+    let lt_changed = lt_version(planned).is_some() && lt_version(planned) != lt_version(prior);
+    if !(changed("version") || changed("release_version") || lt_changed) {
+        return None;
+    }
+    Some(VersionChange {
+        version: if changed("version") {
+            str_of(planned, "version")
+        } else {
+            None
+        },
+        release_version: if changed("release_version") {
+            str_of(planned, "release_version")
+        } else {
+            None
+        },
+        launch_template: if lt_changed {
+            model::launch_template_of(planned)
+        } else {
+            None
+        },
+        force: planned
+            .get_attr("force_update_version")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    })
+}

@@ -1,0 +1,340 @@
+//! Expand (Terraform values to EKS requests) and flatten (EKS objects to state).
+
+use std::collections::BTreeMap;
+
+use crate::clients::eks::{LaunchTemplate, Nodegroup, NodegroupSpec, Scaling, Taint, UpdateConfig};
+use crate::framework::{Obj, ObjectBuilder};
+use crate::value::{Known, Number, Value};
+
+use super::purpose::{self, Toleration};
+use super::schema::schema;
+
+pub fn str_of(v: &Value, name: &str) -> Option<String> {
+    v.get_attr(name).and_then(Value::as_str).map(str::to_string)
+}
+
+pub fn int_of(v: &Value, name: &str) -> Option<i64> {
+    v.get_attr(name)
+        .and_then(Value::as_number)
+        .and_then(Number::to_i64)
+}
+
+/// A known map of strings, or `None` when unknown (anywhere inside).
+pub fn string_map(v: &Value) -> Option<BTreeMap<String, String>> {
+    if v.is_null() {
+        return Some(BTreeMap::new());
+    }
+    let m = v.as_map()?;
+    m.iter()
+        .map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+        .collect()
+}
+
+pub fn string_list(v: &Value) -> Option<Vec<String>> {
+    if v.is_null() {
+        return Some(Vec::new());
+    }
+    v.as_list()?
+        .iter()
+        .map(|e| e.as_str().map(str::to_string))
+        .collect()
+}
+
+pub fn map_value(m: &BTreeMap<String, String>) -> Value {
+    Value::map(m.iter().map(|(k, v)| (k.clone(), Value::string(v))))
+}
+
+pub fn list_value(l: &[String]) -> Value {
+    Value::list(l.iter().map(Value::string).collect())
+}
+
+/// Taints from `taint` blocks or `effective_taints`; `None` when unknown.
+pub fn taints(v: &Value) -> Option<Vec<Taint>> {
+    if v.is_null() {
+        return Some(Vec::new());
+    }
+    let mut out = Vec::new();
+    for t in v.as_list()? {
+        let key = t.get_attr("key")?.as_str()?.to_string();
+        let value_v = t.get_attr("value")?;
+        if value_v.is_unknown() {
+            return None;
+        }
+        let effect = t.get_attr("effect")?.as_str()?.to_string();
+        out.push(Taint {
+            key,
+            value: value_v.as_str().map(str::to_string),
+            effect,
+        });
+    }
+    Some(out)
+}
+
+pub fn taints_value(ts: &[Taint]) -> Value {
+    Value::list(
+        ts.iter()
+            .map(|t| {
+                Value::object(vec![
+                    ("key", Value::string(&t.key)),
+                    ("value", t.value.as_ref().map_or(Value::Null, Value::string)),
+                    ("effect", Value::string(&t.effect)),
+                ])
+            })
+            .collect(),
+    )
+}
+
+pub fn placement_value(selector: &BTreeMap<String, String>, tolerations: &[Toleration]) -> Value {
+    Value::object(vec![
+        ("node_selector", map_value(selector)),
+        (
+            "tolerations",
+            Value::list(
+                tolerations
+                    .iter()
+                    .map(|t| {
+                        Value::object(vec![
+                            ("key", Value::string(&t.key)),
+                            ("operator", Value::string(t.operator)),
+                            ("value", t.value.as_ref().map_or(Value::Null, Value::string)),
+                            ("effect", Value::string(t.effect)),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+    ])
+}
+
+pub fn scaling_of(v: &Value) -> Option<Scaling> {
+    let s = v.get_attr("scaling_config")?;
+    let min = int_of(s, "min_size")? as i32;
+    let max = int_of(s, "max_size")? as i32;
+    let desired = int_of(s, "desired_size").map_or(min, |d| d as i32);
+    Some(Scaling { min, max, desired })
+}
+
+pub fn update_config_of(v: &Value) -> Option<UpdateConfig> {
+    let u = v.get_attr("update_config").filter(|u| !u.is_null())?;
+    int_of(u, "max_unavailable")
+        .map(|n| UpdateConfig::MaxUnavailable(n as i32))
+        .or_else(|| {
+            int_of(u, "max_unavailable_percentage")
+                .map(|n| UpdateConfig::MaxUnavailablePercentage(n as i32))
+        })
+}
+
+pub fn launch_template_of(v: &Value) -> Option<LaunchTemplate> {
+    let l = v.get_attr("launch_template").filter(|l| !l.is_null())?;
+    Some(LaunchTemplate {
+        id: str_of(l, "id"),
+        name: str_of(l, "name"),
+        version: str_of(l, "version"),
+    })
+}
+
+/// The create request from a fully planned value (unknowns are left to EKS).
+pub fn spec(planned: &Value, name: &str) -> NodegroupSpec {
+    NodegroupSpec {
+        cluster: str_of(planned, "cluster_name").unwrap_or_default(),
+        name: name.to_string(),
+        node_role_arn: str_of(planned, "node_role_arn").unwrap_or_default(),
+        subnet_ids: planned
+            .get_attr("subnet_ids")
+            .and_then(string_list)
+            .unwrap_or_default(),
+        scaling: scaling_of(planned),
+        instance_types: planned
+            .get_attr("instance_types")
+            .and_then(string_list)
+            .unwrap_or_default(),
+        capacity_type: str_of(planned, "capacity_type"),
+        disk_size: int_of(planned, "disk_size").map(|d| d as i32),
+        ami_type: str_of(planned, "ami_type"),
+        release_version: str_of(planned, "release_version"),
+        version: str_of(planned, "version"),
+        labels: planned
+            .get_attr("effective_labels")
+            .and_then(string_map)
+            .unwrap_or_default(),
+        taints: planned
+            .get_attr("effective_taints")
+            .and_then(taints)
+            .unwrap_or_default(),
+        update_config: update_config_of(planned),
+        launch_template: launch_template_of(planned),
+        tags: planned
+            .get_attr("tags_all")
+            .and_then(string_map)
+            .unwrap_or_default(),
+    }
+}
+
+fn scaling_block(live: Option<Scaling>, prior: &Value) -> Value {
+    let Some(s) = live else { return Value::Null };
+    // The autoscaler owns the live desired size: keep what was asked for.
+    let desired = prior
+        .get_attr("scaling_config")
+        .and_then(|p| int_of(p, "desired_size"))
+        .unwrap_or(i64::from(s.desired));
+    Value::object(vec![
+        ("min_size", Value::number(i64::from(s.min))),
+        ("max_size", Value::number(i64::from(s.max))),
+        ("desired_size", Value::number(desired)),
+    ])
+}
+
+fn update_config_block(u: Option<UpdateConfig>) -> Value {
+    match u {
+        None => Value::Null,
+        Some(UpdateConfig::MaxUnavailable(n)) => Value::object(vec![
+            ("max_unavailable", Value::number(i64::from(n))),
+            ("max_unavailable_percentage", Value::Null),
+        ]),
+        Some(UpdateConfig::MaxUnavailablePercentage(n)) => Value::object(vec![
+            ("max_unavailable", Value::Null),
+            ("max_unavailable_percentage", Value::number(i64::from(n))),
+        ]),
+    }
+}
+
+fn launch_template_block(l: &Option<LaunchTemplate>, prior: &Value) -> Value {
+    let Some(l) = l else { return Value::Null };
+    // EKS reports both id and name; keep the one the configuration uses.
+    let p = prior.get_attr("launch_template").filter(|p| !p.is_null());
+    let uses_name = p.is_some_and(|p| p.get_attr("name").is_some_and(|n| !n.is_null()));
+    let uses_id = p.is_some_and(|p| p.get_attr("id").is_some_and(|n| !n.is_null()));
+    let (id, name) = match (uses_id, uses_name) {
+        (false, true) => (None, l.name.clone()),
+        (true, false) => (l.id.clone(), None),
+        _ => (l.id.clone(), l.name.clone()),
+    };
+    Value::object(vec![
+        ("id", id.map_or(Value::Null, Value::string)),
+        ("name", name.map_or(Value::Null, Value::string)),
+        (
+            "version",
+            l.version.clone().map_or(Value::Null, Value::string),
+        ),
+    ])
+}
+
+/// The state of a live node group. Fields that describe intent rather than the live object
+/// (purpose, user labels and taints, tags, desired size, timeouts) come from `prior`; when
+/// `prior` has none (import) they are derived from the live object.
+pub fn state(
+    ng: &Nodegroup,
+    prior: &Value,
+    asg_tags: &BTreeMap<String, String>,
+    default_tags: &BTreeMap<String, String>,
+) -> Value {
+    let block = schema().block;
+    let importing = prior.get_attr("purpose").is_none_or(Value::is_null);
+    let (purpose_v, labels_v, taint_v, tags_v) = if importing {
+        let (p, labels, user_taints) = purpose::split_live(&ng.labels, &ng.taints);
+        let user_tags: BTreeMap<String, String> = ng
+            .tags
+            .iter()
+            .filter(|(k, v)| default_tags.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        (
+            Value::string(p),
+            if labels.is_empty() {
+                Value::Null
+            } else {
+                map_value(&labels)
+            },
+            taints_value(&user_taints),
+            if user_tags.is_empty() {
+                Value::Null
+            } else {
+                map_value(&user_tags)
+            },
+        )
+    } else {
+        (
+            prior.get_attr("purpose").cloned().unwrap_or(Value::Null),
+            prior.get_attr("labels").cloned().unwrap_or(Value::Null),
+            prior
+                .get_attr("taint")
+                .cloned()
+                .unwrap_or(Value::list(vec![])),
+            prior.get_attr("tags").cloned().unwrap_or(Value::Null),
+        )
+    };
+    let (selector, tolerations) = purpose::placement(&ng.labels, &ng.taints);
+    let keep = |name: &str| prior.get_attr(name).cloned().unwrap_or(Value::Null);
+    let opt_str = |s: &Option<String>| s.as_ref().map_or(Value::Null, Value::string);
+    ObjectBuilder::new(&block)
+        .set("id", Value::string(format!("{}:{}", ng.cluster, ng.name)))
+        .set("cluster_name", Value::string(&ng.cluster))
+        .set("name", Value::string(&ng.name))
+        .set("name_prefix", keep("name_prefix"))
+        .set("purpose", purpose_v)
+        .set("node_role_arn", Value::string(&ng.node_role_arn))
+        .set(
+            "subnet_ids",
+            Value::set(ng.subnet_ids.iter().map(Value::string).collect()),
+        )
+        .set("instance_types", list_value(&ng.instance_types))
+        .set("capacity_type", opt_str(&ng.capacity_type))
+        .set(
+            "disk_size",
+            ng.disk_size
+                .map_or(Value::Null, |d| Value::number(i64::from(d))),
+        )
+        .set("ami_type", opt_str(&ng.ami_type))
+        .set("version", opt_str(&ng.version))
+        .set("release_version", opt_str(&ng.release_version))
+        .set("force_update_version", keep("force_update_version"))
+        .set("labels", labels_v)
+        .set("tags", tags_v)
+        .set("tags_all", map_value(&ng.tags))
+        .set("arn", Value::string(&ng.arn))
+        .set("status", Value::string(&ng.status))
+        .set(
+            "autoscaling_group_names",
+            list_value(&ng.autoscaling_groups),
+        )
+        .set(
+            "current_desired_size",
+            ng.scaling
+                .map_or(Value::Null, |s| Value::number(i64::from(s.desired))),
+        )
+        .set("effective_labels", map_value(&ng.labels))
+        .set("effective_taints", taints_value(&ng.taints))
+        .set("autoscaler_tags", map_value(asg_tags))
+        .set("placement", placement_value(&selector, &tolerations))
+        .set("scaling_config", scaling_block(ng.scaling, prior))
+        .set("taint", taint_v)
+        .set("update_config", update_config_block(ng.update_config))
+        .set(
+            "launch_template",
+            launch_template_block(&ng.launch_template, prior),
+        )
+        .set("timeouts", keep("timeouts"))
+        .build()
+}
+
+/// Replaces every unknown inside `v` with null: the state after a failed create must be
+/// fully known.
+pub fn without_unknowns(v: Value) -> Value {
+    v.transform(&mut |_, x| if x.is_unknown() { Value::Null } else { x })
+}
+
+/// `Some(true)` when a value is known and not null.
+pub fn is_set(v: Option<&Value>) -> bool {
+    v.is_some_and(|v| !v.is_null() && !v.is_unknown())
+}
+
+pub fn obj(v: &Value) -> Obj<'_> {
+    Obj::new(v)
+}
+
+/// Sets a top-level attribute of an object value.
+pub fn set(v: &mut Value, name: &str, x: Value) {
+    if let Value::Known(Known::Object(fields)) = v {
+        fields.insert(name.to_string(), x);
+    }
+}

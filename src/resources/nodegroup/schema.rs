@@ -1,0 +1,350 @@
+//! The `dataplatform_nodegroup` schema: everything `aws_eks_node_group` users rely on, plus
+//! `purpose`, the plan-time `placement`, and the autoscaler tags.
+
+use std::time::Duration;
+
+use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
+use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
+use crate::framework::timeouts;
+use crate::framework::validators::{int_between, matches, one_of, size_between, string_length};
+use crate::value::{Type, Value};
+
+pub const PURPOSES: &[&str] = &["infra", "spark-driver", "spark-executor", "custom"];
+pub const TAINT_EFFECTS: &[&str] = &["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"];
+pub const CAPACITY_TYPES: &[&str] = &["ON_DEMAND", "SPOT"];
+pub const AMI_TYPES: &[&str] = &[
+    "AL2_x86_64",
+    "AL2_x86_64_GPU",
+    "AL2_ARM_64",
+    "AL2023_x86_64_STANDARD",
+    "AL2023_ARM_64_STANDARD",
+    "AL2023_x86_64_NVIDIA",
+    "AL2023_x86_64_NEURON",
+    "BOTTLEROCKET_x86_64",
+    "BOTTLEROCKET_ARM_64",
+    "BOTTLEROCKET_x86_64_NVIDIA",
+    "BOTTLEROCKET_ARM_64_NVIDIA",
+    "CUSTOM",
+];
+pub const CLUSTER_NAME_PATTERN: &str = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$";
+pub const NODEGROUP_NAME_PATTERN: &str = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$";
+pub const NAME_PREFIX_PATTERN: &str = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,36}$";
+pub const ROLE_ARN_PATTERN: &str =
+    r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$";
+pub const LABEL_KEY_PATTERN: &str =
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
+pub const MAX_TAINTS: usize = 50;
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+
+fn string_list() -> Type {
+    Type::List(Box::new(Type::String))
+}
+
+fn string_map() -> Type {
+    Type::Map(Box::new(Type::String))
+}
+
+pub fn taint_object() -> Type {
+    Type::object(vec![
+        ("key", Type::String),
+        ("value", Type::String),
+        ("effect", Type::String),
+    ])
+}
+
+pub fn toleration_object() -> Type {
+    Type::object(vec![
+        ("key", Type::String),
+        ("operator", Type::String),
+        ("value", Type::String),
+        ("effect", Type::String),
+    ])
+}
+
+pub fn placement_type() -> Type {
+    Type::object(vec![
+        ("node_selector", string_map()),
+        ("tolerations", Type::List(Box::new(toleration_object()))),
+    ])
+}
+
+pub fn schema() -> Schema {
+    Schema::new(0, block())
+}
+
+fn block() -> Block {
+    Block::new()
+        .description(
+            "An EKS managed node group with a purpose: `infra` for platform services, `spark-driver` for \
+             Spark drivers, `spark-executor` for Spark executors on spot instances with local NVMe. The purpose \
+             expands to a `purpose` node label, a `purpose=<value>:NO_SCHEDULE` taint for Spark groups so nothing \
+             else lands there, capacity defaults, and the Auto Scaling group tags the cluster autoscaler needs to \
+             scale the group from zero. Everything the purpose implies is shown in the plan and can be overridden.\n\n\
+             The desired size is set at creation and then left to the cluster autoscaler: changes it makes are \
+             not drift, and raising `min_size` above the live size works in one apply.",
+        )
+        .attribute(
+            Attribute::computed("id", Type::String)
+                .description("`cluster_name:name`.")
+                .plan_modifier(UseStateForUnknown),
+        )
+        .attribute(
+            Attribute::required("cluster_name", Type::String)
+                .description("Name of the EKS cluster.")
+                .validator(matches(CLUSTER_NAME_PATTERN, "an EKS cluster name (letters, digits, - and _, up to 100)"))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional_computed("name", Type::String)
+                .description("Name of the node group. Generated from `name_prefix` (or the purpose) when left out.")
+                .validator(matches(NODEGROUP_NAME_PATTERN, "a node group name (letters, digits, - and _, up to 63)"))
+                .plan_modifier(UseStateForUnknown)
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional("name_prefix", Type::String)
+                .description(
+                    "Creates a unique name beginning with this prefix; use it with `create_before_destroy` so a \
+                     replacement never clashes with the group it replaces.",
+                )
+                .validator(matches(NAME_PREFIX_PATTERN, "a name prefix of up to 37 letters, digits, - and _"))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional_computed("purpose", Type::String)
+                .description(
+                    "What the nodes are for. `infra`, `spark-driver` and `spark-executor` add the label \
+                     `purpose=<value>`; the Spark purposes also add the taint `purpose=<value>:NO_SCHEDULE`; \
+                     `spark-executor` defaults to spot capacity on `r5d.2xlarge`/`r5dn.2xlarge`. `custom` adds nothing.",
+                )
+                .default_value(Value::string("custom"))
+                .validator(one_of(PURPOSES)),
+        )
+        .attribute(
+            Attribute::required("node_role_arn", Type::String)
+                .description("ARN of the IAM role the nodes run as.")
+                .validator(matches(ROLE_ARN_PATTERN, "an IAM role ARN such as \"arn:aws:iam::123456789012:role/eks-nodes\""))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::required("subnet_ids", Type::Set(Box::new(Type::String)))
+                .description("Subnets to launch nodes in.")
+                .validator(size_between(1, 16))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional_computed("instance_types", string_list())
+                .description(
+                    "Instance types, all of the same CPU and memory size so the autoscaler can plan. Defaults by \
+                     purpose: `m6i.2xlarge` for `infra` and `spark-driver`, `r5d.2xlarge` and `r5dn.2xlarge` for \
+                     `spark-executor`, `t3.medium` for `custom`.",
+                )
+                .validator(size_between(1, 20))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional_computed("capacity_type", Type::String)
+                .description("`ON_DEMAND` or `SPOT`. Defaults to `SPOT` for `spark-executor`, `ON_DEMAND` otherwise.")
+                .validator(one_of(CAPACITY_TYPES))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional_computed("disk_size", Type::Number)
+                .description("Root volume size in GiB. Default 20 (not allowed with a launch template).")
+                .validator(int_between(1, 16384))
+                .plan_modifier(UseStateForUnknown)
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional_computed("ami_type", Type::String)
+                .description("AMI type. EKS picks one from the instance types when left out.")
+                .validator(one_of(AMI_TYPES))
+                .plan_modifier(UseStateForUnknown)
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional_computed("version", Type::String)
+                .description("Kubernetes version of the nodes. Defaults to the cluster's. Changed in place.")
+                .validator(matches(r"^[0-9]+\.[0-9]+$", "a Kubernetes minor version such as \"1.29\""))
+                .plan_modifier(UseStateForUnknown),
+        )
+        .attribute(
+            Attribute::optional_computed("release_version", Type::String)
+                .description("AMI release version. Defaults to the latest for `version`. Changed in place.")
+                .validator(string_length(1, 64))
+                .plan_modifier(UseStateForUnknown),
+        )
+        .attribute(
+            Attribute::optional("force_update_version", Type::Bool)
+                .description("Replace nodes even when pods cannot be drained (PodDisruptionBudgets) during a version update."),
+        )
+        .attribute(
+            Attribute::optional("labels", string_map())
+                .description("Kubernetes labels for the nodes, added to (and overriding) the purpose label."),
+        )
+        .attribute(
+            Attribute::optional("tags", string_map())
+                .description("Tags for the node group; merged over the provider's `default_tags`."),
+        )
+        .attribute(
+            Attribute::computed("tags_all", string_map())
+                .description("All tags of the node group, provider `default_tags` included."),
+        )
+        .attribute(
+            Attribute::computed("arn", Type::String)
+                .description("ARN of the node group.")
+                .plan_modifier(UseStateForUnknown),
+        )
+        .attribute(Attribute::computed("status", Type::String).description("Status reported by EKS."))
+        .attribute(
+            Attribute::computed("autoscaling_group_names", string_list())
+                .description("The Auto Scaling groups behind the node group.")
+                .plan_modifier(UseStateForUnknown),
+        )
+        .attribute(
+            Attribute::computed("current_desired_size", Type::Number)
+                .description("The desired size right now, as the cluster autoscaler left it. Informational."),
+        )
+        .attribute(
+            Attribute::computed("effective_labels", string_map())
+                .description("The labels the nodes get: the purpose label and `labels`."),
+        )
+        .attribute(
+            Attribute::computed("effective_taints", Type::List(Box::new(taint_object())))
+                .description("The taints the nodes get: the purpose taint and `taint` blocks, sorted."),
+        )
+        .attribute(
+            Attribute::computed("autoscaler_tags", string_map()).description(
+                "Tags written on the Auto Scaling groups for the cluster autoscaler: discovery \
+                 (`k8s.io/cluster-autoscaler/enabled`, `k8s.io/cluster-autoscaler/<cluster>`) and scale-from-zero \
+                 templates (`k8s.io/cluster-autoscaler/node-template/label/...`, `.../taint/...`, \
+                 `.../resources/ephemeral-storage`). Reconciled on every apply.",
+            ),
+        )
+        .attribute(
+            Attribute::computed("placement", placement_type()).description(
+                "How to schedule onto this group, known at plan time: `node_selector` (map) and `tolerations` \
+                 (Kubernetes form). Pass it to BI services and Spark pools.",
+            ),
+        )
+        .block(
+            NestedBlock::single(
+                "scaling_config",
+                Block::new()
+                    .description("Size bounds for the cluster autoscaler.")
+                    .attribute(
+                        Attribute::required("min_size", Type::Number)
+                            .description("Minimum number of nodes.")
+                            .validator(int_between(0, 1000)),
+                    )
+                    .attribute(
+                        Attribute::required("max_size", Type::Number)
+                            .description("Maximum number of nodes.")
+                            .validator(int_between(1, 1000)),
+                    )
+                    .attribute(
+                        Attribute::optional_computed("desired_size", Type::Number)
+                            .description(
+                                "Nodes at creation (default `min_size`). Afterwards the cluster autoscaler owns the \
+                                 live size; changing this value asks for that size once.",
+                            )
+                            .validator(int_between(0, 1000))
+                            .plan_modifier(UseStateForUnknown),
+                    ),
+            )
+            .items(1, 1),
+        )
+        .block(
+            NestedBlock::list(
+                "taint",
+                Block::new()
+                    .description("A Kubernetes taint for the nodes, added to (or overriding by key) the purpose taint.")
+                    .attribute(
+                        Attribute::required("key", Type::String)
+                            .description("Taint key.")
+                            .validator(matches(LABEL_KEY_PATTERN, "a Kubernetes label key such as \"dedicated\"")),
+                    )
+                    .attribute(
+                        Attribute::optional("value", Type::String)
+                            .description("Taint value.")
+                            .validator(string_length(0, 63)),
+                    )
+                    .attribute(
+                        Attribute::required("effect", Type::String)
+                            .description("`NO_SCHEDULE`, `NO_EXECUTE` or `PREFER_NO_SCHEDULE`.")
+                            .validator(one_of(TAINT_EFFECTS)),
+                    ),
+            )
+            .items(0, MAX_TAINTS as i64),
+        )
+        .block(
+            NestedBlock::single(
+                "update_config",
+                Block::new()
+                    .description("How many nodes may be unavailable during an update: set exactly one.")
+                    .attribute(
+                        Attribute::optional("max_unavailable", Type::Number)
+                            .description("Number of nodes.")
+                            .validator(int_between(1, 100)),
+                    )
+                    .attribute(
+                        Attribute::optional("max_unavailable_percentage", Type::Number)
+                            .description("Percentage of nodes.")
+                            .validator(int_between(1, 100)),
+                    ),
+            )
+            .items(0, 1),
+        )
+        .block(
+            NestedBlock::single(
+                "launch_template",
+                Block::new()
+                    .description("An EC2 launch template for the nodes: set `id` or `name`.")
+                    .attribute(
+                        Attribute::optional("id", Type::String)
+                            .description("Launch template id.")
+                            .validator(matches(r"^lt-[0-9a-f]{8,17}$", "a launch template id such as \"lt-0123456789abcdef0\""))
+                            .plan_modifier(RequiresReplace),
+                    )
+                    .attribute(
+                        Attribute::optional("name", Type::String)
+                            .description("Launch template name.")
+                            .validator(string_length(3, 128))
+                            .plan_modifier(RequiresReplace),
+                    )
+                    .attribute(
+                        Attribute::required("version", Type::String)
+                            .description("Launch template version; changed in place through a version update.")
+                            .validator(string_length(1, 64)),
+                    ),
+            )
+            .items(0, 1),
+        )
+        .block(timeouts::block(&[
+            ("create", DEFAULT_TIMEOUT),
+            ("update", DEFAULT_TIMEOUT),
+            ("delete", DEFAULT_TIMEOUT),
+        ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_well_formed() {
+        assert_eq!(schema().check(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn name_patterns() {
+        let ng = regex::Regex::new(NODEGROUP_NAME_PATTERN).unwrap();
+        assert!(ng.is_match("spark-executors"));
+        assert!(!ng.is_match("-bad"));
+        assert!(!ng.is_match(&"a".repeat(64)));
+        let key = regex::Regex::new(LABEL_KEY_PATTERN).unwrap();
+        assert!(key.is_match("purpose"));
+        assert!(key.is_match("node.kubernetes.io/lifecycle"));
+        assert!(!key.is_match("bad key"));
+    }
+}
