@@ -35,6 +35,16 @@ for tf in 1.15.5 1.0.3; do
     dir="${WORK}/tf-${tf}/${ex}"
     mkdir -p "${dir}"
     cp "${ROOT}/${ex}"/*.tf "${dir}/"
+    # Registry examples leave out required_providers; the demo installs from the local mirror.
+    grep -q required_providers "${dir}"/*.tf || cat > "${dir}/providers.tf" <<TF
+terraform {
+  required_providers {
+    dataplatform = {
+      source = "${ADDR}"
+    }
+  }
+}
+TF
     (cd "${dir}" && timeout 300 "${TERRAFORM}" init -input=false -no-color >/dev/null && timeout 120 "${TERRAFORM}" validate -no-color)
   done
 done
