@@ -18,14 +18,17 @@ pub struct AutoscalingError {
     pub message: String,
 }
 
-fn error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+fn error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     operation: &'static str,
     group: &str,
-    e: SdkError<E, R>,
+    e: SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
 ) -> AutoscalingError {
     let message = match e.code() {
         Some(code) => format!("{code}: {}", e.message().unwrap_or("")),
-        None => DisplayErrorContext(&e).to_string(),
+        None => match e.raw_response() {
+            Some(r) => format!("unexpected HTTP {} response", r.status().as_u16()),
+            None => DisplayErrorContext(&e).to_string(),
+        },
     };
     AutoscalingError {
         operation,

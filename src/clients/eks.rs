@@ -184,10 +184,10 @@ pub enum EksError {
 }
 
 impl EksError {
-    fn from_sdk<E: ProvideErrorMetadata + std::error::Error + 'static, R: fmt::Debug>(
+    fn from_sdk<E: ProvideErrorMetadata + std::error::Error + 'static>(
         operation: &'static str,
         resource: &str,
-        err: SdkError<E, R>,
+        err: SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
     ) -> Self {
         match err.code() {
             Some(code) => EksError::Api {
@@ -199,7 +199,10 @@ impl EksError {
             None => EksError::Transport {
                 operation,
                 resource: resource.to_string(),
-                message: DisplayErrorContext(&err).to_string(),
+                message: match err.raw_response() {
+                    Some(r) => format!("unexpected HTTP {} response", r.status().as_u16()),
+                    None => DisplayErrorContext(&err).to_string(),
+                },
             },
         }
     }

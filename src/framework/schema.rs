@@ -382,6 +382,13 @@ fn check_block(block: &Block, prefix: &str, problems: &mut Vec<String>) {
         if b.min_items < 0 || (b.max_items > 0 && b.min_items > b.max_items) {
             problems.push(format!("{name}: min_items/max_items out of order"));
         }
+        if matches!(b.nesting, BlockNesting::Single | BlockNesting::Group)
+            && b.min_items != b.max_items
+        {
+            problems.push(format!(
+                "{name}: min_items and max_items must match for a single block (0/0 or 1/1)"
+            ));
+        }
         if b.block.description.is_empty() {
             problems.push(format!("{name}: block has no description"));
         }

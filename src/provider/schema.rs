@@ -66,8 +66,7 @@ pub fn schema() -> Schema {
                                     "2 to 1224 characters of letters, digits and +=,.@:/_-",
                                 )),
                         ),
-                )
-                .items(0, 1),
+                ),
             )
             .block(
                 NestedBlock::single(
@@ -77,8 +76,7 @@ pub fn schema() -> Schema {
                         .attribute(endpoint("eks", "EKS"))
                         .attribute(endpoint("autoscaling", "EC2 Auto Scaling"))
                         .attribute(endpoint("sts", "STS")),
-                )
-                .items(0, 1),
+                ),
             )
             .block(
                 NestedBlock::single(
@@ -90,8 +88,7 @@ pub fn schema() -> Schema {
                                 .description("Tag keys and values.")
                                 .validator(validators::size_between(0, 50)),
                         ),
-                )
-                .items(0, 1),
+                ),
             )
             .block(
                 NestedBlock::single(
@@ -130,8 +127,7 @@ pub fn schema() -> Schema {
                             Attribute::optional("insecure", Type::Bool)
                                 .description("Skip verification of the API server's certificate. For local sandboxes only."),
                         ),
-                )
-                .items(0, 1),
+                ),
             ),
     )
 }

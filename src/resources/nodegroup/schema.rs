@@ -292,8 +292,7 @@ fn block() -> Block {
                             .description("Percentage of nodes.")
                             .validator(int_between(1, 100)),
                     ),
-            )
-            .items(0, 1),
+            ),
         )
         .block(
             NestedBlock::single(
@@ -317,8 +316,7 @@ fn block() -> Block {
                             .description("Launch template version; changed in place through a version update.")
                             .validator(string_length(1, 64)),
                     ),
-            )
-            .items(0, 1),
+            ),
         )
         .block(timeouts::block(&[
             ("create", DEFAULT_TIMEOUT),
