@@ -737,3 +737,147 @@ fn version_change(prior: &Value, planned: &Value) -> Option<VersionChange> {
             .unwrap_or(false),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::ObjectBuilder;
+
+    fn planned(min: i64, max: i64, desired: i64, labels: &[(&str, &str)]) -> Value {
+        ObjectBuilder::new(&schema::schema().block)
+            .set(
+                "scaling_config",
+                Value::object(vec![
+                    ("min_size", Value::number(min)),
+                    ("max_size", Value::number(max)),
+                    ("desired_size", Value::number(desired)),
+                ]),
+            )
+            .set(
+                "effective_labels",
+                model::map_value(
+                    &labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                ),
+            )
+            .set("effective_taints", Value::list(vec![]))
+            .build()
+    }
+
+    fn live(min: i32, max: i32, desired: i32) -> LiveNodegroup {
+        LiveNodegroup {
+            scaling: Some(Scaling { min, max, desired }),
+            labels: BTreeMap::from([
+                ("purpose".into(), "infra".into()),
+                ("old".into(), "x".into()),
+            ]),
+            ..LiveNodegroup::default()
+        }
+    }
+
+    #[test]
+    fn raising_min_above_the_live_size_raises_the_size() {
+        // Asked for 1 at create; the autoscaler moved it to 4; min becomes 6.
+        let change = config_change(
+            &live(1, 7, 4),
+            &planned(1, 7, 1, &[]),
+            &planned(6, 7, 1, &[]),
+        );
+        assert_eq!(
+            change.scaling,
+            Some(Scaling {
+                min: 6,
+                max: 7,
+                desired: 6
+            })
+        );
+    }
+
+    #[test]
+    fn the_autoscalers_size_is_kept_within_new_bounds() {
+        let change = config_change(
+            &live(1, 7, 4),
+            &planned(1, 7, 1, &[]),
+            &planned(1, 9, 1, &[]),
+        );
+        assert_eq!(
+            change.scaling,
+            Some(Scaling {
+                min: 1,
+                max: 9,
+                desired: 4
+            })
+        );
+        let none = config_change(
+            &live(1, 7, 4),
+            &planned(1, 7, 1, &[]),
+            &planned(1, 7, 1, &[]),
+        );
+        assert_eq!(none.scaling, None, "no fight with the autoscaler");
+    }
+
+    #[test]
+    fn an_explicit_new_desired_size_is_sent() {
+        let change = config_change(
+            &live(1, 7, 4),
+            &planned(1, 7, 1, &[]),
+            &planned(1, 7, 2, &[]),
+        );
+        assert_eq!(
+            change.scaling,
+            Some(Scaling {
+                min: 1,
+                max: 7,
+                desired: 2
+            })
+        );
+    }
+
+    #[test]
+    fn labels_are_added_and_removed() {
+        let change = config_change(
+            &live(1, 7, 1),
+            &planned(1, 7, 1, &[]),
+            &planned(1, 7, 1, &[("purpose", "infra"), ("team", "de")]),
+        );
+        assert_eq!(
+            change.labels_to_set,
+            BTreeMap::from([("team".to_string(), "de".to_string())])
+        );
+        assert_eq!(change.labels_to_remove, vec!["old".to_string()]);
+    }
+
+    #[test]
+    fn version_changes_only_when_asked() {
+        let prior = ObjectBuilder::new(&schema::schema().block)
+            .set("version", "1.28")
+            .set("release_version", "1.28.1")
+            .build();
+        assert!(version_change(&prior, &prior).is_none());
+        let mut next = prior.clone();
+        model::set(&mut next, "version", Value::string("1.29"));
+        model::set(&mut next, "release_version", Value::Unknown);
+        let v = version_change(&prior, &next).expect("a version change");
+        assert_eq!(v.version.as_deref(), Some("1.29"));
+        assert_eq!(v.release_version, None);
+    }
+
+    #[test]
+    fn import_ids_are_cluster_colon_name() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let data = std::sync::Arc::new(ProviderData::new(Default::default()));
+        let ctx = Context::new(data, tokio_util::sync::CancellationToken::new());
+        let ok = rt
+            .block_on(Nodegroup.import(&ctx, "analytics:spark-executors"))
+            .unwrap();
+        assert_eq!(str_of(&ok, "cluster_name").as_deref(), Some("analytics"));
+        assert_eq!(str_of(&ok, "name").as_deref(), Some("spark-executors"));
+        for bad in ["analytics", ":x", "a:", "a:b:c"] {
+            assert!(rt.block_on(Nodegroup.import(&ctx, bad)).is_err(), "{bad}");
+        }
+    }
+}
