@@ -46,7 +46,7 @@ fn setting<T: FromValue>(obj: &Obj<'_>, name: &str, diags: &mut Diagnostics) -> 
 }
 
 /// `assume_role { ... }`.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct AssumeRole {
     pub role_arn: Setting<String>,
     pub session_name: Setting<String>,
@@ -63,7 +63,7 @@ pub struct Endpoints {
 }
 
 /// `kubernetes { ... }`.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct KubernetesSettings {
     pub host: Setting<String>,
     /// Sensitive: never logged.
@@ -72,6 +72,40 @@ pub struct KubernetesSettings {
     pub config_path: Setting<String>,
     pub config_context: Setting<String>,
     pub insecure: Setting<bool>,
+}
+
+fn redacted(s: &Setting<String>) -> &'static str {
+    match s {
+        Setting::Unset => "Unset",
+        Setting::Unknown => "Unknown",
+        Setting::Set(_) => "Set(<redacted>)",
+    }
+}
+
+impl std::fmt::Debug for AssumeRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumeRole")
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .field("external_id", &redacted(&self.external_id))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for KubernetesSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubernetesSettings")
+            .field("host", &self.host)
+            .field("token", &redacted(&self.token))
+            .field(
+                "cluster_ca_certificate",
+                &self.cluster_ca_certificate.as_option().map(|_| "<pem>"),
+            )
+            .field("config_path", &self.config_path)
+            .field("config_context", &self.config_context)
+            .field("insecure", &self.insecure)
+            .finish()
+    }
 }
 
 /// Everything the provider block says.
@@ -219,6 +253,21 @@ mod tests {
         assert_eq!(c.region, Setting::Set("eu-central-1".to_string()));
         assert_eq!(c.profile, Setting::Unknown);
         assert!(c.kubernetes.is_none());
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let k = KubernetesSettings {
+            token: Setting::Set("s3cr3t-token".into()),
+            ..Default::default()
+        };
+        let a = AssumeRole {
+            external_id: Setting::Set("ext-s3cr3t".into()),
+            ..Default::default()
+        };
+        let text = format!("{k:?} {a:?}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(text.contains("<redacted>"));
     }
 
     #[test]
