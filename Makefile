@@ -20,6 +20,7 @@ testbed:
 	bash testbed/install.sh
 
 test: testbed lint docs-check
+	$(CARGO) build --locked --bins --examples
 	$(CARGO) test --locked --all-targets -- --test-threads=4
 
 unit:
