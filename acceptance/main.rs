@@ -4,5 +4,7 @@
 mod support;
 
 mod framework;
+mod nodegroup;
 mod plugin_process;
 mod provider_core;
+mod sandbox;

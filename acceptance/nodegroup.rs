@@ -1,0 +1,605 @@
+//! `dataplatform_nodegroup` with real Terraform against the EKS sandbox: the seed's three
+//! groups, in-place updates versus replacement, drift, import, autoscaler ownership, faults,
+//! timeouts and bad input.
+
+use serde_json::{json, Value as Json};
+
+use crate::sandbox::Sandbox;
+use crate::support::{line_of, required_providers, Output, Workspace, TERRAFORM_VERSIONS};
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+fn list(v: &[String]) -> String {
+    format!(
+        "[{}]",
+        v.iter()
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// The seed's node groups; `executor_extra` is spliced into the executor block.
+fn seed_config(sb: &Sandbox, infra_extra: &str, executor_extra: &str) -> String {
+    let role = sb.node_role_arn();
+    let subnets = list(&sb.subnet_ids());
+    let cluster = sb.cluster();
+    format!(
+        r#"{rp}
+provider "dataplatform" {{
+  region = "eu-central-1"
+}}
+
+resource "dataplatform_nodegroup" "infra" {{
+  cluster_name   = "{cluster}"
+  name           = "infra"
+  purpose        = "infra"
+  node_role_arn  = "{role}"
+  subnet_ids     = {subnets}
+  instance_types = ["m6i.2xlarge"]
+  scaling_config {{
+    min_size = 1
+    max_size = 7
+  }}
+{infra_extra}}}
+
+resource "dataplatform_nodegroup" "spark_driver" {{
+  cluster_name  = "{cluster}"
+  name          = "spark-drivers"
+  purpose       = "spark-driver"
+  node_role_arn = "{role}"
+  subnet_ids    = {subnets}
+  scaling_config {{
+    min_size = 0
+    max_size = 10
+  }}
+}}
+
+resource "dataplatform_nodegroup" "spark_executor" {{
+  cluster_name   = "{cluster}"
+  name           = "spark-executors"
+  purpose        = "spark-executor"
+  node_role_arn  = "{role}"
+  subnet_ids     = {subnets}
+  instance_types = ["r5d.2xlarge", "r5dn.2xlarge"]
+  scaling_config {{
+    min_size = 0
+    max_size = 50
+  }}
+{executor_extra}}}
+
+output "executor_placement" {{
+  value = dataplatform_nodegroup.spark_executor.placement
+}}
+"#,
+        rp = required_providers()
+    )
+}
+
+fn workspace(v: &str, sb: &Sandbox) -> Workspace {
+    let mut ws = Workspace::new(v);
+    sb.apply_env(&mut ws);
+    ws
+}
+
+fn apply(ws: &Workspace) -> Output {
+    ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"])
+}
+
+fn plan(ws: &Workspace) -> Output {
+    ws.run(&["plan", "-no-color", "-input=false"])
+}
+
+#[track_caller]
+fn assert_no_changes(ws: &Workspace) {
+    let out = ws.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"]);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "terraform {}: expected an empty plan:\n{}",
+        ws.version,
+        out.text()
+    );
+}
+
+fn nodegroups(sb: &Sandbox) -> Vec<String> {
+    let conf = sb.sdk_config();
+    let eks = aws_sdk_eks::Client::new(&conf);
+    let mut names = block_on(eks.list_nodegroups().cluster_name(sb.cluster()).send())
+        .expect("list node groups")
+        .nodegroups()
+        .to_vec();
+    names.sort();
+    names
+}
+
+fn describe(sb: &Sandbox, name: &str) -> aws_sdk_eks::types::Nodegroup {
+    let conf = sb.sdk_config();
+    let eks = aws_sdk_eks::Client::new(&conf);
+    block_on(
+        eks.describe_nodegroup()
+            .cluster_name(sb.cluster())
+            .nodegroup_name(name)
+            .send(),
+    )
+    .expect("describe node group")
+    .nodegroup()
+    .cloned()
+    .expect("node group")
+}
+
+fn asg_tags(sb: &Sandbox, group: &str) -> std::collections::BTreeMap<String, String> {
+    let conf = sb.sdk_config();
+    let asg = aws_sdk_autoscaling::Client::new(&conf);
+    let out = block_on(
+        asg.describe_tags()
+            .filters(
+                aws_sdk_autoscaling::types::Filter::builder()
+                    .name("auto-scaling-group")
+                    .values(group)
+                    .build(),
+            )
+            .send(),
+    )
+    .expect("describe tags");
+    out.tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect()
+}
+
+fn state_of(ws: &Workspace, address: &str) -> Json {
+    let out = ws.run(&["show", "-json", "-no-color"]);
+    out.assert_success();
+    let doc: Json = serde_json::from_str(&out.stdout).expect("show -json");
+    doc["values"]["root_module"]["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["address"] == address))
+        .map(|r| r["values"].clone())
+        .unwrap_or(Json::Null)
+}
+
+#[test]
+fn seed_groups_apply_update_replace_destroy() {
+    for v in TERRAFORM_VERSIONS {
+        let sb = Sandbox::start();
+        let ws = workspace(v, &sb);
+        ws.write("main.tf", &seed_config(&sb, "", ""));
+        ws.init().assert_success();
+
+        // Placement is known at plan time.
+        ws.run(&["plan", "-out=tfplan", "-no-color", "-input=false"])
+            .assert_success();
+        let shown = ws.run(&["show", "-json", "tfplan"]);
+        let doc: Json = serde_json::from_str(&shown.stdout).expect("plan JSON");
+        let planned = doc["planned_values"]["root_module"]["resources"]
+            .as_array()
+            .and_then(|rs| {
+                rs.iter()
+                    .find(|r| r["address"] == "dataplatform_nodegroup.spark_executor")
+            })
+            .map(|r| r["values"].clone())
+            .expect("executor planned");
+        assert_eq!(
+            planned["placement"]["node_selector"],
+            json!({"purpose": "spark-executor"}),
+            "terraform {v}"
+        );
+        assert_eq!(
+            planned["placement"]["tolerations"],
+            json!([{"key": "purpose", "operator": "Equal", "value": "spark-executor", "effect": "NoSchedule"}])
+        );
+        assert_eq!(planned["capacity_type"], "SPOT");
+        assert_eq!(planned["effective_taints"][0]["effect"], "NO_SCHEDULE");
+
+        apply(&ws).assert_success();
+        assert_eq!(
+            nodegroups(&sb),
+            vec!["infra", "spark-drivers", "spark-executors"]
+        );
+        let exec = describe(&sb, "spark-executors");
+        assert_eq!(exec.capacity_type().map(|c| c.as_str()), Some("SPOT"));
+        assert_eq!(exec.instance_types(), ["r5d.2xlarge", "r5dn.2xlarge"]);
+        assert_eq!(
+            exec.labels()
+                .and_then(|l| l.get("purpose"))
+                .map(String::as_str),
+            Some("spark-executor")
+        );
+        assert_eq!(exec.taints().len(), 1);
+        let infra = describe(&sb, "infra");
+        assert_eq!(infra.capacity_type().map(|c| c.as_str()), Some("ON_DEMAND"));
+        assert!(infra.taints().is_empty(), "infra is not tainted");
+        let group = exec
+            .resources()
+            .and_then(|r| r.auto_scaling_groups().first())
+            .and_then(|g| g.name())
+            .expect("asg");
+        let tags = asg_tags(&sb, group);
+        assert_eq!(
+            tags.get("k8s.io/cluster-autoscaler/enabled")
+                .map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(
+            tags.get(&format!("k8s.io/cluster-autoscaler/{}", sb.cluster()))
+                .map(String::as_str),
+            Some("owned")
+        );
+        assert_eq!(
+            tags.get("k8s.io/cluster-autoscaler/node-template/taint/purpose")
+                .map(String::as_str),
+            Some("spark-executor:NoSchedule")
+        );
+        assert_eq!(
+            tags.get("k8s.io/cluster-autoscaler/node-template/label/purpose")
+                .map(String::as_str),
+            Some("spark-executor")
+        );
+        assert_no_changes(&ws);
+
+        // Labels, taints and scaling change in place.
+        let extra = "  labels = {\n    team = \"data\"\n  }\n  taint {\n    key    = \"dedicated\"\n    value  = \"etl\"\n    effect = \"NO_EXECUTE\"\n  }\n";
+        ws.write(
+            "main.tf",
+            &seed_config(&sb, "", extra).replace("max_size = 50", "max_size = 60"),
+        );
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("0 to add, 1 to change, 0 to destroy"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        apply(&ws).assert_success();
+        let exec = describe(&sb, "spark-executors");
+        assert_eq!(
+            exec.labels()
+                .and_then(|l| l.get("team"))
+                .map(String::as_str),
+            Some("data")
+        );
+        assert_eq!(exec.taints().len(), 2);
+        assert_eq!(exec.scaling_config().and_then(|s| s.max_size()), Some(60));
+        let tags = asg_tags(&sb, group);
+        assert_eq!(
+            tags.get("k8s.io/cluster-autoscaler/node-template/taint/dedicated")
+                .map(String::as_str),
+            Some("etl:NoExecute")
+        );
+        assert_no_changes(&ws);
+
+        // An instance type change replaces the group.
+        ws.write(
+            "main.tf",
+            &seed_config(&sb, "", extra)
+                .replace("max_size = 50", "max_size = 60")
+                .replace("\"r5dn.2xlarge\"", "\"r5ad.2xlarge\""),
+        );
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("1 to add, 0 to change, 1 to destroy"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        assert!(p.text().contains("forces replacement"), "{}", p.text());
+        apply(&ws).assert_success();
+        assert_eq!(
+            describe(&sb, "spark-executors").instance_types(),
+            ["r5d.2xlarge", "r5ad.2xlarge"]
+        );
+        assert_no_changes(&ws);
+
+        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
+        assert!(
+            nodegroups(&sb).is_empty(),
+            "destroy leaves the sandbox empty"
+        );
+    }
+}
+
+#[test]
+fn drift_import_and_autoscaler_ownership() {
+    for v in TERRAFORM_VERSIONS {
+        let sb = Sandbox::start();
+        let ws = workspace(v, &sb);
+        ws.write("main.tf", &seed_config(&sb, "", ""));
+        ws.init().assert_success();
+        apply(&ws).assert_success();
+
+        // The autoscaler moves the live size: not drift.
+        sb.control(
+            "POST",
+            "/_sandbox/autoscaler",
+            &json!({"cluster": sb.cluster(), "nodegroup": "infra", "desired": 4}),
+        );
+        assert_no_changes(&ws);
+        // Raising min_size above the live size works in one apply.
+        ws.write(
+            "main.tf",
+            &seed_config(&sb, "", "").replacen("min_size = 1", "min_size = 5", 1),
+        );
+        apply(&ws).assert_success();
+        let infra = describe(&sb, "infra");
+        let s = infra.scaling_config().expect("scaling");
+        assert_eq!(s.min_size(), Some(5));
+        assert_eq!(
+            s.desired_size(),
+            Some(5),
+            "live size raised to the new minimum"
+        );
+        assert_no_changes(&ws);
+
+        // Changed outside Terraform: the plan puts it back.
+        let conf = sb.sdk_config();
+        let eks = aws_sdk_eks::Client::new(&conf);
+        block_on(
+            eks.update_nodegroup_config()
+                .cluster_name(sb.cluster())
+                .nodegroup_name("spark-executors")
+                .labels(
+                    aws_sdk_eks::types::UpdateLabelsPayload::builder()
+                        .remove_labels("purpose")
+                        .build(),
+                )
+                .send(),
+        )
+        .expect("change labels outside Terraform");
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("0 to add, 1 to change, 0 to destroy"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        apply(&ws).assert_success();
+        assert_eq!(
+            describe(&sb, "spark-executors")
+                .labels()
+                .and_then(|l| l.get("purpose"))
+                .map(String::as_str),
+            Some("spark-executor")
+        );
+
+        // Deleted outside Terraform: the plan creates it again.
+        block_on(
+            eks.delete_nodegroup()
+                .cluster_name(sb.cluster())
+                .nodegroup_name("spark-drivers")
+                .send(),
+        )
+        .expect("delete");
+        for _ in 0..20 {
+            if !nodegroups(&sb).contains(&"spark-drivers".to_string()) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("1 to add, 0 to change, 0 to destroy"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        apply(&ws).assert_success();
+
+        // Import gives the same state.
+        let before = state_of(&ws, "dataplatform_nodegroup.spark_executor");
+        ws.run(&["state", "rm", "dataplatform_nodegroup.spark_executor"])
+            .assert_success();
+        let id = format!("{}:spark-executors", sb.cluster());
+        ws.run(&[
+            "import",
+            "-no-color",
+            "-input=false",
+            "dataplatform_nodegroup.spark_executor",
+            &id,
+        ])
+        .assert_success();
+        let after = state_of(&ws, "dataplatform_nodegroup.spark_executor");
+        for key in [
+            "id",
+            "purpose",
+            "effective_labels",
+            "effective_taints",
+            "placement",
+            "autoscaler_tags",
+            "instance_types",
+            "capacity_type",
+            "arn",
+        ] {
+            assert_eq!(after[key], before[key], "terraform {v}: imported {key}");
+        }
+        assert_no_changes(&ws);
+        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
+        assert!(nodegroups(&sb).is_empty());
+    }
+}
+
+#[test]
+fn converges_under_throttling_and_reports_update_failures() {
+    for v in TERRAFORM_VERSIONS {
+        let sb = Sandbox::start();
+        let ws = workspace(v, &sb);
+        ws.write("main.tf", &seed_config(&sb, "", ""));
+        ws.init().assert_success();
+        sb.control(
+            "POST",
+            "/_sandbox/faults",
+            &json!({"throttle_rate": 0.3, "services": ["eks", "autoscaling"]}),
+        );
+        apply(&ws).assert_success();
+        assert_no_changes(&ws);
+        let stats = sb.control("GET", "/_sandbox/stats", &json!({}));
+        assert!(
+            stats.to_string().contains("hrottl"),
+            "faults were injected: {stats}"
+        );
+        sb.control("DELETE", "/_sandbox/faults", &json!({}));
+        assert_eq!(
+            nodegroups(&sb),
+            vec!["infra", "spark-drivers", "spark-executors"],
+            "nothing duplicated"
+        );
+
+        // A failed update names what EKS names.
+        sb.control(
+            "POST",
+            "/_sandbox/fail-next-update",
+            &json!({"cluster": sb.cluster(), "nodegroup": "infra", "error_code": "PodEvictionFailure",
+                    "message": "Reached max retries while trying to evict pods from nodes", "resource_ids": ["metabase-6d5f9c7b8-x2x7q"]}),
+        );
+        ws.write(
+            "main.tf",
+            &seed_config(&sb, "  labels = {\n    tier = \"platform\"\n  }\n", ""),
+        );
+        let out = apply(&ws);
+        out.assert_failure();
+        assert!(
+            out.text().contains("PodEvictionFailure"),
+            "terraform {v}:\n{}",
+            out.text()
+        );
+        assert!(
+            out.text().contains("metabase-6d5f9c7b8-x2x7q"),
+            "{}",
+            out.text()
+        );
+        // The next apply converges.
+        apply(&ws).assert_success();
+        assert_no_changes(&ws);
+        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
+        assert!(nodegroups(&sb).is_empty());
+    }
+}
+
+#[test]
+fn timeouts_are_honoured_and_state_records_what_exists() {
+    let v = TERRAFORM_VERSIONS[0];
+    let sb = Sandbox::start();
+    let ws = workspace(v, &sb);
+    sb.control("POST", "/_sandbox/lifecycle", &json!({"describes": 100000}));
+    ws.write(
+        "main.tf",
+        &seed_config(&sb, "  timeouts {\n    create = \"3s\"\n  }\n", ""),
+    );
+    ws.init().assert_success();
+    let out = ws.run(&[
+        "apply",
+        "-auto-approve",
+        "-no-color",
+        "-input=false",
+        "-target=dataplatform_nodegroup.infra",
+    ]);
+    out.assert_failure();
+    assert!(out.text().contains("timed out"), "{}", out.text());
+    let listed = ws.run(&["state", "list"]);
+    assert!(
+        listed.stdout.contains("dataplatform_nodegroup.infra"),
+        "the group is recorded: {}",
+        listed.text()
+    );
+    let p = plan(&ws);
+    assert!(
+        p.text().contains("tainted") || p.text().contains("must be replaced"),
+        "{}",
+        p.text()
+    );
+    sb.control("POST", "/_sandbox/lifecycle", &json!({"describes": 1}));
+    ws.run(&[
+        "apply",
+        "-auto-approve",
+        "-no-color",
+        "-input=false",
+        "-target=dataplatform_nodegroup.infra",
+    ])
+    .assert_success();
+    assert_eq!(
+        nodegroups(&sb),
+        vec!["infra"],
+        "re-apply converges, nothing orphaned"
+    );
+}
+
+#[test]
+fn bad_input_fails_at_plan_with_the_attribute_and_creates_nothing() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "effect = \"NO_EXECUTE\"",
+            "effect = \"NoSchedule\"",
+            "effect = \"NoSchedule\"",
+            "taint[0].effect must be one of",
+        ),
+        (
+            "purpose        = \"spark-executor\"",
+            "purpose        = \"gpu\"",
+            "\"gpu\"",
+            "purpose must be one of",
+        ),
+        (
+            "instance_types = [\"r5d.2xlarge\", \"r5dn.2xlarge\"]",
+            "instance_types = []",
+            "instance_types = []",
+            "instance_types must have between 1 and 20",
+        ),
+        (
+            "min_size = 0\n    max_size = 50",
+            "min_size = 9\n    max_size = 5",
+            "min_size = 9",
+            "must not be greater than max_size",
+        ),
+    ];
+    let v = TERRAFORM_VERSIONS[0];
+    let sb = Sandbox::start();
+    let ws = workspace(v, &sb);
+    ws.init().assert_success();
+    let base = seed_config(
+        &sb,
+        "",
+        "  taint {\n    key    = \"dedicated\"\n    effect = \"NO_EXECUTE\"\n  }\n",
+    );
+    for (from, to, needle, message) in cases {
+        let cfg = base.replace(from, to);
+        assert_ne!(cfg, base, "case {to} applies");
+        ws.write("main.tf", &cfg);
+        let out = plan(&ws);
+        out.assert_failure();
+        let line = line_of(&cfg, needle);
+        let text = out.text();
+        assert!(
+            text.contains(&format!("on main.tf line {line}")),
+            "{needle}: line {line}:\n{text}"
+        );
+        assert!(text.contains(message), "{message:?} in:\n{text}");
+    }
+    // A malformed role ARN, and too many taints.
+    let cfg = base.replacen(&sb.node_role_arn(), "arn:aws:iam::role/nodes", 1);
+    ws.write("main.tf", &cfg);
+    let out = plan(&ws);
+    out.assert_failure();
+    assert!(
+        out.text().contains("node_role_arn must be an IAM role ARN"),
+        "{}",
+        out.text()
+    );
+    assert!(out.text().contains(&format!(
+        "on main.tf line {}",
+        line_of(&cfg, "arn:aws:iam::role/nodes")
+    )));
+    let many: String = (0..50)
+        .map(|i| format!("  taint {{\n    key    = \"k{i}\"\n    effect = \"NO_SCHEDULE\"\n  }}\n"))
+        .collect();
+    let cfg = seed_config(&sb, "", &many);
+    ws.write("main.tf", &cfg);
+    let out = plan(&ws);
+    out.assert_failure();
+    assert!(out.text().contains("at most 50 taints"), "{}", out.text());
+    assert!(nodegroups(&sb).is_empty(), "nothing created");
+}

@@ -1,0 +1,576 @@
+#!/usr/bin/env python3
+"""The project's AWS stand-in: moto's server, extended with what EKS does and moto lacks.
+
+Adds to moto (5.2.x): UpdateNodegroupVersion, DescribeUpdate and ListUpdates; lifecycle states
+(CREATING, UPDATING, DELETING for a few describes); a real Auto Scaling group behind each node
+group; node group tags; fixes for moto's defaults that look like drift (dropped updateConfig,
+a default remoteAccess, a fixed release version, version not following the cluster); a
+configurable cluster endpoint; and, under /_sandbox/, a control API for fault injection
+(throttling, 5xx, latency), the cluster autoscaler, failed creates and failed updates.
+
+Prints `SANDBOX_READY http://127.0.0.1:PORT` on stdout once it accepts connections.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import sys
+import threading
+import time
+import uuid
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from moto.autoscaling.models import autoscaling_backends
+from moto.ec2.models import ec2_backends
+from moto.eks import models as eks_models
+from moto.eks import urls as eks_urls
+from moto.eks.exceptions import ResourceNotFoundException
+from moto.eks.responses import EKSResponse
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+LOCK = threading.RLock()
+
+
+class Settings:
+    lifecycle_describes = 2
+    cluster_endpoint = None
+    throttle_rate = 0.0
+    error_rate = 0.0
+    latency_ms = 0
+    services = None  # None: all
+    rng = random.Random(0)
+    fail_next_update = {}  # (cluster, nodegroup) -> error
+    fail_next_create = {}  # (cluster, nodegroup) -> issue
+    stats = {}
+
+
+def count(key):
+    with LOCK:
+        Settings.stats[key] = Settings.stats.get(key, 0) + 1
+
+
+# ---------------------------------------------------------------- EKS model extensions
+
+def release_for(version):
+    return f"{version}.0-20240531"
+
+
+_orig_ng_init = eks_models.Nodegroup.__init__
+
+
+def _ng_init(self, *args, **kwargs):
+    remote_access = kwargs.get("remote_access")
+    release_version = kwargs.get("release_version")
+    _orig_ng_init(self, *args, **kwargs)
+    self.remote_access = remote_access
+    self.release_version = release_version or release_for(self.version)
+    self.update_config = kwargs.get("update_config")
+    self._remaining = 0
+    self._phase = None
+    self._updates = {}
+
+
+eks_models.Nodegroup.__init__ = _ng_init
+
+_orig_cluster_init = eks_models.Cluster.__init__
+
+
+def _cluster_init(self, *args, **kwargs):
+    _orig_cluster_init(self, *args, **kwargs)
+    if Settings.cluster_endpoint:
+        self.endpoint = Settings.cluster_endpoint
+    self.certificate_authority = {"data": CA_DATA}
+
+
+eks_models.Cluster.__init__ = _cluster_init
+
+
+def _asg_backend(ng):
+    return autoscaling_backends[ng._account_id][ng.region]
+
+
+def _launch_template(account_id, region):
+    ec2 = ec2_backends[account_id][region]
+    name = "eks-sandbox-nodes"
+    try:
+        return ec2.describe_launch_templates(template_names=[name])[0]
+    except Exception:
+        return ec2.create_launch_template(name, "node groups", {"ImageId": "ami-12c6146b", "InstanceType": "t3.medium"}, tag_spec={})
+
+
+def _create_asg(ng, account_id):
+    ng._account_id = account_id
+    backend = _asg_backend(ng)
+    lt = _launch_template(account_id, ng.region)
+    name = f"eks-{ng.nodegroup_name}-{uuid.uuid4().hex[:8]}"
+    sc = ng.scaling_config or {}
+    backend.create_auto_scaling_group(
+        name=name, availability_zones=[], desired_capacity=0, max_size=sc.get("maxSize", 1),
+        min_size=0, launch_config_name=None,
+        launch_template={"LaunchTemplateId": lt.id, "Version": "$Latest"},
+        vpc_zone_identifier=",".join(ng.subnets or []), default_cooldown=None, health_check_period=None,
+        health_check_type=None, load_balancers=[], target_group_arns=[], placement_group=None,
+        termination_policies=[],
+        tags=[{"ResourceId": name, "ResourceType": "auto-scaling-group", "Key": "eks:cluster-name",
+               "Value": ng.cluster_name, "PropagateAtLaunch": "true"},
+              {"ResourceId": name, "ResourceType": "auto-scaling-group", "Key": "eks:nodegroup-name",
+               "Value": ng.nodegroup_name, "PropagateAtLaunch": "true"}])
+    ng.resources = {"autoScalingGroups": [{"name": name}]}
+    _size_asg(ng)
+
+
+def _size_asg(ng):
+    sc = ng.scaling_config or {}
+    try:
+        group = _asg_backend(ng).autoscaling_groups[ng.resources["autoScalingGroups"][0]["name"]]
+    except (KeyError, IndexError, AttributeError):
+        return
+    group.min_size = sc.get("minSize", 0)
+    group.max_size = sc.get("maxSize", 1)
+    group.desired_capacity = sc.get("desiredSize", 0)
+
+
+def _delete_asg(ng):
+    for g in (ng.resources or {}).get("autoScalingGroups", []):
+        try:
+            _asg_backend(ng).delete_auto_scaling_group(g["name"])
+        except Exception:
+            pass
+
+
+_orig_create_ng = eks_models.EKSBackend.create_nodegroup
+
+
+def _create_ng(self, **kwargs):
+    cluster_name, nodegroup_name = kwargs["cluster_name"], kwargs["nodegroup_name"]
+    with LOCK:
+        cluster = self.clusters.get(cluster_name)
+        if cluster is not None and not kwargs.get("version"):
+            kwargs["version"] = cluster.version
+        ng = _orig_create_ng(self, **kwargs)
+        _create_asg(ng, self.account_id)
+        if Settings.lifecycle_describes > 0:
+            ng.status = "CREATING"
+            ng._phase = "create"
+            ng._remaining = Settings.lifecycle_describes
+        elif (cluster_name, nodegroup_name) in Settings.fail_next_create:
+            _fail_create(ng)
+        return ng
+
+
+def _fail_create(ng):
+    issue = Settings.fail_next_create.pop((ng.cluster_name, ng.nodegroup_name))
+    ng.status = "CREATE_FAILED"
+    ng.health = {"issues": [{"code": issue.get("code", "AsgInstanceLaunchFailures"),
+                             "message": issue.get("message", "instances failed to launch"),
+                             "resourceIds": issue.get("resource_ids", [])}]}
+
+
+def _advance(backend, cluster, ng):
+    """One describe passes: move along the lifecycle."""
+    if ng._phase is None:
+        return
+    if ng._remaining > 0:
+        ng._remaining -= 1
+        return
+    phase, ng._phase = ng._phase, None
+    if phase == "create":
+        if (ng.cluster_name, ng.nodegroup_name) in Settings.fail_next_create:
+            _fail_create(ng)
+        else:
+            ng.status = "ACTIVE"
+    elif phase == "update":
+        ng.status = "ACTIVE"
+        for u in ng._updates.values():
+            if u["status"] == "InProgress":
+                u["status"] = "Successful"
+    elif phase == "delete":
+        _delete_asg(ng)
+        cluster.nodegroups.pop(ng.nodegroup_name, None)
+        cluster.nodegroup_count -= 1
+
+
+_orig_describe_ng = eks_models.EKSBackend.describe_nodegroup
+
+
+def _describe_ng(self, cluster_name, nodegroup_name):
+    with LOCK:
+        ng = _orig_describe_ng(self, cluster_name, nodegroup_name)
+        _advance(self, self.clusters[cluster_name], ng)
+        return _orig_describe_ng(self, cluster_name, nodegroup_name)
+
+
+eks_models.EKSBackend.create_nodegroup = _create_ng
+eks_models.EKSBackend.describe_nodegroup = _describe_ng
+
+_orig_delete_ng = eks_models.EKSBackend.delete_nodegroup
+
+
+def _delete_ng(self, cluster_name, nodegroup_name):
+    with LOCK:
+        ng = _orig_describe_ng(self, cluster_name, nodegroup_name)
+        if ng.status == "DELETING":
+            return ng
+        if Settings.lifecycle_describes > 0:
+            ng.status = "DELETING"
+            ng._phase = "delete"
+            ng._remaining = Settings.lifecycle_describes
+            return ng
+        _delete_asg(ng)
+        return _orig_delete_ng(self, cluster_name, nodegroup_name)
+
+
+eks_models.EKSBackend.delete_nodegroup = _delete_ng
+
+_orig_list_ng = eks_models.EKSBackend.list_nodegroups
+
+
+def _list_ng(self, cluster_name, *args, **kwargs):
+    if cluster_name not in self.clusters:
+        raise ResourceNotFoundException(clusterName=cluster_name, nodegroupName=None, fargateProfileName=None,
+                                        addonName=None, message=f"No cluster found for name: {cluster_name}.")
+    return _orig_list_ng(self, cluster_name, *args, **kwargs)
+
+
+eks_models.EKSBackend.list_nodegroups = _list_ng
+
+PARAM_TYPES = {"Labels": "LabelsToAdd", "Taints": "TaintsToAdd", "ScalingConfig": "MaxSize",
+               "UpdateConfig": "MaxUnavailable", "NodeRepairConfig": "NodeRepairEnabled"}
+
+
+def _begin_update(ng, update):
+    update["status"] = "InProgress" if Settings.lifecycle_describes > 0 else "Successful"
+    ng._updates[update["id"]] = update
+    if Settings.lifecycle_describes > 0:
+        ng.status = "UPDATING"
+        ng._phase = "update"
+        ng._remaining = Settings.lifecycle_describes
+    return update
+
+
+def _failed_update(ng, kind, failure):
+    update = {"id": str(uuid.uuid4()), "status": "Failed", "type": kind, "params": [],
+              "createdAt": time.time(),
+              "errors": [{"errorCode": failure.get("error_code", "PodEvictionFailure"),
+                          "errorMessage": failure.get("message", ""),
+                          "resourceIds": failure.get("resource_ids", [])}]}
+    ng._updates[update["id"]] = update
+    return update
+
+
+_orig_update_cfg = eks_models.EKSBackend.update_nodegroup_config
+
+
+def _update_cfg(self, cluster_name, nodegroup_name, *args, **kwargs):
+    with LOCK:
+        ng = _orig_describe_ng(self, cluster_name, nodegroup_name)
+        failure = Settings.fail_next_update.pop((cluster_name, nodegroup_name), None)
+        if failure:
+            return _failed_update(ng, "ConfigUpdate", failure)
+        update = _orig_update_cfg(self, cluster_name, nodegroup_name, *args, **kwargs)
+        for p in update.get("params", []):
+            p["type"] = PARAM_TYPES.get(p["type"], p["type"])
+        _size_asg(ng)
+        return _begin_update(ng, update)
+
+
+eks_models.EKSBackend.update_nodegroup_config = _update_cfg
+
+
+def _find_by_arn(backend, arn):
+    for c in backend.clusters.values():
+        if c.arn == arn:
+            return c
+        for ng in c.nodegroups.values():
+            if ng.arn == arn:
+                return ng
+    raise ResourceNotFoundException(clusterName=None, nodegroupName=None, fargateProfileName=None, addonName=None,
+                                    message="Resource was not found")
+
+
+def _tag(self, resource_arn, tags):
+    _find_by_arn(self, resource_arn).tags.update(tags)
+
+
+def _untag(self, resource_arn, tag_keys):
+    obj = _find_by_arn(self, resource_arn)
+    for k in tag_keys if isinstance(tag_keys, list) else [tag_keys]:
+        obj.tags.pop(k, None)
+
+
+def _list_tags(self, resource_arn):
+    return _find_by_arn(self, resource_arn).tags
+
+
+eks_models.EKSBackend.tag_resource = _tag
+eks_models.EKSBackend.untag_resource = _untag
+eks_models.EKSBackend.list_tags_for_resource = _list_tags
+
+
+# ---------------------------------------------------------------- EKS API extensions
+
+def _resp_create_nodegroup(self):
+    p = self._get_param
+    ng = self.eks_backend.create_nodegroup(
+        cluster_name=p("name"), nodegroup_name=p("nodegroupName"), scaling_config=p("scalingConfig"),
+        disk_size=self._get_int_param("diskSize"), subnets=p("subnets"), instance_types=p("instanceTypes"),
+        ami_type=p("amiType"), remote_access=p("remoteAccess"), node_role=p("nodeRole"), labels=p("labels"),
+        taints=p("taints"), tags=p("tags"), client_request_token=p("clientRequestToken"),
+        launch_template=p("launchTemplate"), capacity_type=p("capacityType"), version=p("version"),
+        release_version=p("releaseVersion"))
+    ng.update_config = p("updateConfig")
+    return json.dumps({"nodegroup": _ng_json(ng)})
+
+
+def _ng_json(ng):
+    out = {
+        "nodegroupName": ng.nodegroup_name, "nodegroupArn": ng.arn, "clusterName": ng.cluster_name,
+        "version": ng.version, "releaseVersion": ng.release_version, "createdAt": ng.created_at.timestamp()
+        if hasattr(ng.created_at, "timestamp") else ng.created_at,
+        "modifiedAt": time.time(), "status": ng.status, "capacityType": ng.capacity_type,
+        "scalingConfig": ng.scaling_config, "instanceTypes": ng.instance_types, "subnets": ng.subnets,
+        "amiType": ng.ami_type, "nodeRole": ng.node_role, "labels": ng.labels, "taints": ng.taints,
+        "resources": ng.resources, "diskSize": ng.disk_size, "health": ng.health, "tags": ng.tags,
+    }
+    if ng.update_config:
+        out["updateConfig"] = ng.update_config
+    if ng.remote_access:
+        out["remoteAccess"] = ng.remote_access
+    if ng.launch_template:
+        out["launchTemplate"] = ng.launch_template
+    if ng.launch_template:
+        out.pop("diskSize", None)
+    return out
+
+
+def _resp_describe_nodegroup(self):
+    ng = self.eks_backend.describe_nodegroup(cluster_name=self._get_param("name"),
+                                             nodegroup_name=self._get_param("nodegroupName"))
+    return json.dumps({"nodegroup": _ng_json(ng)})
+
+
+def _resp_delete_nodegroup(self):
+    ng = self.eks_backend.delete_nodegroup(cluster_name=self._get_param("name"),
+                                           nodegroup_name=self._get_param("nodegroupName"))
+    return json.dumps({"nodegroup": _ng_json(ng)})
+
+
+def _update_json(u):
+    return {**u, "createdAt": u["createdAt"].timestamp() if hasattr(u["createdAt"], "timestamp") else u["createdAt"]}
+
+
+def _resp_update_nodegroup_config(self):
+    p = self._get_param
+    u = self.eks_backend.update_nodegroup_config(
+        cluster_name=p("name"), nodegroup_name=p("nodegroupName"), labels=p("labels"), taints=p("taints"),
+        scaling_config=p("scalingConfig"), update_config=p("updateConfig"),
+        node_repair_config=p("nodeRepairConfig"), client_request_token=p("clientRequestToken"))
+    return json.dumps({"update": _update_json(u)})
+
+
+def _resp_update_nodegroup_version(self):
+    p = self._get_param
+    cluster, name = p("name"), p("nodegroupName")
+    with LOCK:
+        ng = _orig_describe_ng(self.eks_backend, cluster, name)
+        failure = Settings.fail_next_update.pop((cluster, name), None)
+        if failure:
+            return json.dumps({"update": _update_json(_failed_update(ng, "VersionUpdate", failure))})
+        params = []
+        if p("version"):
+            ng.version = p("version")
+            params.append({"type": "Version", "value": ng.version})
+        if p("releaseVersion"):
+            ng.release_version = p("releaseVersion")
+        elif p("version"):
+            ng.release_version = release_for(ng.version)
+        params.append({"type": "ReleaseVersion", "value": ng.release_version})
+        if p("launchTemplate"):
+            ng.launch_template = {**(ng.launch_template or {}), **p("launchTemplate")}
+            params.append({"type": "LaunchTemplateVersion", "value": str(p("launchTemplate").get("version"))})
+        update = {"id": str(uuid.uuid4()), "type": "VersionUpdate", "params": params, "createdAt": time.time(),
+                  "errors": []}
+        return json.dumps({"update": _update_json(_begin_update(ng, update))})
+
+
+def _resp_describe_update(self):
+    cluster, name = self._get_param("name"), self._get_param("nodegroupName")
+    update_id = self.path.rstrip("/").split("/")[-1].split("?")[0]
+    with LOCK:
+        ng = _orig_describe_ng(self.eks_backend, cluster, name)
+        _advance(self.eks_backend, self.eks_backend.clusters[cluster], ng)
+        u = ng._updates.get(update_id)
+        if u is None:
+            raise ResourceNotFoundException(clusterName=cluster, nodegroupName=name, fargateProfileName=None,
+                                            addonName=None, message=f"No update found for ID: {update_id}.")
+        return json.dumps({"update": _update_json(u)})
+
+
+def _resp_list_updates(self):
+    cluster, name = self._get_param("name"), self._get_param("nodegroupName")
+    ng = _orig_describe_ng(self.eks_backend, cluster, name)
+    return json.dumps({"updateIds": list(ng._updates)})
+
+
+EKSResponse.create_nodegroup = _resp_create_nodegroup
+EKSResponse.describe_nodegroup = _resp_describe_nodegroup
+EKSResponse.delete_nodegroup = _resp_delete_nodegroup
+EKSResponse.update_nodegroup_config = _resp_update_nodegroup_config
+EKSResponse.update_nodegroup_version = _resp_update_nodegroup_version
+EKSResponse.describe_update = _resp_describe_update
+EKSResponse.list_updates = _resp_list_updates
+
+for pattern in [r"{0}/clusters/(?P<name>[^/]+)/node-groups/(?P<nodegroupName>[^/]+)/update-version$",
+                r"{0}/clusters/(?P<name>[^/]+)/updates$",
+                r"{0}/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)$"]:
+    eks_urls.url_paths[pattern] = EKSResponse.dispatch
+
+
+# ---------------------------------------------------------------- faults and control API
+
+SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+
+
+def service_of(request):
+    m = SCOPE.search(request.headers.get("Authorization", ""))
+    return m.group(1) if m else "unknown"
+
+
+def fault_response(service):
+    if Settings.throttle_rate and Settings.rng.random() < Settings.throttle_rate:
+        count(f"{service}.throttled")
+        if service == "autoscaling":
+            body = ('<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>'
+                    '<Message>Rate exceeded</Message></Error><RequestId>sandbox</RequestId></ErrorResponse>')
+            return Response(body, status=400, content_type="text/xml")
+        return Response(json.dumps({"message": "Rate exceeded"}), status=429, content_type="application/json",
+                        headers={"x-amzn-ErrorType": "ThrottlingException"})
+    if Settings.error_rate and Settings.rng.random() < Settings.error_rate:
+        count(f"{service}.server_error")
+        if service == "autoscaling":
+            body = ('<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>'
+                    '<Message>Service unavailable</Message></Error><RequestId>sandbox</RequestId></ErrorResponse>')
+            return Response(body, status=503, content_type="text/xml")
+        return Response(json.dumps({"message": "Service unavailable"}), status=503, content_type="application/json",
+                        headers={"x-amzn-ErrorType": "ServiceUnavailableException"})
+    return None
+
+
+def control(request, eks_backend_for):
+    path = request.path[len("/_sandbox/"):]
+    body = request.get_json(silent=True) or {}
+    with LOCK:
+        if path == "faults" and request.method == "POST":
+            Settings.throttle_rate = float(body.get("throttle_rate", 0))
+            Settings.error_rate = float(body.get("error_rate", 0))
+            Settings.latency_ms = int(body.get("latency_ms", 0))
+            Settings.services = body.get("services")
+        elif path == "faults" and request.method == "DELETE":
+            Settings.throttle_rate = Settings.error_rate = 0.0
+            Settings.latency_ms = 0
+            Settings.services = None
+        elif path == "stats":
+            return Response(json.dumps(Settings.stats), content_type="application/json")
+        elif path == "lifecycle":
+            Settings.lifecycle_describes = int(body.get("describes", 2))
+        elif path == "autoscaler":
+            ng = eks_backend_for().clusters[body["cluster"]].nodegroups[body["nodegroup"]]
+            ng.scaling_config = {**ng.scaling_config, "desiredSize": int(body["desired"])}
+            _size_asg(ng)
+        elif path == "fail-next-update":
+            Settings.fail_next_update[(body["cluster"], body["nodegroup"])] = body
+        elif path == "fail-next-create":
+            Settings.fail_next_create[(body["cluster"], body["nodegroup"])] = body
+        elif path == "reset":
+            from moto.core.models import base_decorator  # noqa: F401
+            import moto.backends
+            for _, backend in moto.backends.loaded_backends():
+                for _, region_backends in backend.items():
+                    for b in region_backends.values():
+                        b.reset()
+            Settings.throttle_rate = Settings.error_rate = 0.0
+            Settings.latency_ms = 0
+            Settings.stats = {}
+        else:
+            return Response(json.dumps({"error": f"unknown control {request.method} {path}"}), status=404)
+    return Response(json.dumps({"ok": True}), content_type="application/json")
+
+
+class SandboxApp:
+    def __init__(self, account_id="123456789012", region="eu-central-1"):
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.account_id = account_id
+        self.region = region
+
+    def eks_backend(self):
+        from moto.eks.models import eks_backends
+        return eks_backends[self.account_id][self.region]
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        if request.path.startswith("/_sandbox/"):
+            return control(request, self.eks_backend)(environ, start_response)
+        service = service_of(request)
+        count(f"{service}.requests")
+        if Settings.services is None or service in Settings.services:
+            if Settings.latency_ms:
+                time.sleep(Settings.latency_ms / 1000)
+            fault = fault_response(service)
+            if fault is not None:
+                return fault(environ, start_response)
+        return self.moto(environ, start_response)
+
+
+def make_ca():
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import base64
+    import datetime
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.PEM)).decode()
+
+
+CA_DATA = ""
+
+
+def main():
+    global CA_DATA
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--lifecycle-describes", type=int, default=2)
+    ap.add_argument("--cluster-endpoint")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--log")
+    a = ap.parse_args()
+    if a.host != "127.0.0.1":
+        sys.exit("the sandbox binds 127.0.0.1 only")
+    if a.log:
+        fd = os.open(a.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 2)
+    Settings.lifecycle_describes = a.lifecycle_describes
+    Settings.cluster_endpoint = a.cluster_endpoint
+    Settings.rng = random.Random(a.seed)
+    CA_DATA = make_ca()
+    server = make_server(a.host, a.port, SandboxApp(), threaded=True)
+    print(f"SANDBOX_READY http://127.0.0.1:{server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
