@@ -9,7 +9,7 @@ TESTBED := .testbed/bin
 PROVIDER := target/debug/terraform-provider-dataplatform
 RELEASE_PROVIDER := target/release/terraform-provider-dataplatform
 
-.PHONY: all build testbed test unit acceptance lint docs docs-check demo bench fuzz clean
+.PHONY: all build testbed test unit acceptance lint docs docs-check demo bench fuzz sandbox sandbox-stop clean
 
 all: build
 
@@ -49,6 +49,19 @@ bench: testbed
 	  --provider dataplatform=$(RELEASE_PROVIDER) \
 	  --provider go-null=$(TESTBED)/terraform-provider-null \
 	  --runs 30 --json target/bench-handshake.json
+	.testbed/venv-tools/bin/python testbed/bench_plan.py \
+	  --provider $(RELEASE_PROVIDER) --count $${BENCH_COUNT:-500} --runs 3 --json target/bench-plan.json
+
+sandbox: testbed
+	bash testbed/sandbox/start.sh
+
+sandbox-stop:
+	bash testbed/sandbox/stop.sh
+
+fuzz:
+	cd fuzz && $(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run msgpack_decode -- -max_total_time=$${FUZZ_SECONDS:-60}
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run json_decode -- -max_total_time=$${FUZZ_SECONDS:-60}
 
 clean:
 	$(CARGO) clean
