@@ -53,10 +53,10 @@ bench: testbed
 	  --provider $(RELEASE_PROVIDER) --count $${BENCH_COUNT:-500} --runs 3 --json target/bench-plan.json
 
 sandbox: testbed
-	bash testbed/sandbox/start.sh
+	bash testbed/aws_sandbox/start.sh
 
 sandbox-stop:
-	bash testbed/sandbox/stop.sh
+	bash testbed/aws_sandbox/stop.sh
 
 fuzz:
 	cd fuzz && $(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked

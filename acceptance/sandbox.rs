@@ -36,7 +36,7 @@ impl Sandbox {
     pub fn start() -> Sandbox {
         let dir = tempfile::tempdir().expect("sandbox dir");
         let mut child = Command::new(python())
-            .arg(repo_root().join("testbed/sandbox/moto_sandbox.py"))
+            .arg(repo_root().join("testbed/aws_sandbox/moto_sandbox.py"))
             .args([
                 "--host",
                 "127.0.0.1",
@@ -77,7 +77,7 @@ impl Sandbox {
         };
         let facts_file = dir.path().join("sandbox.json");
         let seeded = Command::new(python())
-            .arg(repo_root().join("testbed/sandbox/seed.py"))
+            .arg(repo_root().join("testbed/aws_sandbox/seed.py"))
             .args(["--endpoint", &url, "--json-out"])
             .arg(&facts_file)
             .stdin(Stdio::null())

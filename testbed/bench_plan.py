@@ -30,7 +30,7 @@ def log(msg):
 
 def start_sandbox(tmp):
     proc = subprocess.Popen(
-        [PY, os.path.join(ROOT, "testbed/sandbox/moto_sandbox.py"), "--host", "127.0.0.1", "--port", "0",
+        [PY, os.path.join(ROOT, "testbed/aws_sandbox/moto_sandbox.py"), "--host", "127.0.0.1", "--port", "0",
          "--lifecycle-describes", "0", "--log", os.path.join(tmp, "moto.log")],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     deadline = time.time() + 30
@@ -46,7 +46,7 @@ def start_sandbox(tmp):
         proc.kill()
         raise SystemExit("sandbox did not start")
     facts_file = os.path.join(tmp, "sandbox.json")
-    subprocess.run([PY, os.path.join(ROOT, "testbed/sandbox/seed.py"), "--endpoint", url, "--json-out", facts_file],
+    subprocess.run([PY, os.path.join(ROOT, "testbed/aws_sandbox/seed.py"), "--endpoint", url, "--json-out", facts_file],
                    check=True, stdout=subprocess.DEVNULL, timeout=60)
     with open(facts_file) as f:
         return proc, url, json.load(f)

@@ -14,7 +14,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "Installing the provider into a local filesystem mirror (${WORK}/mirror)"
 rm -rf "${WORK}"
-bash "${ROOT}/testbed/sandbox/stop.sh" >/dev/null 2>&1 || true
+bash "${ROOT}/testbed/aws_sandbox/stop.sh" >/dev/null 2>&1 || true
 MIRROR_DIR="${WORK}/mirror/registry.terraform.io/dataplatform/dataplatform/${VERSION}/linux_amd64"
 mkdir -p "${MIRROR_DIR}"
 cp "${PROVIDER}" "${MIRROR_DIR}/terraform-provider-dataplatform_v${VERSION}"
@@ -79,7 +79,7 @@ PY
 TXT
 
 step "Starting the local AWS sandbox (EKS + Auto Scaling stand-in) with the 'analytics' cluster"
-bash "${ROOT}/testbed/sandbox/start.sh"
+bash "${ROOT}/testbed/aws_sandbox/start.sh"
 # shellcheck disable=SC1091
 source "${ROOT}/target/sandbox/env"
 

@@ -14,7 +14,7 @@ if [[ -f "${DIR}/pid" ]] && kill -0 "$(cat "${DIR}/pid")" 2>/dev/null && [[ -f "
 fi
 
 rm -f "${DIR}/ready"
-nohup "${PY}" "${ROOT}/testbed/sandbox/moto_sandbox.py" --host 127.0.0.1 --port 0 \
+nohup "${PY}" "${ROOT}/testbed/aws_sandbox/moto_sandbox.py" --host 127.0.0.1 --port 0 \
   --lifecycle-describes "${SANDBOX_LIFECYCLE_DESCRIBES:-2}" --log "${DIR}/moto.log" > "${DIR}/ready" 2>/dev/null &
 echo $! > "${DIR}/pid"
 for _ in $(seq 1 200); do
@@ -24,7 +24,7 @@ for _ in $(seq 1 200); do
 done
 URL="$(awk '/SANDBOX_READY/ {print $2}' "${DIR}/ready")"
 [[ -n "${URL}" ]] || { echo "[sandbox] not ready after 20 s; see ${DIR}/moto.log" >&2; exit 1; }
-"${PY}" "${ROOT}/testbed/sandbox/seed.py" --endpoint "${URL}" --json-out "${DIR}/sandbox.json" >/dev/null
+"${PY}" "${ROOT}/testbed/aws_sandbox/seed.py" --endpoint "${URL}" --json-out "${DIR}/sandbox.json" >/dev/null
 SUBNETS="$("${PY}" -c 'import json,sys; print(",".join(json.load(open(sys.argv[1]))["subnet_ids"]))' "${DIR}/sandbox.json")"
 ROLE="$("${PY}" -c 'import json,sys; print(json.load(open(sys.argv[1]))["node_role_arn"])' "${DIR}/sandbox.json")"
 cat > "${DIR}/env" <<ENV
