@@ -488,6 +488,37 @@ fn converges_under_throttling_and_reports_update_failures() {
         // The next apply converges.
         apply(&ws).assert_success();
         assert_no_changes(&ws);
+
+        // A Kubernetes version change goes through UpdateNodegroupVersion, in place.
+        let before = describe(&sb, "infra");
+        ws.write(
+            "main.tf",
+            &seed_config(
+                &sb,
+                "  labels = {\n    tier = \"platform\"\n  }\n  version = \"1.30\"\n",
+                "",
+            ),
+        );
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("0 to add, 1 to change, 0 to destroy"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        apply(&ws).assert_success();
+        let after = describe(&sb, "infra");
+        assert_eq!(after.version(), Some("1.30"));
+        assert_ne!(
+            after.release_version(),
+            before.release_version(),
+            "new AMI release"
+        );
+        assert_eq!(
+            after.nodegroup_arn(),
+            before.nodegroup_arn(),
+            "not replaced"
+        );
+        assert_no_changes(&ws);
         ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
             .assert_success();
         assert!(nodegroups(&sb).is_empty());

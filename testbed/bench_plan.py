@@ -60,7 +60,20 @@ def workspace(tmp, name, provider_bin):
     if provider_bin:
         over = os.path.join(tmp, f"{name}-bin")
         os.makedirs(over)
-        shutil.copy(provider_bin, os.path.join(over, "terraform-provider-dataplatform"))
+        real = os.path.join(over, "provider-real")
+        shutil.copy(provider_bin, real)
+        # A thin wrapper records the provider's own CPU time (user + system) per process.
+        wrapper = os.path.join(over, "terraform-provider-dataplatform")
+        with open(wrapper, "w") as f:
+            f.write(f"""#!{sys.executable}
+import os, resource, subprocess, sys
+rc = subprocess.call([{real!r}] + sys.argv[1:])
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open({os.path.join(tmp, "cpu.log")!r}, "a") as f:
+    f.write(f"{{u.ru_utime + u.ru_stime}}\\n")
+sys.exit(rc)
+""")
+        os.chmod(wrapper, 0o755)
         with open(rc, "w") as f:
             f.write(f'provider_installation {{\n  dev_overrides {{\n    "{ADDR}" = "{over}"\n  }}\n  direct {{}}\n}}\n')
     else:
@@ -140,19 +153,34 @@ resource "null_resource" "g" {{
         tf(go, go_rc, {}, "apply", "-auto-approve", "-input=false")
         tf(ours, ours_rc, aws_env, "apply", "-auto-approve", "-input=false")
         results = {}
+        cpu_log = os.path.join(tmp, "cpu.log")
+
+        def provider_cpu():
+            try:
+                with open(cpu_log) as f:
+                    total = sum(float(x) for x in f.read().split())
+            except FileNotFoundError:
+                total = 0.0
+            open(cpu_log, "w").close()
+            return total
+
         for label, args in [("plan -refresh=false", ["plan", "-refresh=false", "-input=false", "-detailed-exitcode"]),
                             ("plan (refreshing)", ["plan", "-input=false", "-detailed-exitcode"])]:
+            provider_cpu()
             o = [tf(ours, ours_rc, aws_env, *args) for _ in range(a.runs)]
+            cpu = provider_cpu() / a.runs
             g = [tf(go, go_rc, {}, *args) for _ in range(a.runs)]
-            results[label] = {"ours": stats(o), "go": stats(g), "ratio": statistics.median(o) / statistics.median(g)}
+            results[label] = {"ours": stats(o), "go": stats(g), "ratio": statistics.median(o) / statistics.median(g),
+                              "provider_cpu_s": cpu, "provider_cpu_share": cpu / statistics.median(o)}
             log(f"{label}: ours {statistics.median(o):.2f}s, go {statistics.median(g):.2f}s")
         print(f"\n### Plan with {a.count} resources (Terraform 1.15.5, {a.runs} runs)\n")
-        print("| operation | ours min/median/max (s) | Go null min/median/max (s) | ratio ours/Go |")
-        print("| --- | ---: | ---: | ---: |")
+        print("| operation | ours min/median/max (s) | Go null min/median/max (s) | ratio ours/Go | our provider's CPU per plan |")
+        print("| --- | ---: | ---: | ---: | ---: |")
         for k, r in results.items():
             o, g = r["ours"], r["go"]
             print(f"| {k} | {o['min']:.2f} / {o['median']:.2f} / {o['max']:.2f} | "
-                  f"{g['min']:.2f} / {g['median']:.2f} / {g['max']:.2f} | {r['ratio']:.2f} |")
+                  f"{g['min']:.2f} / {g['median']:.2f} / {g['max']:.2f} | {r['ratio']:.2f} | "
+                  f"{r['provider_cpu_s']:.2f} s ({100 * r['provider_cpu_share']:.0f} % of wall) |")
         if a.json:
             with open(a.json, "w") as f:
                 json.dump(results, f, indent=2)

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use futures::FutureExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::value::{AttributePath, Known, Value};
+use crate::value::{AttributePath, Known, Type, Value};
 
 use super::context::Context;
 use super::diagnostics::{Diagnostic, Diagnostics};
@@ -50,8 +50,8 @@ pub struct Imported {
     pub private: Vec<u8>,
 }
 
-type ResourceEntry<D> = (Arc<dyn Resource<D>>, Schema);
-type DataSourceEntry<D> = (Arc<dyn DataSource<D>>, Schema);
+type ResourceEntry<D> = (Arc<dyn Resource<D>>, Schema, Type);
+type DataSourceEntry<D> = (Arc<dyn DataSource<D>>, Schema, Type);
 
 /// Routes the provider's RPCs to its resources.
 pub struct ProviderServer<P: Provider> {
@@ -76,12 +76,20 @@ impl<P: Provider> ProviderServer<P> {
         let resources = provider
             .resources()
             .into_iter()
-            .map(|r| (r.type_name().to_string(), (r.clone(), r.schema())))
+            .map(|r| {
+                let schema = r.schema();
+                let ty = schema.value_type();
+                (r.type_name().to_string(), (r.clone(), schema, ty))
+            })
             .collect();
         let data_sources = provider
             .data_sources()
             .into_iter()
-            .map(|d| (d.type_name().to_string(), (d.clone(), d.schema())))
+            .map(|d| {
+                let schema = d.schema();
+                let ty = schema.value_type();
+                (d.type_name().to_string(), (d.clone(), schema, ty))
+            })
             .collect();
         ProviderServer {
             provider_schema: provider.schema(),
@@ -102,19 +110,31 @@ impl<P: Provider> ProviderServer<P> {
     }
 
     pub fn resource_schemas(&self) -> impl Iterator<Item = (&str, &Schema)> {
-        self.resources.iter().map(|(k, (_, s))| (k.as_str(), s))
+        self.resources.iter().map(|(k, (_, s, _))| (k.as_str(), s))
     }
 
     pub fn data_source_schemas(&self) -> impl Iterator<Item = (&str, &Schema)> {
-        self.data_sources.iter().map(|(k, (_, s))| (k.as_str(), s))
+        self.data_sources
+            .iter()
+            .map(|(k, (_, s, _))| (k.as_str(), s))
     }
 
     pub fn resource_schema(&self, type_name: &str) -> Option<&Schema> {
-        self.resources.get(type_name).map(|(_, s)| s)
+        self.resources.get(type_name).map(|(_, s, _)| s)
     }
 
     pub fn data_source_schema(&self, type_name: &str) -> Option<&Schema> {
-        self.data_sources.get(type_name).map(|(_, s)| s)
+        self.data_sources.get(type_name).map(|(_, s, _)| s)
+    }
+
+    /// The value type of a resource, computed once.
+    pub fn resource_type(&self, type_name: &str) -> Option<&Type> {
+        self.resources.get(type_name).map(|(_, _, t)| t)
+    }
+
+    /// The value type of a data source, computed once.
+    pub fn data_source_type(&self, type_name: &str) -> Option<&Type> {
+        self.data_sources.get(type_name).map(|(_, _, t)| t)
     }
 
     /// StopProvider: cancels every operation in flight. Later operations get a fresh token.
@@ -185,7 +205,7 @@ impl<P: Provider> ProviderServer<P> {
         config: &Value,
         caps: ClientCapabilities,
     ) -> Diagnostics {
-        let Some((r, schema)) = self.resources.get(type_name) else {
+        let Some((r, schema, _)) = self.resources.get(type_name) else {
             return unknown_type("resource", type_name);
         };
         let mut diags = validate_config(&schema.block, config, caps);
@@ -198,7 +218,7 @@ impl<P: Provider> ProviderServer<P> {
     }
 
     pub fn validate_data_source_config(&self, type_name: &str, config: &Value) -> Diagnostics {
-        let Some((ds, schema)) = self.data_sources.get(type_name) else {
+        let Some((ds, schema, _)) = self.data_sources.get(type_name) else {
             return unknown_type("data source", type_name);
         };
         let mut diags = validate_config(&schema.block, config, ClientCapabilities::default());
@@ -217,7 +237,7 @@ impl<P: Provider> ProviderServer<P> {
         version: i64,
         raw_json: &[u8],
     ) -> (Value, Diagnostics) {
-        let Some((r, schema)) = self.resources.get(type_name) else {
+        let Some((r, schema, ty)) = self.resources.get(type_name) else {
             return (Value::Null, unknown_type("resource", type_name));
         };
         let mut json = raw_json.to_vec();
@@ -259,7 +279,7 @@ impl<P: Provider> ProviderServer<P> {
                 None => return (Value::Null, diags),
             }
         }
-        match crate::value::decode_json(&json, &schema.value_type()) {
+        match crate::value::decode_json(&json, ty) {
             Ok(v) => (normalize(&schema.block, v), Diagnostics::new()),
             Err(e) => (
                 Value::Null,
@@ -278,7 +298,7 @@ impl<P: Provider> ProviderServer<P> {
         state: Value,
         private: Vec<u8>,
     ) -> StateResponse {
-        let Some((r, schema)) = self.resources.get(type_name) else {
+        let Some((r, schema, _)) = self.resources.get(type_name) else {
             return failed_state(state, unknown_type("resource", type_name));
         };
         let ctx = match self.context() {
@@ -309,7 +329,7 @@ impl<P: Provider> ProviderServer<P> {
         config: &Value,
         prior_private: Vec<u8>,
     ) -> PlanResponse {
-        let Some((r, schema)) = self.resources.get(type_name) else {
+        let Some((r, schema, _)) = self.resources.get(type_name) else {
             return PlanResponse {
                 planned: Value::Null,
                 requires_replace: Vec::new(),
@@ -388,7 +408,7 @@ impl<P: Provider> ProviderServer<P> {
         config: Value,
         planned_private: Vec<u8>,
     ) -> StateResponse {
-        let Some((r, schema)) = self.resources.get(type_name) else {
+        let Some((r, schema, _)) = self.resources.get(type_name) else {
             return failed_state(prior, unknown_type("resource", type_name));
         };
         let ctx = match self.context() {
@@ -471,7 +491,7 @@ impl<P: Provider> ProviderServer<P> {
         type_name: &str,
         id: &str,
     ) -> (Vec<Imported>, Diagnostics) {
-        let Some((r, schema)) = self.resources.get(type_name) else {
+        let Some((r, schema, _)) = self.resources.get(type_name) else {
             return (Vec::new(), unknown_type("resource", type_name));
         };
         let ctx = match self.context() {
@@ -492,7 +512,7 @@ impl<P: Provider> ProviderServer<P> {
     }
 
     pub async fn read_data_source(&self, type_name: &str, config: Value) -> (Value, Diagnostics) {
-        let Some((ds, _)) = self.data_sources.get(type_name) else {
+        let Some((ds, _, _)) = self.data_sources.get(type_name) else {
             return (Value::Null, unknown_type("data source", type_name));
         };
         let ctx = match self.context() {

@@ -26,15 +26,15 @@ impl<P: Provider> ProviderService<P> {
 
     fn resource_type(&self, name: &str) -> Result<Type, Diagnostics> {
         self.server
-            .resource_schema(name)
-            .map(|s| s.value_type())
+            .resource_type(name)
+            .cloned()
             .ok_or_else(|| unknown("resource", name))
     }
 
     fn data_source_type(&self, name: &str) -> Result<Type, Diagnostics> {
         self.server
-            .data_source_schema(name)
-            .map(|s| s.value_type())
+            .data_source_type(name)
+            .cloned()
             .ok_or_else(|| unknown("data source", name))
     }
 }

@@ -68,8 +68,10 @@ pub fn placement_type() -> Type {
     ])
 }
 
+/// The schema, built once per process (it compiles the validators' patterns).
 pub fn schema() -> Schema {
-    Schema::new(0, block())
+    static SCHEMA: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| Schema::new(0, block())).clone()
 }
 
 fn block() -> Block {
