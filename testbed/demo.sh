@@ -73,11 +73,6 @@ print(f"resources: {', '.join(rs) or '(none yet)'}")
 print(f"data sources: {', '.join(ds) or '(none yet)'}")
 PY
 
-  export TF_CLI_CONFIG_FILE=${WORK}/terraform.rc CHECKPOINT_DISABLE=1
-  cd ${WORK}/tf-1.15.5/examples/provider
-  ${ROOT}/.testbed/bin/terraform-1.15.5 validate
-TXT
-
 step "Starting the local AWS sandbox (EKS + Auto Scaling stand-in) with the 'analytics' cluster"
 bash "${ROOT}/testbed/aws_sandbox/start.sh"
 # shellcheck disable=SC1091
