@@ -67,7 +67,8 @@ def _ng_init(self, *args, **kwargs):
     _orig_ng_init(self, *args, **kwargs)
     self.remote_access = remote_access
     self.release_version = release_version or release_for(self.version)
-    self.update_config = kwargs.get("update_config")
+    # EKS reports maxUnavailable 1 when no update configuration was given.
+    self.update_config = kwargs.get("update_config") or {"maxUnavailable": 1}
     self._remaining = 0
     self._phase = None
     self._updates = {}
@@ -321,7 +322,7 @@ def _resp_create_nodegroup(self):
         taints=p("taints"), tags=p("tags"), client_request_token=p("clientRequestToken"),
         launch_template=p("launchTemplate"), capacity_type=p("capacityType"), version=p("version"),
         release_version=p("releaseVersion"))
-    ng.update_config = p("updateConfig")
+    ng.update_config = p("updateConfig") or {"maxUnavailable": 1}
     return json.dumps({"nodegroup": _ng_json(ng)})
 
 

@@ -865,6 +865,34 @@ mod tests {
     }
 
     #[test]
+    fn eks_default_update_config_is_not_drift_when_unconfigured() {
+        let ng = LiveNodegroup {
+            cluster: "analytics".into(),
+            name: "infra".into(),
+            update_config: Some(crate::clients::eks::UpdateConfig::MaxUnavailable(1)),
+            ..LiveNodegroup::default()
+        };
+        let prior = ObjectBuilder::new(&schema::schema().block)
+            .set("purpose", "infra")
+            .build();
+        let state = model::state(&ng, &prior, &BTreeMap::new(), &BTreeMap::new());
+        assert_eq!(state.get_attr("update_config"), Some(&Value::Null));
+        // Imported: EKS's default is not recorded, anything else is.
+        let imported = model::state(&ng, &Value::Null, &BTreeMap::new(), &BTreeMap::new());
+        assert_eq!(imported.get_attr("update_config"), Some(&Value::Null));
+        let custom = LiveNodegroup {
+            update_config: Some(crate::clients::eks::UpdateConfig::MaxUnavailablePercentage(
+                25,
+            )),
+            ..ng
+        };
+        let imported = model::state(&custom, &Value::Null, &BTreeMap::new(), &BTreeMap::new());
+        assert!(imported
+            .get_attr("update_config")
+            .is_some_and(|u| !u.is_null()));
+    }
+
+    #[test]
     fn import_ids_are_cluster_colon_name() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()

@@ -308,7 +308,20 @@ pub fn state(
         .set("placement", placement_value(&selector, &tolerations))
         .set("scaling_config", scaling_block(ng.scaling, prior))
         .set("taint", taint_v)
-        .set("update_config", update_config_block(ng.update_config))
+        .set(
+            "update_config",
+            // EKS reports its default (max_unavailable 1) when none was configured: only a
+            // configured block, or an imported non-default one, is tracked.
+            if prior
+                .get_attr("update_config")
+                .is_some_and(|u| !u.is_null())
+                || (importing && ng.update_config != Some(UpdateConfig::MaxUnavailable(1)))
+            {
+                update_config_block(ng.update_config)
+            } else {
+                Value::Null
+            },
+        )
         .set(
             "launch_template",
             launch_template_block(&ng.launch_template, prior),
