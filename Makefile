@@ -60,8 +60,11 @@ sandbox-stop:
 
 fuzz:
 	cd fuzz && $(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
-	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run msgpack_decode -- -max_total_time=$${FUZZ_SECONDS:-60}
-	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run json_decode -- -max_total_time=$${FUZZ_SECONDS:-60}
+	# New inputs go to target/fuzz-corpus; the checked-in seeds in fuzz/corpus are read only.
+	for t in msgpack_decode json_decode; do \
+	  mkdir -p target/fuzz-corpus/$$t && \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t target/fuzz-corpus/$$t fuzz/corpus/$$t -- -max_total_time=$${FUZZ_SECONDS:-60} || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean
