@@ -213,6 +213,8 @@ impl Workspace {
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
+        // Its own process group, so a timeout also stops the provider processes it started.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let start = Instant::now();
         let mut child = cmd.spawn().expect("start terraform");
         let mut stdout = child.stdout.take().expect("stdout");
@@ -231,6 +233,9 @@ impl Workspace {
             match child.try_wait().expect("wait for terraform") {
                 Some(status) => break status.code(),
                 None if start.elapsed() > limit => {
+                    let _ = Command::new("kill")
+                        .args(["-KILL", &format!("-{}", child.id())])
+                        .status();
                     let _ = child.kill();
                     let _ = child.wait();
                     panic!("terraform {args:?} did not finish within {limit:?}");
