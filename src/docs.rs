@@ -160,14 +160,7 @@ fn block_fields(block: &Block, prefix: &str, out: &mut String, nested: &mut Nest
             }
             if let AttributeType::Nested(n) = &a.ty {
                 let _ = write!(desc, " (see [below for nested schema](#{anchor}))");
-                nested.push((
-                    anchor,
-                    format!("{prefix}{}", a.name),
-                    Block {
-                        attributes: n.attributes.clone(),
-                        ..Block::default()
-                    },
-                ));
+                nested.push((anchor, format!("{prefix}{}", a.name), n.block()));
             }
             let _ = writeln!(out, "{line} {}", desc.trim());
         }

@@ -42,6 +42,11 @@ impl<D> Context<D> {
         self.data.clone()
     }
 
+    /// A token cancelled when Terraform asks the provider to stop, for clients that wait.
+    pub fn cancellation_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
     pub fn is_cancelled(&self) -> bool {
         self.cancel.is_cancelled()
     }

@@ -13,9 +13,7 @@ use crate::value::{AttributePath, Known, Value};
 
 use super::diagnostics::Diagnostics;
 use super::plan_modifiers::{AttributePlanRequest, AttributePlanResponse};
-use super::schema::{
-    Attribute, AttributeType, Block, BlockNesting, NestedBlock, ObjectNesting, Schema,
-};
+use super::schema::{Attribute, AttributeType, Block, BlockNesting, NestedBlock, Schema};
 
 /// The outcome of planning one resource instance.
 #[derive(Debug)]
@@ -79,10 +77,7 @@ fn apply_defaults(block: &Block, config: &Value, mut planned: Value) -> Value {
                 p = d.clone();
             }
         } else if let AttributeType::Nested(n) = &a.ty {
-            let inner = Block {
-                attributes: n.attributes.clone(),
-                ..Block::default()
-            };
+            let inner = n.block();
             p = map_elements(n.nesting.into(), c, p, |ce, pe| {
                 apply_defaults(&inner, ce, pe)
             });
@@ -96,17 +91,6 @@ fn apply_defaults(block: &Block, config: &Value, mut planned: Value) -> Value {
         set_attr(&mut planned, &b.type_name, p);
     }
     planned
-}
-
-impl From<ObjectNesting> for BlockNesting {
-    fn from(n: ObjectNesting) -> Self {
-        match n {
-            ObjectNesting::Single => BlockNesting::Single,
-            ObjectNesting::List => BlockNesting::List,
-            ObjectNesting::Set => BlockNesting::Set,
-            ObjectNesting::Map => BlockNesting::Map,
-        }
-    }
 }
 
 /// Applies `f(config_element, planned_element)` to each object of a nested value, matching
@@ -219,10 +203,7 @@ impl Walk {
         if let (AttributeType::Nested(n), false) =
             (&a.ty, planned.is_unknown() || planned.is_null())
         {
-            let inner = Block {
-                attributes: n.attributes.clone(),
-                ..Block::default()
-            };
+            let inner = n.block();
             planned = self.elements(n.nesting.into(), &inner, path, config, prior, planned);
         }
         if a.plan_modifiers.is_empty() {

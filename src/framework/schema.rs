@@ -68,6 +68,27 @@ pub struct NestedAttributes {
     pub attributes: Vec<Attribute>,
 }
 
+impl NestedAttributes {
+    /// The nested attributes as a block body, so block walkers serve both.
+    pub fn block(&self) -> Block {
+        Block {
+            attributes: self.attributes.clone(),
+            ..Block::default()
+        }
+    }
+}
+
+impl From<ObjectNesting> for BlockNesting {
+    fn from(n: ObjectNesting) -> Self {
+        match n {
+            ObjectNesting::Single => BlockNesting::Single,
+            ObjectNesting::List => BlockNesting::List,
+            ObjectNesting::Set => BlockNesting::Set,
+            ObjectNesting::Map => BlockNesting::Map,
+        }
+    }
+}
+
 /// One attribute and everything declared on it.
 #[derive(Clone)]
 pub struct Attribute {
@@ -367,10 +388,7 @@ fn check_block(block: &Block, prefix: &str, problems: &mut Vec<String>) {
             problems.push(format!("{name}: has no description"));
         }
         if let AttributeType::Nested(n) = &a.ty {
-            let inner = Block {
-                attributes: n.attributes.clone(),
-                ..Block::default()
-            };
+            let inner = n.block();
             check_block(&inner, &format!("{name}."), problems);
         }
     }

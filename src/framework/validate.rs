@@ -4,7 +4,7 @@
 use crate::value::{AttributePath, Value};
 
 use super::diagnostics::{Diagnostic, Diagnostics};
-use super::schema::{AttributeType, Block, BlockNesting, ObjectNesting};
+use super::schema::{AttributeType, Block, BlockNesting};
 use super::validators;
 
 /// What the client said it can do.
@@ -53,17 +53,7 @@ fn walk(
         }
         validators::run(&a.validators, &p, v, diags);
         if let AttributeType::Nested(n) = &a.ty {
-            let inner = Block {
-                attributes: n.attributes.clone(),
-                ..Block::default()
-            };
-            let nesting = match n.nesting {
-                ObjectNesting::Single => BlockNesting::Single,
-                ObjectNesting::List => BlockNesting::List,
-                ObjectNesting::Set => BlockNesting::Set,
-                ObjectNesting::Map => BlockNesting::Map,
-            };
-            elements(&inner, nesting, &p, v, caps, diags);
+            elements(&n.block(), n.nesting.into(), &p, v, caps, diags);
         }
     }
     for b in &block.blocks {

@@ -78,9 +78,10 @@ impl ProviderData {
     /// # Errors
     /// A diagnostic when the provider configuration is not known yet.
     pub async fn eks(&self) -> Result<Eks, Diagnostic> {
+        let endpoint = self.aws_settings()?.eks_endpoint;
         let conf = self.sdk_config().await?;
         let mut b = aws_sdk_eks::config::Builder::from(conf);
-        if let Setting::Set(ep) = &self.config.endpoints.eks {
+        if let Some(ep) = endpoint {
             b = b.endpoint_url(ep);
         }
         Ok(Eks::new(aws_sdk_eks::Client::from_conf(b.build())))
@@ -91,9 +92,10 @@ impl ProviderData {
     /// # Errors
     /// A diagnostic when the provider configuration is not known yet.
     pub async fn autoscaling(&self) -> Result<Autoscaling, Diagnostic> {
+        let endpoint = self.aws_settings()?.autoscaling_endpoint;
         let conf = self.sdk_config().await?;
         let mut b = aws_sdk_autoscaling::config::Builder::from(conf);
-        if let Setting::Set(ep) = &self.config.endpoints.autoscaling {
+        if let Some(ep) = endpoint {
             b = b.endpoint_url(ep);
         }
         Ok(Autoscaling::new(aws_sdk_autoscaling::Client::from_conf(

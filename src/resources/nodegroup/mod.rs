@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use tokio_util::sync::CancellationToken;
 
 use crate::clients::eks::{
     ConfigChange, Eks, EksError, Nodegroup as LiveNodegroup, Scaling, Taint, VersionChange,
@@ -368,7 +367,7 @@ impl Resource<ProviderData> for Nodegroup {
         let name = generated_name(&planned);
         let spec = model::spec(&planned, &name);
         let timeout = timeouts::get(&planned, "create", DEFAULT_TIMEOUT);
-        let cancel = cancel_token(ctx);
+        let cancel = ctx.cancellation_token();
         tracing::info!(cluster = %spec.cluster, nodegroup = %name, "creating node group");
         let created = match eks.create_nodegroup(&spec).await {
             Ok(ng) => ng,
@@ -447,7 +446,7 @@ impl Resource<ProviderData> for Nodegroup {
         let cluster = str_of(&prior, "cluster_name").unwrap_or_default();
         let name = str_of(&prior, "name").unwrap_or_default();
         let timeout = timeouts::get(&planned, "update", DEFAULT_TIMEOUT);
-        let cancel = cancel_token(ctx);
+        let cancel = ctx.cancellation_token();
         let live = match eks.find_nodegroup(&cluster, &name).await {
             Ok(Some(ng)) => ng,
             Ok(None) => {
@@ -523,7 +522,7 @@ impl Resource<ProviderData> for Nodegroup {
         let timeout = timeouts::get(&req.prior_state, "delete", DEFAULT_TIMEOUT);
         tracing::info!(cluster = %cluster, nodegroup = %name, "deleting node group");
         match eks
-            .delete_nodegroup(&cluster, &name, timeout, &cancel_token(ctx))
+            .delete_nodegroup(&cluster, &name, timeout, &ctx.cancellation_token())
             .await
         {
             Ok(()) => Diagnostics::new(),
@@ -558,20 +557,6 @@ fn failed_read(state: Value, d: Diagnostic) -> ReadResult {
         private: Vec::new(),
         diagnostics: d.into(),
     }
-}
-
-/// A token cancelled when Terraform asks the provider to stop.
-fn cancel_token(ctx: &Context<ProviderData>) -> CancellationToken {
-    let token = CancellationToken::new();
-    let child = token.clone();
-    let ctx = ctx.clone();
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = ctx.cancelled() => child.cancel(),
-            _ = child.cancelled() => {}
-        }
-    });
-    token
 }
 
 impl Nodegroup {

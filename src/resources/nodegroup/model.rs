@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::clients::eks::{LaunchTemplate, Nodegroup, NodegroupSpec, Scaling, Taint, UpdateConfig};
-use crate::framework::{Obj, ObjectBuilder};
+use crate::framework::ObjectBuilder;
 use crate::value::{Known, Number, Value};
 
 use super::purpose::{self, Toleration};
@@ -339,10 +339,6 @@ pub fn without_unknowns(v: Value) -> Value {
 /// `Some(true)` when a value is known and not null.
 pub fn is_set(v: Option<&Value>) -> bool {
     v.is_some_and(|v| !v.is_null() && !v.is_unknown())
-}
-
-pub fn obj(v: &Value) -> Obj<'_> {
-    Obj::new(v)
 }
 
 /// Sets a top-level attribute of an object value.
