@@ -1,0 +1,450 @@
+//! Bearer-token authentication: static tokens, and EKS IAM tokens in the aws-iam-authenticator
+//! format (`k8s-aws-v1.` + base64url of a presigned STS GetCallerIdentity URL).
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+pub const EKS_TOKEN_PREFIX: &str = "k8s-aws-v1.";
+/// The longest X-Amz-Expires accepted, as aws-iam-authenticator does.
+const MAX_EXPIRES_SECS: i64 = 900;
+/// How far X-Amz-Date may lie in the future (clock skew).
+const MAX_FUTURE_SECS: i64 = 300;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    Static,
+    Eks {
+        access_key_id: String,
+        /// The cluster name the signature was verified for; `None` when signatures are not checked.
+        cluster: Option<String>,
+    },
+}
+
+pub struct AuthConfig {
+    pub tokens: Vec<String>,
+    pub aws_secret_key: Option<String>,
+    pub eks_clusters: Vec<String>,
+}
+
+impl AuthConfig {
+    /// Checks an `Authorization` header value. The error says why the request is refused.
+    pub fn check(&self, header: Option<&str>, now: jiff::Timestamp) -> Result<Identity, String> {
+        let header = header.ok_or("no bearer token in the Authorization header")?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or("the Authorization header is not a bearer token")?
+            .trim();
+        if token.is_empty() {
+            return Err("empty bearer token".into());
+        }
+        if self.tokens.iter().any(|t| t == token) {
+            return Ok(Identity::Static);
+        }
+        if let Some(encoded) = token.strip_prefix(EKS_TOKEN_PREFIX) {
+            return self.check_eks(encoded, now);
+        }
+        Err("unknown bearer token".into())
+    }
+
+    fn check_eks(&self, encoded: &str, now: jiff::Timestamp) -> Result<Identity, String> {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(encoded.trim_end_matches('='))
+            .map_err(|e| format!("EKS token: not base64url: {e}"))?;
+        let url = String::from_utf8(raw).map_err(|_| "EKS token: not UTF-8".to_string())?;
+        let p = PresignedUrl::parse(&url)?;
+        let get = |k: &str| p.param(k);
+        let need = |k: &str| get(k).ok_or_else(|| format!("EKS token: missing {k}"));
+
+        if need("Action")? != "GetCallerIdentity" {
+            return Err("EKS token: Action is not GetCallerIdentity".into());
+        }
+        if need("Version")? != "2011-06-15" {
+            return Err("EKS token: Version is not 2011-06-15".into());
+        }
+        if need("X-Amz-Algorithm")? != "AWS4-HMAC-SHA256" {
+            return Err("EKS token: X-Amz-Algorithm is not AWS4-HMAC-SHA256".into());
+        }
+        let credential = need("X-Amz-Credential")?;
+        let scope: Vec<&str> = credential.split('/').collect();
+        if scope.len() != 5 || scope[4] != "aws4_request" || scope[0].is_empty() {
+            return Err(format!(
+                "EKS token: malformed X-Amz-Credential {credential:?}"
+            ));
+        }
+        if scope[3] != "sts" {
+            return Err(format!(
+                "EKS token: credential scope is for service {:?}, not sts",
+                scope[3]
+            ));
+        }
+        let signed_headers = need("X-Amz-SignedHeaders")?;
+        let signed: Vec<&str> = signed_headers.split(';').collect();
+        if !signed.contains(&"x-k8s-aws-id") {
+            return Err("EKS token: X-Amz-SignedHeaders does not include x-k8s-aws-id".into());
+        }
+        if !signed.contains(&"host") {
+            return Err("EKS token: X-Amz-SignedHeaders does not include host".into());
+        }
+        let amz_date = need("X-Amz-Date")?;
+        let signed_at = parse_amz_date(amz_date)
+            .ok_or_else(|| format!("EKS token: malformed X-Amz-Date {amz_date:?}"))?;
+        if !amz_date.starts_with(scope[1]) {
+            return Err("EKS token: X-Amz-Date does not match the credential scope date".into());
+        }
+        let expires: i64 = need("X-Amz-Expires")?
+            .parse()
+            .map_err(|_| "EKS token: X-Amz-Expires is not a number".to_string())?;
+        if !(1..=MAX_EXPIRES_SECS).contains(&expires) {
+            return Err(format!(
+                "EKS token: X-Amz-Expires {expires} is outside 1..={MAX_EXPIRES_SECS}"
+            ));
+        }
+        let age = now.as_second() - signed_at.as_second();
+        if age < -MAX_FUTURE_SECS {
+            return Err(format!(
+                "EKS token: X-Amz-Date {amz_date} is {} s in the future",
+                -age
+            ));
+        }
+        if age > expires {
+            return Err(format!(
+                "EKS token: expired (signed {age} s ago, X-Amz-Expires={expires})"
+            ));
+        }
+        let signature = need("X-Amz-Signature")?;
+        if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("EKS token: malformed X-Amz-Signature".into());
+        }
+        let access_key_id = scope[0].to_string();
+        let Some(secret) = &self.aws_secret_key else {
+            return Ok(Identity::Eks {
+                access_key_id,
+                cluster: None,
+            });
+        };
+        for cluster in &self.eks_clusters {
+            for payload_hash in [UNSIGNED_PAYLOAD, EMPTY_SHA256] {
+                let expected = p.signature(secret, &signed, cluster, payload_hash)?;
+                if expected.eq_ignore_ascii_case(signature) {
+                    return Ok(Identity::Eks {
+                        access_key_id,
+                        cluster: Some(cluster.clone()),
+                    });
+                }
+            }
+        }
+        Err(format!(
+            "EKS token: bad signature (it does not verify for cluster {} with the configured secret key)",
+            self.eks_clusters.join(", ")
+        ))
+    }
+}
+
+const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+fn parse_amz_date(s: &str) -> Option<jiff::Timestamp> {
+    let dt = jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", s).ok()?;
+    dt.to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
+}
+
+struct PresignedUrl {
+    host: String,
+    path: String,
+    params: Vec<(String, String)>,
+}
+
+impl PresignedUrl {
+    fn parse(url: &str) -> Result<PresignedUrl, String> {
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .ok_or("EKS token: the presigned URL is not an http(s) URL")?;
+        let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (host, path) = match before_query.find('/') {
+            Some(i) => (&before_query[..i], &before_query[i..]),
+            None => (before_query, "/"),
+        };
+        if host.is_empty() {
+            return Err("EKS token: the presigned URL has no host".into());
+        }
+        let mut params: Vec<(String, String)> = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let k = urlencoding::decode(k)
+                .map_err(|_| "EKS token: bad percent-encoding".to_string())?
+                .into_owned();
+            let v = urlencoding::decode(v)
+                .map_err(|_| "EKS token: bad percent-encoding".to_string())?
+                .into_owned();
+            if params.iter().any(|(pk, _)| *pk == k) {
+                return Err(format!("EKS token: duplicate query parameter {k}"));
+            }
+            params.push((k, v));
+        }
+        Ok(PresignedUrl {
+            host: host.to_string(),
+            path: path.to_string(),
+            params,
+        })
+    }
+
+    fn param(&self, key: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Recomputes the SigV4 query signature for the given cluster name (the value of the signed
+    /// `x-k8s-aws-id` header) and payload hash.
+    fn signature(
+        &self,
+        secret: &str,
+        signed_headers: &[&str],
+        cluster: &str,
+        payload_hash: &str,
+    ) -> Result<String, String> {
+        let mut query: Vec<(String, String)> = self
+            .params
+            .iter()
+            .filter(|(k, _)| k != "X-Amz-Signature")
+            .map(|(k, v)| (uri_encode(k), uri_encode(v)))
+            .collect();
+        query.sort();
+        let canonical_query = query
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        let mut headers = String::new();
+        for h in signed_headers {
+            let value = match *h {
+                "host" => self.host.as_str(),
+                "x-k8s-aws-id" => cluster,
+                other => return Err(format!("EKS token: unsupported signed header {other}")),
+            };
+            headers.push_str(&format!("{h}:{}\n", value.trim()));
+        }
+        let canonical_request = format!(
+            "GET\n{}\n{canonical_query}\n{headers}\n{}\n{payload_hash}",
+            canonical_path(&self.path),
+            signed_headers.join(";")
+        );
+        let credential = self.param("X-Amz-Credential").unwrap_or_default();
+        let scope: Vec<&str> = credential.split('/').collect();
+        let amz_date = self.param("X-Amz-Date").unwrap_or_default();
+        let string_to_sign = format!(
+            "AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}",
+            scope[1..].join("/"),
+            hex(&Sha256::digest(canonical_request.as_bytes()))
+        );
+        let k_date = hmac(format!("AWS4{secret}").as_bytes(), scope[1].as_bytes());
+        let k_region = hmac(&k_date, scope[2].as_bytes());
+        let k_service = hmac(&k_region, scope[3].as_bytes());
+        let k_signing = hmac(&k_service, b"aws4_request");
+        Ok(hex(&hmac(&k_signing, string_to_sign.as_bytes())))
+    }
+}
+
+fn canonical_path(path: &str) -> String {
+    if path.is_empty() {
+        return "/".into();
+    }
+    path.split('/')
+        .map(|seg| {
+            let decoded = urlencoding::decode(seg)
+                .map(|c| c.into_owned())
+                .unwrap_or_else(|_| seg.to_string());
+            uri_encode(&decoded)
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn uri_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Builds an EKS token the way aws-iam-authenticator and `aws eks get-token` do (for tests).
+#[cfg(test)]
+pub fn presign_eks_token(
+    host: &str,
+    region: &str,
+    access_key: &str,
+    secret: &str,
+    cluster: &str,
+    amz_date: &str,
+    expires: u32,
+) -> String {
+    let date = &amz_date[..8];
+    let params = vec![
+        ("Action".to_string(), "GetCallerIdentity".to_string()),
+        ("Version".to_string(), "2011-06-15".to_string()),
+        (
+            "X-Amz-Algorithm".to_string(),
+            "AWS4-HMAC-SHA256".to_string(),
+        ),
+        (
+            "X-Amz-Credential".to_string(),
+            format!("{access_key}/{date}/{region}/sts/aws4_request"),
+        ),
+        ("X-Amz-Date".to_string(), amz_date.to_string()),
+        ("X-Amz-Expires".to_string(), expires.to_string()),
+        (
+            "X-Amz-SignedHeaders".to_string(),
+            "host;x-k8s-aws-id".to_string(),
+        ),
+    ];
+    let unsigned = PresignedUrl {
+        host: host.to_string(),
+        path: "/".to_string(),
+        params: params.clone(),
+    };
+    let sig = unsigned
+        .signature(secret, &["host", "x-k8s-aws-id"], cluster, EMPTY_SHA256)
+        .unwrap();
+    let query = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", uri_encode(k), uri_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let url = format!("https://{host}/?{query}&X-Amz-Signature={sig}");
+    format!(
+        "{EKS_TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(secret: Option<&str>) -> AuthConfig {
+        AuthConfig {
+            tokens: vec!["static-token".into()],
+            aws_secret_key: secret.map(str::to_string),
+            eks_clusters: vec!["analytics".into()],
+        }
+    }
+
+    fn at(s: &str) -> jiff::Timestamp {
+        parse_amz_date(s).unwrap()
+    }
+
+    fn token(cluster: &str, date: &str) -> String {
+        presign_eks_token(
+            "sts.eu-central-1.amazonaws.com",
+            "eu-central-1",
+            "AKIDEXAMPLE",
+            "testing",
+            cluster,
+            date,
+            60,
+        )
+    }
+
+    #[test]
+    fn static_tokens() {
+        let c = cfg(None);
+        assert_eq!(
+            c.check(Some("Bearer static-token"), at("20240101T000000Z")),
+            Ok(Identity::Static)
+        );
+        assert!(c
+            .check(Some("Bearer nope"), at("20240101T000000Z"))
+            .is_err());
+        assert!(c.check(None, at("20240101T000000Z")).is_err());
+    }
+
+    #[test]
+    fn eks_token_signature_is_verified() {
+        let c = cfg(Some("testing"));
+        let t = format!("Bearer {}", token("analytics", "20240101T000000Z"));
+        assert_eq!(
+            c.check(Some(&t), at("20240101T000030Z")),
+            Ok(Identity::Eks {
+                access_key_id: "AKIDEXAMPLE".into(),
+                cluster: Some("analytics".into())
+            })
+        );
+        let other = format!("Bearer {}", token("other", "20240101T000000Z"));
+        let err = c.check(Some(&other), at("20240101T000030Z")).unwrap_err();
+        assert!(err.contains("bad signature"), "{err}");
+        let wrong_secret = cfg(Some("other-secret"));
+        assert!(wrong_secret
+            .check(Some(&t), at("20240101T000030Z"))
+            .unwrap_err()
+            .contains("bad signature"));
+        // Without a secret only the structure and the times are checked.
+        assert!(cfg(None)
+            .check(Some(&other), at("20240101T000030Z"))
+            .is_ok());
+    }
+
+    #[test]
+    fn eks_token_times() {
+        let c = cfg(Some("testing"));
+        let t = format!("Bearer {}", token("analytics", "20240101T000000Z"));
+        let err = c.check(Some(&t), at("20240101T000200Z")).unwrap_err();
+        assert!(err.contains("expired"), "{err}");
+        let err = c.check(Some(&t), at("20231231T235000Z")).unwrap_err();
+        assert!(err.contains("future"), "{err}");
+        assert!(c.check(Some(&t), at("20231231T235800Z")).is_ok());
+    }
+
+    #[test]
+    fn eks_token_structure() {
+        let c = cfg(None);
+        let now = at("20240101T000000Z");
+        let enc = |url: &str| {
+            format!(
+                "Bearer {EKS_TOKEN_PREFIX}{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
+            )
+        };
+        let err = c
+            .check(
+                Some(&enc("https://sts.amazonaws.com/?Action=ListUsers")),
+                now,
+            )
+            .unwrap_err();
+        assert!(err.contains("GetCallerIdentity"), "{err}");
+        let no_id = "https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=0000000000000000000000000000000000000000000000000000000000000000";
+        let err = c.check(Some(&enc(no_id)), now).unwrap_err();
+        assert!(err.contains("x-k8s-aws-id"), "{err}");
+        let ok = no_id.replace("SignedHeaders=host", "SignedHeaders=host%3Bx-k8s-aws-id");
+        assert!(c.check(Some(&enc(&ok)), now).is_ok());
+        let long = ok.replace("X-Amz-Expires=60", "X-Amz-Expires=3600");
+        assert!(c
+            .check(Some(&enc(&long)), now)
+            .unwrap_err()
+            .contains("X-Amz-Expires"));
+        assert!(c
+            .check(Some("Bearer k8s-aws-v1.%%%"), now)
+            .unwrap_err()
+            .contains("base64"));
+    }
+}

@@ -1,0 +1,80 @@
+//! The control API under `/_sandbox/` (no authentication): failed rollouts, reset, statistics.
+
+use std::sync::atomic::Ordering;
+
+use http::{Method, Response};
+use serde_json::{json, Value};
+
+use crate::api::{Body, Failure, State};
+
+fn respond(status: u16, body: Value) -> Response<Body> {
+    use http_body_util::{BodyExt, Full};
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(
+            Full::new(bytes::Bytes::from(body.to_string()))
+                .map_err(|never| match never {})
+                .boxed(),
+        )
+        .expect("response")
+}
+
+pub async fn handle(state: &State, method: &Method, path: &str, body: &[u8]) -> Response<Body> {
+    let body: Value = if body.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => return respond(400, json!({"error": format!("body is not JSON: {e}")})),
+        }
+    };
+    let text = |k: &str, default: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or(default)
+            .to_string()
+    };
+    match (method.as_str(), path.trim_end_matches('/')) {
+        ("POST", "/_sandbox/fail-rollout") => {
+            let name = text("name", "");
+            if name.is_empty() {
+                return respond(
+                    400,
+                    json!({"error": "name is required (a Deployment name or \"*\")"}),
+                );
+            }
+            let failure = Failure {
+                namespace: text("namespace", "default"),
+                name,
+                reason: text("reason", "ProgressDeadlineExceeded"),
+                message: text("message", "the rollout failed"),
+            };
+            state.failures.lock().unwrap().push(failure);
+            state.wake.notify_one();
+            respond(200, json!({"ok": true}))
+        }
+        ("POST", "/_sandbox/clear-failures") => {
+            state.failures.lock().unwrap().clear();
+            state.wake.notify_one();
+            respond(200, json!({"ok": true}))
+        }
+        ("POST", "/_sandbox/reset") => {
+            state.reset().await;
+            respond(200, json!({"ok": true}))
+        }
+        ("POST", "/_sandbox/rollout-delay") => match body.get("ms").and_then(Value::as_u64) {
+            Some(ms) => {
+                state.rollout_delay_ms.store(ms, Ordering::SeqCst);
+                respond(200, json!({"ok": true}))
+            }
+            None => respond(400, json!({"error": "ms (a number) is required"})),
+        },
+        ("GET", "/_sandbox/stats") => respond(200, state.stats_json()),
+        ("GET", "/_sandbox/healthz") => respond(200, json!({"ok": true})),
+        _ => respond(
+            404,
+            json!({"error": format!("unknown control {method} {path}")}),
+        ),
+    }
+}
