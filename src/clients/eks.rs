@@ -145,6 +145,19 @@ pub struct VersionChange {
 }
 
 /// What went wrong talking to EKS. Throttling and 5xx were already retried.
+/// What DescribeCluster says about a cluster that clients need to connect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cluster {
+    pub name: String,
+    pub arn: String,
+    pub endpoint: Option<String>,
+    /// Base64 of the PEM CA bundle, as EKS returns it.
+    pub certificate_authority: Option<String>,
+    pub version: Option<String>,
+    pub status: Option<String>,
+    pub oidc_issuer: Option<String>,
+}
+
 #[derive(Debug, Error)]
 pub enum EksError {
     #[error("{operation} of {resource} failed: {code}: {message}")]
@@ -385,6 +398,39 @@ impl Eks {
             Ok(out) => Ok(out.nodegroup().map(|n| from_sdk(cluster, n))),
             Err(e) => {
                 let e = EksError::from_sdk("DescribeNodegroup", &resource, e);
+                if e.is_not_found() {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// A cluster's connection facts, or `None` when there is no such cluster.
+    ///
+    /// # Errors
+    /// API and transport errors other than not-found.
+    pub async fn find_cluster(&self, name: &str) -> Result<Option<Cluster>, EksError> {
+        match self.client.describe_cluster().name(name).send().await {
+            Ok(out) => Ok(out.cluster().map(|c| Cluster {
+                name: c.name().unwrap_or(name).to_string(),
+                arn: c.arn().unwrap_or_default().to_string(),
+                endpoint: c.endpoint().map(str::to_string),
+                certificate_authority: c
+                    .certificate_authority()
+                    .and_then(|a| a.data())
+                    .map(str::to_string),
+                version: c.version().map(str::to_string),
+                status: c.status().map(|s| s.as_str().to_string()),
+                oidc_issuer: c
+                    .identity()
+                    .and_then(|i| i.oidc())
+                    .and_then(|o| o.issuer())
+                    .map(str::to_string),
+            })),
+            Err(e) => {
+                let e = EksError::from_sdk("DescribeCluster", name, e);
                 if e.is_not_found() {
                     Ok(None)
                 } else {

@@ -1,7 +1,10 @@
-//! Cloud clients: EKS and Auto Scaling through the AWS SDK, with finders, waiters and typed
+//! Cloud clients: EKS and Auto Scaling through the AWS SDK, Kubernetes through kube, with finders, waiters and typed
 //! errors. Nothing here knows about Terraform; resources translate to and from these types.
 
 pub mod autoscaling;
 pub mod aws;
 pub mod eks;
+pub mod eks_token;
+pub mod kube;
+pub mod rollout;
 pub mod wait;

@@ -113,6 +113,7 @@ impl std::fmt::Debug for KubernetesSettings {
 pub struct ProviderConfig {
     pub region: Setting<String>,
     pub profile: Setting<String>,
+    pub cluster_name: Setting<String>,
     pub assume_role: Option<AssumeRole>,
     pub endpoints: Endpoints,
     pub default_tags: Setting<BTreeMap<String, String>>,
@@ -127,6 +128,7 @@ impl ProviderConfig {
         let mut c = ProviderConfig {
             region: setting(&root, "region", &mut d),
             profile: setting(&root, "profile", &mut d),
+            cluster_name: setting(&root, "cluster_name", &mut d),
             ..ProviderConfig::default()
         };
         let ar = root.obj("assume_role");

@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use crate::clients::autoscaling::Autoscaling;
 use crate::clients::aws::{AssumeRole, AwsSettings};
-use crate::clients::eks::Eks;
+use crate::clients::eks::{Cluster, Eks};
+use crate::clients::eks_token;
+use crate::clients::kube::{Access, Kube};
 use crate::framework::{DataSourceList, Diagnostic, Diagnostics, Provider, ResourceList, Schema};
 use crate::value::Value;
 
@@ -25,6 +27,8 @@ pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/dataplatform/dataplatf
 pub struct ProviderData {
     pub config: ProviderConfig,
     aws: tokio::sync::OnceCell<aws_config::SdkConfig>,
+    /// Kubernetes clients by cluster, with when they were made (EKS tokens expire).
+    kube: tokio::sync::Mutex<BTreeMap<String, (Kube, std::time::Instant)>>,
 }
 
 impl ProviderData {
@@ -32,6 +36,7 @@ impl ProviderData {
         ProviderData {
             config,
             aws: tokio::sync::OnceCell::new(),
+            kube: tokio::sync::Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -103,6 +108,161 @@ impl ProviderData {
         )))
     }
 
+    /// An EKS cluster's connection facts.
+    ///
+    /// # Errors
+    /// A diagnostic when the cluster does not exist or EKS cannot be asked.
+    pub async fn eks_cluster(&self, name: &str) -> Result<Cluster, Diagnostic> {
+        let eks = self.eks().await?;
+        match eks.find_cluster(name).await {
+            Ok(Some(c)) => Ok(c),
+            Ok(None) => Err(Diagnostic::error(
+                "EKS cluster not found",
+                format!("There is no EKS cluster named {name:?} in this account and region."),
+            )),
+            Err(e) => Err(Diagnostic::error(
+                "Cannot describe the EKS cluster",
+                e.to_string(),
+            )),
+        }
+    }
+
+    /// A fresh IAM authentication token for an EKS cluster.
+    ///
+    /// # Errors
+    /// A diagnostic when credentials or the region cannot be resolved.
+    pub async fn eks_token(&self, cluster: &str) -> Result<String, Diagnostic> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let conf = self.sdk_config().await?;
+        let region = conf.region().map(ToString::to_string).ok_or_else(|| {
+            Diagnostic::error(
+                "No AWS region",
+                "Set the provider's region (or AWS_REGION) to make EKS authentication tokens.",
+            )
+        })?;
+        let provider = conf.credentials_provider().ok_or_else(|| {
+            Diagnostic::error(
+                "No AWS credentials",
+                "No credentials provider is configured.",
+            )
+        })?;
+        let creds = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| Diagnostic::error("No AWS credentials", e.to_string()))?;
+        eks_token::token(&creds, &region, cluster, std::time::SystemTime::now())
+            .map_err(|e| Diagnostic::error("Cannot make an EKS token", e.to_string()))
+    }
+
+    /// How to reach the cluster a Kubernetes resource deploys into: the EKS cluster it names,
+    /// else the provider's `kubernetes` block, else the provider's `cluster_name`.
+    fn cluster_target(&self, cluster_name: Option<&str>) -> Result<Target, Diagnostic> {
+        if let Some(name) = cluster_name {
+            return Ok(Target::Eks(name.to_string()));
+        }
+        let unknown = |what: &str| {
+            Diagnostic::error(
+                "Provider configuration not known",
+                format!("The provider's {what} is not known yet; it must be known when resources are applied."),
+            )
+        };
+        if let Some(k) = &self.config.kubernetes {
+            let get = |s: &Setting<String>, what: &str| match s {
+                Setting::Unknown => Err(unknown(what)),
+                Setting::Set(v) => Ok(Some(v.clone())),
+                Setting::Unset => Ok(None),
+            };
+            let host = get(&k.host, "kubernetes.host")?;
+            let path = get(&k.config_path, "kubernetes.config_path")?;
+            if let Some(path) = path {
+                return Ok(Target::Configured(Access::Kubeconfig {
+                    path,
+                    context: get(&k.config_context, "kubernetes.config_context")?,
+                }));
+            }
+            if let Some(host) = host {
+                let insecure = match k.insecure {
+                    Setting::Unknown => return Err(unknown("kubernetes.insecure")),
+                    Setting::Set(b) => b,
+                    Setting::Unset => false,
+                };
+                return Ok(Target::Configured(Access::Direct {
+                    host,
+                    token: get(&k.token, "kubernetes.token")?,
+                    ca_pem: get(
+                        &k.cluster_ca_certificate,
+                        "kubernetes.cluster_ca_certificate",
+                    )?,
+                    insecure,
+                }));
+            }
+        }
+        match &self.config.cluster_name {
+            Setting::Set(name) => Ok(Target::Eks(name.clone())),
+            Setting::Unknown => Err(unknown("cluster_name")),
+            Setting::Unset => Err(Diagnostic::error(
+                "No cluster to deploy into",
+                "Set cluster_name on the resource or on the provider, or give the provider a kubernetes block \
+                 (host, token and cluster_ca_certificate, or config_path).",
+            )),
+        }
+    }
+
+    /// A Kubernetes client for the cluster a resource deploys into (see [`Self::cluster_target`]).
+    /// Clients are reused; those for EKS clusters are remade with a new token before it expires.
+    ///
+    /// # Errors
+    /// A diagnostic when the cluster cannot be resolved or the connection settings are invalid.
+    pub async fn kube(&self, cluster_name: Option<&str>) -> Result<Kube, Diagnostic> {
+        let target = self.cluster_target(cluster_name)?;
+        let key = match &target {
+            Target::Eks(name) => format!("eks:{name}"),
+            Target::Configured(_) => "provider".to_string(),
+        };
+        let mut cache = self.kube.lock().await;
+        if let Some((client, made)) = cache.get(&key) {
+            let fresh = matches!(target, Target::Configured(_))
+                || made.elapsed() < eks_token::TOKEN_LIFETIME;
+            if fresh {
+                return Ok(client.clone());
+            }
+        }
+        let access = match target {
+            Target::Configured(a) => a,
+            Target::Eks(name) => {
+                let cluster = self.eks_cluster(&name).await?;
+                let endpoint = cluster.endpoint.clone().ok_or_else(|| {
+                    Diagnostic::error(
+                        "EKS cluster has no endpoint yet",
+                        format!(
+                            "Cluster {name:?} is {}; its API endpoint is not available.",
+                            cluster.status.as_deref().unwrap_or("not ready")
+                        ),
+                    )
+                })?;
+                let ca_pem = cluster
+                    .certificate_authority
+                    .as_deref()
+                    .map(crate::resources::cluster::decode_ca)
+                    .transpose()
+                    .map_err(|e| {
+                        Diagnostic::error("Invalid cluster CA", format!("Cluster {name:?}: {e}"))
+                    })?;
+                Access::Direct {
+                    host: endpoint,
+                    token: Some(self.eks_token(&name).await?),
+                    ca_pem,
+                    insecure: false,
+                }
+            }
+        };
+        let client = Kube::connect(&access)
+            .await
+            .map_err(|e| Diagnostic::error("Invalid Kubernetes connection", e.to_string()))?;
+        cache.insert(key, (client.clone(), std::time::Instant::now()));
+        Ok(client)
+    }
+
     /// The provider's `default_tags`, when known.
     pub fn default_tags(&self) -> BTreeMap<String, String> {
         self.config
@@ -111,6 +271,11 @@ impl ProviderData {
             .cloned()
             .unwrap_or_default()
     }
+}
+
+enum Target {
+    Eks(String),
+    Configured(Access),
 }
 
 /// The provider.
@@ -153,10 +318,13 @@ impl Provider for DataplatformProvider {
     }
 
     fn resources(&self) -> ResourceList<ProviderData> {
-        vec![Arc::new(crate::resources::nodegroup::Nodegroup)]
+        vec![
+            Arc::new(crate::resources::nodegroup::Nodegroup),
+            Arc::new(crate::resources::bi_service::BiService),
+        ]
     }
 
     fn data_sources(&self) -> DataSourceList<ProviderData> {
-        Vec::new()
+        vec![Arc::new(crate::resources::cluster::ClusterDataSource)]
     }
 }

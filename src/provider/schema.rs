@@ -32,6 +32,18 @@ pub fn schema() -> Schema {
                     .validator(matches(REGION_PATTERN, "an AWS region name such as \"eu-central-1\"")),
             )
             .attribute(
+                Attribute::optional("cluster_name", Type::String)
+                    .description(
+                        "EKS cluster the Kubernetes resources deploy into when they do not name one and no \
+                         `kubernetes` block is given. The provider connects with DescribeCluster and an IAM token \
+                         at apply time, so the cluster may be created in the same apply.",
+                    )
+                    .validator(matches(
+                        r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$",
+                        "an EKS cluster name (letters, digits, - and _, up to 100)",
+                    )),
+            )
+            .attribute(
                 Attribute::optional("profile", Type::String)
                     .description("Named profile from the shared AWS config and credentials files. Defaults to `AWS_PROFILE`.")
                     .validator(string_length(1, 128)),

@@ -1,0 +1,748 @@
+//! `dataplatform_bi_service`: a BI tool deployed into the cluster and handed to its
+//! controllers.
+//!
+//! Order: validation, plan, create/update (apply + rollout), read (drift), delete, import.
+//! Engine wiring lives in [`engines`], object rendering in [`render`], drift in [`drift`].
+
+pub mod drift;
+pub mod engines;
+pub mod model;
+pub mod render;
+pub mod schema;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+
+use crate::clients::kube::{Kube, KubeError, ObjectRef};
+use crate::clients::rollout::{self, RolloutError};
+use crate::clients::wait::{self, Backoff, Poll, WaitEnd};
+use crate::framework::{
+    timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
+    ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResult, Resource, Schema,
+    UpdateRequest, ValidateRequest,
+};
+use crate::provider::ProviderData;
+use crate::value::{AttributePath, Value};
+
+use engines::Engine;
+use model::Spec;
+use schema::DEFAULT_TIMEOUT;
+
+pub struct BiService;
+
+/// Marker in `objects` for an object deleted outside Terraform.
+pub const DELETED: &str = "deleted";
+/// Marker in `objects` for a Deployment whose last rollout failed: the next plan re-applies.
+pub const ROLLOUT_FAILED: &str = "rollout failed";
+/// Marker in `objects` for a Secret whose data was changed outside Terraform.
+pub const SECRET_CHANGED: &str = "data changed";
+
+fn root() -> AttributePath {
+    AttributePath::root()
+}
+
+fn str_of(v: &Value, name: &str) -> Option<String> {
+    v.get_attr(name).and_then(Value::as_str).map(str::to_string)
+}
+
+fn known_block(v: &Value, name: &str) -> Option<Value> {
+    v.get_attr(name)
+        .filter(|b| !b.is_null() && !b.is_unknown())
+        .cloned()
+}
+
+fn set(v: &mut Value, name: &str, new: Value) {
+    crate::resources::nodegroup::model::set(v, name, new);
+}
+
+fn kube_diag(summary: &str, e: &KubeError) -> Diagnostic {
+    let detail = match e {
+        KubeError::Api { code: 404, message, .. } if message.contains("namespaces") => format!(
+            "{e}\n\nCreate the namespace first or set create_namespace = true."
+        ),
+        KubeError::Api { code: 401 | 403, .. } => format!(
+            "{e}\n\nThe credentials in use are not allowed to do this: for EKS, map the caller's IAM role in the \
+             cluster's access entries (or aws-auth)."
+        ),
+        _ => e.to_string(),
+    };
+    Diagnostic::error(summary, detail)
+}
+
+/// The non-secret configuration, as JSON of the resource's own type, for the Deployment's
+/// annotation (import reads it back).
+fn config_annotation(planned: &Value) -> Option<String> {
+    let mut v = planned.clone();
+    for a in [
+        "id",
+        "effective_image",
+        "url",
+        "objects",
+        "timeouts",
+        "secrets",
+    ] {
+        set(&mut v, a, Value::Null);
+    }
+    if let Some(mut db) = known_block(&v, "database") {
+        set(&mut db, "password", Value::Null);
+        set(&mut db, "password_wo", Value::Null);
+        set(&mut v, "database", db);
+    }
+    set(&mut v, "timeouts", Value::Null);
+    let ty = schema::schema().value_type();
+    crate::value::encode_json_value(&v, &ty)
+        .ok()
+        .map(|j| j.to_string())
+}
+
+/// The objects to apply, or `None` while something is unknown.
+fn desired(planned: &Value, password: Option<&str>) -> Option<(Spec, Vec<Json>)> {
+    let spec = Spec::from_value(planned)?;
+    let annotation = config_annotation(planned)?;
+    let objects = render::objects(&spec, password, &annotation);
+    Some((spec, objects))
+}
+
+fn fingerprints(objects: &[Json]) -> BTreeMap<String, String> {
+    objects
+        .iter()
+        .filter_map(|o| {
+            ObjectRef::of(o)
+                .ok()
+                .map(|r| (r.key(), render::fingerprint(o)))
+        })
+        .collect()
+}
+
+fn map_value(m: &BTreeMap<String, String>) -> Value {
+    Value::map(m.iter().map(|(k, v)| (k.clone(), Value::string(v))))
+}
+
+fn password_of(planned: &Value, config: &Value) -> Option<String> {
+    planned
+        .get_attr("database")
+        .and_then(|d| d.get_attr("password"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| model::password_wo(config))
+}
+
+/// Parses an `objects` key back into a reference.
+fn object_ref(key: &str) -> Option<ObjectRef> {
+    let mut parts = key.split('/');
+    let kind = parts.next()?;
+    let k = crate::clients::kube::KINDS
+        .iter()
+        .find(|k| k.kind == kind)?;
+    let (namespace, name) = if k.namespaced {
+        (Some(parts.next()?.to_string()), parts.next()?.to_string())
+    } else {
+        (None, parts.next()?.to_string())
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(ObjectRef {
+        kind: k.kind,
+        api_version: k.api_version,
+        namespace,
+        name,
+    })
+}
+
+/// Deletion order: dependents first, the namespace last.
+fn delete_rank(kind: &str) -> u8 {
+    match kind {
+        "PrometheusRule" | "ServiceMonitor" => 0,
+        "Ingress" => 1,
+        "PodDisruptionBudget" | "Service" => 2,
+        "Deployment" => 3,
+        "Secret" | "ConfigMap" => 4,
+        "Namespace" => 9,
+        _ => 5,
+    }
+}
+
+fn check_engine(c: &Value, diags: &mut Diagnostics) {
+    let Some(engine) = str_of(c, "engine").and_then(|e| Engine::parse(&e)) else {
+        return;
+    };
+    let db = c.get_attr("database").filter(|d| !d.is_null());
+    match db {
+        None if engine.needs_database() => diags.attribute_error(
+            root().attr("database"),
+            "Missing database",
+            format!(
+                "{} keeps its metadata in an external database: add a database block.",
+                engine.name()
+            ),
+        ),
+        Some(_) if !engine.supports_database() => diags.attribute_error(
+            root().attr("database"),
+            "Unsupported database",
+            format!(
+                "{} has no application database: remove the database block.",
+                engine.name()
+            ),
+        ),
+        _ => {}
+    }
+    if let Some(d) = db.filter(|d| !d.is_unknown()) {
+        if engine == Engine::Redash && str_of(d, "type").as_deref() == Some("mysql") {
+            diags.attribute_error(
+                root().attr("database").attr("type"),
+                "Unsupported database type",
+                "Redash stores its metadata in PostgreSQL only: use type = \"postgres\".",
+            );
+        }
+        let given = |n: &str| d.get_attr(n).is_some_and(|v| !v.is_null());
+        match (given("password"), given("password_wo")) {
+            (true, true) => diags.attribute_error(
+                root().attr("database").attr("password_wo"),
+                "Conflicting arguments",
+                "Set password or password_wo, not both.",
+            ),
+            (false, false) => diags.attribute_error(
+                root().attr("database").attr("password"),
+                "Missing database password",
+                "Set password, or password_wo (with password_wo_version) on Terraform 1.11 and later.",
+            ),
+            _ => {}
+        }
+        if given("password_wo_version") && !given("password_wo") {
+            diags.attribute_error(
+                root().attr("database").attr("password_wo_version"),
+                "Invalid argument",
+                "password_wo_version only applies to password_wo.",
+            );
+        }
+    }
+    let (required, allowed) = engine.secret_keys();
+    let secrets = c.get_attr("secrets").filter(|s| !s.is_null());
+    if secrets.is_some_and(Value::is_unknown) {
+        return;
+    }
+    let has = |n: &str| {
+        secrets
+            .and_then(|s| s.get_attr(n))
+            .is_some_and(|v| !v.is_null())
+    };
+    for n in required {
+        if !has(n) {
+            diags.attribute_error(
+                root().attr("secrets").attr(*n),
+                "Missing engine secret",
+                format!("{} needs secrets.{n}.", engine.name()),
+            );
+        }
+    }
+    for n in ["secret_key", "cookie_secret", "redis_url"] {
+        if has(n) && !allowed.contains(&n) {
+            diags.attribute_error(
+                root().attr("secrets").attr(n),
+                "Unused engine secret",
+                format!("{} does not use secrets.{n}: remove it.", engine.name()),
+            );
+        }
+    }
+}
+
+fn check_maps(c: &Value, diags: &mut Diagnostics) {
+    if let Some(env) = c.get_attr("env").and_then(Value::as_map) {
+        for bad in schema::env_names_valid(env.keys().cloned()) {
+            diags.attribute_error(
+                root().attr("env").key(&bad),
+                "Invalid environment variable name",
+                format!("{bad:?} is not a valid environment variable name (letters, digits, _, - and ., not starting with a digit)."),
+            );
+        }
+    }
+    let label_key = regex::Regex::new(crate::resources::nodegroup::schema::LABEL_KEY_PATTERN).ok();
+    let label_value = regex::Regex::new(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$").ok();
+    if let Some(labels) = c.get_attr("labels").and_then(Value::as_map) {
+        for (k, v) in labels {
+            if !label_key.as_ref().is_some_and(|r| r.is_match(k))
+                || k.starts_with("app.kubernetes.io/")
+            {
+                diags.attribute_error(
+                    root().attr("labels").key(k),
+                    "Invalid label",
+                    format!("{k:?} is not a label key this resource can set (a valid Kubernetes label key outside app.kubernetes.io/)."),
+                );
+            }
+            if let Some(s) = v.as_str() {
+                if !label_value.as_ref().is_some_and(|r| r.is_match(s)) {
+                    diags.attribute_error(
+                        root().attr("labels").key(k),
+                        "Invalid label value",
+                        format!("{s:?} is not a valid label value (up to 63 letters, digits, -, _ and ., starting and ending alphanumeric)."),
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Resource<ProviderData> for BiService {
+    fn type_name(&self) -> &'static str {
+        "dataplatform_bi_service"
+    }
+
+    fn schema(&self) -> Schema {
+        schema::schema()
+    }
+
+    fn validate(&self, req: &ValidateRequest<'_>, diags: &mut Diagnostics) {
+        check_engine(req.config, diags);
+        check_maps(req.config, diags);
+    }
+
+    fn modify_plan(
+        &self,
+        req: &ModifyPlanRequest<'_, ProviderData>,
+        resp: &mut ModifyPlanResponse,
+    ) {
+        if req.config.is_null() {
+            return;
+        }
+        let planned = &mut resp.planned;
+        // The database port defaults by type.
+        if let Some(mut db) = known_block(planned, "database") {
+            if db
+                .get_attr("port")
+                .is_none_or(|p| p.is_null() || p.is_unknown())
+            {
+                let port = match str_of(&db, "type").as_deref() {
+                    Some("mysql") => Value::number(3306i64),
+                    Some("postgres") => Value::number(5432i64),
+                    _ => Value::Unknown,
+                };
+                set(&mut db, "port", port);
+                set(planned, "database", db);
+            }
+        }
+        if let (Some(ns), Some(name)) = (str_of(planned, "namespace"), str_of(planned, "name")) {
+            set(planned, "id", Value::string(format!("{ns}/{name}")));
+        }
+        match desired(planned, None) {
+            Some((spec, objects)) => {
+                set(planned, "effective_image", Value::string(spec.image()));
+                set(planned, "url", Value::string(spec.url()));
+                set(planned, "objects", map_value(&fingerprints(&objects)));
+            }
+            None => {
+                for a in ["effective_image", "url", "objects"] {
+                    set(planned, a, Value::Unknown);
+                }
+            }
+        }
+    }
+
+    async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
+        let timeout = timeouts::get(&req.planned, "create", DEFAULT_TIMEOUT);
+        self.apply(
+            ctx,
+            &req.config,
+            req.planned,
+            &BTreeMap::new(),
+            timeout,
+            true,
+        )
+        .await
+    }
+
+    async fn update(&self, ctx: &Context<ProviderData>, req: UpdateRequest) -> ApplyResult {
+        let timeout = timeouts::get(&req.planned, "update", DEFAULT_TIMEOUT);
+        let prior: BTreeMap<String, String> = req
+            .prior_state
+            .get_attr("objects")
+            .and_then(Value::as_map)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.apply(ctx, &req.config, req.planned, &prior, timeout, false)
+            .await
+    }
+
+    async fn read(&self, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
+        let data = ctx.data();
+        let mut state = req.state;
+        let cluster = str_of(&state, "cluster_name");
+        let kube = match data.kube(cluster.as_deref()).await {
+            Ok(k) => k,
+            Err(d) => {
+                return ReadResult {
+                    state: Some(state),
+                    private: req.private,
+                    diagnostics: d.into(),
+                }
+            }
+        };
+        if state.get_attr("engine").is_none_or(Value::is_null) {
+            // Import: restore the configuration from the live objects.
+            match imported_state(&kube, &state).await {
+                Ok(Some(s)) => state = s,
+                Ok(None) => return ReadResult::gone(),
+                Err(e) => return failed_read(state, req.private, &e),
+            }
+        }
+        let password = state
+            .get_attr("database")
+            .and_then(|d| d.get_attr("password"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let Some((spec, objects)) = desired(&state, password.as_deref()) else {
+            return ReadResult::found(state, req.private);
+        };
+        let mut live_prints = BTreeMap::new();
+        let mut present = 0usize;
+        for obj in &objects {
+            let Ok(r) = ObjectRef::of(obj) else { continue };
+            let print = match kube.get(&r).await {
+                Ok(None) => DELETED.to_string(),
+                Ok(Some(live)) => {
+                    present += 1;
+                    let projected = drift::project(obj, &live);
+                    if r.kind == "Secret"
+                        && password.is_some()
+                        && projected.get("data") != obj.get("data")
+                    {
+                        SECRET_CHANGED.to_string()
+                    } else {
+                        render::fingerprint(&projected)
+                    }
+                }
+                Err(e) if matches!(e, KubeError::Transport { .. }) => {
+                    let d = Diagnostic::warning(
+                        "Cluster not reachable; live objects not read",
+                        format!(
+                            "{e}\n\nThe plan uses the last known state of {}/{}.",
+                            spec.namespace, spec.name
+                        ),
+                    );
+                    return ReadResult {
+                        state: Some(state),
+                        private: req.private,
+                        diagnostics: d.into(),
+                    };
+                }
+                Err(e) => return failed_read(state, req.private, &e),
+            };
+            live_prints.insert(r.key(), print);
+        }
+        if present == 0 {
+            tracing::info!(namespace = %spec.namespace, name = %spec.name, "BI service is gone; removing it from state");
+            return ReadResult::gone();
+        }
+        // A failed rollout stays marked until an apply succeeds.
+        if let Some(prior) = state.get_attr("objects").and_then(Value::as_map) {
+            for (k, v) in prior {
+                if v.as_str() == Some(ROLLOUT_FAILED) && live_prints.contains_key(k) {
+                    live_prints.insert(k.clone(), ROLLOUT_FAILED.to_string());
+                }
+            }
+        }
+        set(&mut state, "objects", map_value(&live_prints));
+        set(&mut state, "effective_image", Value::string(spec.image()));
+        set(&mut state, "url", Value::string(spec.url()));
+        ReadResult::found(state, req.private)
+    }
+
+    async fn delete(&self, ctx: &Context<ProviderData>, req: DeleteRequest) -> Diagnostics {
+        let data = ctx.data();
+        let prior = req.prior_state;
+        let cluster = str_of(&prior, "cluster_name");
+        let kube = match data.kube(cluster.as_deref()).await {
+            Ok(k) => k,
+            Err(d) => return d.into(),
+        };
+        let mut refs: Vec<ObjectRef> = prior
+            .get_attr("objects")
+            .and_then(Value::as_map)
+            .map(|m| m.keys().filter_map(|k| object_ref(k)).collect())
+            .unwrap_or_default();
+        refs.sort_by_key(|r| delete_rank(r.kind));
+        for r in &refs {
+            if let Err(e) = kube.delete(r).await {
+                return kube_diag(&format!("Cannot delete {r}"), &e).into();
+            }
+        }
+        let timeout = timeouts::get(&prior, "delete", DEFAULT_TIMEOUT);
+        let cancel = ctx.cancellation_token();
+        let waited = wait::until(
+            timeout,
+            Backoff {
+                initial: std::time::Duration::from_millis(200),
+                factor: 1.5,
+                max: std::time::Duration::from_secs(5),
+            },
+            &cancel,
+            || async {
+                let mut left = Vec::new();
+                for r in &refs {
+                    if kube.get(r).await?.is_some() {
+                        left.push(r.key());
+                    }
+                }
+                Ok::<_, KubeError>(if left.is_empty() {
+                    Poll::Done(())
+                } else {
+                    Poll::Pending(format!("still present: {}", left.join(", ")))
+                })
+            },
+        )
+        .await;
+        match waited {
+            Ok(()) => Diagnostics::new(),
+            Err(WaitEnd::Failed(e)) => kube_diag("Cannot confirm deletion", &e).into(),
+            Err(WaitEnd::Cancelled) => Diagnostic::error("Deletion cancelled", "Terraform asked the provider to stop.").into(),
+            Err(WaitEnd::TimedOut { waited, last }) => Diagnostic::error(
+                "Objects not deleted in time",
+                format!("After {waited:?}: {last}. Finalizers may be holding them; raise timeouts.delete or check the objects."),
+            )
+            .into(),
+        }
+    }
+
+    async fn import(&self, _: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let re = regex::Regex::new(&format!(
+            "^{}/{}$",
+            schema::NAMESPACE_PATTERN
+                .trim_start_matches('^')
+                .trim_end_matches('$'),
+            schema::DNS_LABEL
+                .trim_start_matches('^')
+                .trim_end_matches('$')
+        ))
+        .ok();
+        let Some((ns, name)) = id
+            .split_once('/')
+            .filter(|_| re.as_ref().is_some_and(|r| r.is_match(id)))
+        else {
+            return Err(Diagnostic::error(
+                "Invalid import ID",
+                format!("Expected \"namespace/name\" (e.g. \"metabase/metabase\"), got {id:?}."),
+            )
+            .into());
+        };
+        let block = &schema::schema().block;
+        Ok(crate::framework::ObjectBuilder::new(block)
+            .set("id", Value::string(id))
+            .set("namespace", Value::string(ns))
+            .set("name", Value::string(name))
+            .build())
+    }
+}
+
+fn failed_read(state: Value, private: Vec<u8>, e: &KubeError) -> ReadResult {
+    ReadResult {
+        state: Some(state),
+        private,
+        diagnostics: kube_diag("Cannot read the BI service", e).into(),
+    }
+}
+
+/// The state of an imported service, from the Deployment's configuration annotation and the
+/// Secret. `None` when there is no such Deployment.
+async fn imported_state(kube: &Kube, state: &Value) -> Result<Option<Value>, KubeError> {
+    use base64::Engine as _;
+    let (Some(ns), Some(name)) = (str_of(state, "namespace"), str_of(state, "name")) else {
+        return Ok(None);
+    };
+    let deployment = ObjectRef {
+        kind: "Deployment",
+        api_version: "apps/v1",
+        namespace: Some(ns.clone()),
+        name: name.clone(),
+    };
+    let Some(live) = kube.get(&deployment).await? else {
+        return Ok(None);
+    };
+    let annotation = live
+        .pointer(&format!(
+            "/metadata/annotations/{}",
+            render::CONFIG_ANNOTATION.replace('/', "~1")
+        ))
+        .and_then(Json::as_str)
+        .ok_or(KubeError::Malformed(
+            "the dataplatform.io/config annotation (not created by this provider)",
+        ))?;
+    let json: Json = serde_json::from_str(annotation)
+        .map_err(|_| KubeError::Malformed("a readable dataplatform.io/config annotation"))?;
+    let ty = schema::schema().value_type();
+    let mut restored = crate::value::decode_json_value(&json, &ty).map_err(|_| {
+        KubeError::Malformed("a dataplatform.io/config annotation of this provider version")
+    })?;
+    // Credentials come back from the Secret.
+    let secret = ObjectRef {
+        kind: "Secret",
+        api_version: "v1",
+        namespace: Some(ns),
+        name,
+    };
+    if let Some(s) = kube.get(&secret).await? {
+        let get = |k: &str| {
+            s.pointer(&format!("/data/{k}"))
+                .and_then(Json::as_str)
+                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+                .and_then(|b| String::from_utf8(b).ok())
+        };
+        if let Some(mut db) = known_block(&restored, "database") {
+            if db
+                .get_attr("password_wo_version")
+                .is_none_or(Value::is_null)
+            {
+                if let Some(p) = get("database-password").or_else(|| {
+                    get("database-url")
+                        .and_then(|u| url::Url::parse(&u).ok())
+                        .and_then(|u| {
+                            u.password().map(|p| {
+                                url::form_urlencoded::parse(format!("p={p}").as_bytes())
+                                    .next()
+                                    .map(|(_, v)| v.into_owned())
+                                    .unwrap_or_default()
+                            })
+                        })
+                }) {
+                    set(&mut db, "password", Value::string(p));
+                }
+            }
+            set(&mut restored, "database", db);
+        }
+        let secrets: Vec<(&str, Option<String>)> = vec![
+            ("secret_key", get("secret-key")),
+            ("cookie_secret", get("cookie-secret")),
+            ("redis_url", get("redis-url")),
+        ];
+        if secrets.iter().any(|(_, v)| v.is_some()) {
+            set(
+                &mut restored,
+                "secrets",
+                Value::object(
+                    secrets
+                        .into_iter()
+                        .map(|(k, v)| (k, v.map_or(Value::Null, Value::string))),
+                ),
+            );
+        }
+    }
+    set(
+        &mut restored,
+        "id",
+        state.get_attr("id").cloned().unwrap_or(Value::Null),
+    );
+    Ok(Some(restored))
+}
+
+impl BiService {
+    /// Applies the objects in order, deletes objects no longer wanted, and waits for the
+    /// rollout. The returned state records what exists, whatever fails.
+    async fn apply(
+        &self,
+        ctx: &Context<ProviderData>,
+        config: &Value,
+        planned: Value,
+        prior_objects: &BTreeMap<String, String>,
+        timeout: std::time::Duration,
+        creating: bool,
+    ) -> ApplyResult {
+        let data = ctx.data();
+        let password = password_of(&planned, config);
+        let Some((spec, objects)) = desired(&planned, password.as_deref()) else {
+            return ApplyResult::failed(
+                if creating { Value::Null } else { planned },
+                Diagnostic::error(
+                    "Configuration not known",
+                    "Some values are still unknown at apply time.",
+                ),
+            );
+        };
+        let kube = match data.kube(str_of(&planned, "cluster_name").as_deref()).await {
+            Ok(k) => k,
+            Err(d) => {
+                return ApplyResult::failed(
+                    if creating {
+                        Value::Null
+                    } else {
+                        with_objects(planned, prior_objects)
+                    },
+                    d,
+                )
+            }
+        };
+        let wanted = fingerprints(&objects);
+        // What exists so far: for an update, the prior objects; applied ones take their new print.
+        let mut recorded: BTreeMap<String, String> = prior_objects.clone();
+        tracing::info!(namespace = %spec.namespace, name = %spec.name, engine = spec.engine.name(), objects = objects.len(), "applying BI service");
+        for obj in &objects {
+            let Ok(r) = ObjectRef::of(obj) else { continue };
+            if let Err(e) = kube.apply(obj).await {
+                let state = if recorded.is_empty() {
+                    Value::Null
+                } else {
+                    with_objects(planned, &recorded)
+                };
+                return ApplyResult::failed(state, kube_diag(&format!("Cannot apply {r}"), &e));
+            }
+            recorded.insert(r.key(), wanted.get(&r.key()).cloned().unwrap_or_default());
+        }
+        // Objects no longer wanted (e.g. the ingress block was removed).
+        let mut stale: Vec<ObjectRef> = prior_objects
+            .keys()
+            .filter(|k| !wanted.contains_key(*k))
+            .filter_map(|k| object_ref(k))
+            .collect();
+        stale.sort_by_key(|r| delete_rank(r.kind));
+        for r in stale {
+            match kube.delete(&r).await {
+                Ok(_) => {
+                    recorded.remove(&r.key());
+                }
+                Err(e) => {
+                    return ApplyResult::failed(
+                        with_objects(planned, &recorded),
+                        kube_diag(&format!("Cannot delete {r}"), &e),
+                    )
+                }
+            }
+        }
+        let wait = planned
+            .get_attr("wait_for_rollout")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        if wait {
+            let deployment = ObjectRef {
+                kind: "Deployment",
+                api_version: "apps/v1",
+                namespace: Some(spec.namespace.clone()),
+                name: spec.name.clone(),
+            };
+            if let Err(e) =
+                rollout::wait(&kube, &deployment, timeout, &ctx.cancellation_token()).await
+            {
+                recorded.insert(deployment.key(), ROLLOUT_FAILED.to_string());
+                let summary = match e {
+                    RolloutError::Failed { .. } => "Rollout failed",
+                    RolloutError::Timeout { .. } => "Rollout timed out",
+                    _ => "Rollout not confirmed",
+                };
+                return ApplyResult::failed(
+                    with_objects(planned, &recorded),
+                    Diagnostic::error(summary, e.to_string()),
+                );
+            }
+        }
+        ApplyResult::ok(with_objects(planned, &wanted))
+    }
+}
+
+fn with_objects(mut state: Value, objects: &BTreeMap<String, String>) -> Value {
+    set(&mut state, "objects", map_value(objects));
+    state
+}

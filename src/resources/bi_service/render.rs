@@ -1,0 +1,354 @@
+//! The Kubernetes objects of a BI service, rendered from its spec: the same function at plan,
+//! apply and refresh, so fingerprints agree whenever the live objects match.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value as Json};
+use sha2::{Digest, Sha256};
+
+use super::engines::{self, EnvValue};
+use super::model::Spec;
+
+pub const MANAGED_BY: &str = "terraform-provider-dataplatform";
+/// Non-secret configuration of the resource, kept on the Deployment so import can restore it.
+pub const CONFIG_ANNOTATION: &str = "dataplatform.io/config";
+/// Checksum of the Secret's data on the pod template: a changed credential rolls the pods.
+pub const CHECKSUM_ANNOTATION: &str = "dataplatform.io/secret-checksum";
+
+/// The selector labels of a service's pods.
+pub fn selector(spec: &Spec) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            "app.kubernetes.io/name".to_string(),
+            spec.engine.name().to_string(),
+        ),
+        ("app.kubernetes.io/instance".to_string(), spec.name.clone()),
+    ])
+}
+
+fn labels(spec: &Spec) -> Json {
+    let mut l = spec.labels.clone();
+    l.extend(selector(spec));
+    l.insert("app.kubernetes.io/managed-by".into(), MANAGED_BY.into());
+    json!(l)
+}
+
+fn meta(spec: &Spec, name: &str) -> Json {
+    json!({"name": name, "namespace": spec.namespace, "labels": labels(spec)})
+}
+
+/// The Secret's data (plain text, not yet base64) for a password.
+pub fn secret_data(spec: &Spec, password: Option<&str>) -> BTreeMap<String, String> {
+    engines::wiring(spec, password).1
+}
+
+fn checksum(data: &BTreeMap<String, String>) -> String {
+    let mut h = Sha256::new();
+    for (k, v) in data {
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
+/// Renders every object, in the order they are applied. `password` is the database password
+/// (from state, plan or the write-only configuration); `config` the annotation for import.
+pub fn objects(spec: &Spec, password: Option<&str>, config: &str) -> Vec<Json> {
+    use base64::Engine as _;
+    let (env, data) = engines::wiring(spec, password);
+    let mut out = Vec::new();
+    if spec.create_namespace {
+        out.push(json!({
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": spec.namespace, "labels": {"app.kubernetes.io/managed-by": MANAGED_BY}},
+        }));
+    }
+    let secret_name = spec.name.clone();
+    if !data.is_empty() {
+        let encoded: Map<String, Json> = data
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    json!(base64::engine::general_purpose::STANDARD.encode(v)),
+                )
+            })
+            .collect();
+        out.push(json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": meta(spec, &secret_name),
+            "type": "Opaque",
+            "data": encoded,
+        }));
+    }
+
+    let env_list: Vec<Json> = env
+        .iter()
+        .map(|(k, v)| match v {
+            EnvValue::Plain(s) => json!({"name": k, "value": s}),
+            EnvValue::Secret(key) => {
+                json!({"name": k, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}})
+            }
+        })
+        .collect();
+    let e = spec.engine;
+    let mut requests = Map::new();
+    requests.insert("cpu".into(), json!(spec.cpu_request));
+    requests.insert("memory".into(), json!(spec.memory_request));
+    let mut limits = Map::new();
+    if let Some(c) = &spec.cpu_limit {
+        limits.insert("cpu".into(), json!(c));
+    }
+    limits.insert("memory".into(), json!(spec.memory_limit));
+    let mut container = json!({
+        "name": e.name(),
+        "image": spec.image(),
+        "imagePullPolicy": spec.pull_policy,
+        "ports": [{"name": "http", "containerPort": e.port(), "protocol": "TCP"}],
+        "env": env_list,
+        "resources": {"requests": requests, "limits": limits},
+        "readinessProbe": {
+            "httpGet": {"path": e.health_path(), "port": "http"},
+            "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": e.health_path(), "port": "http"},
+            "initialDelaySeconds": e.start_seconds(),
+            "periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 6,
+        },
+    });
+    let args = e.args();
+    if !args.is_empty() {
+        container["args"] = json!(args);
+    }
+    let mut pod_spec = json!({"containers": [container]});
+    if !spec.node_selector.is_empty() {
+        pod_spec["nodeSelector"] = json!(spec.node_selector);
+    }
+    if !spec.tolerations.is_empty() {
+        pod_spec["tolerations"] = json!(spec.tolerations);
+    }
+    let mut template_meta = json!({"labels": labels(spec)});
+    if !data.is_empty() {
+        template_meta["annotations"] = json!({CHECKSUM_ANNOTATION: checksum(&data)});
+    }
+    let mut deployment_meta = meta(spec, &spec.name);
+    deployment_meta["annotations"] = json!({CONFIG_ANNOTATION: config});
+    out.push(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": deployment_meta,
+        "spec": {
+            "replicas": spec.replicas,
+            "revisionHistoryLimit": 5,
+            "progressDeadlineSeconds": 600,
+            "selector": {"matchLabels": selector(spec)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "template": {"metadata": template_meta, "spec": pod_spec},
+        },
+    }));
+
+    let instance_targets = spec
+        .ingress
+        .as_ref()
+        .is_some_and(|i| i.target_type == "instance");
+    out.push(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": meta(spec, &spec.name),
+        "spec": {
+            "type": if instance_targets { "NodePort" } else { "ClusterIP" },
+            "selector": selector(spec),
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }));
+    out.push(json!({
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": meta(spec, &spec.name),
+        // maxUnavailable rather than minAvailable: node drains (scale-down, node group
+        // upgrades) can always evict a single-replica service instead of failing.
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(spec)}},
+    }));
+
+    if let Some(i) = &spec.ingress {
+        let mut ann = BTreeMap::new();
+        ann.insert(
+            "alb.ingress.kubernetes.io/scheme".to_string(),
+            i.scheme.clone(),
+        );
+        ann.insert(
+            "alb.ingress.kubernetes.io/target-type".to_string(),
+            i.target_type.clone(),
+        );
+        ann.insert(
+            "alb.ingress.kubernetes.io/healthcheck-path".to_string(),
+            e.health_path().to_string(),
+        );
+        if let Some(g) = &i.group_name {
+            ann.insert(
+                "alb.ingress.kubernetes.io/group.name".to_string(),
+                g.clone(),
+            );
+        }
+        match &i.certificate_arn {
+            Some(arn) => {
+                ann.insert(
+                    "alb.ingress.kubernetes.io/certificate-arn".to_string(),
+                    arn.clone(),
+                );
+                ann.insert(
+                    "alb.ingress.kubernetes.io/listen-ports".to_string(),
+                    r#"[{"HTTP":80},{"HTTPS":443}]"#.to_string(),
+                );
+                ann.insert(
+                    "alb.ingress.kubernetes.io/ssl-redirect".to_string(),
+                    "443".to_string(),
+                );
+            }
+            None => {
+                ann.insert(
+                    "alb.ingress.kubernetes.io/listen-ports".to_string(),
+                    r#"[{"HTTP":80}]"#.to_string(),
+                );
+            }
+        }
+        ann.extend(i.annotations.clone());
+        let path_type = if i.path.contains('*') {
+            "ImplementationSpecific"
+        } else {
+            "Prefix"
+        };
+        let mut m = meta(spec, &spec.name);
+        m["annotations"] = json!(ann);
+        out.push(json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": m,
+            "spec": {
+                "ingressClassName": i.class,
+                "rules": [{"host": i.host, "http": {"paths": [{
+                    "path": i.path, "pathType": path_type,
+                    "backend": {"service": {"name": spec.name, "port": {"name": "http"}}},
+                }]}}],
+            },
+        }));
+    }
+
+    if let Some(mon) = &spec.monitoring {
+        out.push(json!({
+            "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+            "metadata": meta(spec, &spec.name),
+            "spec": {
+                "selector": {"matchLabels": selector(spec)},
+                "namespaceSelector": {"matchNames": [spec.namespace]},
+                "endpoints": [{"port": "http", "path": mon.metrics_path, "interval": "30s"}],
+            },
+        }));
+        let pods = format!("namespace=\"{}\",pod=~\"{}-.*\"", spec.namespace, spec.name);
+        let container = format!("{pods},container=\"{}\"", e.name());
+        let alert_labels = json!({"severity": "warning", "service": spec.name, "engine": e.name()});
+        out.push(json!({
+            "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+            "metadata": meta(spec, &spec.name),
+            "spec": {"groups": [{
+                "name": format!("{}.rules", spec.name),
+                "rules": [
+                    {
+                        "alert": "BIServiceRestarting",
+                        "expr": format!("increase(kube_pod_container_status_restarts_total{{{pods}}}[15m]) > {}", mon.restart_threshold),
+                        "labels": alert_labels,
+                        "annotations": {
+                            "summary": format!("{} ({}) restarts too often", spec.name, e.name()),
+                            "description": format!("A pod of {}/{} restarted more than {} times in 15 minutes.", spec.namespace, spec.name, mon.restart_threshold),
+                        },
+                    },
+                    {
+                        "alert": "BIServiceMemoryHigh",
+                        "expr": format!(
+                            "max by (pod) (container_memory_working_set_bytes{{{container}}}) / max by (pod) (kube_pod_container_resource_limits{{{container},resource=\"memory\"}}) > 0.9"
+                        ),
+                        "for": "10m",
+                        "labels": alert_labels,
+                        "annotations": {
+                            "summary": format!("{} ({}) is close to its memory limit", spec.name, e.name()),
+                            "description": format!("A pod of {}/{} has used over 90% of its memory limit for 10 minutes.", spec.namespace, spec.name),
+                        },
+                    },
+                    {
+                        "alert": "BIServiceCPUThrottled",
+                        "expr": format!(
+                            "sum by (pod) (rate(container_cpu_cfs_throttled_periods_total{{{container}}}[5m])) / sum by (pod) (rate(container_cpu_cfs_periods_total{{{container}}}[5m])) > 0.5"
+                        ),
+                        "for": "15m",
+                        "labels": alert_labels,
+                        "annotations": {
+                            "summary": format!("{} ({}) is CPU throttled", spec.name, e.name()),
+                            "description": format!("Over half of the CPU periods of a pod of {}/{} were throttled for 15 minutes.", spec.namespace, spec.name),
+                        },
+                    },
+                ],
+            }]},
+        }));
+    }
+    out
+}
+
+/// The object with everything secret-derived blanked: fingerprints never depend on secrets.
+pub fn without_secrets(obj: &Json) -> Json {
+    let mut o = obj.clone();
+    if o["kind"] == "Secret" {
+        if let Some(d) = o.get_mut("data").and_then(Json::as_object_mut) {
+            for v in d.values_mut() {
+                *v = json!("");
+            }
+        }
+    }
+    if o["kind"] == "Deployment" {
+        if let Some(a) = o
+            .pointer_mut("/spec/template/metadata/annotations")
+            .and_then(Json::as_object_mut)
+        {
+            if let Some(v) = a.get_mut(CHECKSUM_ANNOTATION) {
+                *v = json!("");
+            }
+        }
+    }
+    o
+}
+
+fn canonical(v: &Json, out: &mut String) {
+    match v {
+        Json::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Json::String(k.clone()).to_string());
+                out.push(':');
+                canonical(&m[k], out);
+            }
+            out.push('}');
+        }
+        Json::Array(a) => {
+            out.push('[');
+            for (i, e) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(e, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// A short, stable fingerprint of an object's fields (secrets excluded).
+pub fn fingerprint(obj: &Json) -> String {
+    let mut s = String::new();
+    canonical(&without_secrets(obj), &mut s);
+    let digest = Sha256::digest(s.as_bytes());
+    format!("sha256:{}", &hex::encode(digest)[..16])
+}

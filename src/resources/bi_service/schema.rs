@@ -1,0 +1,402 @@
+//! The `dataplatform_bi_service` schema.
+
+use std::time::Duration;
+
+use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
+use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
+use crate::framework::timeouts;
+use crate::framework::validators::{int_between, matches, one_of, string_length};
+use crate::resources::nodegroup::schema::{placement_type, CLUSTER_NAME_PATTERN};
+use crate::value::{Type, Value};
+
+use super::engines::ENGINES;
+
+pub const DNS_LABEL: &str = r"^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$";
+pub const NAMESPACE_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
+pub const HOSTNAME_PATTERN: &str = r"^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$";
+pub const CERTIFICATE_ARN_PATTERN: &str =
+    r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]{1,128}$";
+pub const QUANTITY_PATTERN: &str = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$";
+pub const ENV_NAME_PATTERN: &str = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$";
+pub const PATH_PATTERN: &str = r"^/[A-Za-z0-9/_.*~-]*$";
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+fn string_map() -> Type {
+    Type::Map(Box::new(Type::String))
+}
+
+/// The schema, built once per process.
+pub fn schema() -> Schema {
+    static SCHEMA: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| Schema::new(0, block())).clone()
+}
+
+fn block() -> Block {
+    Block::new()
+        .description(
+            "A BI tool (Metabase, Superset, Redash or Zeppelin) deployed into the cluster with an external \
+             database and an ALB ingress, without a Helm chart: a Secret for credentials, a Deployment with the \
+             engine's probes, a Service, an Ingress for the AWS Load Balancer Controller, a PodDisruptionBudget \
+             and, with `monitoring`, a ServiceMonitor and a PrometheusRule that alerts on restarts and memory.\n\n\
+             Objects are applied with server-side apply under the field manager `terraform-provider-dataplatform`; \
+             the Kubernetes controllers keep them running. Plans are computed without contacting the cluster, so \
+             the cluster may be created in the same apply. Refresh reads the live objects: changes to the fields \
+             this resource sets, and objects deleted outside Terraform, show in `objects` and are put back.",
+        )
+        .attribute(
+            Attribute::computed("id", Type::String)
+                .description("`namespace/name`.")
+                .plan_modifier(UseStateForUnknown),
+        )
+        .attribute(
+            Attribute::optional("cluster_name", Type::String)
+                .description(
+                    "EKS cluster to deploy into. Defaults to the provider's `kubernetes` block, then to its \
+                     `cluster_name`.",
+                )
+                .validator(matches(CLUSTER_NAME_PATTERN, "an EKS cluster name (letters, digits, - and _, up to 100)"))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::required("name", Type::String)
+                .description("Name of the service and of its objects: a DNS label of up to 53 characters.")
+                .validator(matches(DNS_LABEL, "a lowercase DNS label (a-z, 0-9 and -, up to 53 characters)"))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional_computed("namespace", Type::String)
+                .description("Namespace to deploy into. Default `default`.")
+                .default_value(Value::string("default"))
+                .validator(matches(NAMESPACE_PATTERN, "a lowercase DNS label (a-z, 0-9 and -, up to 63 characters)"))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional_computed("create_namespace", Type::Bool)
+                .description(
+                    "Create the namespace (and delete it, with everything in it, on destroy). Default `false`.",
+                )
+                .default_value(Value::bool(false))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::required("engine", Type::String)
+                .description(
+                    "The BI tool: `metabase` (port 3000, health `/api/health`), `superset` (8088, `/health`), \
+                     `redash` (5000, `/ping`) or `zeppelin` (8080, `/api/version`).",
+                )
+                .validator(one_of(ENGINES))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional_computed("replicas", Type::Number)
+                .description("Number of pods. Default 1.")
+                .default_value(Value::number(1i64))
+                .validator(int_between(0, 50)),
+        )
+        .attribute(
+            Attribute::optional("env", string_map())
+                .description(
+                    "Extra environment variables (not secret: use `database` and `secrets` for credentials). They \
+                     override the engine's own variables of the same name.",
+                ),
+        )
+        .attribute(
+            Attribute::optional("labels", string_map())
+                .description("Extra labels on every object and pod."),
+        )
+        .attribute(
+            Attribute::optional("placement", placement_type())
+                .description(
+                    "Where the pods run: `node_selector` and `tolerations`. Pass a node group's `placement`, e.g. \
+                     `dataplatform_nodegroup.infra.placement`.",
+                ),
+        )
+        .attribute(
+            Attribute::optional_computed("wait_for_rollout", Type::Bool)
+                .description(
+                    "Wait until the Deployment has rolled out (all replicas updated and available). A rollout \
+                     that fails names the pod and the reason. Default `true`.",
+                )
+                .default_value(Value::bool(true)),
+        )
+        .attribute(
+            Attribute::computed("effective_image", Type::String)
+                .description("The image the pods run: `repository:tag`, engine defaults included."),
+        )
+        .attribute(
+            Attribute::computed("url", Type::String).description(
+                "Where users reach the service: `https://<ingress host>/` (`http://` without a certificate), or \
+                 the in-cluster Service URL when there is no ingress.",
+            ),
+        )
+        .attribute(
+            Attribute::computed("objects", string_map()).description(
+                "The Kubernetes objects managed, as `Kind/namespace/name` to a fingerprint of the fields this \
+                 resource sets. Refresh puts the live fingerprint here, `deleted` for an object deleted outside \
+                 Terraform, so drift shows in the plan.",
+            ),
+        )
+        .block(
+            NestedBlock::single(
+                "image",
+                Block::new()
+                    .description("Container image. Defaults to the engine's official image.")
+                    .attribute(
+                        Attribute::optional("repository", Type::String)
+                            .description(
+                                "Image repository, e.g. a mirror in ECR. Defaults: `metabase/metabase`, \
+                                 `apache/superset`, `redash/redash`, `apache/zeppelin`.",
+                            )
+                            .validator(matches(r"^[a-z0-9]+([._/:-][a-z0-9]+)*$", "an image repository such as \"registry.example.com/analytics/metabase\"")),
+                    )
+                    .attribute(
+                        Attribute::optional("tag", Type::String)
+                            .description("Image tag. Defaults to a tested release of the engine.")
+                            .validator(matches(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "an image tag")),
+                    )
+                    .attribute(
+                        Attribute::optional_computed("pull_policy", Type::String)
+                            .description("`IfNotPresent` (default), `Always` or `Never`.")
+                            .default_value(Value::string("IfNotPresent"))
+                            .validator(one_of(&["IfNotPresent", "Always", "Never"])),
+                    ),
+            ),
+        )
+        .block(
+            NestedBlock::single(
+                "resources",
+                Block::new()
+                    .description(
+                        "CPU and memory. Defaults by engine: Metabase and Zeppelin request 500m CPU and 2Gi, \
+                         Superset and Redash 250m and 1Gi; the memory limit defaults to the request.",
+                    )
+                    .attribute(quantity("cpu_request", "CPU request, e.g. `500m`."))
+                    .attribute(quantity("memory_request", "Memory request, e.g. `2Gi`."))
+                    .attribute(quantity("cpu_limit", "CPU limit. None by default (throttling hurts JVM start-up)."))
+                    .attribute(quantity("memory_limit", "Memory limit. Defaults to the memory request.")),
+            ),
+        )
+        .block(
+            NestedBlock::single(
+                "database",
+                Block::new()
+                    .description(
+                        "The external application database (e.g. RDS). Required for Superset and Redash; Metabase \
+                         without it uses its embedded H2 database, which is lost with the pod; Zeppelin has none. \
+                         Credentials go into a Secret, never into plain environment values.",
+                    )
+                    .attribute(
+                        Attribute::required("type", Type::String)
+                            .description("`mysql` or `postgres` (Redash: `postgres` only).")
+                            .validator(one_of(&["mysql", "postgres"])),
+                    )
+                    .attribute(
+                        Attribute::required("host", Type::String)
+                            .description("Database host name, e.g. the RDS endpoint address.")
+                            .validator(matches(HOSTNAME_PATTERN, "a host name such as \"metabase.abc123.eu-central-1.rds.amazonaws.com\"")),
+                    )
+                    .attribute(
+                        Attribute::optional_computed("port", Type::Number)
+                            .description("Port. Defaults to 3306 for `mysql` and 5432 for `postgres`.")
+                            .validator(int_between(1, 65535)),
+                    )
+                    .attribute(
+                        Attribute::required("name", Type::String)
+                            .description("Database name.")
+                            .validator(matches(r"^[A-Za-z0-9_$-]{1,64}$", "a database name (letters, digits, _, $ and -, up to 64)")),
+                    )
+                    .attribute(
+                        Attribute::required("username", Type::String)
+                            .description("User name.")
+                            .validator(string_length(1, 128)),
+                    )
+                    .attribute(
+                        Attribute::optional("password", Type::String)
+                            .description("Password. Kept in state (marked sensitive); prefer `password_wo` on Terraform 1.11 and later.")
+                            .validator(string_length(1, 1024))
+                            .sensitive(),
+                    )
+                    .attribute(
+                        Attribute::optional("password_wo", Type::String)
+                            .description(
+                                "Write-only password: sent to the cluster, never stored in plan or state (Terraform \
+                                 1.11 and later). Change `password_wo_version` to send a new one.",
+                            )
+                            .validator(string_length(1, 1024))
+                            .sensitive()
+                            .write_only(),
+                    )
+                    .attribute(
+                        Attribute::optional("password_wo_version", Type::Number)
+                            .description("Bump to apply a new `password_wo`.")
+                            .validator(int_between(0, i64::from(i32::MAX))),
+                    ),
+            ),
+        )
+        .block(
+            NestedBlock::single(
+                "secrets",
+                Block::new()
+                    .description(
+                        "Engine secrets, stored in the service's Secret: Superset needs `secret_key` and uses \
+                         `redis_url` for caching and async queries; Redash needs all three.",
+                    )
+                    .attribute(
+                        Attribute::optional("secret_key", Type::String)
+                            .description("`SUPERSET_SECRET_KEY` / `REDASH_SECRET_KEY`: signs sessions; keep it stable.")
+                            .validator(string_length(16, 1024))
+                            .sensitive(),
+                    )
+                    .attribute(
+                        Attribute::optional("cookie_secret", Type::String)
+                            .description("`REDASH_COOKIE_SECRET`.")
+                            .validator(string_length(16, 1024))
+                            .sensitive(),
+                    )
+                    .attribute(
+                        Attribute::optional("redis_url", Type::String)
+                            .description("Redis URL, e.g. `redis://analytics.abc.cache.amazonaws.com:6379/0`.")
+                            .validator(matches(r"^rediss?://[^\s]+$", "a redis:// or rediss:// URL"))
+                            .sensitive(),
+                    ),
+            ),
+        )
+        .block(
+            NestedBlock::single(
+                "ingress",
+                Block::new()
+                    .description(
+                        "External access through the AWS Load Balancer Controller (ALB). Services sharing a \
+                         `group_name` share one load balancer.",
+                    )
+                    .attribute(
+                        Attribute::required("host", Type::String)
+                            .description("Host name, e.g. `metabase.analytics.example.com`.")
+                            .validator(matches(HOSTNAME_PATTERN, "a host name such as \"metabase.example.com\"")),
+                    )
+                    .attribute(
+                        Attribute::optional_computed("path", Type::String)
+                            .description("Path. Default `/` (prefix match); `/*` is accepted as the ALB wildcard form.")
+                            .default_value(Value::string("/"))
+                            .validator(matches(PATH_PATTERN, "a path starting with /")),
+                    )
+                    .attribute(
+                        Attribute::optional_computed("class", Type::String)
+                            .description("`ingressClassName`. Default `alb`.")
+                            .default_value(Value::string("alb"))
+                            .validator(matches(NAMESPACE_PATTERN, "an ingress class name")),
+                    )
+                    .attribute(
+                        Attribute::optional_computed("scheme", Type::String)
+                            .description("`internal` (default) or `internet-facing`.")
+                            .default_value(Value::string("internal"))
+                            .validator(one_of(&["internal", "internet-facing"])),
+                    )
+                    .attribute(
+                        Attribute::optional("group_name", Type::String)
+                            .description("`alb.ingress.kubernetes.io/group.name`: share one ALB between services.")
+                            .validator(matches(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$", "an ALB group name (lowercase letters, digits, - and ., up to 63)")),
+                    )
+                    .attribute(
+                        Attribute::optional_computed("target_type", Type::String)
+                            .description("`ip` (default: pods are targets) or `instance`.")
+                            .default_value(Value::string("ip"))
+                            .validator(one_of(&["ip", "instance"])),
+                    )
+                    .attribute(
+                        Attribute::optional("certificate_arn", Type::String)
+                            .description("ACM certificate for HTTPS. Without it the ALB listens on HTTP 80.")
+                            .validator(matches(CERTIFICATE_ARN_PATTERN, "an ACM certificate ARN such as \"arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d-...\"")),
+                    )
+                    .attribute(
+                        Attribute::optional("annotations", string_map())
+                            .description("Extra Ingress annotations; they override the ones this resource sets."),
+                    ),
+            ),
+        )
+        .block(
+            NestedBlock::single(
+                "monitoring",
+                Block::new()
+                    .description(
+                        "Prometheus Operator objects: a ServiceMonitor scraping the service, and a PrometheusRule \
+                         alerting when pods restart too often or run close to their memory limit. Sent without \
+                         needing the CRDs at plan time.",
+                    )
+                    .attribute(
+                        Attribute::optional_computed("enabled", Type::Bool)
+                            .description("Default `true` when the block is present.")
+                            .default_value(Value::bool(true)),
+                    )
+                    .attribute(
+                        Attribute::optional_computed("metrics_path", Type::String)
+                            .description("Path scraped on the service port. Default `/metrics`.")
+                            .default_value(Value::string("/metrics"))
+                            .validator(matches(PATH_PATTERN, "a path starting with /")),
+                    )
+                    .attribute(
+                        Attribute::optional_computed("restart_threshold", Type::Number)
+                            .description("Alert when a pod restarts more than this many times in 15 minutes. Default 3.")
+                            .default_value(Value::number(3i64))
+                            .validator(int_between(1, 1000)),
+                    ),
+            ),
+        )
+        .block(timeouts::block(&[
+            ("create", DEFAULT_TIMEOUT),
+            ("update", DEFAULT_TIMEOUT),
+            ("delete", DEFAULT_TIMEOUT),
+        ]))
+}
+
+fn quantity(name: &str, description: &str) -> Attribute {
+    Attribute::optional(name, Type::String)
+        .description(description)
+        .validator(matches(
+            QUANTITY_PATTERN,
+            "a Kubernetes quantity such as \"500m\", \"2\" or \"2Gi\"",
+        ))
+}
+
+/// Env maps are validated for their keys here (validators see whole values).
+pub fn env_names_valid(names: impl Iterator<Item = String>) -> Vec<String> {
+    let re = regex::Regex::new(ENV_NAME_PATTERN).ok();
+    names
+        .filter(|n| !re.as_ref().is_some_and(|r| r.is_match(n)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_well_formed() {
+        let problems = schema().check();
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    fn patterns_accept_and_reject() {
+        let ok = |p: &str, s: &str| regex::Regex::new(p).is_ok_and(|r| r.is_match(s));
+        assert!(ok(HOSTNAME_PATTERN, "metabase.analytics.example.com"));
+        assert!(ok(HOSTNAME_PATTERN, "*.example.com"));
+        assert!(!ok(HOSTNAME_PATTERN, "bad host.example.com"));
+        assert!(!ok(HOSTNAME_PATTERN, "-bad.example.com"));
+        assert!(ok(CERTIFICATE_ARN_PATTERN, "arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"));
+        assert!(!ok(
+            CERTIFICATE_ARN_PATTERN,
+            "arn:aws:iam::123456789012:role/x"
+        ));
+        assert!(ok(QUANTITY_PATTERN, "500m"));
+        assert!(ok(QUANTITY_PATTERN, "2Gi"));
+        assert!(ok(QUANTITY_PATTERN, "1.5"));
+        assert!(!ok(QUANTITY_PATTERN, "2 GB"));
+        assert!(ok(DNS_LABEL, "metabase"));
+        assert!(!ok(DNS_LABEL, "Metabase"));
+        assert_eq!(
+            env_names_valid(["OK_1".to_string(), "1 bad".to_string()].into_iter()),
+            vec!["1 bad".to_string()]
+        );
+    }
+}

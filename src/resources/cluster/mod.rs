@@ -1,0 +1,161 @@
+//! Data source `dataplatform_cluster`: what clients need to reach an EKS cluster's Kubernetes
+//! API (endpoint, CA, an IAM token) and its version and OIDC issuer (for IAM roles for service
+//! accounts).
+
+use async_trait::async_trait;
+
+use crate::framework::schema::{Attribute, Block, Schema};
+use crate::framework::validators::matches;
+use crate::framework::{Context, DataSource, Diagnostic, Diagnostics, ObjectBuilder};
+use crate::provider::{ProviderData, Setting};
+use crate::resources::nodegroup::schema::CLUSTER_NAME_PATTERN;
+use crate::value::{AttributePath, Type, Value};
+
+pub struct ClusterDataSource;
+
+fn block() -> Block {
+    Block::new()
+        .description(
+            "Reads an EKS cluster: API endpoint, CA certificate, Kubernetes version, OIDC issuer, and a \
+             short-lived IAM authentication token (sensitive) such as `aws eks get-token` makes. Use it to \
+             configure other Kubernetes tooling; the provider's own resources connect by themselves.",
+        )
+        .attribute(
+            Attribute::optional_computed("name", Type::String)
+                .description("Name of the cluster. Defaults to the provider's `cluster_name`.")
+                .validator(matches(
+                    CLUSTER_NAME_PATTERN,
+                    "an EKS cluster name (letters, digits, - and _, up to 100)",
+                )),
+        )
+        .attribute(Attribute::computed("id", Type::String).description("The cluster name."))
+        .attribute(Attribute::computed("arn", Type::String).description("ARN of the cluster."))
+        .attribute(
+            Attribute::computed("endpoint", Type::String)
+                .description("URL of the Kubernetes API server."),
+        )
+        .attribute(
+            Attribute::computed("cluster_ca_certificate", Type::String)
+                .description("PEM-encoded CA certificate of the API server."),
+        )
+        .attribute(
+            Attribute::computed("version", Type::String)
+                .description("Kubernetes version, e.g. `1.29`."),
+        )
+        .attribute(Attribute::computed("status", Type::String).description("Cluster status, e.g. `ACTIVE`."))
+        .attribute(
+            Attribute::computed("oidc_issuer", Type::String)
+                .description("OIDC issuer URL, for IAM roles for service accounts. Null when the cluster has none."),
+        )
+        .attribute(
+            Attribute::computed("token", Type::String)
+                .description(
+                    "Bearer token for the Kubernetes API (`k8s-aws-v1.` + a presigned STS GetCallerIdentity URL). \
+                     Valid for 15 minutes: read it again (every plan and apply does) rather than storing it.",
+                )
+                .sensitive(),
+        )
+}
+
+fn schema() -> Schema {
+    static SCHEMA: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| Schema::new(0, block())).clone()
+}
+
+#[async_trait]
+impl DataSource<ProviderData> for ClusterDataSource {
+    fn type_name(&self) -> &'static str {
+        "dataplatform_cluster"
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn read(&self, ctx: &Context<ProviderData>, config: Value) -> (Value, Diagnostics) {
+        let data = ctx.data();
+        let configured = config
+            .get_attr("name")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let name = match (configured, &data.config.cluster_name) {
+            (Some(n), _) => n,
+            (None, Setting::Set(n)) => n.clone(),
+            _ => {
+                let d = Diagnostic::error(
+                    "Missing cluster name",
+                    "Set name, or cluster_name in the provider configuration.",
+                )
+                .at(AttributePath::root().attr("name"));
+                return (config, d.into());
+            }
+        };
+        let cluster = match data.eks_cluster(&name).await {
+            Ok(c) => c,
+            Err(d) => return (config, d.at(AttributePath::root().attr("name")).into()),
+        };
+        let ca = match cluster
+            .certificate_authority
+            .as_deref()
+            .map(decode_ca)
+            .transpose()
+        {
+            Ok(ca) => ca,
+            Err(e) => {
+                return (
+                    config,
+                    Diagnostic::error("Invalid cluster CA", format!("Cluster {name:?}: {e}"))
+                        .into(),
+                )
+            }
+        };
+        let token = match data.eks_token(&name).await {
+            Ok(t) => t,
+            Err(d) => return (config, d.into()),
+        };
+        let opt = |v: Option<String>| v.map_or(Value::Null, Value::string);
+        let out = ObjectBuilder::new(&schema().block)
+            .set("name", Value::string(&name))
+            .set("id", Value::string(&name))
+            .set("arn", Value::string(&cluster.arn))
+            .set("endpoint", opt(cluster.endpoint))
+            .set("cluster_ca_certificate", opt(ca))
+            .set("version", opt(cluster.version))
+            .set("status", opt(cluster.status))
+            .set("oidc_issuer", opt(cluster.oidc_issuer))
+            .set("token", Value::string(token))
+            .build();
+        (out, Diagnostics::new())
+    }
+}
+
+/// EKS returns the CA bundle as base64 of the PEM.
+pub fn decode_ca(b64: &str) -> Result<String, String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|e| format!("certificate authority data is not base64: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| "certificate authority data is not PEM text".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_well_formed_and_the_token_is_sensitive() {
+        let s = schema();
+        assert!(s.check().is_empty(), "{:?}", s.check());
+        let token = s.block.attributes.iter().find(|a| a.name == "token");
+        assert!(token.is_some_and(|a| a.sensitive));
+    }
+
+    #[test]
+    fn ca_data_is_base64_of_pem() {
+        use base64::Engine as _;
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let b64 = base64::engine::general_purpose::STANDARD.encode(pem);
+        assert_eq!(decode_ca(&b64).as_deref(), Ok(pem));
+        assert!(decode_ca("not base64!").is_err());
+    }
+}
