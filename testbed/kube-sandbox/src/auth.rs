@@ -6,8 +6,11 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 pub const EKS_TOKEN_PREFIX: &str = "k8s-aws-v1.";
-/// The longest X-Amz-Expires accepted, as aws-iam-authenticator does.
+/// The longest X-Amz-Expires accepted.
 const MAX_EXPIRES_SECS: i64 = 900;
+/// How long after X-Amz-Date EKS accepts a token: 15 minutes, whatever X-Amz-Expires says
+/// (`aws eks get-token` presigns for 60 s; clients cache the token for up to 14 minutes).
+pub const DEFAULT_TOKEN_MAX_AGE_SECS: i64 = 900;
 /// How far X-Amz-Date may lie in the future (clock skew).
 const MAX_FUTURE_SECS: i64 = 300;
 
@@ -25,6 +28,8 @@ pub struct AuthConfig {
     pub tokens: Vec<String>,
     pub aws_secret_key: Option<String>,
     pub eks_clusters: Vec<String>,
+    /// Seconds after X-Amz-Date a token stops being accepted.
+    pub eks_token_max_age_secs: i64,
 }
 
 impl AuthConfig {
@@ -108,9 +113,10 @@ impl AuthConfig {
                 -age
             ));
         }
-        if age > expires {
+        if age > self.eks_token_max_age_secs {
             return Err(format!(
-                "EKS token: expired (signed {age} s ago, X-Amz-Expires={expires})"
+                "EKS token: expired (signed {age} s ago; tokens are accepted for {} s)",
+                self.eks_token_max_age_secs
             ));
         }
         let signature = need("X-Amz-Signature")?;
@@ -347,6 +353,7 @@ mod tests {
             tokens: vec!["static-token".into()],
             aws_secret_key: secret.map(str::to_string),
             eks_clusters: vec!["analytics".into()],
+            eks_token_max_age_secs: DEFAULT_TOKEN_MAX_AGE_SECS,
         }
     }
 
@@ -408,8 +415,18 @@ mod tests {
     fn eks_token_times() {
         let c = cfg(Some("testing"));
         let t = format!("Bearer {}", token("analytics", "20240101T000000Z"));
-        let err = c.check(Some(&t), at("20240101T000200Z")).unwrap_err();
+        assert!(c.check(Some(&t), at("20240101T001400Z")).is_ok());
+        let err = c.check(Some(&t), at("20240101T001501Z")).unwrap_err();
         assert!(err.contains("expired"), "{err}");
+        let strict = AuthConfig {
+            eks_token_max_age_secs: 60,
+            ..cfg(Some("testing"))
+        };
+        assert!(strict.check(Some(&t), at("20240101T000100Z")).is_ok());
+        assert!(strict
+            .check(Some(&t), at("20240101T000101Z"))
+            .unwrap_err()
+            .contains("expired"));
         let err = c.check(Some(&t), at("20231231T235000Z")).unwrap_err();
         assert!(err.contains("future"), "{err}");
         assert!(c.check(Some(&t), at("20231231T235800Z")).is_ok());

@@ -29,6 +29,7 @@ usage: kube-sandbox [options]
   --token TOKEN          accept this static bearer token (repeatable)
   --aws-secret-key KEY   also verify the SigV4 signature of EKS IAM tokens with this secret key
   --eks-cluster NAME     cluster name EKS tokens are signed for (repeatable; default analytics)
+  --eks-token-max-age S  seconds after X-Amz-Date an EKS token is accepted (default 900, as EKS)
   --rollout-delay-ms N   how long the deployment controller stand-in waits (default 300)
   --log FILE             append one line per request to FILE
   --http                 serve plain HTTP instead of HTTPS on --port
@@ -46,6 +47,7 @@ struct Options {
     tokens: Vec<String>,
     aws_secret_key: Option<String>,
     eks_clusters: Vec<String>,
+    eks_token_max_age: i64,
     rollout_delay_ms: u64,
     log: Option<String>,
     http: bool,
@@ -59,6 +61,7 @@ fn parse_args() -> Result<Options, String> {
         tokens: Vec::new(),
         aws_secret_key: None,
         eks_clusters: Vec::new(),
+        eks_token_max_age: auth::DEFAULT_TOKEN_MAX_AGE_SECS,
         rollout_delay_ms: 300,
         log: None,
         http: false,
@@ -85,6 +88,10 @@ fn parse_args() -> Result<Options, String> {
             "--token" => o.tokens.push(value("--token")?),
             "--aws-secret-key" => o.aws_secret_key = Some(value("--aws-secret-key")?),
             "--eks-cluster" => o.eks_clusters.push(value("--eks-cluster")?),
+            "--eks-token-max-age" => {
+                o.eks_token_max_age =
+                    number("--eks-token-max-age", value("--eks-token-max-age")?)? as i64
+            }
             "--rollout-delay-ms" => {
                 o.rollout_delay_ms = number("--rollout-delay-ms", value("--rollout-delay-ms")?)?
             }
@@ -168,6 +175,7 @@ async fn run(o: Options) -> Result<(), String> {
         tokens: o.tokens.clone(),
         aws_secret_key: o.aws_secret_key.clone(),
         eks_clusters: o.eks_clusters.clone(),
+        eks_token_max_age_secs: o.eks_token_max_age,
     };
     let state = Arc::new(api::State::new(auth, o.rollout_delay_ms, log).await);
     let (main_listener, main_addr) = bind(o.port).await?;

@@ -1,0 +1,217 @@
+//! kube-rs (the client the provider uses) against the sandbox over HTTPS: TLS with the written
+//! CA, discovery, Namespaces, server-side apply of typed and dynamic objects, watches.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, WatchEvent,
+    WatchParams,
+};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::json;
+
+struct Sandbox {
+    child: Child,
+    url: String,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn start() -> Sandbox {
+    let dir = std::env::temp_dir().join(format!("kube-sandbox-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kube-sandbox"))
+        .arg("--ca-out")
+        .arg(dir.join("ca.pem"))
+        .args(["--token", "t0ken", "--rollout-delay-ms", "100"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start kube-sandbox");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .strip_prefix("KUBE_SANDBOX_READY ")
+        .expect("ready line")
+        .trim()
+        .to_string();
+    Sandbox { child, url, dir }
+}
+
+async fn client(sb: &Sandbox) -> kube::Client {
+    use base64::Engine;
+    let ca = std::fs::read(sb.dir.join("ca.pem")).unwrap();
+    let kubeconfig = json!({
+        "apiVersion": "v1", "kind": "Config", "current-context": "sandbox",
+        "clusters": [{"name": "sandbox", "cluster": {"server": sb.url,
+            "certificate-authority-data": base64::engine::general_purpose::STANDARD.encode(ca)}}],
+        "users": [{"name": "u", "user": {"token": "t0ken"}}],
+        "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "u"}}],
+    });
+    let kc: kube::config::Kubeconfig = serde_json::from_value(kubeconfig).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_rs_against_the_sandbox() {
+    // Both rustls providers are compiled in (kube's ring, reqwest's aws-lc-rs): pick one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sb = start();
+    let client = client(&sb).await;
+
+    let v = client.apiserver_version().await.unwrap();
+    assert_eq!(v.git_version, "v1.32.0");
+    let discovery = kube::discovery::Discovery::new(client.clone())
+        .run()
+        .await
+        .unwrap();
+    let gvk = GroupVersionKind::gvk("monitoring.coreos.com", "v1", "PrometheusRule");
+    let (ar, caps) = discovery
+        .resolve_gvk(&gvk)
+        .expect("PrometheusRule discovered");
+    assert_eq!(ar.plural, "prometheusrules");
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+    let (_, ns_caps) = discovery
+        .resolve_gvk(&GroupVersionKind::gvk("", "v1", "Namespace"))
+        .unwrap();
+    assert_eq!(ns_caps.scope, kube::discovery::Scope::Cluster);
+
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let pp = PatchParams::apply("test").force();
+    let ns = namespaces
+        .patch("team", &pp, &Patch::Apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team", "labels": {"a": "b"}}})))
+        .await
+        .unwrap();
+    assert_eq!(ns.status.unwrap().phase.as_deref(), Some("Active"));
+    let ns = namespaces
+        .patch(
+            "team",
+            &pp,
+            &Patch::Apply(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}),
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !ns.metadata.labels.unwrap_or_default().contains_key("a"),
+        "label a was removed"
+    );
+    let err = namespaces
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "team"}})).unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 409),
+        "{err:?}"
+    );
+
+    // Custom resources through DynamicObject, no CRD installed.
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("monitoring.coreos.com", "v1", "ServiceMonitor"),
+        "servicemonitors",
+    );
+    let sms: Api<DynamicObject> = Api::namespaced_with(client.clone(), "team", &ar);
+    let sm = json!({"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+        "metadata": {"name": "m", "annotations": {"x": "1", "y": "2"}}, "spec": {"endpoints": [{"port": "http"}]}});
+    sms.patch("m", &pp, &Patch::Apply(&sm)).await.unwrap();
+    let mut sm2 = sm.clone();
+    sm2["metadata"]["annotations"] = json!({"x": "1"});
+    let live = sms.patch("m", &pp, &Patch::Apply(&sm2)).await.unwrap();
+    assert_eq!(live.metadata.annotations.unwrap().len(), 1);
+    let dry = sms
+        .patch(
+            "m",
+            &PatchParams::apply("test").force().dry_run(),
+            &Patch::Apply(&sm),
+        )
+        .await
+        .unwrap();
+    assert_eq!(dry.metadata.annotations.unwrap().len(), 2);
+    assert_eq!(
+        sms.get("m")
+            .await
+            .unwrap()
+            .metadata
+            .annotations
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A Deployment rolls out; a watch sees its status change.
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "team");
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}}});
+    let list = deployments.list(&ListParams::default()).await.unwrap();
+    let rv = list.metadata.resource_version.unwrap();
+    let mut stream = deployments
+        .watch(&WatchParams::default().timeout(10), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    deployments
+        .patch("web", &pp, &Patch::Apply(&d))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut available = false;
+    while let Some(ev) = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        if let WatchEvent::Modified(d) | WatchEvent::Added(d) = ev {
+            if d.status.and_then(|s| s.available_replicas) == Some(2) {
+                available = true;
+                break;
+            }
+        }
+    }
+    assert!(available, "no watch event with 2 available replicas");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "team");
+    assert_eq!(
+        pods.list(&ListParams::default().labels("app=web"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+
+    namespaces
+        .delete("team", &DeleteParams::foreground())
+        .await
+        .unwrap();
+    assert!(namespaces.get_opt("team").await.unwrap().is_none());
+    assert!(deployments.get_opt("web").await.unwrap().is_none());
+    let e = deployments
+        .patch("web", &pp, &Patch::Apply(&d))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 404 && s.message == "namespaces \"team\" not found"),
+        "{e:?}"
+    );
+}
