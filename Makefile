@@ -16,8 +16,16 @@ all: build
 build:
 	$(CARGO) build --locked --bins
 
-testbed:
+testbed: kube-sandbox
 	bash testbed/install.sh
+
+# The Kubernetes API server stand-in: a separate cargo project (own lock file and target dir).
+.PHONY: kube-sandbox kube-sandbox-test
+kube-sandbox:
+	$(CARGO) build --locked --manifest-path testbed/kube-sandbox/Cargo.toml --target-dir target/kube-sandbox
+
+kube-sandbox-test:
+	$(CARGO) test --locked --manifest-path testbed/kube-sandbox/Cargo.toml --target-dir target/kube-sandbox
 
 test: testbed lint docs-check
 	$(CARGO) build --locked --bins --examples

