@@ -5,8 +5,9 @@ Adds to moto (5.2.x): UpdateNodegroupVersion, DescribeUpdate and ListUpdates; li
 (CREATING, UPDATING, DELETING for a few describes); a real Auto Scaling group behind each node
 group; node group tags; fixes for moto's defaults that look like drift (dropped updateConfig,
 a default remoteAccess, a fixed release version, version not following the cluster); a
-configurable cluster endpoint; and, under /_sandbox/, a control API for fault injection
-(throttling, 5xx, latency), the cluster autoscaler, failed creates and failed updates.
+configurable cluster endpoint and certificate authority (to point clusters at kube-sandbox);
+and, under /_sandbox/, a control API for fault injection (throttling, 5xx, latency), the
+cluster autoscaler, failed creates and failed updates.
 
 Prints `SANDBOX_READY http://127.0.0.1:PORT` on stdout once it accepts connections.
 """
@@ -553,6 +554,7 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--lifecycle-describes", type=int, default=2)
     ap.add_argument("--cluster-endpoint")
+    ap.add_argument("--cluster-ca-file", help="PEM file whose base64 becomes the clusters' certificateAuthority.data")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log")
     a = ap.parse_args()
@@ -564,7 +566,12 @@ def main():
     Settings.lifecycle_describes = a.lifecycle_describes
     Settings.cluster_endpoint = a.cluster_endpoint
     Settings.rng = random.Random(a.seed)
-    CA_DATA = make_ca()
+    if a.cluster_ca_file:
+        import base64
+        with open(a.cluster_ca_file, "rb") as f:
+            CA_DATA = base64.b64encode(f.read()).decode()
+    else:
+        CA_DATA = make_ca()
     server = make_server(a.host, a.port, SandboxApp(), threaded=True)
     print(f"SANDBOX_READY http://127.0.0.1:{server.server_port}", flush=True)
     try:
