@@ -746,3 +746,6 @@ fn with_objects(mut state: Value, objects: &BTreeMap<String, String>) -> Value {
     set(&mut state, "objects", map_value(objects));
     state
 }
+
+#[cfg(test)]
+mod tests;
