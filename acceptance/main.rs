@@ -4,6 +4,7 @@
 mod support;
 
 mod framework;
+mod kube_sandbox;
 mod nodegroup;
 mod plugin_process;
 mod provider_core;

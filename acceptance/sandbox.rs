@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
+use crate::kube_sandbox::KubeSandbox;
 use crate::support::{repo_root, Workspace};
 
 pub struct Sandbox {
@@ -34,6 +36,21 @@ fn python() -> PathBuf {
 impl Sandbox {
     /// Starts and seeds a sandbox; panics (failing the test) if it is not ready in 30 s.
     pub fn start() -> Sandbox {
+        Sandbox::launch(&[])
+    }
+
+    /// Like [`Sandbox::start`], with the clusters' endpoint and certificate authority those of
+    /// `kube` (so the provider reaches the Kubernetes stand-in through EKS).
+    pub fn start_with_kube(kube: &KubeSandbox) -> Sandbox {
+        Sandbox::launch(&[
+            OsString::from("--cluster-endpoint"),
+            OsString::from(&kube.url),
+            OsString::from("--cluster-ca-file"),
+            kube.ca_file.clone().into_os_string(),
+        ])
+    }
+
+    fn launch(extra_args: &[OsString]) -> Sandbox {
         let dir = tempfile::tempdir().expect("sandbox dir");
         let mut child = Command::new(python())
             .arg(repo_root().join("testbed/aws_sandbox/moto_sandbox.py"))
@@ -49,6 +66,7 @@ impl Sandbox {
             ])
             .arg("--log")
             .arg(dir.path().join("moto.log"))
+            .args(extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
