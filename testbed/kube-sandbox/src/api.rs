@@ -29,6 +29,7 @@ const UNDELETABLE_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-publi
 
 #[derive(Default)]
 pub struct Stats {
+    pub anonymous: u64,
     pub static_tokens: u64,
     pub eks_tokens: u64,
     pub rejected: u64,
@@ -277,6 +278,7 @@ impl State {
     pub fn stats_json(&self) -> Value {
         let s = self.stats.lock().unwrap();
         json!({
+            "anonymous": s.anonymous,
             "static_tokens": s.static_tokens,
             "eks_tokens": s.eks_tokens,
             "rejected": s.rejected,
@@ -718,6 +720,10 @@ async fn route(
         .auth
         .check(auth_header.as_deref(), jiff::Timestamp::now())
     {
+        Ok(Identity::Anonymous) => {
+            state.stats.lock().unwrap().anonymous += 1;
+            "anonymous"
+        }
         Ok(Identity::Static) => {
             state.stats.lock().unwrap().static_tokens += 1;
             "static"

@@ -16,6 +16,8 @@ const MAX_FUTURE_SECS: i64 = 300;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
+    /// No Authorization header, and anonymous requests are allowed.
+    Anonymous,
     Static,
     Eks {
         access_key_id: String,
@@ -30,12 +32,18 @@ pub struct AuthConfig {
     pub eks_clusters: Vec<String>,
     /// Seconds after X-Amz-Date a token stops being accepted.
     pub eks_token_max_age_secs: i64,
+    /// Accept requests without an Authorization header (a token, if sent, is still checked).
+    pub allow_anonymous: bool,
 }
 
 impl AuthConfig {
     /// Checks an `Authorization` header value. The error says why the request is refused.
     pub fn check(&self, header: Option<&str>, now: jiff::Timestamp) -> Result<Identity, String> {
-        let header = header.ok_or("no bearer token in the Authorization header")?;
+        let header = match header {
+            Some(h) => h,
+            None if self.allow_anonymous => return Ok(Identity::Anonymous),
+            None => return Err("no bearer token in the Authorization header".into()),
+        };
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
@@ -354,6 +362,7 @@ mod tests {
             aws_secret_key: secret.map(str::to_string),
             eks_clusters: vec!["analytics".into()],
             eks_token_max_age_secs: DEFAULT_TOKEN_MAX_AGE_SECS,
+            allow_anonymous: false,
         }
     }
 
@@ -384,6 +393,17 @@ mod tests {
             .check(Some("Bearer nope"), at("20240101T000000Z"))
             .is_err());
         assert!(c.check(None, at("20240101T000000Z")).is_err());
+        let anonymous = AuthConfig {
+            allow_anonymous: true,
+            ..cfg(None)
+        };
+        assert_eq!(
+            anonymous.check(None, at("20240101T000000Z")),
+            Ok(Identity::Anonymous)
+        );
+        assert!(anonymous
+            .check(Some("Bearer nope"), at("20240101T000000Z"))
+            .is_err());
     }
 
     #[test]

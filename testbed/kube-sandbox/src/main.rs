@@ -27,6 +27,7 @@ usage: kube-sandbox [options]
   --port N               HTTPS port on 127.0.0.1 (0: pick a free one; default 0)
   --ca-out FILE          write the generated CA certificate (PEM) here (required unless --http)
   --token TOKEN          accept this static bearer token (repeatable)
+  --anonymous            also accept requests without a token (e.g. for spark-submit)
   --aws-secret-key KEY   also verify the SigV4 signature of EKS IAM tokens with this secret key
   --eks-cluster NAME     cluster name EKS tokens are signed for (repeatable; default analytics)
   --eks-token-max-age S  seconds after X-Amz-Date an EKS token is accepted (default 900, as EKS)
@@ -45,6 +46,7 @@ struct Options {
     port: u16,
     ca_out: Option<String>,
     tokens: Vec<String>,
+    anonymous: bool,
     aws_secret_key: Option<String>,
     eks_clusters: Vec<String>,
     eks_token_max_age: i64,
@@ -59,6 +61,7 @@ fn parse_args() -> Result<Options, String> {
         port: 0,
         ca_out: None,
         tokens: Vec::new(),
+        anonymous: false,
         aws_secret_key: None,
         eks_clusters: Vec::new(),
         eks_token_max_age: auth::DEFAULT_TOKEN_MAX_AGE_SECS,
@@ -97,6 +100,7 @@ fn parse_args() -> Result<Options, String> {
             }
             "--log" => o.log = Some(value("--log")?),
             "--http" => o.http = true,
+            "--anonymous" => o.anonymous = true,
             "--http-port" => {
                 o.http_port = Some(number("--http-port", value("--http-port")?)? as u16)
             }
@@ -176,6 +180,7 @@ async fn run(o: Options) -> Result<(), String> {
         aws_secret_key: o.aws_secret_key.clone(),
         eks_clusters: o.eks_clusters.clone(),
         eks_token_max_age_secs: o.eks_token_max_age,
+        allow_anonymous: o.anonymous,
     };
     let state = Arc::new(api::State::new(auth, o.rollout_delay_ms, log).await);
     let (main_listener, main_addr) = bind(o.port).await?;

@@ -113,6 +113,20 @@ async fn kube_rs_against_the_sandbox() {
         !ns.metadata.labels.unwrap_or_default().contains_key("a"),
         "label a was removed"
     );
+    let again = namespaces
+        .patch(
+            "team",
+            &pp,
+            &Patch::Apply(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again.metadata.resource_version, ns.metadata.resource_version,
+        "an identical apply changes nothing"
+    );
     let err = namespaces
         .create(
             &PostParams::default(),
