@@ -256,6 +256,7 @@ impl State {
     pub async fn reset(&self) {
         let _w = self.write.lock().await;
         *self.client.write().await = build_client().await;
+        self.latest_rv.store(1, Ordering::SeqCst);
         self.applied.lock().unwrap().clear();
         self.failures.lock().unwrap().clear();
         *self.stats.lock().unwrap() = Stats::default();
