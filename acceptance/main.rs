@@ -3,6 +3,7 @@
 
 mod support;
 
+mod bi_service;
 mod framework;
 mod kube_sandbox;
 mod nodegroup;

@@ -21,17 +21,17 @@ const FATAL_WAITING: &[&str] = &[
 
 #[derive(Debug, thiserror::Error)]
 pub enum RolloutError {
-    #[error("Deployment {deployment} did not roll out: {reason}")]
+    #[error("{deployment} did not roll out: {reason}")]
     Failed { deployment: String, reason: String },
-    #[error("Deployment {deployment} was deleted while rolling out")]
+    #[error("{deployment} was deleted while rolling out")]
     Gone { deployment: String },
-    #[error("timed out after {waited:?} waiting for Deployment {deployment} to roll out (last seen: {last})")]
+    #[error("timed out after {waited:?} waiting for {deployment} to roll out (last seen: {last})")]
     Timeout {
         deployment: String,
         waited: Duration,
         last: String,
     },
-    #[error("cancelled while waiting for Deployment {deployment} to roll out")]
+    #[error("cancelled while waiting for {deployment} to roll out")]
     Cancelled { deployment: String },
     #[error(transparent)]
     Kube(#[from] KubeError),
