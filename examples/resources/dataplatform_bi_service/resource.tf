@@ -1,0 +1,83 @@
+# Metabase as the seed deploys it with Helm: an internal image, MySQL on RDS, and an
+# internal ALB shared by the analytics services. No chart, no values file.
+variable "metabase_db_password" {
+  type      = string
+  sensitive = true
+}
+
+# The node group the BI services run on: its placement (node selector and tolerations)
+# is known at plan time.
+resource "dataplatform_nodegroup" "infra" {
+  cluster_name  = "analytics"
+  name          = "infra"
+  purpose       = "infra"
+  node_role_arn = "arn:aws:iam::123456789012:role/analytics-nodes"
+  subnet_ids    = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"]
+  scaling_config {
+    min_size = 1
+    max_size = 7
+  }
+}
+
+resource "dataplatform_bi_service" "metabase" {
+  cluster_name     = "analytics"
+  name             = "metabase"
+  namespace        = "metabase"
+  create_namespace = true
+  engine           = "metabase"
+
+  image {
+    repository = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/analytics/metabase"
+    tag        = "v0.50.36"
+  }
+
+  # Run on the infra node group, away from the Spark nodes.
+  placement = dataplatform_nodegroup.infra.placement
+
+  database {
+    type     = "mysql"
+    host     = "metabase.abc123.eu-central-1.rds.amazonaws.com"
+    name     = "metabase"
+    username = "metabase"
+    password = var.metabase_db_password
+  }
+
+  ingress {
+    host            = "metabase.analytics.example.com"
+    scheme          = "internal"
+    group_name      = "analytics"
+    certificate_arn = "arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
+  }
+
+  monitoring {}
+}
+
+# Superset: PostgreSQL, Redis and its secret key; credentials land in a Secret.
+resource "dataplatform_bi_service" "superset" {
+  cluster_name = "analytics"
+  name             = "superset"
+  namespace        = "superset"
+  create_namespace = true
+  engine           = "superset"
+  replicas         = 2
+  placement        = dataplatform_nodegroup.infra.placement
+
+  database {
+    type                = "postgres"
+    host                = "superset.abc123.eu-central-1.rds.amazonaws.com"
+    name                = "superset"
+    username            = "superset"
+    password_wo         = var.metabase_db_password # write-only: Terraform 1.11 and later
+    password_wo_version = 1
+  }
+
+  secrets {
+    secret_key = "change-me-to-a-long-random-string"
+    redis_url  = "redis://analytics.abc123.euc1.cache.amazonaws.com:6379/0"
+  }
+
+  ingress {
+    host       = "superset.analytics.example.com"
+    group_name = "analytics"
+  }
+}
