@@ -582,3 +582,84 @@ resource "dataplatform_bi_service" "x" {{
         "nothing was sent to the cluster: {stats}"
     );
 }
+
+/// The provider's `kubernetes` block: host, token and CA, then a kubeconfig and context; and
+/// a write-only database password that reaches the Secret but never the state.
+#[test]
+fn kubernetes_block_connections_and_a_write_only_password() {
+    let v = TERRAFORM_VERSIONS[0];
+    let e = env();
+    let dir = tempfile::tempdir().expect("dir");
+    let kubeconfig = e.kube.kubeconfig(dir.path());
+    let ws = workspace(v, &e);
+    let service = r#"
+resource "dataplatform_bi_service" "metabase" {
+  name   = "metabase"
+  engine = "metabase"
+  database {
+    type                = "postgres"
+    host                = "db.example.com"
+    name                = "metabase"
+    username            = "metabase"
+    password_wo         = "write-only-Pa55"
+    password_wo_version = 1
+  }
+}
+"#;
+    let direct = format!(
+        "{rp}\nprovider \"dataplatform\" {{\n  kubernetes {{\n    host                   = \"{host}\"\n    token                  = \"{token}\"\n    cluster_ca_certificate = <<-PEM\n{ca}    PEM\n  }}\n}}\n{service}",
+        rp = required_providers(),
+        host = e.kube.url.trim_end_matches('/'),
+        token = e.kube.token,
+        ca = e.kube.ca_pem,
+    );
+    ws.write("main.tf", &direct);
+    ws.init().assert_success();
+    apply(&ws).assert_success();
+    let secret = e
+        .kube
+        .get("/api/v1/namespaces/default/secrets/metabase")
+        .expect("secret");
+    assert_eq!(
+        secret["data"]["database-password"],
+        json!(b64("write-only-Pa55"))
+    );
+    let state = std::fs::read_to_string(ws.work_dir().join("terraform.tfstate")).expect("state");
+    assert!(
+        !state.contains("write-only-Pa55"),
+        "write-only values stay out of state"
+    );
+    assert!(e.kube.stats()["static_tokens"].as_u64().unwrap_or(0) > 0);
+    assert_no_changes(&ws);
+
+    // The same service through a kubeconfig: nothing to change.
+    let via_kubeconfig = format!(
+        "{rp}\nprovider \"dataplatform\" {{\n  kubernetes {{\n    config_path    = \"{path}\"\n    config_context = \"sandbox\"\n  }}\n}}\n{service}",
+        rp = required_providers(),
+        path = kubeconfig.display(),
+    );
+    ws.write("main.tf", &via_kubeconfig);
+    assert_no_changes(&ws);
+    // A new password version is sent.
+    ws.write(
+        "main.tf",
+        &via_kubeconfig
+            .replace("write-only-Pa55", "rotated-Pa55")
+            .replace("password_wo_version = 1", "password_wo_version = 2"),
+    );
+    apply(&ws).assert_success();
+    let secret = e
+        .kube
+        .get("/api/v1/namespaces/default/secrets/metabase")
+        .expect("secret");
+    assert_eq!(
+        secret["data"]["database-password"],
+        json!(b64("rotated-Pa55"))
+    );
+    ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+        .assert_success();
+    assert!(e
+        .kube
+        .get("/apis/apps/v1/namespaces/default/deployments/metabase")
+        .is_none());
+}
