@@ -5,6 +5,11 @@ variable "metabase_db_password" {
   sensitive = true
 }
 
+variable "superset_db_password" {
+  type      = string
+  sensitive = true
+}
+
 # The node group the BI services run on: its placement (node selector and tolerations)
 # is known at plan time.
 resource "dataplatform_nodegroup" "infra" {
@@ -63,12 +68,14 @@ resource "dataplatform_bi_service" "superset" {
   placement        = dataplatform_nodegroup.infra.placement
 
   database {
-    type                = "postgres"
-    host                = "superset.abc123.eu-central-1.rds.amazonaws.com"
-    name                = "superset"
-    username            = "superset"
-    password_wo         = var.metabase_db_password # write-only: Terraform 1.11 and later
-    password_wo_version = 1
+    type     = "postgres"
+    host     = "superset.abc123.eu-central-1.rds.amazonaws.com"
+    name     = "superset"
+    username = "superset"
+    password = var.superset_db_password
+    # On Terraform 1.11 and later, keep it out of state with the write-only form:
+    # password_wo         = var.superset_db_password
+    # password_wo_version = 1
   }
 
   secrets {
