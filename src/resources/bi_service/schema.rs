@@ -183,7 +183,10 @@ fn block() -> Block {
                     .description(
                         "The external application database (e.g. RDS). Required for Superset and Redash; Metabase \
                          without it uses its embedded H2 database, which is lost with the pod; Zeppelin has none. \
-                         Credentials go into a Secret, never into plain environment values.",
+                         Credentials go into a Secret, never into plain environment values. Terraform 1.0.x \
+                         crashes rendering an update plan when a value from a `sensitive` variable sits in this \
+                         block (a Terraform bug fixed in later releases): there, pass the password from a variable \
+                         not marked sensitive; the attribute is sensitive in the schema either way.",
                     )
                     .attribute(
                         Attribute::required("type", Type::String)

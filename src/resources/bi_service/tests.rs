@@ -20,7 +20,10 @@ fn seed_metabase() -> Value {
         .set(
             "image",
             obj(vec![
-                ("repository", Value::string("registry.example.com/analytics/metabase")),
+                (
+                    "repository",
+                    Value::string("registry.example.com/analytics/metabase"),
+                ),
                 ("tag", Value::string("0.40.1-joom-1")),
                 ("pull_policy", Value::string("IfNotPresent")),
             ]),
@@ -29,7 +32,10 @@ fn seed_metabase() -> Value {
             "database",
             obj(vec![
                 ("type", Value::string("mysql")),
-                ("host", Value::string("metabase.abc.eu-central-1.rds.amazonaws.com")),
+                (
+                    "host",
+                    Value::string("metabase.abc.eu-central-1.rds.amazonaws.com"),
+                ),
                 ("port", Value::number(3306i64)),
                 ("name", Value::string("metabase")),
                 ("username", Value::string("metabase")),
@@ -84,12 +90,21 @@ fn the_seed_metabase_renders_every_value_of_its_helm_values() {
     let kinds: Vec<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
     assert_eq!(
         kinds,
-        ["Namespace", "Secret", "Deployment", "Service", "PodDisruptionBudget", "Ingress"]
+        [
+            "Namespace",
+            "Secret",
+            "Deployment",
+            "Service",
+            "PodDisruptionBudget",
+            "Ingress"
+        ]
     );
     let d = find(&objects, "Deployment");
     assert_eq!(
         d.pointer("/spec/template/spec/containers/0/image"),
-        Some(&json!("registry.example.com/analytics/metabase:0.40.1-joom-1"))
+        Some(&json!(
+            "registry.example.com/analytics/metabase:0.40.1-joom-1"
+        ))
     );
     let env = env_of(d);
     assert_eq!(env_value(&env, "MB_DB_TYPE")["value"], "mysql");
@@ -120,9 +135,15 @@ fn the_seed_metabase_renders_every_value_of_its_helm_values() {
     let rule = &i["spec"]["rules"][0];
     assert_eq!(rule["host"], "metabase.analytics.example.com");
     assert_eq!(rule["http"]["paths"][0]["path"], "/*");
-    assert_eq!(rule["http"]["paths"][0]["pathType"], "ImplementationSpecific");
+    assert_eq!(
+        rule["http"]["paths"][0]["pathType"],
+        "ImplementationSpecific"
+    );
     assert_eq!(spec.url(), "https://metabase.analytics.example.com/");
-    assert_eq!(find(&objects, "PodDisruptionBudget")["spec"]["maxUnavailable"], 1);
+    assert_eq!(
+        find(&objects, "PodDisruptionBudget")["spec"]["maxUnavailable"],
+        1
+    );
 }
 
 #[test]
@@ -168,10 +189,16 @@ fn superset_and_redash_get_their_own_wiring() {
     set(&mut v, "engine", Value::string("redash"));
     let (_, objects) = desired(&v, Some("p w")).expect("known");
     let secret = find(&objects, "Secret");
-    let keys: Vec<&String> = secret["data"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    let keys: Vec<&String> = secret["data"]
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
     assert!(keys.iter().any(|k| *k == "database-url"), "{keys:?}");
     let d = find(&objects, "Deployment");
-    assert_eq!(d.pointer("/spec/template/spec/containers/0/args/0"), Some(&json!("server")));
+    assert_eq!(
+        d.pointer("/spec/template/spec/containers/0/args/0"),
+        Some(&json!("server"))
+    );
     assert_eq!(
         d.pointer("/spec/template/spec/containers/0/readinessProbe/httpGet/path"),
         Some(&json!("/ping"))
@@ -187,7 +214,10 @@ fn engine_rules_are_checked_with_paths() {
     let text: Vec<String> = d.iter().map(|x| format!("{x:?}")).collect();
     let all = text.join("\n");
     assert!(all.contains("PostgreSQL"), "{all}");
-    assert!(all.contains("secret_key") && all.contains("redis_url"), "{all}");
+    assert!(
+        all.contains("secret_key") && all.contains("redis_url"),
+        "{all}"
+    );
 
     let mut z = seed_metabase();
     set(&mut z, "engine", Value::string("zeppelin"));
@@ -210,7 +240,11 @@ fn the_configuration_annotation_restores_everything_but_secrets() {
 
 #[test]
 fn object_keys_parse_back_into_references() {
-    for key in ["Deployment/bi/metabase", "Namespace/bi", "PrometheusRule/bi/m"] {
+    for key in [
+        "Deployment/bi/metabase",
+        "Namespace/bi",
+        "PrometheusRule/bi/m",
+    ] {
         assert_eq!(object_ref(key).map(|r| r.key()).as_deref(), Some(key));
     }
     assert!(object_ref("Nope/x/y").is_none());
