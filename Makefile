@@ -30,6 +30,7 @@ kube-sandbox-test:
 test: testbed lint docs-check
 	$(CARGO) build --locked --bins --examples
 	$(CARGO) test --locked --all-targets -- --test-threads=4
+	$(MAKE) kube-sandbox-test
 
 unit:
 	$(CARGO) test --locked --lib --bins
@@ -41,6 +42,8 @@ acceptance: testbed
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) fmt --manifest-path testbed/kube-sandbox/Cargo.toml -- --check
+	$(CARGO) clippy --locked --manifest-path testbed/kube-sandbox/Cargo.toml --target-dir target/kube-sandbox --all-targets -- -D warnings
 
 docs: build
 	$(PROVIDER) docs
