@@ -591,7 +591,7 @@ fn kubernetes_block_connections_and_a_write_only_password() {
     let e = env();
     let dir = tempfile::tempdir().expect("dir");
     let kubeconfig = e.kube.kubeconfig(dir.path());
-    let ws = workspace(v, &e);
+    let mut ws = workspace(v, &e);
     let service = r#"
 resource "dataplatform_bi_service" "metabase" {
   name   = "metabase"
@@ -640,14 +640,32 @@ resource "dataplatform_bi_service" "metabase" {
     );
     ws.write("main.tf", &via_kubeconfig);
     assert_no_changes(&ws);
-    // A new password version is sent.
+    // A new password version is sent; the provider's trace logs never show it.
     ws.write(
         "main.tf",
         &via_kubeconfig
             .replace("write-only-Pa55", "rotated-Pa55")
             .replace("password_wo_version = 1", "password_wo_version = 2"),
     );
+    let log = dir.path().join("trace.log");
+    ws.env("TF_LOG_PROVIDER", "trace");
+    ws.env("TF_LOG_PATH", &log.display().to_string());
     apply(&ws).assert_success();
+    let text = std::fs::read_to_string(&log).expect("trace log");
+    let provider_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("terraform-provider-dataplatform"))
+        .collect();
+    assert!(
+        provider_lines.len() > 10,
+        "provider trace logs were captured"
+    );
+    for l in provider_lines {
+        assert!(
+            !l.contains("rotated-Pa55") && !l.contains(&b64("rotated-Pa55")),
+            "a secret in the provider's logs: {l}"
+        );
+    }
     let secret = e
         .kube
         .get("/api/v1/namespaces/default/secrets/metabase")
