@@ -6,7 +6,7 @@ use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
 use crate::framework::validators::{int_between, matches, one_of, string_length};
-use crate::resources::nodegroup::schema::{placement_type, CLUSTER_NAME_PATTERN};
+use crate::resources::nodegroup::schema::{scheduling_type, CLUSTER_NAME_PATTERN};
 use crate::value::{Type, Value};
 
 use super::engines::ENGINES;
@@ -105,7 +105,7 @@ fn block() -> Block {
                 .description("Extra labels on every object and pod."),
         )
         .attribute(
-            Attribute::optional("placement", placement_type())
+            Attribute::optional("placement", scheduling_type())
                 .description(
                     "Where the pods run: `node_selector` and `tolerations`. Pass a node group's `placement`, e.g. \
                      `dataplatform_nodegroup.infra.placement`.",

@@ -295,11 +295,22 @@ impl Resource<ProviderData> for Nodegroup {
         let (selector, tolerations) = purpose::placement(&labels, &taints);
         model::set(planned, "effective_labels", model::map_value(&labels));
         model::set(planned, "effective_taints", model::taints_value(&taints));
-        model::set(
-            planned,
-            "placement",
-            model::placement_value(&selector, &tolerations),
-        );
+        let capacity = str_of(planned, "capacity_type");
+        let placement = if planned
+            .get_attr("capacity_type")
+            .is_some_and(Value::is_unknown)
+        {
+            Value::Unknown
+        } else {
+            model::placement_value(
+                &selector,
+                &tolerations,
+                &labels,
+                &taints,
+                capacity.as_deref(),
+            )
+        };
+        model::set(planned, "placement", placement);
         let disk = planned
             .get_attr("disk_size")
             .cloned()

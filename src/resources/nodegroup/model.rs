@@ -84,7 +84,13 @@ pub fn taints_value(ts: &[Taint]) -> Value {
     )
 }
 
-pub fn placement_value(selector: &BTreeMap<String, String>, tolerations: &[Toleration]) -> Value {
+pub fn placement_value(
+    selector: &BTreeMap<String, String>,
+    tolerations: &[Toleration],
+    labels: &BTreeMap<String, String>,
+    taints: &[Taint],
+    capacity_type: Option<&str>,
+) -> Value {
     Value::object(vec![
         ("node_selector", map_value(selector)),
         (
@@ -102,6 +108,29 @@ pub fn placement_value(selector: &BTreeMap<String, String>, tolerations: &[Toler
                     })
                     .collect(),
             ),
+        ),
+        ("labels", map_value(labels)),
+        (
+            "taints",
+            Value::list(
+                taints
+                    .iter()
+                    .map(|t| {
+                        Value::object(vec![
+                            ("key", Value::string(&t.key)),
+                            ("value", t.value.as_ref().map_or(Value::Null, Value::string)),
+                            (
+                                "effect",
+                                Value::string(purpose::kubernetes_effect(&t.effect)),
+                            ),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "capacity_type",
+            capacity_type.map_or(Value::Null, Value::string),
         ),
     ])
 }
@@ -305,7 +334,16 @@ pub fn state(
         .set("effective_labels", map_value(&ng.labels))
         .set("effective_taints", taints_value(&ng.taints))
         .set("autoscaler_tags", map_value(asg_tags))
-        .set("placement", placement_value(&selector, &tolerations))
+        .set(
+            "placement",
+            placement_value(
+                &selector,
+                &tolerations,
+                &ng.labels,
+                &ng.taints,
+                ng.capacity_type.as_deref(),
+            ),
+        )
         .set("scaling_config", scaling_block(ng.scaling, prior))
         .set("taint", taint_v)
         .set(

@@ -61,10 +61,24 @@ pub fn toleration_object() -> Type {
     ])
 }
 
+/// Node selector and tolerations: what a pod spec needs to land on a group.
+pub fn scheduling_type() -> Type {
+    Type::object(vec![
+        ("node_selector", string_map()),
+        ("tolerations", Type::List(Box::new(toleration_object()))),
+    ])
+}
+
+/// A node group's `placement`: how to schedule onto it, and the facts consumers check that
+/// against at plan time (its node labels, taints in Kubernetes form, and capacity type).
+/// Assignable to attributes of [`scheduling_type`]: the extra attributes are dropped.
 pub fn placement_type() -> Type {
     Type::object(vec![
         ("node_selector", string_map()),
         ("tolerations", Type::List(Box::new(toleration_object()))),
+        ("labels", string_map()),
+        ("taints", Type::List(Box::new(taint_object()))),
+        ("capacity_type", Type::String),
     ])
 }
 
@@ -226,7 +240,9 @@ fn block() -> Block {
         .attribute(
             Attribute::computed("placement", placement_type()).description(
                 "How to schedule onto this group, known at plan time: `node_selector` (map) and `tolerations` \
-                 (Kubernetes form). Pass it to BI services and Spark pools.",
+                 (Kubernetes form), plus the group's node `labels`, `taints` (Kubernetes effect names) and \
+                 `capacity_type`, which Spark pools check their placement against. Pass it to BI services and \
+                 Spark pools.",
             ),
         )
         .block(
