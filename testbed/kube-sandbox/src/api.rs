@@ -1037,6 +1037,10 @@ async fn create(
             }
         }
     }
+    if is_pods(rp) {
+        let status = crate::pods::initial_status(&obj);
+        obj["status"] = status;
+    }
     let store_rp = store_path(rp);
     let obj = to_store(obj);
     if query.dry_run() {
@@ -1272,16 +1276,34 @@ async fn server_side_apply(
             .insert((key.to_string(), manager.to_string()), patch_body);
         if live.is_none() {
             r.status = 201;
+            if is_pods(store_rp) {
+                let mut created = r.body.clone();
+                created["status"] = crate::pods::initial_status(&created);
+                let s = state
+                    .call_json(Method::PUT, &format!("{obj_path}/status"), Some(&created))
+                    .await;
+                if s.ok() {
+                    r.body = s.body;
+                }
+            }
         }
     }
     r
 }
 
+/// A Pod itself (not its status): what gets the Pod strategy's defaults on create.
+fn is_pods(rp: &ResPath) -> bool {
+    rp.group.is_empty() && rp.version == "v1" && rp.resource == "pods" && rp.sub.is_none()
+}
+
 async fn delete(state: &State, rp: &ResPath, query: &Query, body: &[u8]) -> Reply {
-    let body_dry_run = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v.get("dryRun").cloned())
+    let options = serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+    let body_dry_run = options
+        .get("dryRun")
         .is_some_and(|d| d.as_array().is_some_and(|a| a.iter().any(|x| x == "All")));
+    let orphan = query.get("propagationPolicy") == Some("Orphan")
+        || options.get("propagationPolicy") == Some(&json!("Orphan"))
+        || options.get("orphanDependents") == Some(&json!(true));
     let store_rp = store_path(rp);
     match store_rp.object_path() {
         Some(obj_path) => {
@@ -1294,6 +1316,7 @@ async fn delete(state: &State, rp: &ResPath, query: &Query, body: &[u8]) -> Repl
                     ),
                 };
             }
+            let live = state.get(&obj_path).await;
             let r = state
                 .call(
                     Method::DELETE,
@@ -1304,6 +1327,13 @@ async fn delete(state: &State, rp: &ResPath, query: &Query, body: &[u8]) -> Repl
                 .await;
             if r.ok() {
                 state.forget_applied(&rp.object_path().unwrap_or_default());
+                let uid = live
+                    .as_ref()
+                    .and_then(|l| l.pointer("/metadata/uid"))
+                    .and_then(Value::as_str);
+                if let (Some(ns), Some(uid), false) = (&rp.namespace, uid, orphan) {
+                    collect_garbage(state, ns, uid).await;
+                }
             }
             r
         }
@@ -1326,6 +1356,39 @@ async fn delete(state: &State, rp: &ResPath, query: &Query, body: &[u8]) -> Repl
                 state.forget_applied(&rp.collection_path());
             }
             r
+        }
+    }
+}
+
+/// The garbage collector with background propagation: deletes the objects in `ns` whose
+/// `ownerReferences` name `owner_uid`, then their dependents in turn (a Spark driver Pod owns its
+/// Service, ConfigMaps and NetworkPolicy; a Deployment its ReplicaSets, which own Pods).
+async fn collect_garbage(state: &State, ns: &str, owner_uid: &str) {
+    let resources = discovery::namespaced_resources();
+    let mut owners = vec![owner_uid.to_string()];
+    while let Some(owner) = owners.pop() {
+        for r in &resources {
+            let prefix = if r.group.is_empty() {
+                format!("/api/{}", r.version)
+            } else {
+                format!("/apis/{}/{}", r.group, r.version)
+            };
+            let path = format!("{prefix}/namespaces/{ns}/{}", r.plural);
+            for obj in state.list(&path).await {
+                if !crate::controller::owned_by(&obj, &owner) {
+                    continue;
+                }
+                let Some(name) = obj.pointer("/metadata/name").and_then(Value::as_str) else {
+                    continue;
+                };
+                let obj_path = format!("{path}/{name}");
+                if state.call_json(Method::DELETE, &obj_path, None).await.ok() {
+                    state.forget_applied(&obj_path);
+                    if let Some(uid) = obj.pointer("/metadata/uid").and_then(Value::as_str) {
+                        owners.push(uid.to_string());
+                    }
+                }
+            }
         }
     }
 }

@@ -296,7 +296,7 @@ fn owner_ref(kind: &str, api_version: &str, obj: &Value) -> Value {
     })
 }
 
-fn owned_by(obj: &Value, uid: &str) -> bool {
+pub(crate) fn owned_by(obj: &Value, uid: &str) -> bool {
     obj.pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
         .is_some_and(|refs| {

@@ -9,6 +9,7 @@ mod auth;
 mod control;
 mod controller;
 mod discovery;
+mod pods;
 mod tls;
 
 use std::io::Write;
@@ -27,7 +28,7 @@ usage: kube-sandbox [options]
   --port N               HTTPS port on 127.0.0.1 (0: pick a free one; default 0)
   --ca-out FILE          write the generated CA certificate (PEM) here (required unless --http)
   --token TOKEN          accept this static bearer token (repeatable)
-  --anonymous            also accept requests without a token (e.g. for spark-submit)
+  --anonymous            also accept requests without a token
   --aws-secret-key KEY   also verify the SigV4 signature of EKS IAM tokens with this secret key
   --eks-cluster NAME     cluster name EKS tokens are signed for (repeatable; default analytics)
   --eks-token-max-age S  seconds after X-Amz-Date an EKS token is accepted (default 900, as EKS)

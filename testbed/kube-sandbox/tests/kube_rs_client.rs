@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Service};
 use kube::api::{
     Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, WatchEvent,
     WatchParams,
@@ -30,7 +31,9 @@ impl Drop for Sandbox {
 }
 
 fn start() -> Sandbox {
-    let dir = std::env::temp_dir().join(format!("kube-sandbox-test-{}", std::process::id()));
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("kube-sandbox-test-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_kube-sandbox"))
         .arg("--ca-out")
@@ -228,4 +231,143 @@ async fn kube_rs_against_the_sandbox() {
         matches!(e, kube::Error::Api(ref s) if s.code == 404 && s.message == "namespaces \"team\" not found"),
         "{e:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_start_pending_and_dependents_are_garbage_collected() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sb = start();
+    let client = client(&sb).await;
+    let pp = PatchParams::apply("test").force();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .patch(
+            "gc",
+            &pp,
+            &Patch::Apply(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gc"}}),
+            ),
+        )
+        .await
+        .unwrap();
+
+    // A created Pod is Pending with its QoS class, whatever status the client sent (as
+    // spark-submit's driver pod: it reads the status back).
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "gc");
+    let driver: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "driver", "labels": {"spark-role": "driver"}},
+        "spec": {"containers": [{"name": "c", "image": "apache/spark:4.0.0",
+            "resources": {"requests": {"cpu": "1", "memory": "1408Mi"}, "limits": {"memory": "1408Mi"}}}]},
+        "status": {"phase": "Running"},
+    }))
+    .unwrap();
+    let driver = pods.create(&PostParams::default(), &driver).await.unwrap();
+    let status = driver.status.clone().unwrap();
+    assert_eq!(status.phase.as_deref(), Some("Pending"));
+    assert_eq!(status.qos_class.as_deref(), Some("Burstable"));
+    let applied = pods
+        .patch(
+            "applied",
+            &pp,
+            &Patch::Apply(
+                json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "applied"},
+                "spec": {"containers": [{"name": "c", "image": "x"}]}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let status = applied.status.unwrap();
+    assert_eq!(status.phase.as_deref(), Some("Pending"));
+    assert_eq!(status.qos_class.as_deref(), Some("BestEffort"));
+
+    // Deleting an owner deletes its dependents, and theirs (spark-submit's driver Service and
+    // ConfigMaps are owned by the driver Pod); Orphan leaves them.
+    let owner = |kind: &str, name: &str, uid: &str| json!([{"apiVersion": "v1", "kind": kind, "name": name, "uid": uid, "controller": true}]);
+    let uid = driver.metadata.uid.clone().unwrap();
+    let services: Api<Service> = Api::namespaced(client.clone(), "gc");
+    let svc = services
+        .patch(
+            "driver-svc",
+            &pp,
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "driver-svc", "ownerReferences": owner("Pod", "driver", &uid)},
+                "spec": {"clusterIP": "None", "ports": [{"port": 7078}]}})),
+        )
+        .await
+        .unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "gc");
+    let svc_uid = svc.metadata.uid.unwrap();
+    for (name, refs) in [
+        ("driver-conf", owner("Pod", "driver", &uid)),
+        ("svc-conf", owner("Service", "driver-svc", &svc_uid)),
+        ("unowned", json!([])),
+    ] {
+        cms.patch(
+            name,
+            &pp,
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "ownerReferences": refs}, "data": {"k": "v"}})),
+        )
+        .await
+        .unwrap();
+    }
+    pods.delete("driver", &DeleteParams::background())
+        .await
+        .unwrap();
+    assert!(services.get_opt("driver-svc").await.unwrap().is_none());
+    assert!(cms.get_opt("driver-conf").await.unwrap().is_none());
+    assert!(cms.get_opt("svc-conf").await.unwrap().is_none());
+    assert!(cms.get_opt("unowned").await.unwrap().is_some());
+
+    let applied_uid = pods.get("applied").await.unwrap().metadata.uid.unwrap();
+    cms.patch(
+        "kept",
+        &pp,
+        &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "kept", "ownerReferences": owner("Pod", "applied", &applied_uid)}})),
+    )
+    .await
+    .unwrap();
+    pods.delete("applied", &DeleteParams::orphan())
+        .await
+        .unwrap();
+    assert!(cms.get_opt("kept").await.unwrap().is_some());
+
+    // A deleted Deployment takes its ReplicaSet and Pods with it.
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "gc");
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx:1"}]}}}});
+    deployments
+        .patch("web", &pp, &Patch::Apply(&d))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pods
+        .list(&ListParams::default().labels("app=web"))
+        .await
+        .unwrap()
+        .items
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "the Deployment never got a Pod");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    deployments
+        .delete("web", &DeleteParams::default())
+        .await
+        .unwrap();
+    let replicasets: Api<ReplicaSet> = Api::namespaced(client.clone(), "gc");
+    assert!(replicasets
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(pods
+        .list(&ListParams::default().labels("app=web"))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
 }
