@@ -10,3 +10,4 @@ mod nodegroup;
 mod plugin_process;
 mod provider_core;
 mod sandbox;
+mod spark;
