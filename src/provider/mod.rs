@@ -321,6 +321,7 @@ impl Provider for DataplatformProvider {
         vec![
             Arc::new(crate::resources::nodegroup::Nodegroup),
             Arc::new(crate::resources::bi_service::BiService),
+            Arc::new(crate::resources::spark_pool::SparkPool),
         ]
     }
 

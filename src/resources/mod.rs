@@ -2,4 +2,6 @@
 
 pub mod bi_service;
 pub mod cluster;
+pub mod kube_objects;
 pub mod nodegroup;
+pub mod spark_pool;

@@ -4,7 +4,6 @@
 //! Order: validation, plan, create/update (apply + rollout), read (drift), delete, import.
 //! Engine wiring lives in [`engines`], object rendering in [`render`], drift in [`drift`].
 
-pub mod drift;
 pub mod engines;
 pub mod model;
 pub mod render;
@@ -17,13 +16,16 @@ use serde_json::Value as Json;
 
 use crate::clients::kube::{Kube, KubeError, ObjectRef};
 use crate::clients::rollout::{self, RolloutError};
-use crate::clients::wait::{self, Backoff, Poll, WaitEnd};
 use crate::framework::{
     timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
     ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResult, Resource, Schema,
     UpdateRequest, ValidateRequest,
 };
 use crate::provider::ProviderData;
+use crate::resources::kube_objects::{
+    self, apply_all, delete_all, fingerprints, kube_diag, parse_import_id, prints_of, prints_value,
+    read_all, with_prints, Live, Prints, ROLLOUT_FAILED,
+};
 use crate::value::{AttributePath, Value};
 
 use engines::Engine;
@@ -31,13 +33,6 @@ use model::Spec;
 use schema::DEFAULT_TIMEOUT;
 
 pub struct BiService;
-
-/// Marker in `objects` for an object deleted outside Terraform.
-pub const DELETED: &str = "deleted";
-/// Marker in `objects` for a Deployment whose last rollout failed: the next plan re-applies.
-pub const ROLLOUT_FAILED: &str = "rollout failed";
-/// Marker in `objects` for a Secret whose data was changed outside Terraform.
-pub const SECRET_CHANGED: &str = "data changed";
 
 fn root() -> AttributePath {
     AttributePath::root()
@@ -57,44 +52,27 @@ fn set(v: &mut Value, name: &str, new: Value) {
     crate::resources::nodegroup::model::set(v, name, new);
 }
 
-fn kube_diag(summary: &str, e: &KubeError) -> Diagnostic {
-    let detail = match e {
-        KubeError::Api { code: 404, message, .. } if message.contains("namespaces") => format!(
-            "{e}\n\nCreate the namespace first or set create_namespace = true."
-        ),
-        KubeError::Api { code: 401 | 403, .. } => format!(
-            "{e}\n\nThe credentials in use are not allowed to do this: for EKS, map the caller's IAM role in the \
-             cluster's access entries (or aws-auth)."
-        ),
-        _ => e.to_string(),
-    };
-    Diagnostic::error(summary, detail)
-}
-
 /// The non-secret configuration, as JSON of the resource's own type, for the Deployment's
 /// annotation (import reads it back).
 fn config_annotation(planned: &Value) -> Option<String> {
     let mut v = planned.clone();
-    for a in [
-        "id",
-        "effective_image",
-        "url",
-        "objects",
-        "timeouts",
-        "secrets",
-    ] {
-        set(&mut v, a, Value::Null);
-    }
     if let Some(mut db) = known_block(&v, "database") {
         set(&mut db, "password", Value::Null);
         set(&mut db, "password_wo", Value::Null);
         set(&mut v, "database", db);
     }
-    set(&mut v, "timeouts", Value::Null);
-    let ty = schema::schema().value_type();
-    crate::value::encode_json_value(&v, &ty)
-        .ok()
-        .map(|j| j.to_string())
+    kube_objects::config_annotation(
+        &v,
+        &schema::schema(),
+        &[
+            "id",
+            "effective_image",
+            "url",
+            "objects",
+            "timeouts",
+            "secrets",
+        ],
+    )
 }
 
 /// The objects to apply, or `None` while something is unknown.
@@ -105,21 +83,6 @@ fn desired(planned: &Value, password: Option<&str>) -> Option<(Spec, Vec<Json>)>
     Some((spec, objects))
 }
 
-fn fingerprints(objects: &[Json]) -> BTreeMap<String, String> {
-    objects
-        .iter()
-        .filter_map(|o| {
-            ObjectRef::of(o)
-                .ok()
-                .map(|r| (r.key(), render::fingerprint(o)))
-        })
-        .collect()
-}
-
-fn map_value(m: &BTreeMap<String, String>) -> Value {
-    Value::map(m.iter().map(|(k, v)| (k.clone(), Value::string(v))))
-}
-
 fn password_of(planned: &Value, config: &Value) -> Option<String> {
     planned
         .get_attr("database")
@@ -127,42 +90,6 @@ fn password_of(planned: &Value, config: &Value) -> Option<String> {
         .and_then(Value::as_str)
         .map(str::to_string)
         .or_else(|| model::password_wo(config))
-}
-
-/// Parses an `objects` key back into a reference.
-fn object_ref(key: &str) -> Option<ObjectRef> {
-    let mut parts = key.split('/');
-    let kind = parts.next()?;
-    let k = crate::clients::kube::KINDS
-        .iter()
-        .find(|k| k.kind == kind)?;
-    let (namespace, name) = if k.namespaced {
-        (Some(parts.next()?.to_string()), parts.next()?.to_string())
-    } else {
-        (None, parts.next()?.to_string())
-    };
-    if parts.next().is_some() {
-        return None;
-    }
-    Some(ObjectRef {
-        kind: k.kind,
-        api_version: k.api_version,
-        namespace,
-        name,
-    })
-}
-
-/// Deletion order: dependents first, the namespace last.
-fn delete_rank(kind: &str) -> u8 {
-    match kind {
-        "PrometheusRule" | "ServiceMonitor" => 0,
-        "Ingress" => 1,
-        "PodDisruptionBudget" | "Service" => 2,
-        "Deployment" => 3,
-        "Secret" | "ConfigMap" => 4,
-        "Namespace" => 9,
-        _ => 5,
-    }
 }
 
 fn check_engine(c: &Value, diags: &mut Diagnostics) {
@@ -331,7 +258,7 @@ impl Resource<ProviderData> for BiService {
             Some((spec, objects)) => {
                 set(planned, "effective_image", Value::string(spec.image()));
                 set(planned, "url", Value::string(spec.url()));
-                set(planned, "objects", map_value(&fingerprints(&objects)));
+                set(planned, "objects", prints_value(&fingerprints(&objects)));
             }
             None => {
                 for a in ["effective_image", "url", "objects"] {
@@ -356,16 +283,7 @@ impl Resource<ProviderData> for BiService {
 
     async fn update(&self, ctx: &Context<ProviderData>, req: UpdateRequest) -> ApplyResult {
         let timeout = timeouts::get(&req.planned, "update", DEFAULT_TIMEOUT);
-        let prior: BTreeMap<String, String> = req
-            .prior_state
-            .get_attr("objects")
-            .and_then(Value::as_map)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let prior = prints_of(&req.prior_state);
         self.apply(ctx, &req.config, req.planned, &prior, timeout, false)
             .await
     }
@@ -400,55 +318,21 @@ impl Resource<ProviderData> for BiService {
         let Some((spec, objects)) = desired(&state, password.as_deref()) else {
             return ReadResult::found(state, req.private);
         };
-        let mut live_prints = BTreeMap::new();
-        let mut present = 0usize;
-        for obj in &objects {
-            let Ok(r) = ObjectRef::of(obj) else { continue };
-            let print = match kube.get(&r).await {
-                Ok(None) => DELETED.to_string(),
-                Ok(Some(live)) => {
-                    present += 1;
-                    let projected = drift::project(obj, &live);
-                    if r.kind == "Secret"
-                        && password.is_some()
-                        && projected.get("data") != obj.get("data")
-                    {
-                        SECRET_CHANGED.to_string()
-                    } else {
-                        render::fingerprint(&projected)
-                    }
-                }
-                Err(e) if matches!(e, KubeError::Transport { .. }) => {
-                    let d = Diagnostic::warning(
-                        "Cluster not reachable; live objects not read",
-                        format!(
-                            "{e}\n\nThe plan uses the last known state of {}/{}.",
-                            spec.namespace, spec.name
-                        ),
-                    );
-                    return ReadResult {
-                        state: Some(state),
-                        private: req.private,
-                        diagnostics: d.into(),
-                    };
-                }
-                Err(e) => return failed_read(state, req.private, &e),
-            };
-            live_prints.insert(r.key(), print);
-        }
-        if present == 0 {
-            tracing::info!(namespace = %spec.namespace, name = %spec.name, "BI service is gone; removing it from state");
-            return ReadResult::gone();
-        }
-        // A failed rollout stays marked until an apply succeeds.
-        if let Some(prior) = state.get_attr("objects").and_then(Value::as_map) {
-            for (k, v) in prior {
-                if v.as_str() == Some(ROLLOUT_FAILED) && live_prints.contains_key(k) {
-                    live_prints.insert(k.clone(), ROLLOUT_FAILED.to_string());
+        let prints = match read_all(&kube, &objects, password.is_some(), &prints_of(&state)).await {
+            Live::Found(p) => p,
+            Live::Gone => {
+                tracing::info!(namespace = %spec.namespace, name = %spec.name, "BI service is gone; removing it from state");
+                return ReadResult::gone();
+            }
+            Live::Unreachable(d) | Live::Failed(d) => {
+                return ReadResult {
+                    state: Some(state),
+                    private: req.private,
+                    diagnostics: d.into(),
                 }
             }
-        }
-        set(&mut state, "objects", map_value(&live_prints));
+        };
+        let mut state = with_prints(state, &prints);
         set(&mut state, "effective_image", Value::string(spec.image()));
         set(&mut state, "url", Value::string(spec.url()));
         ReadResult::found(state, req.private)
@@ -462,75 +346,18 @@ impl Resource<ProviderData> for BiService {
             Ok(k) => k,
             Err(d) => return d.into(),
         };
-        let mut refs: Vec<ObjectRef> = prior
-            .get_attr("objects")
-            .and_then(Value::as_map)
-            .map(|m| m.keys().filter_map(|k| object_ref(k)).collect())
-            .unwrap_or_default();
-        refs.sort_by_key(|r| delete_rank(r.kind));
-        for r in &refs {
-            if let Err(e) = kube.delete(r).await {
-                return kube_diag(&format!("Cannot delete {r}"), &e).into();
-            }
-        }
         let timeout = timeouts::get(&prior, "delete", DEFAULT_TIMEOUT);
-        let cancel = ctx.cancellation_token();
-        let waited = wait::until(
+        delete_all(
+            &kube,
+            &prints_of(&prior),
             timeout,
-            Backoff {
-                initial: std::time::Duration::from_millis(200),
-                factor: 1.5,
-                max: std::time::Duration::from_secs(5),
-            },
-            &cancel,
-            || async {
-                let mut left = Vec::new();
-                for r in &refs {
-                    if kube.get(r).await?.is_some() {
-                        left.push(r.key());
-                    }
-                }
-                Ok::<_, KubeError>(if left.is_empty() {
-                    Poll::Done(())
-                } else {
-                    Poll::Pending(format!("still present: {}", left.join(", ")))
-                })
-            },
+            &ctx.cancellation_token(),
         )
-        .await;
-        match waited {
-            Ok(()) => Diagnostics::new(),
-            Err(WaitEnd::Failed(e)) => kube_diag("Cannot confirm deletion", &e).into(),
-            Err(WaitEnd::Cancelled) => Diagnostic::error("Deletion cancelled", "Terraform asked the provider to stop.").into(),
-            Err(WaitEnd::TimedOut { waited, last }) => Diagnostic::error(
-                "Objects not deleted in time",
-                format!("After {waited:?}: {last}. Finalizers may be holding them; raise timeouts.delete or check the objects."),
-            )
-            .into(),
-        }
+        .await
     }
 
     async fn import(&self, _: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
-        let re = regex::Regex::new(&format!(
-            "^{}/{}$",
-            schema::NAMESPACE_PATTERN
-                .trim_start_matches('^')
-                .trim_end_matches('$'),
-            schema::DNS_LABEL
-                .trim_start_matches('^')
-                .trim_end_matches('$')
-        ))
-        .ok();
-        let Some((ns, name)) = id
-            .split_once('/')
-            .filter(|_| re.as_ref().is_some_and(|r| r.is_match(id)))
-        else {
-            return Err(Diagnostic::error(
-                "Invalid import ID",
-                format!("Expected \"namespace/name\" (e.g. \"metabase/metabase\"), got {id:?}."),
-            )
-            .into());
-        };
+        let (ns, name) = parse_import_id(id, "metabase/metabase")?;
         let block = &schema::schema().block;
         Ok(crate::framework::ObjectBuilder::new(block)
             .set("id", Value::string(id))
@@ -564,21 +391,7 @@ async fn imported_state(kube: &Kube, state: &Value) -> Result<Option<Value>, Kub
     let Some(live) = kube.get(&deployment).await? else {
         return Ok(None);
     };
-    let annotation = live
-        .pointer(&format!(
-            "/metadata/annotations/{}",
-            render::CONFIG_ANNOTATION.replace('/', "~1")
-        ))
-        .and_then(Json::as_str)
-        .ok_or(KubeError::Malformed(
-            "the dataplatform.io/config annotation (not created by this provider)",
-        ))?;
-    let json: Json = serde_json::from_str(annotation)
-        .map_err(|_| KubeError::Malformed("a readable dataplatform.io/config annotation"))?;
-    let ty = schema::schema().value_type();
-    let mut restored = crate::value::decode_json_value(&json, &ty).map_err(|_| {
-        KubeError::Malformed("a dataplatform.io/config annotation of this provider version")
-    })?;
+    let mut restored = kube_objects::restore_config(&live, &schema::schema())?;
     // Credentials come back from the Secret.
     let secret = ObjectRef {
         kind: "Secret",
@@ -648,7 +461,7 @@ impl BiService {
         ctx: &Context<ProviderData>,
         config: &Value,
         planned: Value,
-        prior_objects: &BTreeMap<String, String>,
+        prior_objects: &Prints,
         timeout: std::time::Duration,
         creating: bool,
     ) -> ApplyResult {
@@ -670,48 +483,24 @@ impl BiService {
                     if creating {
                         Value::Null
                     } else {
-                        with_objects(planned, prior_objects)
+                        with_prints(planned, prior_objects)
                     },
                     d,
                 )
             }
         };
-        let wanted = fingerprints(&objects);
-        // What exists so far: for an update, the prior objects; applied ones take their new print.
-        let mut recorded: BTreeMap<String, String> = prior_objects.clone();
         tracing::info!(namespace = %spec.namespace, name = %spec.name, engine = spec.engine.name(), objects = objects.len(), "applying BI service");
-        for obj in &objects {
-            let Ok(r) = ObjectRef::of(obj) else { continue };
-            if let Err(e) = kube.apply(obj).await {
+        let mut recorded = match apply_all(&kube, &objects, prior_objects).await {
+            Ok(r) => r,
+            Err((recorded, d)) => {
                 let state = if recorded.is_empty() {
                     Value::Null
                 } else {
-                    with_objects(planned, &recorded)
+                    with_prints(planned, &recorded)
                 };
-                return ApplyResult::failed(state, kube_diag(&format!("Cannot apply {r}"), &e));
+                return ApplyResult::failed(state, d);
             }
-            recorded.insert(r.key(), wanted.get(&r.key()).cloned().unwrap_or_default());
-        }
-        // Objects no longer wanted (e.g. the ingress block was removed).
-        let mut stale: Vec<ObjectRef> = prior_objects
-            .keys()
-            .filter(|k| !wanted.contains_key(*k))
-            .filter_map(|k| object_ref(k))
-            .collect();
-        stale.sort_by_key(|r| delete_rank(r.kind));
-        for r in stale {
-            match kube.delete(&r).await {
-                Ok(_) => {
-                    recorded.remove(&r.key());
-                }
-                Err(e) => {
-                    return ApplyResult::failed(
-                        with_objects(planned, &recorded),
-                        kube_diag(&format!("Cannot delete {r}"), &e),
-                    )
-                }
-            }
-        }
+        };
         let wait = planned
             .get_attr("wait_for_rollout")
             .and_then(Value::as_bool)
@@ -733,18 +522,13 @@ impl BiService {
                     _ => "Rollout not confirmed",
                 };
                 return ApplyResult::failed(
-                    with_objects(planned, &recorded),
+                    with_prints(planned, &recorded),
                     Diagnostic::error(summary, e.to_string()),
                 );
             }
         }
-        ApplyResult::ok(with_objects(planned, &wanted))
+        ApplyResult::ok(with_prints(planned, &recorded))
     }
-}
-
-fn with_objects(mut state: Value, objects: &BTreeMap<String, String>) -> Value {
-    set(&mut state, "objects", map_value(objects));
-    state
 }
 
 #[cfg(test)]

@@ -88,51 +88,63 @@ pub struct Spec {
     pub monitoring: Option<Monitoring>,
 }
 
-/// A known string; `Err(())` when unknown, `Ok(None)` when null.
-fn opt_str(v: Option<&Value>) -> Result<Option<String>, ()> {
+/// A value is not known yet (during plan).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotKnown;
+
+/// A known string; `Err(NotKnown)` when unknown, `Ok(None)` when null.
+pub fn opt_str(v: Option<&Value>) -> Result<Option<String>, NotKnown> {
     match v {
         None => Ok(None),
         Some(v) if v.is_null() => Ok(None),
-        Some(v) if v.is_unknown() => Err(()),
-        Some(v) => v.as_str().map(|s| Some(s.to_string())).ok_or(()),
+        Some(v) if v.is_unknown() => Err(NotKnown),
+        Some(v) => v.as_str().map(|s| Some(s.to_string())).ok_or(NotKnown),
     }
 }
 
-fn opt_int(v: Option<&Value>) -> Result<Option<i64>, ()> {
+pub fn opt_int(v: Option<&Value>) -> Result<Option<i64>, NotKnown> {
     match v {
         None => Ok(None),
         Some(v) if v.is_null() => Ok(None),
-        Some(v) => v.as_number().and_then(Number::to_i64).map(Some).ok_or(()),
+        Some(v) => v
+            .as_number()
+            .and_then(Number::to_i64)
+            .map(Some)
+            .ok_or(NotKnown),
     }
 }
 
-fn opt_bool(v: Option<&Value>) -> Result<Option<bool>, ()> {
+pub fn opt_bool(v: Option<&Value>) -> Result<Option<bool>, NotKnown> {
     match v {
         None => Ok(None),
         Some(v) if v.is_null() => Ok(None),
-        Some(v) => v.as_bool().map(Some).ok_or(()),
+        Some(v) => v.as_bool().map(Some).ok_or(NotKnown),
     }
 }
 
-fn str_map(v: Option<&Value>) -> Result<BTreeMap<String, String>, ()> {
+pub fn str_map(v: Option<&Value>) -> Result<BTreeMap<String, String>, NotKnown> {
     match v {
         None => Ok(BTreeMap::new()),
         Some(v) if v.is_null() => Ok(BTreeMap::new()),
         Some(v) => v
             .as_map()
-            .ok_or(())?
+            .ok_or(NotKnown)?
             .iter()
-            .map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())).ok_or(()))
+            .map(|(k, v)| {
+                v.as_str()
+                    .map(|s| (k.clone(), s.to_string()))
+                    .ok_or(NotKnown)
+            })
             .collect(),
     }
 }
 
 /// A nested block's object: `Ok(None)` when absent.
-fn block(v: &Value, name: &str) -> Result<Option<Value>, ()> {
+pub fn block(v: &Value, name: &str) -> Result<Option<Value>, NotKnown> {
     match v.get_attr(name) {
         None => Ok(None),
         Some(b) if b.is_null() => Ok(None),
-        Some(b) if b.is_unknown() => Err(()),
+        Some(b) if b.is_unknown() => Err(NotKnown),
         Some(b) => Ok(Some(b.clone())),
     }
 }
@@ -143,8 +155,9 @@ impl Spec {
         Self::read(v).ok()
     }
 
-    fn read(v: &Value) -> Result<Spec, ()> {
-        let engine = Engine::parse(&opt_str(v.get_attr("engine"))?.ok_or(())?).ok_or(())?;
+    fn read(v: &Value) -> Result<Spec, NotKnown> {
+        let engine =
+            Engine::parse(&opt_str(v.get_attr("engine"))?.ok_or(NotKnown)?).ok_or(NotKnown)?;
         let image = block(v, "image")?;
         let img = |n: &str| image.as_ref().map_or(Ok(None), |i| opt_str(i.get_attr(n)));
         let res = block(v, "resources")?;
@@ -154,12 +167,12 @@ impl Spec {
         let memory_limit = r("memory_limit")?.unwrap_or_else(|| memory_request.clone());
 
         let (node_selector, tolerations) = match v.get_attr("placement") {
-            Some(p) if p.is_unknown() => return Err(()),
+            Some(p) if p.is_unknown() => return Err(NotKnown),
             Some(p) if !p.is_null() => {
                 let sel = str_map(p.get_attr("node_selector"))?;
                 let mut tols = Vec::new();
                 if let Some(list) = p.get_attr("tolerations").filter(|t| !t.is_null()) {
-                    for t in list.as_list().ok_or(())? {
+                    for t in list.as_list().ok_or(NotKnown)? {
                         let mut o = serde_json::Map::new();
                         for f in ["key", "operator", "value", "effect"] {
                             if let Some(s) = opt_str(t.get_attr(f))? {
@@ -180,15 +193,15 @@ impl Spec {
                 let kind = match opt_str(d.get_attr("type"))?.as_deref() {
                     Some("mysql") => DbKind::Mysql,
                     Some("postgres") => DbKind::Postgres,
-                    _ => return Err(()),
+                    _ => return Err(NotKnown),
                 };
                 let default_port = if kind == DbKind::Mysql { 3306 } else { 5432 };
                 Some(Database {
                     kind,
-                    host: opt_str(d.get_attr("host"))?.ok_or(())?,
+                    host: opt_str(d.get_attr("host"))?.ok_or(NotKnown)?,
                     port: opt_int(d.get_attr("port"))?.unwrap_or(default_port),
-                    name: opt_str(d.get_attr("name"))?.ok_or(())?,
-                    username: opt_str(d.get_attr("username"))?.ok_or(())?,
+                    name: opt_str(d.get_attr("name"))?.ok_or(NotKnown)?,
+                    username: opt_str(d.get_attr("username"))?.ok_or(NotKnown)?,
                     password: opt_str(d.get_attr("password"))?,
                     password_wo_version: opt_int(d.get_attr("password_wo_version"))?,
                 })
@@ -205,7 +218,7 @@ impl Spec {
         let ingress = match block(v, "ingress")? {
             None => None,
             Some(i) => Some(Ingress {
-                host: opt_str(i.get_attr("host"))?.ok_or(())?,
+                host: opt_str(i.get_attr("host"))?.ok_or(NotKnown)?,
                 path: opt_str(i.get_attr("path"))?.unwrap_or_else(|| "/".into()),
                 class: opt_str(i.get_attr("class"))?.unwrap_or_else(|| "alb".into()),
                 scheme: opt_str(i.get_attr("scheme"))?.unwrap_or_else(|| "internal".into()),
@@ -225,7 +238,7 @@ impl Spec {
             }),
         };
         Ok(Spec {
-            name: opt_str(v.get_attr("name"))?.ok_or(())?,
+            name: opt_str(v.get_attr("name"))?.ok_or(NotKnown)?,
             namespace: opt_str(v.get_attr("namespace"))?.unwrap_or_else(|| "default".into()),
             create_namespace: opt_bool(v.get_attr("create_namespace"))?.unwrap_or(false),
             engine,

@@ -10,10 +10,8 @@ use super::engines::{self, EnvValue};
 use super::model::Spec;
 
 pub const MANAGED_BY: &str = "terraform-provider-dataplatform";
-/// Non-secret configuration of the resource, kept on the Deployment so import can restore it.
-pub const CONFIG_ANNOTATION: &str = "dataplatform.io/config";
-/// Checksum of the Secret's data on the pod template: a changed credential rolls the pods.
-pub const CHECKSUM_ANNOTATION: &str = "dataplatform.io/secret-checksum";
+pub use crate::resources::kube_objects::CHECKSUM_ANNOTATION;
+pub use crate::resources::kube_objects::CONFIG_ANNOTATION;
 
 /// The selector labels of a service's pods.
 pub fn selector(spec: &Spec) -> BTreeMap<String, String> {
@@ -290,65 +288,4 @@ pub fn objects(spec: &Spec, password: Option<&str>, config: &str) -> Vec<Json> {
         }));
     }
     out
-}
-
-/// The object with everything secret-derived blanked: fingerprints never depend on secrets.
-pub fn without_secrets(obj: &Json) -> Json {
-    let mut o = obj.clone();
-    if o["kind"] == "Secret" {
-        if let Some(d) = o.get_mut("data").and_then(Json::as_object_mut) {
-            for v in d.values_mut() {
-                *v = json!("");
-            }
-        }
-    }
-    if o["kind"] == "Deployment" {
-        if let Some(a) = o
-            .pointer_mut("/spec/template/metadata/annotations")
-            .and_then(Json::as_object_mut)
-        {
-            if let Some(v) = a.get_mut(CHECKSUM_ANNOTATION) {
-                *v = json!("");
-            }
-        }
-    }
-    o
-}
-
-fn canonical(v: &Json, out: &mut String) {
-    match v {
-        Json::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Json::String(k.clone()).to_string());
-                out.push(':');
-                canonical(&m[k], out);
-            }
-            out.push('}');
-        }
-        Json::Array(a) => {
-            out.push('[');
-            for (i, e) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical(e, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
-}
-
-/// A short, stable fingerprint of an object's fields (secrets excluded).
-pub fn fingerprint(obj: &Json) -> String {
-    let mut s = String::new();
-    canonical(&without_secrets(obj), &mut s);
-    let digest = Sha256::digest(s.as_bytes());
-    format!("sha256:{}", &hex::encode(digest)[..16])
 }

@@ -237,16 +237,3 @@ fn the_configuration_annotation_restores_everything_but_secrets() {
     assert_eq!(restored.get_attr("engine"), v.get_attr("engine"));
     assert_eq!(restored.get_attr("ingress"), v.get_attr("ingress"));
 }
-
-#[test]
-fn object_keys_parse_back_into_references() {
-    for key in [
-        "Deployment/bi/metabase",
-        "Namespace/bi",
-        "PrometheusRule/bi/m",
-    ] {
-        assert_eq!(object_ref(key).map(|r| r.key()).as_deref(), Some(key));
-    }
-    assert!(object_ref("Nope/x/y").is_none());
-    assert!(object_ref("Deployment/a/b/c").is_none());
-}

@@ -1,0 +1,531 @@
+//! A Spark pool read into a typed spec, and what it renders: Kubernetes objects, pod
+//! templates, the Spark configuration and SparkApplication defaults. The same functions run
+//! at plan, apply and refresh.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value as Json};
+
+use crate::resources::bi_service::model::{block, opt_bool, opt_int, opt_str, str_map, NotKnown};
+use crate::value::Value;
+
+pub const MANAGED_BY: &str = "terraform-provider-dataplatform";
+pub const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
+pub const EXECUTOR_CONTAINER: &str = "spark-kubernetes-executor";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Taint {
+    pub key: String,
+    pub value: Option<String>,
+    pub effect: String,
+}
+
+/// Driver or executor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Role {
+    pub node_selector: BTreeMap<String, String>,
+    /// Kubernetes toleration objects.
+    pub tolerations: Vec<Json>,
+    /// The node group's facts, from `placement`.
+    pub group_labels: BTreeMap<String, String>,
+    pub group_taints: Vec<Taint>,
+    pub capacity_type: Option<String>,
+    pub service_account: String,
+    pub cores: i64,
+    pub memory: String,
+    pub memory_overhead: Option<String>,
+    pub instances: i64,
+    pub local_dirs: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pool {
+    pub name: String,
+    pub namespace: String,
+    pub create_namespace: bool,
+    pub image: String,
+    pub decommission: bool,
+    pub template_dir: String,
+    pub conf: BTreeMap<String, String>,
+    pub driver: Role,
+    pub executor: Role,
+    /// (min, max) when dynamic allocation is on.
+    pub dynamic: Option<(i64, i64)>,
+    pub quota: Option<(Option<String>, Option<String>, Option<i64>)>,
+    /// (namespace, service account) of the Spark operator.
+    pub operator: Option<(String, String)>,
+}
+
+fn tolerations(v: Option<&Value>) -> Result<Option<Vec<Json>>, NotKnown> {
+    let Some(list) = v.filter(|l| !l.is_null()) else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for t in list.as_list().ok_or(NotKnown)? {
+        let mut o = Map::new();
+        for f in ["key", "operator", "value", "effect"] {
+            if let Some(s) = opt_str(t.get_attr(f))? {
+                o.insert(f.to_string(), json!(s));
+            }
+        }
+        out.push(Json::Object(o));
+    }
+    Ok(Some(out))
+}
+
+fn role(v: &Value, kind: &str) -> Result<Role, NotKnown> {
+    let b = block(v, kind)?.ok_or(NotKnown)?;
+    let p = b
+        .get_attr("placement")
+        .filter(|p| !p.is_null())
+        .ok_or(NotKnown)?;
+    if p.is_unknown() {
+        return Err(NotKnown);
+    }
+    let mut group_taints = Vec::new();
+    if let Some(list) = p.get_attr("taints").filter(|l| !l.is_null()) {
+        for t in list.as_list().ok_or(NotKnown)? {
+            group_taints.push(Taint {
+                key: opt_str(t.get_attr("key"))?.unwrap_or_default(),
+                value: opt_str(t.get_attr("value"))?,
+                effect: opt_str(t.get_attr("effect"))?.unwrap_or_default(),
+            });
+        }
+    }
+    let node_selector = match b.get_attr("node_selector").filter(|s| !s.is_null()) {
+        Some(s) => str_map(Some(s))?,
+        None => str_map(p.get_attr("node_selector"))?,
+    };
+    let tolerations = match tolerations(b.get_attr("tolerations"))? {
+        Some(t) => t,
+        None => tolerations(p.get_attr("tolerations"))?.unwrap_or_default(),
+    };
+    let local_dirs = match b.get_attr("local_dirs").filter(|l| !l.is_null()) {
+        Some(l) => l
+            .as_list()
+            .ok_or(NotKnown)?
+            .iter()
+            .map(|e| e.as_str().map(str::to_string).ok_or(NotKnown))
+            .collect::<Result<_, NotKnown>>()?,
+        None => Vec::new(),
+    };
+    Ok(Role {
+        node_selector,
+        tolerations,
+        group_labels: str_map(p.get_attr("labels"))?,
+        group_taints,
+        capacity_type: opt_str(p.get_attr("capacity_type"))?,
+        service_account: opt_str(b.get_attr("service_account"))?
+            .unwrap_or_else(|| format!("spark-{kind}")),
+        cores: opt_int(b.get_attr("cores"))?.unwrap_or(if kind == "driver" { 1 } else { 4 }),
+        memory: opt_str(b.get_attr("memory"))?.unwrap_or_else(|| {
+            if kind == "driver" {
+                "2g".into()
+            } else {
+                "8g".into()
+            }
+        }),
+        memory_overhead: opt_str(b.get_attr("memory_overhead"))?,
+        instances: opt_int(b.get_attr("instances"))?.unwrap_or(2),
+        local_dirs,
+    })
+}
+
+impl Role {
+    pub fn on_spot(&self) -> bool {
+        self.capacity_type.as_deref() == Some("SPOT")
+    }
+}
+
+/// Whether decommissioning defaults on: executors on spot.
+pub fn default_decommission(v: &Value) -> Option<bool> {
+    role(v, "executor").ok().map(|r| r.on_spot())
+}
+
+pub fn default_template_dir(name: &str) -> String {
+    format!("/opt/spark/pod-templates/{name}")
+}
+
+impl Pool {
+    /// Reads a planned or stored value; `None` while something is unknown.
+    pub fn from_value(v: &Value) -> Option<Pool> {
+        Self::read(v).ok()
+    }
+
+    fn read(v: &Value) -> Result<Pool, NotKnown> {
+        let name = opt_str(v.get_attr("name"))?.ok_or(NotKnown)?;
+        let driver = role(v, "driver")?;
+        let executor = role(v, "executor")?;
+        let dynamic = match block(v, "dynamic_allocation")? {
+            None => Some((0, 50)),
+            Some(d) if opt_bool(d.get_attr("enabled"))? == Some(false) => None,
+            Some(d) => Some((
+                opt_int(d.get_attr("min_executors"))?.unwrap_or(0),
+                opt_int(d.get_attr("max_executors"))?.unwrap_or(50),
+            )),
+        };
+        let quota = match block(v, "quota")? {
+            None => None,
+            Some(q) => Some((
+                opt_str(q.get_attr("cpu"))?,
+                opt_str(q.get_attr("memory"))?,
+                opt_int(q.get_attr("pods"))?,
+            )),
+        };
+        let operator = match block(v, "spark_operator")? {
+            None => None,
+            Some(o) if opt_bool(o.get_attr("enabled"))? == Some(false) => None,
+            Some(o) => Some((
+                opt_str(o.get_attr("namespace"))?.unwrap_or_else(|| "spark-operator".into()),
+                opt_str(o.get_attr("service_account"))?
+                    .unwrap_or_else(|| "spark-operator-controller".into()),
+            )),
+        };
+        let on_spot = executor.on_spot();
+        Ok(Pool {
+            namespace: opt_str(v.get_attr("namespace"))?.unwrap_or_else(|| name.clone()),
+            create_namespace: opt_bool(v.get_attr("create_namespace"))?.unwrap_or(true),
+            image: opt_str(v.get_attr("image"))?.unwrap_or_else(|| "apache/spark:3.5.3".into()),
+            decommission: opt_bool(v.get_attr("decommission"))?.unwrap_or(on_spot),
+            template_dir: opt_str(v.get_attr("pod_template_dir"))?
+                .unwrap_or_else(|| default_template_dir(&name)),
+            conf: str_map(v.get_attr("conf"))?,
+            driver,
+            executor,
+            dynamic,
+            quota,
+            operator,
+            name,
+        })
+    }
+
+    fn labels(&self) -> Json {
+        json!({
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+            "app.kubernetes.io/part-of": "spark",
+            "dataplatform.io/spark-pool": self.name,
+        })
+    }
+
+    fn meta(&self, name: &str) -> Json {
+        json!({"name": name, "namespace": self.namespace, "labels": self.labels()})
+    }
+
+    pub fn configmap_name(&self) -> String {
+        format!("{}-pod-templates", self.name)
+    }
+
+    fn pod_template(&self, role: &Role, container: &str, spark_role: &str) -> Json {
+        let mut spec = json!({
+            "serviceAccountName": role.service_account,
+            "containers": [{"name": container}],
+        });
+        if !role.node_selector.is_empty() {
+            spec["nodeSelector"] = json!(role.node_selector);
+        }
+        if !role.tolerations.is_empty() {
+            spec["tolerations"] = json!(role.tolerations);
+        }
+        if !role.local_dirs.is_empty() {
+            let volumes: Vec<Json> = role
+                .local_dirs
+                .iter()
+                .enumerate()
+                .map(|(i, path)| json!({"name": format!("spark-local-dir-{}", i + 1), "hostPath": {"path": path, "type": "DirectoryOrCreate"}}))
+                .collect();
+            let mounts: Vec<Json> = role
+                .local_dirs
+                .iter()
+                .enumerate()
+                .map(|(i, path)| json!({"name": format!("spark-local-dir-{}", i + 1), "mountPath": path}))
+                .collect();
+            spec["volumes"] = json!(volumes);
+            spec["containers"][0]["volumeMounts"] = json!(mounts);
+        }
+        json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"labels": {"dataplatform.io/spark-pool": self.name, "dataplatform.io/spark-role": spark_role}},
+            "spec": spec,
+        })
+    }
+
+    pub fn driver_template(&self) -> Json {
+        self.pod_template(&self.driver, DRIVER_CONTAINER, "driver")
+    }
+
+    pub fn executor_template(&self) -> Json {
+        self.pod_template(&self.executor, EXECUTOR_CONTAINER, "executor")
+    }
+
+    /// The Spark configuration for spark-submit.
+    pub fn spark_conf(&self) -> BTreeMap<String, String> {
+        let mut c = BTreeMap::new();
+        let mut put = |k: &str, v: String| {
+            c.insert(k.to_string(), v);
+        };
+        put("spark.kubernetes.namespace", self.namespace.clone());
+        put("spark.kubernetes.container.image", self.image.clone());
+        put(
+            "spark.kubernetes.authenticate.driver.serviceAccountName",
+            self.driver.service_account.clone(),
+        );
+        put(
+            "spark.kubernetes.authenticate.executor.serviceAccountName",
+            self.executor.service_account.clone(),
+        );
+        put(
+            "spark.kubernetes.driver.podTemplateFile",
+            format!("{}/driver.yaml", self.template_dir),
+        );
+        put(
+            "spark.kubernetes.executor.podTemplateFile",
+            format!("{}/executor.yaml", self.template_dir),
+        );
+        put(
+            "spark.kubernetes.driver.podTemplateContainerName",
+            DRIVER_CONTAINER.into(),
+        );
+        put(
+            "spark.kubernetes.executor.podTemplateContainerName",
+            EXECUTOR_CONTAINER.into(),
+        );
+        for (k, v) in &self.driver.node_selector {
+            put(
+                &format!("spark.kubernetes.driver.node.selector.{k}"),
+                v.clone(),
+            );
+        }
+        for (k, v) in &self.executor.node_selector {
+            put(
+                &format!("spark.kubernetes.executor.node.selector.{k}"),
+                v.clone(),
+            );
+        }
+        put("spark.driver.cores", self.driver.cores.to_string());
+        put("spark.driver.memory", self.driver.memory.clone());
+        put("spark.executor.cores", self.executor.cores.to_string());
+        put("spark.executor.memory", self.executor.memory.clone());
+        if let Some(o) = &self.driver.memory_overhead {
+            put("spark.driver.memoryOverhead", o.clone());
+        }
+        if let Some(o) = &self.executor.memory_overhead {
+            put("spark.executor.memoryOverhead", o.clone());
+        }
+        match self.dynamic {
+            Some((min, max)) => {
+                put("spark.dynamicAllocation.enabled", "true".into());
+                put(
+                    "spark.dynamicAllocation.shuffleTracking.enabled",
+                    "true".into(),
+                );
+                put("spark.dynamicAllocation.minExecutors", min.to_string());
+                put("spark.dynamicAllocation.maxExecutors", max.to_string());
+            }
+            None => {
+                put("spark.dynamicAllocation.enabled", "false".into());
+                put(
+                    "spark.executor.instances",
+                    self.executor.instances.to_string(),
+                );
+            }
+        }
+        if self.decommission {
+            put("spark.decommission.enabled", "true".into());
+            put("spark.storage.decommission.enabled", "true".into());
+            put(
+                "spark.storage.decommission.shuffleBlocks.enabled",
+                "true".into(),
+            );
+            put(
+                "spark.storage.decommission.rddBlocks.enabled",
+                "true".into(),
+            );
+        }
+        for (k, v) in &self.conf {
+            c.insert(k.clone(), v.clone());
+        }
+        c
+    }
+
+    /// A SparkApplication spec fragment (`sparkoperator.k8s.io/v1beta2`).
+    pub fn spark_application_defaults(&self) -> Json {
+        let conf = self.spark_conf();
+        // The operator sets namespace, image, service accounts and templates from the spec.
+        let spark_conf: BTreeMap<&String, &String> = conf
+            .iter()
+            .filter(|(k, _)| {
+                !k.starts_with("spark.kubernetes.")
+                    && !matches!(
+                        k.as_str(),
+                        "spark.driver.cores"
+                            | "spark.driver.memory"
+                            | "spark.executor.cores"
+                            | "spark.executor.memory"
+                            | "spark.executor.instances"
+                    )
+            })
+            .collect();
+        let mut executor = json!({
+            "cores": self.executor.cores,
+            "memory": self.executor.memory,
+            "serviceAccount": self.executor.service_account,
+            "template": self.executor_template(),
+        });
+        if self.dynamic.is_none() {
+            executor["instances"] = json!(self.executor.instances);
+        }
+        let mut spec = json!({
+            "image": self.image,
+            "sparkConf": spark_conf,
+            "driver": {
+                "cores": self.driver.cores,
+                "memory": self.driver.memory,
+                "serviceAccount": self.driver.service_account,
+                "template": self.driver_template(),
+            },
+            "executor": executor,
+        });
+        if let Some((min, max)) = self.dynamic {
+            spec["dynamicAllocation"] =
+                json!({"enabled": true, "minExecutors": min, "maxExecutors": max});
+        }
+        spec
+    }
+
+    /// Every object, in the order they are applied.
+    pub fn objects(&self) -> Vec<Json> {
+        let mut out = Vec::new();
+        if self.create_namespace {
+            out.push(json!({"apiVersion": "v1", "kind": "Namespace",
+                            "metadata": {"name": self.namespace, "labels": self.labels()}}));
+        }
+        let mut accounts = vec![self.driver.service_account.clone()];
+        if self.executor.service_account != self.driver.service_account {
+            accounts.push(self.executor.service_account.clone());
+        }
+        for sa in &accounts {
+            out.push(
+                json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": self.meta(sa)}),
+            );
+        }
+        let role_name = format!("{}-driver", self.name);
+        let verbs = [
+            "create",
+            "get",
+            "list",
+            "watch",
+            "update",
+            "patch",
+            "delete",
+            "deletecollection",
+        ];
+        out.push(json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": self.meta(&role_name),
+            "rules": [{"apiGroups": [""], "resources": ["pods", "services", "configmaps", "persistentvolumeclaims"], "verbs": verbs}],
+        }));
+        out.push(json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": self.meta(&role_name),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role_name},
+            "subjects": [{"kind": "ServiceAccount", "name": self.driver.service_account, "namespace": self.namespace}],
+        }));
+        out.push(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": self.meta(&self.configmap_name()),
+            "data": {
+                "driver.yaml": to_yaml(&self.driver_template()),
+                "executor.yaml": to_yaml(&self.executor_template()),
+            },
+        }));
+        if let Some((cpu, memory, pods)) = &self.quota {
+            let mut hard = Map::new();
+            if let Some(c) = cpu {
+                hard.insert("requests.cpu".into(), json!(c));
+            }
+            if let Some(m) = memory {
+                hard.insert("requests.memory".into(), json!(m));
+            }
+            if let Some(p) = pods {
+                hard.insert("pods".into(), json!(p.to_string()));
+            }
+            out.push(json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": self.meta(&self.name),
+                            "spec": {"hard": hard}}));
+        }
+        if let Some((ns, sa)) = &self.operator {
+            let name = format!("{}-spark-operator", self.name);
+            out.push(json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                "metadata": self.meta(&name),
+                "rules": [
+                    {"apiGroups": [""], "resources": ["pods", "services", "configmaps", "persistentvolumeclaims", "events"], "verbs": verbs},
+                    {"apiGroups": ["sparkoperator.k8s.io"], "resources": ["sparkapplications", "sparkapplications/status", "scheduledsparkapplications", "scheduledsparkapplications/status"], "verbs": verbs},
+                ],
+            }));
+            out.push(json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": self.meta(&name),
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
+            }));
+        }
+        out
+    }
+}
+
+/// Block-style YAML for JSON values (strings double-quoted, which YAML reads as JSON does).
+pub fn to_yaml(v: &Json) -> String {
+    let mut out = String::new();
+    yaml_value(v, 0, &mut out, false);
+    out
+}
+
+fn scalar(v: &Json) -> String {
+    match v {
+        Json::String(s) => Json::String(s.clone()).to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn is_empty_collection(v: &Json) -> bool {
+    matches!(v, Json::Object(m) if m.is_empty()) || matches!(v, Json::Array(a) if a.is_empty())
+}
+
+fn yaml_value(v: &Json, indent: usize, out: &mut String, in_list: bool) {
+    let pad = " ".repeat(indent);
+    match v {
+        Json::Object(m) => {
+            for (i, (k, val)) in m.iter().enumerate() {
+                if !(in_list && i == 0) {
+                    out.push_str(&pad);
+                }
+                let key = scalar(&Json::String(k.clone()));
+                match val {
+                    Json::Object(_) | Json::Array(_) if !is_empty_collection(val) => {
+                        out.push_str(&format!("{key}:\n"));
+                        yaml_value(val, indent + 2, out, false);
+                    }
+                    Json::Object(_) => out.push_str(&format!("{key}: {{}}\n")),
+                    Json::Array(_) => out.push_str(&format!("{key}: []\n")),
+                    _ => out.push_str(&format!("{key}: {}\n", scalar(val))),
+                }
+            }
+        }
+        Json::Array(a) => {
+            for item in a {
+                out.push_str(&pad);
+                out.push_str("- ");
+                match item {
+                    Json::Object(m) if !m.is_empty() => yaml_value(item, indent + 2, out, true),
+                    Json::Array(_) if !is_empty_collection(item) => {
+                        out.push('\n');
+                        yaml_value(item, indent + 2, out, false);
+                    }
+                    _ => out.push_str(&format!("{}\n", scalar(item))),
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar(other))),
+    }
+}

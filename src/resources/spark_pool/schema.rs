@@ -1,0 +1,264 @@
+//! The `dataplatform_spark_pool` schema.
+
+use std::time::Duration;
+
+use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
+use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
+use crate::framework::timeouts;
+use crate::framework::validators::{int_between, matches, size_between};
+use crate::resources::bi_service::schema::{NAMESPACE_PATTERN, QUANTITY_PATTERN};
+use crate::resources::nodegroup::schema::{
+    placement_type, toleration_object, CLUSTER_NAME_PATTERN,
+};
+use crate::value::{Type, Value};
+
+pub const POOL_NAME: &str = r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$";
+pub const SPARK_MEMORY: &str = r"^[0-9]+[kmgtKMGT]?$";
+pub const IMAGE: &str = r"^[a-z0-9]+([._/:-][a-zA-Z0-9]+)*(@sha256:[a-f0-9]{64})?$";
+pub const HOST_PATH: &str = r"^/[A-Za-z0-9/_.-]*$";
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+fn string_map() -> Type {
+    Type::Map(Box::new(Type::String))
+}
+
+pub fn schema() -> Schema {
+    static SCHEMA: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| Schema::new(0, block())).clone()
+}
+
+fn role(kind: &str, defaults: (i64, &str)) -> Block {
+    let (cores, memory) = defaults;
+    let mut b = Block::new()
+        .description(format!(
+            "Where and how the Spark {kind} runs. `placement` takes a node group's `placement`; the pod template \
+             gets its node selector and tolerations, so placement works without the Spark operator's webhook."
+        ))
+        .attribute(
+            Attribute::required("placement", placement_type())
+                .description(
+                    "The node group to run on: pass `dataplatform_nodegroup.<group>.placement`. Its labels, taints \
+                     and capacity type are checked against the node selector and tolerations at plan time.",
+                ),
+        )
+        .attribute(
+            Attribute::optional("node_selector", string_map())
+                .description("Overrides the node selector taken from `placement`."),
+        )
+        .attribute(
+            Attribute::optional("tolerations", Type::List(Box::new(toleration_object())))
+                .description("Overrides the tolerations taken from `placement` (Kubernetes form)."),
+        )
+        .attribute(
+            Attribute::optional_computed("service_account", Type::String)
+                .description(format!("Service account of the {kind} pods. Default `spark-{kind}`."))
+                .default_value(Value::string(format!("spark-{kind}")))
+                .validator(matches(NAMESPACE_PATTERN, "a service account name (lowercase DNS label)")),
+        )
+        .attribute(
+            Attribute::optional_computed("cores", Type::Number)
+                .description(format!("`spark.{kind}.cores`. Default {cores}."))
+                .default_value(Value::number(cores))
+                .validator(int_between(1, 96)),
+        )
+        .attribute(
+            Attribute::optional_computed("memory", Type::String)
+                .description(format!("`spark.{kind}.memory`, e.g. `8g`. Default `{memory}`."))
+                .default_value(Value::string(memory))
+                .validator(matches(SPARK_MEMORY, "a Spark memory size such as \"4g\" or \"512m\"")),
+        )
+        .attribute(
+            Attribute::optional("memory_overhead", Type::String)
+                .description(format!("`spark.{kind}.memoryOverhead`. Spark's default when left out."))
+                .validator(matches(SPARK_MEMORY, "a Spark memory size such as \"1g\"")),
+        );
+    if kind == "executor" {
+        b = b
+            .attribute(
+                Attribute::optional_computed("instances", Type::Number)
+                    .description("`spark.executor.instances` when dynamic allocation is off. Default 2.")
+                    .default_value(Value::number(2i64))
+                    .validator(int_between(0, 10_000)),
+            )
+            .attribute(
+                Attribute::optional("local_dirs", Type::List(Box::new(Type::String)))
+                    .description(
+                        "Host paths on the nodes' local NVMe disks for shuffle and spill, mounted as \
+                         `spark-local-dir-<n>` volumes, which Spark uses as its local directories.",
+                    )
+                    .validator(size_between(1, 8)),
+            );
+    }
+    b
+}
+
+fn block() -> Block {
+    Block::new()
+        .description(
+            "Where a team's Spark jobs run: a namespace with service accounts, a Role that lets the driver manage \
+             its executors' pods, services, config maps and volume claims, a ConfigMap with the driver and \
+             executor pod templates (node selector, tolerations, local-dir volumes), an optional ResourceQuota, \
+             and RBAC for the Spark operator. Its outputs, known at plan time, are what spark-submit, Airflow or a \
+             SparkApplication need: `spark_conf`, the pod templates, and `spark_application_defaults`.\n\n\
+             Spark has no toleration setting and the Spark operator adds tolerations only through a webhook that \
+             drops them silently when it is off; the pod templates carry them instead. At plan time the pool \
+             checks that the node selectors match the node groups' labels, that the tolerations cover their \
+             taints, and that executors on spot capacity decommission gracefully.",
+        )
+        .attribute(
+            Attribute::computed("id", Type::String)
+                .description("`namespace/name`.")
+                .plan_modifier(UseStateForUnknown),
+        )
+        .attribute(
+            Attribute::optional("cluster_name", Type::String)
+                .description("EKS cluster to deploy into. Defaults to the provider's `kubernetes` block, then to its `cluster_name`.")
+                .validator(matches(CLUSTER_NAME_PATTERN, "an EKS cluster name (letters, digits, - and _, up to 100)"))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::required("name", Type::String)
+                .description("Name of the pool: a DNS label of up to 40 characters.")
+                .validator(matches(POOL_NAME, "a lowercase DNS label (a-z, 0-9 and -, up to 40 characters)"))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional_computed("namespace", Type::String)
+                .description("Namespace of the pool's jobs. Defaults to the pool's name.")
+                .validator(matches(NAMESPACE_PATTERN, "a lowercase DNS label (a-z, 0-9 and -, up to 63 characters)"))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional_computed("create_namespace", Type::Bool)
+                .description("Create the namespace (and delete it, with everything in it, on destroy). Default `true`.")
+                .default_value(Value::bool(true))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional_computed("image", Type::String)
+                .description("`spark.kubernetes.container.image`. Default `apache/spark:3.5.3`.")
+                .default_value(Value::string("apache/spark:3.5.3"))
+                .validator(matches(IMAGE, "a container image such as \"apache/spark:3.5.3\"")),
+        )
+        .attribute(
+            Attribute::optional_computed("decommission", Type::Bool)
+                .description(
+                    "Graceful executor decommissioning (`spark.decommission.enabled` with shuffle and RDD block \
+                     migration), so a spot interruption loses no work. Defaults to `true` when the executors' node \
+                     group runs on spot; turning it off there is an error.",
+                ),
+        )
+        .attribute(
+            Attribute::optional_computed("pod_template_dir", Type::String)
+                .description(
+                    "Where spark-submit finds the pod templates: mount the pool's ConfigMap `<name>-pod-templates` \
+                     there (or write `driver_pod_template` and `executor_pod_template` to files there). Default \
+                     `/opt/spark/pod-templates/<name>`.",
+                )
+                .validator(matches(HOST_PATH, "an absolute path")),
+        )
+        .attribute(
+            Attribute::optional("conf", string_map())
+                .description("Extra Spark configuration merged into `spark_conf` (it wins over the pool's own keys)."),
+        )
+        .attribute(
+            Attribute::computed("spark_conf", string_map()).description(
+                "Spark configuration for spark-submit or Airflow's SparkSubmitOperator: namespace, image, service \
+                 accounts, node selectors, pod template files, resources, dynamic allocation and decommissioning.",
+            ),
+        )
+        .attribute(Attribute::computed("driver_pod_template", Type::String).description("The driver pod template (YAML)."))
+        .attribute(Attribute::computed("executor_pod_template", Type::String).description("The executor pod template (YAML)."))
+        .attribute(
+            Attribute::computed("spark_application_defaults", Type::String).description(
+                "JSON of a SparkApplication (`sparkoperator.k8s.io/v1beta2`) spec fragment: image, sparkConf, and \
+                 driver and executor with cores, memory, service account and the pod `template` (tolerations \
+                 inside it, so they apply without the operator's webhook). Use with `jsondecode()`.",
+            ),
+        )
+        .attribute(
+            Attribute::computed("objects", string_map()).description(
+                "The Kubernetes objects managed, as `Kind/namespace/name` to a fingerprint of the fields this \
+                 resource sets (`deleted` after a deletion outside Terraform).",
+            ),
+        )
+        .block(NestedBlock::single("driver", role("driver", (1, "2g"))).items(1, 1))
+        .block(NestedBlock::single("executor", role("executor", (4, "8g"))).items(1, 1))
+        .block(NestedBlock::single(
+            "dynamic_allocation",
+            Block::new()
+                .description("Dynamic allocation with shuffle tracking. On (0 to 50 executors) when the block is left out.")
+                .attribute(
+                    Attribute::optional_computed("enabled", Type::Bool)
+                        .description("Default `true`.")
+                        .default_value(Value::bool(true)),
+                )
+                .attribute(
+                    Attribute::optional_computed("min_executors", Type::Number)
+                        .description("Default 0.")
+                        .default_value(Value::number(0i64))
+                        .validator(int_between(0, 10_000)),
+                )
+                .attribute(
+                    Attribute::optional_computed("max_executors", Type::Number)
+                        .description("Default 50.")
+                        .default_value(Value::number(50i64))
+                        .validator(int_between(1, 10_000)),
+                ),
+        ))
+        .block(NestedBlock::single(
+            "quota",
+            Block::new()
+                .description("A ResourceQuota on the namespace.")
+                .attribute(
+                    Attribute::optional("cpu", Type::String)
+                        .description("`requests.cpu`, e.g. `400`.")
+                        .validator(matches(QUANTITY_PATTERN, "a Kubernetes quantity such as \"400\" or \"500m\"")),
+                )
+                .attribute(
+                    Attribute::optional("memory", Type::String)
+                        .description("`requests.memory`, e.g. `3Ti`.")
+                        .validator(matches(QUANTITY_PATTERN, "a Kubernetes quantity such as \"3Ti\"")),
+                )
+                .attribute(
+                    Attribute::optional("pods", Type::Number)
+                        .description("Maximum number of pods.")
+                        .validator(int_between(1, 100_000)),
+                ),
+        ))
+        .block(NestedBlock::single(
+            "spark_operator",
+            Block::new()
+                .description(
+                    "RBAC for the Spark operator in the pool's namespace: a Role and RoleBinding for the operator's \
+                     service account to run SparkApplications here.",
+                )
+                .attribute(
+                    Attribute::optional_computed("enabled", Type::Bool)
+                        .description("Default `true` when the block is present.")
+                        .default_value(Value::bool(true)),
+                )
+                .attribute(
+                    Attribute::optional_computed("namespace", Type::String)
+                        .description("The operator's namespace. Default `spark-operator`.")
+                        .default_value(Value::string("spark-operator"))
+                        .validator(matches(NAMESPACE_PATTERN, "a namespace name")),
+                )
+                .attribute(
+                    Attribute::optional_computed("service_account", Type::String)
+                        .description("The operator controller's service account. Default `spark-operator-controller`.")
+                        .default_value(Value::string("spark-operator-controller"))
+                        .validator(matches(NAMESPACE_PATTERN, "a service account name")),
+                ),
+        ))
+        .block(timeouts::block(&[("create", DEFAULT_TIMEOUT), ("update", DEFAULT_TIMEOUT), ("delete", DEFAULT_TIMEOUT)]))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_is_well_formed() {
+        let problems = super::schema().check();
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+}

@@ -1,0 +1,246 @@
+use serde_json::json;
+
+use super::*;
+use crate::framework::ObjectBuilder;
+
+fn placement(purpose: &str, capacity: &str, tainted: bool) -> Value {
+    let tol = Value::object(vec![
+        ("key", Value::string("purpose")),
+        ("operator", Value::string("Equal")),
+        ("value", Value::string(purpose)),
+        ("effect", Value::string("NoSchedule")),
+    ]);
+    let taint = Value::object(vec![
+        ("key", Value::string("purpose")),
+        ("value", Value::string(purpose)),
+        ("effect", Value::string("NoSchedule")),
+    ]);
+    Value::object(vec![
+        (
+            "node_selector",
+            Value::map([("purpose".to_string(), Value::string(purpose))]),
+        ),
+        (
+            "tolerations",
+            Value::list(if tainted { vec![tol] } else { vec![] }),
+        ),
+        (
+            "labels",
+            Value::map([("purpose".to_string(), Value::string(purpose))]),
+        ),
+        (
+            "taints",
+            Value::list(if tainted { vec![taint] } else { vec![] }),
+        ),
+        ("capacity_type", Value::string(capacity)),
+    ])
+}
+
+fn role(kind: &str, p: Value, extra: Vec<(&str, Value)>) -> Value {
+    let block = schema::schema().block;
+    let b = block
+        .find_block(kind)
+        .map(|b| b.block.clone())
+        .unwrap_or_default();
+    let mut builder = ObjectBuilder::new(&b).set("placement", p);
+    for (k, v) in extra {
+        builder = builder.set(k, v);
+    }
+    builder.build()
+}
+
+/// The seed's pool: drivers on the driver group, executors on the tainted spot group.
+fn seed_pool(executor_extra: Vec<(&str, Value)>) -> Value {
+    ObjectBuilder::new(&schema::schema().block)
+        .set("name", Value::string("etl"))
+        .set(
+            "driver",
+            role(
+                "driver",
+                placement("spark-driver", "ON_DEMAND", true),
+                vec![],
+            ),
+        )
+        .set(
+            "executor",
+            role(
+                "executor",
+                placement("spark-executor", "SPOT", true),
+                [
+                    vec![("local_dirs", Value::list(vec![Value::string("/mnt/nvme0")]))],
+                    executor_extra,
+                ]
+                .concat(),
+            ),
+        )
+        .build()
+}
+
+fn plan(config: &Value) -> ModifyPlanResponse {
+    let mut resp = ModifyPlanResponse {
+        planned: config.clone(),
+        requires_replace: Vec::new(),
+        diagnostics: Diagnostics::new(),
+    };
+    SparkPool.modify_plan(
+        &ModifyPlanRequest {
+            config,
+            data: None,
+            prior_state: &Value::Null,
+        },
+        &mut resp,
+    );
+    resp
+}
+
+#[test]
+fn the_seed_pool_plans_its_outputs_and_objects() {
+    let resp = plan(&seed_pool(vec![]));
+    assert!(
+        !resp.diagnostics.has_errors(),
+        "{:?}",
+        resp.diagnostics.iter().collect::<Vec<_>>()
+    );
+    let p = &resp.planned;
+    assert_eq!(p.get_attr("namespace").and_then(Value::as_str), Some("etl"));
+    assert_eq!(
+        p.get_attr("decommission").and_then(Value::as_bool),
+        Some(true),
+        "executors on spot"
+    );
+    let conf = p
+        .get_attr("spark_conf")
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default();
+    let get = |k: &str| {
+        conf.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(get("spark.kubernetes.namespace"), "etl");
+    assert_eq!(
+        get("spark.kubernetes.authenticate.driver.serviceAccountName"),
+        "spark-driver"
+    );
+    assert_eq!(
+        get("spark.kubernetes.executor.node.selector.purpose"),
+        "spark-executor"
+    );
+    assert_eq!(
+        get("spark.kubernetes.executor.podTemplateFile"),
+        "/opt/spark/pod-templates/etl/executor.yaml"
+    );
+    assert_eq!(get("spark.decommission.enabled"), "true");
+    assert_eq!(
+        get("spark.dynamicAllocation.shuffleTracking.enabled"),
+        "true"
+    );
+    let template = p
+        .get_attr("executor_pod_template")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(template.contains("\"spark-local-dir-1\""), "{template}");
+    assert!(
+        template.contains("\"effect\": \"NoSchedule\""),
+        "{template}"
+    );
+    let objects = p
+        .get_attr("objects")
+        .and_then(Value::as_map)
+        .cloned()
+        .unwrap_or_default();
+    let keys: Vec<&String> = objects.keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "ConfigMap/etl/etl-pod-templates",
+            "Namespace/etl",
+            "Role/etl/etl-driver",
+            "RoleBinding/etl/etl-driver",
+            "ServiceAccount/etl/spark-driver",
+            "ServiceAccount/etl/spark-executor",
+        ]
+    );
+    let app: serde_json::Value = serde_json::from_str(
+        p.get_attr("spark_application_defaults")
+            .and_then(Value::as_str)
+            .unwrap_or("{}"),
+    )
+    .unwrap_or_default();
+    assert_eq!(
+        app["executor"]["template"]["spec"]["tolerations"][0]["key"],
+        json!("purpose")
+    );
+    assert_eq!(app["driver"]["serviceAccount"], json!("spark-driver"));
+}
+
+#[test]
+fn placement_that_cannot_schedule_is_an_error_at_plan_time() {
+    // Executors that do not tolerate their group's taint.
+    let resp = plan(&seed_pool(vec![("tolerations", Value::list(vec![]))]));
+    let text = format!("{:?}", resp.diagnostics.iter().collect::<Vec<_>>());
+    assert!(
+        resp.diagnostics.has_errors() && text.contains("purpose=spark-executor:NoSchedule"),
+        "{text}"
+    );
+    assert!(
+        text.contains("executor") && text.contains("tolerations"),
+        "{text}"
+    );
+
+    // A selector the group's labels do not satisfy.
+    let sel = Value::map([("purpose".to_string(), Value::string("spark-driver"))]);
+    let resp = plan(&seed_pool(vec![("node_selector", sel)]));
+    let text = format!("{:?}", resp.diagnostics.iter().collect::<Vec<_>>());
+    assert!(text.contains("matches no node"), "{text}");
+
+    // Spot executors without decommissioning.
+    let mut v = seed_pool(vec![]);
+    set(&mut v, "decommission", Value::bool(false));
+    let resp = plan(&v);
+    let text = format!("{:?}", resp.diagnostics.iter().collect::<Vec<_>>());
+    assert!(
+        text.contains("Spot executors without decommissioning"),
+        "{text}"
+    );
+}
+
+#[test]
+fn tolerations_match_like_the_scheduler() {
+    let taint = render::Taint {
+        key: "purpose".into(),
+        value: Some("x".into()),
+        effect: "NoSchedule".into(),
+    };
+    assert!(tolerates(
+        &json!({"key": "purpose", "operator": "Equal", "value": "x", "effect": "NoSchedule"}),
+        &taint
+    ));
+    assert!(tolerates(
+        &json!({"key": "purpose", "operator": "Exists"}),
+        &taint
+    ));
+    assert!(tolerates(&json!({"operator": "Exists"}), &taint));
+    assert!(!tolerates(
+        &json!({"key": "purpose", "operator": "Equal", "value": "y"}),
+        &taint
+    ));
+    assert!(!tolerates(
+        &json!({"key": "purpose", "operator": "Exists", "effect": "NoExecute"}),
+        &taint
+    ));
+}
+
+#[test]
+fn yaml_is_block_style_and_reads_back_as_the_same_json() {
+    let v = json!({"apiVersion": "v1", "spec": {"containers": [{"name": "c", "volumeMounts": [{"name": "a", "mountPath": "/x"}]}],
+                   "tolerations": [], "nodeSelector": {"purpose": "spark"}}});
+    let y = render::to_yaml(&v);
+    assert!(
+        y.contains("\"spec\":\n  \"containers\":\n    - \"name\": \"c\"\n"),
+        "{y}"
+    );
+    assert!(y.contains("\"tolerations\": []"), "{y}");
+}
