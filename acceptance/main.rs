@@ -11,3 +11,4 @@ mod plugin_process;
 mod provider_core;
 mod sandbox;
 mod spark;
+mod spark_pool;
