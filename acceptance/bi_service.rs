@@ -4,46 +4,10 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::kube_sandbox::KubeSandbox;
-use crate::sandbox::Sandbox;
-use crate::support::{line_of, required_providers, Output, Workspace, TERRAFORM_VERSIONS};
-
-struct Env {
-    kube: KubeSandbox,
-    aws: Sandbox,
-}
-
-fn env() -> Env {
-    let kube = KubeSandbox::start();
-    let aws = Sandbox::start_with_kube(&kube);
-    Env { kube, aws }
-}
-
-fn workspace(v: &str, e: &Env) -> Workspace {
-    let mut ws = Workspace::new(v);
-    e.aws.apply_env(&mut ws);
-    ws
-}
-
-fn apply(ws: &Workspace) -> Output {
-    ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"])
-}
-
-fn plan(ws: &Workspace) -> Output {
-    ws.run(&["plan", "-no-color", "-input=false"])
-}
-
-#[track_caller]
-fn assert_no_changes(ws: &Workspace) {
-    let out = ws.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"]);
-    assert_eq!(
-        out.code,
-        Some(0),
-        "terraform {}: expected an empty plan:\n{}",
-        ws.version,
-        out.text()
-    );
-}
+use crate::kube_sandbox::{env, workspace};
+use crate::support::{
+    apply, assert_no_changes, line_of, plan, required_providers, TERRAFORM_VERSIONS,
+};
 
 const PASSWORD: &str = "seed-Pa55word!";
 

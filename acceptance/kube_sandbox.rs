@@ -487,3 +487,23 @@ fn the_aws_sandbox_points_the_cluster_at_the_kube_sandbox() {
     let aws = crate::sandbox::Sandbox::start_with_kube(&kube);
     assert_eq!(aws.fact("cluster_endpoint"), kube.url);
 }
+
+/// The AWS sandbox whose `analytics` cluster is served by a Kubernetes sandbox: resources
+/// connect through EKS (DescribeCluster and an IAM token) end to end.
+pub struct ClusterEnv {
+    pub kube: KubeSandbox,
+    pub aws: crate::sandbox::Sandbox,
+}
+
+pub fn env() -> ClusterEnv {
+    let kube = KubeSandbox::start();
+    let aws = crate::sandbox::Sandbox::start_with_kube(&kube);
+    ClusterEnv { kube, aws }
+}
+
+/// A workspace pointed at the environment's AWS sandbox.
+pub fn workspace(version: &str, e: &ClusterEnv) -> crate::support::Workspace {
+    let mut ws = crate::support::Workspace::new(version);
+    e.aws.apply_env(&mut ws);
+    ws
+}

@@ -5,7 +5,9 @@
 use serde_json::{json, Value as Json};
 
 use crate::sandbox::Sandbox;
-use crate::support::{line_of, required_providers, Output, Workspace, TERRAFORM_VERSIONS};
+use crate::support::{
+    apply, assert_no_changes, line_of, plan, required_providers, Workspace, TERRAFORM_VERSIONS,
+};
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
@@ -86,26 +88,6 @@ fn workspace(v: &str, sb: &Sandbox) -> Workspace {
     let mut ws = Workspace::new(v);
     sb.apply_env(&mut ws);
     ws
-}
-
-fn apply(ws: &Workspace) -> Output {
-    ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"])
-}
-
-fn plan(ws: &Workspace) -> Output {
-    ws.run(&["plan", "-no-color", "-input=false"])
-}
-
-#[track_caller]
-fn assert_no_changes(ws: &Workspace) {
-    let out = ws.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"]);
-    assert_eq!(
-        out.code,
-        Some(0),
-        "terraform {}: expected an empty plan:\n{}",
-        ws.version,
-        out.text()
-    );
 }
 
 fn nodegroups(sb: &Sandbox) -> Vec<String> {

@@ -274,3 +274,26 @@ pub fn line_of(text: &str, needle: &str) -> usize {
         .map(|i| i + 1)
         .unwrap_or_else(|| panic!("{needle:?} not in configuration"))
 }
+
+/// `terraform apply -auto-approve`.
+pub fn apply(ws: &Workspace) -> Output {
+    ws.run(&["apply", "-auto-approve", "-no-color", "-input=false"])
+}
+
+/// `terraform plan`.
+pub fn plan(ws: &Workspace) -> Output {
+    ws.run(&["plan", "-no-color", "-input=false"])
+}
+
+/// A plan with `-detailed-exitcode` must show no changes.
+#[track_caller]
+pub fn assert_no_changes(ws: &Workspace) {
+    let out = ws.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"]);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "terraform {}: expected an empty plan:\n{}",
+        ws.version,
+        out.text()
+    );
+}

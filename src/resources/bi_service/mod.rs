@@ -23,8 +23,8 @@ use crate::framework::{
 };
 use crate::provider::ProviderData;
 use crate::resources::kube_objects::{
-    self, apply_all, delete_all, fingerprints, kube_diag, parse_import_id, prints_of, prints_value,
-    read_all, with_prints, Live, Prints, ROLLOUT_FAILED,
+    self, apply_all, fingerprints, kube_diag, prints_of, prints_value, read_all, with_prints, Live,
+    Prints, ROLLOUT_FAILED,
 };
 use crate::value::{AttributePath, Value};
 
@@ -339,31 +339,11 @@ impl Resource<ProviderData> for BiService {
     }
 
     async fn delete(&self, ctx: &Context<ProviderData>, req: DeleteRequest) -> Diagnostics {
-        let data = ctx.data();
-        let prior = req.prior_state;
-        let cluster = str_of(&prior, "cluster_name");
-        let kube = match data.kube(cluster.as_deref()).await {
-            Ok(k) => k,
-            Err(d) => return d.into(),
-        };
-        let timeout = timeouts::get(&prior, "delete", DEFAULT_TIMEOUT);
-        delete_all(
-            &kube,
-            &prints_of(&prior),
-            timeout,
-            &ctx.cancellation_token(),
-        )
-        .await
+        kube_objects::delete_resource(ctx, &req.prior_state, DEFAULT_TIMEOUT).await
     }
 
     async fn import(&self, _: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
-        let (ns, name) = parse_import_id(id, "metabase/metabase")?;
-        let block = &schema::schema().block;
-        Ok(crate::framework::ObjectBuilder::new(block)
-            .set("id", Value::string(id))
-            .set("namespace", Value::string(ns))
-            .set("name", Value::string(name))
-            .build())
+        kube_objects::import_state(&schema::schema().block, id, "metabase/metabase")
     }
 }
 

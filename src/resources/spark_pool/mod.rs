@@ -11,14 +11,12 @@ use serde_json::Value as Json;
 
 use crate::clients::kube::ObjectRef;
 use crate::framework::{
-    timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
-    ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResult, Resource, Schema,
-    UpdateRequest, ValidateRequest,
+    ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics, ModifyPlanRequest,
+    ModifyPlanResponse, ReadRequest, ReadResult, Resource, Schema, UpdateRequest, ValidateRequest,
 };
 use crate::provider::ProviderData;
 use crate::resources::kube_objects::{
-    self, apply_all, delete_all, fingerprints, parse_import_id, prints_of, prints_value, read_all,
-    with_prints, Live, Prints,
+    self, apply_all, fingerprints, prints_of, prints_value, read_all, with_prints, Live, Prints,
 };
 use crate::resources::nodegroup::model::set;
 use crate::value::{AttributePath, Value};
@@ -383,34 +381,11 @@ impl Resource<ProviderData> for SparkPool {
     }
 
     async fn delete(&self, ctx: &Context<ProviderData>, req: DeleteRequest) -> Diagnostics {
-        let prior = req.prior_state;
-        let kube = match ctx
-            .data()
-            .kube(str_of(&prior, "cluster_name").as_deref())
-            .await
-        {
-            Ok(k) => k,
-            Err(d) => return d.into(),
-        };
-        let timeout = timeouts::get(&prior, "delete", DEFAULT_TIMEOUT);
-        delete_all(
-            &kube,
-            &prints_of(&prior),
-            timeout,
-            &ctx.cancellation_token(),
-        )
-        .await
+        kube_objects::delete_resource(ctx, &req.prior_state, DEFAULT_TIMEOUT).await
     }
 
     async fn import(&self, _: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
-        let (ns, name) = parse_import_id(id, "spark/etl")?;
-        Ok(
-            crate::framework::ObjectBuilder::new(&schema::schema().block)
-                .set("id", Value::string(id))
-                .set("namespace", Value::string(ns))
-                .set("name", Value::string(name))
-                .build(),
-        )
+        kube_objects::import_state(&schema::schema().block, id, "spark/etl")
     }
 }
 
