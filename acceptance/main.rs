@@ -4,6 +4,7 @@
 mod support;
 
 mod bi_service;
+mod examples;
 mod framework;
 mod kube_sandbox;
 mod nodegroup;

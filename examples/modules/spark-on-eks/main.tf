@@ -1,0 +1,100 @@
+# The seed's environment: three node groups separated by purpose, a Spark pool on the
+# Spark groups, and Metabase on the infra group behind an internal ALB.
+
+resource "dataplatform_nodegroup" "infra" {
+  cluster_name   = var.cluster_name
+  name           = "${var.environment}-infra"
+  purpose        = "infra"
+  node_role_arn  = var.node_role_arn
+  subnet_ids     = var.subnet_ids
+  instance_types = [var.infra_instance_type]
+  scaling_config {
+    min_size = var.infra_size.min
+    max_size = var.infra_size.max
+  }
+  tags = { environment = var.environment }
+}
+
+resource "dataplatform_nodegroup" "spark_driver" {
+  cluster_name   = var.cluster_name
+  name           = "${var.environment}-spark-drivers"
+  purpose        = "spark-driver"
+  node_role_arn  = var.node_role_arn
+  subnet_ids     = var.subnet_ids
+  scaling_config {
+    min_size = var.driver_size.min
+    max_size = var.driver_size.max
+  }
+  tags = { environment = var.environment }
+}
+
+resource "dataplatform_nodegroup" "spark_executor" {
+  cluster_name   = var.cluster_name
+  name           = "${var.environment}-spark-executors"
+  purpose        = "spark-executor" # spot and tainted by default
+  node_role_arn  = var.node_role_arn
+  subnet_ids     = var.subnet_ids
+  instance_types = var.executor_instance_types
+  scaling_config {
+    min_size = var.executor_size.min
+    max_size = var.executor_size.max
+  }
+  tags = { environment = var.environment }
+}
+
+resource "dataplatform_spark_pool" "this" {
+  cluster_name = var.cluster_name
+  name         = "${var.environment}-spark"
+  image        = var.spark_image
+
+  driver {
+    placement = dataplatform_nodegroup.spark_driver.placement
+  }
+
+  executor {
+    placement  = dataplatform_nodegroup.spark_executor.placement
+    cores      = var.spark_executor.cores
+    memory     = var.spark_executor.memory
+    local_dirs = var.executor_local_dirs
+  }
+
+  dynamic_allocation {
+    max_executors = var.spark_executor.max_executors
+  }
+
+  spark_operator {}
+}
+
+resource "dataplatform_bi_service" "metabase" {
+  cluster_name     = var.cluster_name
+  name             = "metabase"
+  namespace        = "${var.environment}-bi"
+  create_namespace = true
+  engine           = "metabase"
+  placement        = dataplatform_nodegroup.infra.placement
+
+  image {
+    repository = var.metabase_image.repository
+    tag        = var.metabase_image.tag
+  }
+
+  database {
+    type     = var.metabase_database.type
+    host     = var.metabase_database.host
+    name     = var.metabase_database.name
+    username = var.metabase_database.username
+    password = var.metabase_database_password
+  }
+
+  ingress {
+    host            = var.metabase_ingress.host
+    scheme          = "internal"
+    group_name      = var.metabase_ingress.alb_group
+    certificate_arn = var.metabase_ingress.certificate_arn
+  }
+
+  dynamic "monitoring" {
+    for_each = var.monitoring ? [1] : []
+    content {}
+  }
+}

@@ -1,0 +1,40 @@
+output "spark_conf" {
+  description = "Spark configuration to submit with (spark-submit --conf, Airflow's SparkSubmitOperator)."
+  value       = dataplatform_spark_pool.this.spark_conf
+}
+
+output "spark_namespace" {
+  description = "Namespace of the Spark jobs."
+  value       = dataplatform_spark_pool.this.namespace
+}
+
+output "spark_pod_templates" {
+  description = "Driver and executor pod templates (YAML), also in the ConfigMap <pool>-pod-templates."
+  value = {
+    driver   = dataplatform_spark_pool.this.driver_pod_template
+    executor = dataplatform_spark_pool.this.executor_pod_template
+  }
+}
+
+output "metabase_url" {
+  description = "Where users reach Metabase."
+  value       = dataplatform_bi_service.metabase.url
+}
+
+output "placement" {
+  description = "Node selector and tolerations of each node group, for other workloads."
+  value = {
+    infra          = dataplatform_nodegroup.infra.placement
+    spark_driver   = dataplatform_nodegroup.spark_driver.placement
+    spark_executor = dataplatform_nodegroup.spark_executor.placement
+  }
+}
+
+output "node_groups" {
+  description = "The node groups' IDs."
+  value = [
+    dataplatform_nodegroup.infra.id,
+    dataplatform_nodegroup.spark_driver.id,
+    dataplatform_nodegroup.spark_executor.id,
+  ]
+}

@@ -1,0 +1,42 @@
+# The seed's whole environment in one apply: node groups by purpose, a Spark pool on the
+# Spark groups, and Metabase with its RDS database behind an internal ALB.
+terraform {
+  required_providers {
+    dataplatform = {
+      source = "registry.terraform.io/dataplatform/dataplatform"
+    }
+  }
+}
+
+provider "dataplatform" {
+  region = var.region
+  default_tags {
+    tags = { team = "data-engineering" }
+  }
+}
+
+module "analytics" {
+  source = "../modules/spark-on-eks"
+
+  cluster_name  = var.cluster_name
+  environment   = "prod"
+  node_role_arn = var.node_role_arn
+  subnet_ids    = var.subnet_ids
+
+  metabase_image = {
+    repository = "registry.example.com/analytics/metabase"
+    tag        = "0.40.1-joom-1"
+  }
+  metabase_database = {
+    type     = "mysql"
+    host     = "metabase.abc123.eu-central-1.rds.amazonaws.com"
+    name     = "metabase"
+    username = "metabase"
+  }
+  metabase_database_password = var.metabase_database_password
+  metabase_ingress = {
+    host            = "metabase.analytics.example.com"
+    alb_group       = "analytics"
+    certificate_arn = "arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
+  }
+}
