@@ -1,6 +1,6 @@
 //! Generates the registry documentation (`docs/index.md`, `docs/resources/<name>.md`,
 //! `docs/data-sources/<name>.md`) from the schema descriptions and the files under
-//! `examples/`. `docs --check` fails when the committed docs are stale.
+//! `examples/`; guides (`docs/guides/`) come from `templates/guides/`. `docs --check` fails when the committed docs are stale.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -40,6 +40,7 @@ pub fn render<P: Provider>(server: &ProviderServer<P>, root: &Path) -> BTreeMap<
             page,
         );
     }
+    guides(root, &mut files);
     for (type_name, schema) in server.data_source_schemas() {
         let dir = root.join("examples/data-sources").join(type_name);
         let page = page(name, "Data Source", type_name, schema, &dir);
@@ -218,8 +219,26 @@ fn type_name(t: &Type) -> String {
 ///
 /// # Errors
 /// I/O errors while writing.
+/// The folders whose every file is generated (extra files there are stale).
+const GENERATED_DIRS: [&str; 3] = ["docs/resources", "docs/data-sources", "docs/guides"];
+
+/// Guides are written by hand under `templates/guides/` and published as they are.
+fn guides(root: &Path, files: &mut BTreeMap<PathBuf, String>) {
+    let Ok(entries) = std::fs::read_dir(root.join("templates/guides")) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.extension().is_some_and(|x| x == "md") {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                files.insert(Path::new("docs/guides").join(e.file_name()), text);
+            }
+        }
+    }
+}
+
 pub fn write(files: &BTreeMap<PathBuf, String>, root: &Path) -> std::io::Result<()> {
-    for sub in ["docs/resources", "docs/data-sources"] {
+    for sub in GENERATED_DIRS {
         let dir = root.join(sub);
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for e in entries.flatten() {
@@ -249,7 +268,7 @@ pub fn stale(files: &BTreeMap<PathBuf, String>, root: &Path) -> Vec<PathBuf> {
         })
         .map(|(rel, _)| rel.clone())
         .collect();
-    for sub in ["docs/resources", "docs/data-sources"] {
+    for sub in GENERATED_DIRS {
         if let Ok(entries) = std::fs::read_dir(root.join(sub)) {
             for e in entries.flatten() {
                 let rel = Path::new(sub).join(e.file_name());

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: validates every example with the freshly built provider and real Terraform
-# (1.15.5 and 1.0.3), offline, then shows what Terraform sees of the provider.
+# (1.15.5 and 1.0.3), offline; starts the local sandbox (AWS and Kubernetes stand-ins); applies
+# examples/spark-on-eks, the seed's whole environment; and shows what exists and where things
+# run. Running it again converges on the same environment ("No changes"); `make demo-clean`
+# destroys it and stops the sandbox.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,8 +16,7 @@ step() { printf '\n==> %s\n' "$*"; }
 [[ -x "${PROVIDER}" ]] || { echo "build the provider first: make build" >&2; exit 1; }
 
 step "Installing the provider into a local filesystem mirror (${WORK}/mirror)"
-rm -rf "${WORK}"
-bash "${ROOT}/testbed/aws_sandbox/stop.sh" >/dev/null 2>&1 || true
+rm -rf "${WORK}/mirror" "${WORK}/tf-1.15.5" "${WORK}/tf-1.0.3" "${WORK}/nodegroups"
 MIRROR_DIR="${WORK}/mirror/registry.terraform.io/dataplatform/dataplatform/${VERSION}/linux_amd64"
 mkdir -p "${MIRROR_DIR}"
 cp "${PROVIDER}" "${MIRROR_DIR}/terraform-provider-dataplatform_v${VERSION}"
@@ -31,11 +33,11 @@ export TF_CLI_CONFIG_FILE="${WORK}/terraform.rc" CHECKPOINT_DISABLE=1 TF_IN_AUTO
 mapfile -t EXAMPLES < <(cd "${ROOT}" && find examples -name '*.tf' -printf '%h\n' | sort -u)
 for tf in 1.15.5 1.0.3; do
   TERRAFORM="${ROOT}/.testbed/bin/terraform-${tf}"
+  mkdir -p "${WORK}/tf-${tf}"
+  cp -r "${ROOT}/examples" "${WORK}/tf-${tf}/"
   for ex in "${EXAMPLES[@]}"; do
     step "Terraform ${tf}: init + validate ${ex}"
     dir="${WORK}/tf-${tf}/${ex}"
-    mkdir -p "${dir}"
-    cp "${ROOT}/${ex}"/*.tf "${dir}/"
     # Registry examples leave out required_providers; the demo installs from the local mirror.
     grep -q required_providers "${dir}"/*.tf || cat > "${dir}/providers.tf" <<TF
 terraform {
@@ -73,57 +75,87 @@ print(f"resources: {', '.join(rs) or '(none yet)'}")
 print(f"data sources: {', '.join(ds) or '(none yet)'}")
 PY
 
-step "Starting the local AWS sandbox (EKS + Auto Scaling stand-in) with the 'analytics' cluster"
+step "Starting the sandbox: the AWS stand-in (EKS, Auto Scaling, STS) and the Kubernetes API stand-in serving the 'analytics' cluster"
 bash "${ROOT}/testbed/aws_sandbox/start.sh"
 # shellcheck disable=SC1091
 source "${ROOT}/target/sandbox/env"
 
-step "Applying examples/resources/dataplatform_nodegroup: infra, Spark driver and Spark executor node groups"
-NG="${WORK}/nodegroups"
-mkdir -p "${NG}"
-cp "${ROOT}/examples/resources/dataplatform_nodegroup/resource.tf" "${NG}/"
-cp "${WORK}/tf-1.15.5/examples/resources/dataplatform_nodegroup/providers.tf" "${NG}/" 2>/dev/null || true
-cat > "${NG}/sandbox.auto.tfvars.json" <<JSON
-{"node_role_arn": "${SANDBOX_NODE_ROLE_ARN}", "subnet_ids": $(python3 -c 'import json,os; print(json.dumps(os.environ["SANDBOX_SUBNET_IDS"].split(",")))')}
+ENVDIR="${WORK}/spark-on-eks"
+step "Applying examples/spark-on-eks: three node groups by purpose, a Spark pool on the Spark groups, Metabase on the infra group"
+# The example calls the module by relative path (../modules/spark-on-eks): keep that layout.
+mkdir -p "${ENVDIR}" "${WORK}/modules"
+cp "${ROOT}"/examples/spark-on-eks/*.tf "${ENVDIR}/"
+rm -rf "${WORK}/modules/spark-on-eks" && cp -r "${ROOT}/examples/modules/spark-on-eks" "${WORK}/modules/"
+# A rebuilt provider has a new checksum: the demo's lock file follows the local build.
+rm -f "${ENVDIR}/.terraform.lock.hcl"
+cat > "${ENVDIR}/sandbox.auto.tfvars.json" <<JSON
+{"node_role_arn": "${SANDBOX_NODE_ROLE_ARN}",
+ "subnet_ids": $(python3 -c 'import json,os; print(json.dumps(os.environ["SANDBOX_SUBNET_IDS"].split(",")))'),
+ "metabase_database_password": "demo-only-password"}
 JSON
-cat > "${NG}/provider.tf" <<TF
-provider "dataplatform" {
-  region = "eu-central-1"
-  default_tags {
-    tags = { managed-by = "terraform" }
-  }
-}
-TF
 TF15="${ROOT}/.testbed/bin/terraform-1.15.5"
-(cd "${NG}" && timeout 300 "${TF15}" init -input=false -no-color >/dev/null \
-  && timeout 600 "${TF15}" apply -auto-approve -input=false -no-color | grep -E "Creat|Apply complete|Modif|No changes")
+(cd "${ENVDIR}" && timeout 300 "${TF15}" init -input=false -no-color >/dev/null \
+  && timeout 1200 "${TF15}" apply -auto-approve -input=false -no-color \
+     | grep --line-buffered -E "Creating|Creation complete|Modifying|Modifications complete|Still creating|Apply complete|No changes|Error" )
 
-step "What exists now (read back from the sandbox's EKS and Auto Scaling APIs)"
-(cd "${NG}" && "${TF15}" show -json) > "${WORK}/state.json"
-python3 - "${WORK}/state.json" <<'PY'
+step "What exists now, read back from the sandbox"
+(cd "${ENVDIR}" && "${TF15}" show -json) > "${WORK}/state.json"
+(cd "${ENVDIR}" && "${TF15}" output -json) > "${WORK}/outputs.json"
+python3 - "${WORK}/state.json" "${WORK}/outputs.json" <<'PY'
 import json, sys
-doc = json.load(open(sys.argv[1]))
-for r in doc["values"]["root_module"]["resources"]:
+state = json.load(open(sys.argv[1]))
+outputs = json.load(open(sys.argv[2]))
+resources = []
+def walk(m):
+    resources.extend(m.get("resources", []))
+    for c in m.get("child_modules", []):
+        walk(c)
+walk(state["values"]["root_module"])
+def by_type(t):
+    return [r for r in resources if r["type"] == t]
+print("\nNode groups (EKS), handed to the cluster autoscaler:")
+for r in by_type("dataplatform_nodegroup"):
     v = r["values"]
     s = v["scaling_config"][0] if isinstance(v["scaling_config"], list) else v["scaling_config"]
-    print(f"\n{r['address']}  ({v['id']}, {v['status']})")
-    print(f"  purpose        {v['purpose']}   capacity {v['capacity_type']}   instances {', '.join(v['instance_types'])}")
-    print(f"  size           min {s['min_size']} / max {s['max_size']} (live desired {v['current_desired_size']}, owned by the cluster autoscaler)")
-    print(f"  labels         {json.dumps(v['effective_labels'])}")
-    print(f"  taints         {', '.join(t['key'] + '=' + (t['value'] or '') + ':' + t['effect'] for t in v['effective_taints']) or '(none)'}")
-    print(f"  pods land here with nodeSelector {json.dumps(v['placement']['node_selector'])}"
-          + (f" and tolerations {json.dumps(v['placement']['tolerations'])}" if v['placement']['tolerations'] else ""))
-    print(f"  autoscaler tags on {', '.join(v['autoscaling_group_names'])}:")
-    for k, val in sorted(v["autoscaler_tags"].items()):
-        print(f"    {k} = {val}")
+    taints = ", ".join(t["key"] + "=" + (t["value"] or "") + ":" + t["effect"] for t in v["effective_taints"]) or "(none)"
+    print(f"\n  {v['name']}  [{v['status']}]  purpose {v['purpose']}, {v['capacity_type']}, {', '.join(v['instance_types'])}")
+    print(f"    size      {s['min_size']}..{s['max_size']} (now {v['current_desired_size']}; the autoscaler owns the desired size)")
+    print(f"    labels    {json.dumps(v['effective_labels'])}")
+    print(f"    taints    {taints}")
+    tags = v["autoscaler_tags"]
+    print(f"    autoscaler tags ({len(tags)}) on {', '.join(v['autoscaling_group_names'])}:")
+    for k, val in sorted(tags.items()):
+        print(f"      {k} = {val}")
+print("\nWhat runs where:")
+for r in by_type("dataplatform_bi_service"):
+    v = r["values"]
+    sel = (v.get("placement") or {}).get("node_selector")
+    print(f"  {v['engine']} {v['namespace']}/{v['name']}: image {v['effective_image']}, on nodes {json.dumps(sel)}")
+    for k in sorted(v["objects"]):
+        print(f"    {k}")
+for r in by_type("dataplatform_spark_pool"):
+    v = r["values"]
+    d, e = v["driver"], v["executor"]
+    d = d[0] if isinstance(d, list) else d
+    e = e[0] if isinstance(e, list) else e
+    print(f"  Spark pool {v['namespace']}: drivers on {json.dumps(d['placement']['node_selector'])}, executors on "
+          f"{json.dumps(e['placement']['node_selector'])} tolerating {', '.join(t['key'] + '=' + (t['value'] or '') for t in e['placement']['tolerations'])}"
+          f", decommission {'on' if v['decommission'] else 'off'}")
+    for k in sorted(v["objects"]):
+        print(f"    {k}")
+print("\nSpark configuration to submit with (spark-submit --conf k=v, or Airflow's SparkSubmitOperator conf):")
+for k, val in sorted(outputs["spark_conf"]["value"].items()):
+    print(f"  {k}={val}")
+print(f"\nMetabase: {outputs['metabase_url']['value']}")
 PY
 
 step "Try it yourself"
 cat <<TXT
   source ${ROOT}/target/sandbox/env
   export TF_CLI_CONFIG_FILE=${WORK}/terraform.rc
-  cd ${NG}
-  terraform-1.15.5 plan          # no changes: the groups match the configuration
-  terraform-1.15.5 destroy       # removes them from the sandbox
-  make sandbox-stop              # (from the repository) stops the sandbox
+  cd ${ENVDIR}
+  terraform-1.15.5 plan            # no changes: everything matches the configuration
+  kubectl-style reads:             curl -s --cacert \$KUBE_SANDBOX_CA_FILE -H "Authorization: Bearer \$KUBE_SANDBOX_TOKEN" \$KUBE_SANDBOX_URL/api/v1/namespaces
+  make demo                        # (from the repository) converges again: "No changes"
+  make demo-clean                  # (from the repository) destroys the environment and stops the sandbox
 TXT
