@@ -6,6 +6,7 @@ mod support;
 mod bi_service;
 mod examples;
 mod framework;
+mod invalid_configs;
 mod kube_sandbox;
 mod nodegroup;
 mod plugin_process;

@@ -99,7 +99,7 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
     let db = c.get_attr("database").filter(|d| !d.is_null());
     match db {
         None if engine.needs_database() => diags.attribute_error(
-            root().attr("database"),
+            root().attr("engine"),
             "Missing database",
             format!(
                 "{} keeps its metadata in an external database: add a database block.",
@@ -107,7 +107,7 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
             ),
         ),
         Some(_) if !engine.supports_database() => diags.attribute_error(
-            root().attr("database"),
+            root().attr("database").attr("type"),
             "Unsupported database",
             format!(
                 "{} has no application database: remove the database block.",

@@ -1,0 +1,12 @@
+# nodegroup cluster name
+# expect: EKS cluster name
+resource "dataplatform_nodegroup" "x" {
+  cluster_name  = "analytics cluster"  # <-
+  name          = "infra"
+  node_role_arn = "arn:aws:iam::123456789012:role/nodes"
+  subnet_ids    = ["subnet-1"]
+  scaling_config {
+    min_size = 1
+    max_size = 3
+  }
+}

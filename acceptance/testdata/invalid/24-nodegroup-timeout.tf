@@ -1,0 +1,15 @@
+# nodegroup timeout
+# expect: duration
+resource "dataplatform_nodegroup" "x" {
+  cluster_name  = "analytics"
+  name          = "infra"
+  node_role_arn = "arn:aws:iam::123456789012:role/nodes"
+  subnet_ids    = ["subnet-1"]
+  scaling_config {
+    min_size = 1
+    max_size = 3
+  }
+  timeouts {
+    create = "forever"  # <-
+  }
+}
