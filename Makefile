@@ -77,6 +77,14 @@ fuzz:
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t target/fuzz-corpus/$$t fuzz/corpus/$$t -- -max_total_time=$${FUZZ_SECONDS:-60} || exit 1; \
 	done
 
+# make release VERSION=x.y.z [TARGETS="rust-target-triple ..."]: the registry zips, manifest,
+# SHA256SUMS, a lock file entry and a filesystem mirror in target/release-artifacts/VERSION
+# (testbed/release.sh). Without TARGETS it builds for this machine's platform.
+.PHONY: release
+release:
+	@if [ -z "$(VERSION)" ]; then echo 'usage: make release VERSION=x.y.z [TARGETS="x86_64-unknown-linux-gnu ..."]' >&2; exit 2; fi
+	CARGO='$(CARGO)' bash testbed/release.sh $(foreach t,$(TARGETS),--target '$(t)') '$(VERSION)'
+
 clean:
 	$(CARGO) clean
 	rm -rf .testbed

@@ -11,6 +11,7 @@ mod kube_sandbox;
 mod nodegroup;
 mod plugin_process;
 mod provider_core;
+mod release;
 mod sandbox;
 mod spark;
 mod spark_pool;
