@@ -9,7 +9,7 @@ TESTBED := .testbed/bin
 PROVIDER := target/debug/terraform-provider-dataplatform
 RELEASE_PROVIDER := target/release/terraform-provider-dataplatform
 
-.PHONY: all build testbed test unit acceptance lint docs docs-check demo bench fuzz sandbox sandbox-stop clean
+.PHONY: all build testbed test unit acceptance lint docs docs-check demo demo-clean bench fuzz sandbox sandbox-stop clean
 
 all: build
 
@@ -53,6 +53,9 @@ docs-check: build
 
 demo: build testbed
 	bash testbed/demo.sh
+
+demo-clean:
+	bash testbed/demo-clean.sh
 
 bench: testbed
 	$(CARGO) build --locked --release --bins

@@ -165,15 +165,13 @@ fn the_resource_and_data_source_examples_apply_and_destroy() {
         let ws = workspace(v, &e);
         copy_dir(&examples.join(dir), &ws.work_dir());
         // The docs' placeholder subnets become the sandbox's.
-        for file in ["resource.tf"] {
-            let path = ws.work_dir().join(file);
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                let text = text.replace(
-                    "[\"subnet-0a1b2c3d4e5f60001\", \"subnet-0a1b2c3d4e5f60002\"]",
-                    &format!("[{subnets}]"),
-                );
-                std::fs::write(&path, text).expect("rewrite example");
-            }
+        let path = ws.work_dir().join("resource.tf");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let text = text.replace(
+                "[\"subnet-0a1b2c3d4e5f60001\", \"subnet-0a1b2c3d4e5f60002\"]",
+                &format!("[{subnets}]"),
+            );
+            std::fs::write(&path, text).expect("rewrite example");
         }
         ws.write(
             "providers.tf",
