@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds a release of terraform-provider-dataplatform in the layout the Terraform registries use.
 #
-#   testbed/release.sh [--out DIR] [--target TRIPLE]... VERSION
+#   testbed/release.sh [--out DIR] [--target TRIPLE]... [--no-build] [--binary PATH] VERSION
+#   (--binary packages an already built provider for this machine instead of building one)
 #   make release VERSION=x.y.z [TARGETS="x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu"]
 #
 # Writes into DIR (default target/release-artifacts/VERSION):
@@ -27,7 +28,7 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 [--out DIR] [--target TRIPLE]... [--no-build] VERSION" >&2
+  echo "usage: $0 [--out DIR] [--target TRIPLE]... [--no-build] [--binary PATH] VERSION" >&2
   exit 2
 }
 
@@ -38,6 +39,7 @@ BUILD_TIMEOUT=${RELEASE_BUILD_TIMEOUT:-3600}
 
 out=""
 build=1
+prebuilt=""
 targets=()
 version=""
 while [[ $# -gt 0 ]]; do
@@ -47,6 +49,7 @@ while [[ $# -gt 0 ]]; do
     --target) [[ $# -ge 2 ]] || usage; targets+=("$2"); shift 2 ;;
     --target=*) targets+=("${1#--target=}"); shift ;;
     --no-build) build=0; shift ;;
+    --binary) [[ $# -ge 2 ]] || usage; prebuilt=$2; shift 2 ;;
     -h|--help) usage ;;
     -*) echo "unknown option $1" >&2; usage ;;
     *) [[ -z "$version" ]] || usage; version=$1; shift ;;
@@ -139,7 +142,11 @@ PY
   echo "release: $(basename "$zip")"
 }
 
-if [[ $build -eq 1 ]]; then
+if [[ -n "$prebuilt" ]]; then
+  # An already built provider for this machine (the test suite packages its own build).
+  "$prebuilt" --version >/dev/null 2>&1 || { echo "release: $prebuilt --version failed" >&2; exit 1; }
+  package "$prebuilt" "$(host_platform)"
+elif [[ $build -eq 1 ]]; then
   if [[ ${#targets[@]} -eq 0 ]]; then
     platform=$(host_platform)
     echo "release: building $NAME $version for $platform" >&2
