@@ -172,7 +172,7 @@ impl Resource<ProviderData> for Nodegroup {
                 .is_some_and(|v| !v.is_null());
             if a == b {
                 diags.attribute_error(
-                    root().attr("update_config"),
+                    root().attr("update_config").attr("max_unavailable_percentage"),
                     "Invalid update_config",
                     "Set exactly one of max_unavailable and max_unavailable_percentage.",
                 );
@@ -186,7 +186,7 @@ impl Resource<ProviderData> for Nodegroup {
             let name = l.get_attr("name").is_some_and(|v| !v.is_null());
             if id == name {
                 diags.attribute_error(
-                    root().attr("launch_template"),
+                    root().attr("launch_template").attr("name"),
                     "Invalid launch_template",
                     "Set exactly one of id and name.",
                 );
