@@ -172,7 +172,9 @@ impl Resource<ProviderData> for Nodegroup {
                 .is_some_and(|v| !v.is_null());
             if a == b {
                 diags.attribute_error(
-                    root().attr("update_config").attr("max_unavailable_percentage"),
+                    root()
+                        .attr("update_config")
+                        .attr("max_unavailable_percentage"),
                     "Invalid update_config",
                     "Set exactly one of max_unavailable and max_unavailable_percentage.",
                 );
