@@ -36,6 +36,12 @@ pub struct Stats {
     pub rejections: BTreeMap<String, u64>,
     pub eks_identities: BTreeMap<String, u64>,
     pub requests: BTreeMap<String, u64>,
+    /// Answers by status code.
+    pub responses: BTreeMap<u16, u64>,
+    /// EKS tokens refused because they were older than the maximum age.
+    pub expired_eks_tokens: u64,
+    /// The distinct X-Amz-Date values of accepted EKS tokens (each renewal adds one).
+    pub eks_token_dates: std::collections::BTreeSet<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -56,6 +62,9 @@ pub struct State {
     pub stats: std::sync::Mutex<Stats>,
     pub auth: AuthConfig,
     pub rollout_delay_ms: AtomicU64,
+    /// Fault injection on API requests (`/_sandbox/faults`).
+    pub faults: std::sync::Mutex<crate::faults::Faults>,
+    fault_seed: u64,
     pub wake: tokio::sync::Notify,
     log: Option<std::sync::Mutex<std::fs::File>>,
     pub server_address: std::sync::Mutex<String>,
@@ -172,7 +181,12 @@ fn with_query(path: &str, query: &str) -> String {
 }
 
 impl State {
-    pub async fn new(auth: AuthConfig, rollout_delay_ms: u64, log: Option<std::fs::File>) -> State {
+    pub async fn new(
+        auth: AuthConfig,
+        rollout_delay_ms: u64,
+        fault_seed: u64,
+        log: Option<std::fs::File>,
+    ) -> State {
         State {
             client: tokio::sync::RwLock::new(build_client().await),
             write: tokio::sync::Mutex::new(()),
@@ -181,6 +195,8 @@ impl State {
             stats: Default::default(),
             auth,
             rollout_delay_ms: AtomicU64::new(rollout_delay_ms),
+            faults: std::sync::Mutex::new(crate::faults::Faults::new(fault_seed)),
+            fault_seed,
             wake: tokio::sync::Notify::new(),
             log: log.map(std::sync::Mutex::new),
             server_address: Default::default(),
@@ -260,6 +276,7 @@ impl State {
         self.applied.lock().unwrap().clear();
         self.failures.lock().unwrap().clear();
         *self.stats.lock().unwrap() = Stats::default();
+        self.faults.lock().unwrap().reset(self.fault_seed);
     }
 
     fn forget_applied(&self, key_prefix: &str) {
@@ -287,6 +304,10 @@ impl State {
             "eks_identities": s.eks_identities,
             "requests": s.requests,
             "total_requests": s.requests.values().sum::<u64>(),
+            "responses": s.responses.iter().map(|(c, n)| (c.to_string(), *n)).collect::<BTreeMap<String, u64>>(),
+            "expired_eks_tokens": s.expired_eks_tokens,
+            "eks_token_dates": s.eks_token_dates.len(),
+            "faults": self.faults.lock().unwrap().stats_json(),
         })
     }
 }
@@ -669,6 +690,7 @@ pub async fn handle(
     {
         let mut s = state.stats.lock().unwrap();
         *s.requests.entry(format!("{method} {path}")).or_default() += 1;
+        *s.responses.entry(resp.status().as_u16()).or_default() += 1;
     }
     state.log_line(&format!(
         "{} {method} {} {} {}ms auth={who}",
@@ -732,9 +754,11 @@ async fn route(
         Ok(Identity::Eks {
             access_key_id,
             cluster,
+            signed_at,
         }) => {
             let mut s = state.stats.lock().unwrap();
             s.eks_tokens += 1;
+            s.eks_token_dates.insert(signed_at);
             let id = match cluster {
                 Some(c) => format!("{access_key_id}@{c}"),
                 None => access_key_id,
@@ -746,6 +770,9 @@ async fn route(
             {
                 let mut s = state.stats.lock().unwrap();
                 s.rejected += 1;
+                if why.starts_with(crate::auth::EXPIRED) {
+                    s.expired_eks_tokens += 1;
+                }
                 *s.rejections.entry(why.clone()).or_default() += 1;
             }
             state.log_line(&format!("rejected {} {path}: {why}", req.method()));
@@ -753,6 +780,9 @@ async fn route(
             return (json_response(401, &body), "rejected");
         }
     };
+    if let Some(resp) = injected_fault(state).await {
+        return (resp, who);
+    }
     let content_type = req
         .headers()
         .get("content-type")
@@ -782,6 +812,23 @@ async fn route(
         dispatch(state, &method, &path, &query, &content_type, &body).await,
         who,
     )
+}
+
+/// The latency and the fault `/_sandbox/faults` asks for, if any, for one API request.
+async fn injected_fault(state: &State) -> Option<Response<Body>> {
+    let latency = state.faults.lock().unwrap().latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let fault = state.faults.lock().unwrap().decide()?;
+    let (code, headers, body) = crate::faults::response(fault);
+    let mut resp = json_response(code, &body);
+    for (k, v) in headers {
+        if let Ok(v) = http::HeaderValue::from_str(&v) {
+            resp.headers_mut().insert(k, v);
+        }
+    }
+    Some(resp)
 }
 
 async fn dispatch(

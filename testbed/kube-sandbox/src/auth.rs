@@ -1,6 +1,8 @@
 //! Bearer-token authentication: static tokens, and EKS IAM tokens in the aws-iam-authenticator
 //! format (`k8s-aws-v1.` + base64url of a presigned STS GetCallerIdentity URL).
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -13,6 +15,8 @@ const MAX_EXPIRES_SECS: i64 = 900;
 pub const DEFAULT_TOKEN_MAX_AGE_SECS: i64 = 900;
 /// How far X-Amz-Date may lie in the future (clock skew).
 const MAX_FUTURE_SECS: i64 = 300;
+/// How the refusal of an expired EKS token begins.
+pub const EXPIRED: &str = "EKS token: expired";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
@@ -23,6 +27,8 @@ pub enum Identity {
         access_key_id: String,
         /// The cluster name the signature was verified for; `None` when signatures are not checked.
         cluster: Option<String>,
+        /// The token's X-Amz-Date (tells a renewed token from the one before).
+        signed_at: String,
     },
 }
 
@@ -30,8 +36,8 @@ pub struct AuthConfig {
     pub tokens: Vec<String>,
     pub aws_secret_key: Option<String>,
     pub eks_clusters: Vec<String>,
-    /// Seconds after X-Amz-Date a token stops being accepted.
-    pub eks_token_max_age_secs: i64,
+    /// Seconds after X-Amz-Date a token stops being accepted (the control API changes it).
+    pub eks_token_max_age_secs: AtomicI64,
     /// Accept requests without an Authorization header (a token, if sent, is still checked).
     pub allow_anonymous: bool,
 }
@@ -121,10 +127,10 @@ impl AuthConfig {
                 -age
             ));
         }
-        if age > self.eks_token_max_age_secs {
+        let max_age = self.eks_token_max_age_secs.load(Ordering::SeqCst);
+        if age > max_age {
             return Err(format!(
-                "EKS token: expired (signed {age} s ago; tokens are accepted for {} s)",
-                self.eks_token_max_age_secs
+                "{EXPIRED} (signed {age} s ago; tokens are accepted for {max_age} s)"
             ));
         }
         let signature = need("X-Amz-Signature")?;
@@ -136,6 +142,7 @@ impl AuthConfig {
             return Ok(Identity::Eks {
                 access_key_id,
                 cluster: None,
+                signed_at: amz_date.to_string(),
             });
         };
         for cluster in &self.eks_clusters {
@@ -145,6 +152,7 @@ impl AuthConfig {
                     return Ok(Identity::Eks {
                         access_key_id,
                         cluster: Some(cluster.clone()),
+                        signed_at: amz_date.to_string(),
                     });
                 }
             }
@@ -361,7 +369,7 @@ mod tests {
             tokens: vec!["static-token".into()],
             aws_secret_key: secret.map(str::to_string),
             eks_clusters: vec!["analytics".into()],
-            eks_token_max_age_secs: DEFAULT_TOKEN_MAX_AGE_SECS,
+            eks_token_max_age_secs: AtomicI64::new(DEFAULT_TOKEN_MAX_AGE_SECS),
             allow_anonymous: false,
         }
     }
@@ -414,7 +422,8 @@ mod tests {
             c.check(Some(&t), at("20240101T000030Z")),
             Ok(Identity::Eks {
                 access_key_id: "AKIDEXAMPLE".into(),
-                cluster: Some("analytics".into())
+                cluster: Some("analytics".into()),
+                signed_at: "20240101T000000Z".into(),
             })
         );
         let other = format!("Bearer {}", token("other", "20240101T000000Z"));
@@ -439,7 +448,7 @@ mod tests {
         let err = c.check(Some(&t), at("20240101T001501Z")).unwrap_err();
         assert!(err.contains("expired"), "{err}");
         let strict = AuthConfig {
-            eks_token_max_age_secs: 60,
+            eks_token_max_age_secs: AtomicI64::new(60),
             ..cfg(Some("testing"))
         };
         assert!(strict.check(Some(&t), at("20240101T000100Z")).is_ok());
@@ -447,6 +456,13 @@ mod tests {
             .check(Some(&t), at("20240101T000101Z"))
             .unwrap_err()
             .contains("expired"));
+        // The control API shortens it at run time.
+        strict.eks_token_max_age_secs.store(2, Ordering::SeqCst);
+        assert!(strict.check(Some(&t), at("20240101T000002Z")).is_ok());
+        assert!(strict
+            .check(Some(&t), at("20240101T000003Z"))
+            .unwrap_err()
+            .starts_with(EXPIRED));
         let err = c.check(Some(&t), at("20231231T235000Z")).unwrap_err();
         assert!(err.contains("future"), "{err}");
         assert!(c.check(Some(&t), at("20231231T235800Z")).is_ok());

@@ -1,4 +1,5 @@
-//! The control API under `/_sandbox/` (no authentication): failed rollouts, reset, statistics.
+//! The control API under `/_sandbox/` (no authentication): failed rollouts, faults, token
+//! lifetime, reset, statistics.
 
 use std::sync::atomic::Ordering;
 
@@ -70,6 +71,30 @@ pub async fn handle(state: &State, method: &Method, path: &str, body: &[u8]) -> 
             }
             None => respond(400, json!({"error": "ms (a number) is required"})),
         },
+        ("POST", "/_sandbox/faults") => match crate::faults::Settings::from_json(&body) {
+            Ok(settings) => {
+                let seed = body.get("seed").and_then(Value::as_u64);
+                state.faults.lock().unwrap().configure(settings, seed);
+                respond(200, json!({"ok": true}))
+            }
+            Err(e) => respond(400, json!({"error": e})),
+        },
+        ("DELETE", "/_sandbox/faults") => {
+            state.faults.lock().unwrap().clear();
+            respond(200, json!({"ok": true}))
+        }
+        ("POST", "/_sandbox/eks-token-max-age") => {
+            match body.get("seconds").and_then(Value::as_i64) {
+                Some(s) if s >= 0 => {
+                    state.auth.eks_token_max_age_secs.store(s, Ordering::SeqCst);
+                    respond(200, json!({"ok": true}))
+                }
+                _ => respond(
+                    400,
+                    json!({"error": "seconds (a whole number >= 0) is required"}),
+                ),
+            }
+        }
         ("GET", "/_sandbox/stats") => respond(200, state.stats_json()),
         ("GET", "/_sandbox/healthz") => respond(200, json!({"ok": true})),
         _ => respond(

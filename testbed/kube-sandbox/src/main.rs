@@ -9,6 +9,7 @@ mod auth;
 mod control;
 mod controller;
 mod discovery;
+mod faults;
 mod pods;
 mod tls;
 
@@ -33,6 +34,7 @@ usage: kube-sandbox [options]
   --eks-cluster NAME     cluster name EKS tokens are signed for (repeatable; default analytics)
   --eks-token-max-age S  seconds after X-Amz-Date an EKS token is accepted (default 900, as EKS)
   --rollout-delay-ms N   how long the deployment controller stand-in waits (default 300)
+  --fault-seed N         seed of the fault injector (default 0; see POST /_sandbox/faults)
   --log FILE             append one line per request to FILE
   --http                 serve plain HTTP instead of HTTPS on --port
   --http-port N          also serve the same API over plain HTTP on this port (0: pick one)
@@ -40,7 +42,8 @@ usage: kube-sandbox [options]
 Prints `KUBE_SANDBOX_HTTP http://127.0.0.1:PORT` (with --http-port) and then
 `KUBE_SANDBOX_READY https://127.0.0.1:PORT` on stdout once it accepts connections.
 Control API (no authentication): POST /_sandbox/fail-rollout, /_sandbox/clear-failures,
-/_sandbox/reset, /_sandbox/rollout-delay; GET /_sandbox/stats.
+/_sandbox/reset, /_sandbox/rollout-delay, /_sandbox/eks-token-max-age, /_sandbox/faults;
+DELETE /_sandbox/faults; GET /_sandbox/stats.
 ";
 
 struct Options {
@@ -52,6 +55,7 @@ struct Options {
     eks_clusters: Vec<String>,
     eks_token_max_age: i64,
     rollout_delay_ms: u64,
+    fault_seed: u64,
     log: Option<String>,
     http: bool,
     http_port: Option<u16>,
@@ -67,6 +71,7 @@ fn parse_args() -> Result<Options, String> {
         eks_clusters: Vec::new(),
         eks_token_max_age: auth::DEFAULT_TOKEN_MAX_AGE_SECS,
         rollout_delay_ms: 300,
+        fault_seed: 0,
         log: None,
         http: false,
         http_port: None,
@@ -99,6 +104,7 @@ fn parse_args() -> Result<Options, String> {
             "--rollout-delay-ms" => {
                 o.rollout_delay_ms = number("--rollout-delay-ms", value("--rollout-delay-ms")?)?
             }
+            "--fault-seed" => o.fault_seed = number("--fault-seed", value("--fault-seed")?)?,
             "--log" => o.log = Some(value("--log")?),
             "--http" => o.http = true,
             "--anonymous" => o.anonymous = true,
@@ -180,10 +186,10 @@ async fn run(o: Options) -> Result<(), String> {
         tokens: o.tokens.clone(),
         aws_secret_key: o.aws_secret_key.clone(),
         eks_clusters: o.eks_clusters.clone(),
-        eks_token_max_age_secs: o.eks_token_max_age,
+        eks_token_max_age_secs: std::sync::atomic::AtomicI64::new(o.eks_token_max_age),
         allow_anonymous: o.anonymous,
     };
-    let state = Arc::new(api::State::new(auth, o.rollout_delay_ms, log).await);
+    let state = Arc::new(api::State::new(auth, o.rollout_delay_ms, o.fault_seed, log).await);
     let (main_listener, main_addr) = bind(o.port).await?;
     let tls = if o.http {
         None

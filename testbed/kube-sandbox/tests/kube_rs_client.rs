@@ -55,6 +55,10 @@ fn start() -> Sandbox {
 }
 
 async fn client(sb: &Sandbox) -> kube::Client {
+    kube::Client::try_from(config(sb).await).unwrap()
+}
+
+async fn config(sb: &Sandbox) -> kube::Config {
     use base64::Engine;
     let ca = std::fs::read(sb.dir.join("ca.pem")).unwrap();
     let kubeconfig = json!({
@@ -65,10 +69,9 @@ async fn client(sb: &Sandbox) -> kube::Client {
         "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "u"}}],
     });
     let kc: kube::config::Kubeconfig = serde_json::from_value(kubeconfig).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+    kube::Config::from_custom_kubeconfig(kc, &Default::default())
         .await
-        .unwrap();
-    kube::Client::try_from(config).unwrap()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -370,4 +373,118 @@ async fn pods_start_pending_and_dependents_are_garbage_collected() {
         .unwrap()
         .items
         .is_empty());
+}
+
+/// A control request through the client's connection (control paths need no token).
+async fn control(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .body(body.to_string().into_bytes())
+        .unwrap();
+    let text = client.request_text(req).await.unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_throttling_and_server_errors_are_kubernetes_statuses() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sb = start();
+    // Without kube-rs's own retries, to see every injected answer.
+    let mut config = config(&sb).await;
+    config.default_retry = false;
+    let client = kube::Client::try_from(config).unwrap();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+
+    control(
+        &client,
+        "POST",
+        "/_sandbox/faults",
+        json!({"throttle_rate": 1.0}),
+    )
+    .await;
+    let e = namespaces.list(&ListParams::default()).await.unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 429 && s.reason == "TooManyRequests"
+            && s.details.as_ref().is_some_and(|d| d.retry_after_seconds == 1)),
+        "{e:?}"
+    );
+    // The answer carries Retry-After, as a real API server's.
+    let req = http::Request::get("/api/v1/namespaces")
+        .body(Vec::new())
+        .unwrap();
+    let resp = client.send(req.map(Into::into)).await.unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "1");
+
+    control(
+        &client,
+        "POST",
+        "/_sandbox/faults",
+        json!({"error_rate": 1.0, "error_codes": [503], "seed": 3}),
+    )
+    .await;
+    let e = namespaces.get("default").await.unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 503 && s.reason == "ServiceUnavailable"),
+        "{e:?}"
+    );
+
+    // 30 % throttling and bursts of two 500s or 503s: about half the requests fail, and the
+    // same seed fails the same requests.
+    let run = |seed: u64| {
+        let client = client.clone();
+        let namespaces = namespaces.clone();
+        async move {
+            control(
+                &client,
+                "POST",
+                "/_sandbox/faults",
+                json!({"throttle_rate": 0.3, "error_rate": 0.1, "error_burst": 2, "seed": seed}),
+            )
+            .await;
+            let mut codes = Vec::new();
+            for _ in 0..60 {
+                codes.push(match namespaces.get("default").await {
+                    Ok(_) => 200,
+                    Err(kube::Error::Api(s)) => s.code,
+                    Err(e) => panic!("{e:?}"),
+                });
+            }
+            codes
+        }
+    };
+    let a = run(11).await;
+    assert_eq!(a, run(11).await);
+    assert!(a.iter().all(|c| [200, 429, 500, 503].contains(c)), "{a:?}");
+    let failed = a.iter().filter(|c| **c != 200).count();
+    assert!((15..=45).contains(&failed), "{a:?}");
+
+    let stats = control(&client, "GET", "/_sandbox/stats", json!({})).await;
+    assert!(
+        stats["faults"]["throttled"].as_u64().unwrap() >= 2,
+        "{stats}"
+    );
+    assert!(
+        stats["faults"]["server_errors"].as_u64().unwrap() >= 2,
+        "{stats}"
+    );
+    assert!(stats["responses"]["429"].as_u64().unwrap() >= 2, "{stats}");
+
+    // Control paths are never faulted; DELETE ends the faults.
+    control(
+        &client,
+        "POST",
+        "/_sandbox/faults",
+        json!({"throttle_rate": 1.0}),
+    )
+    .await;
+    control(&client, "DELETE", "/_sandbox/faults", json!({})).await;
+    assert!(namespaces.get("default").await.is_ok());
 }
