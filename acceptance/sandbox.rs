@@ -1,12 +1,13 @@
 //! A private AWS sandbox per test: the project's moto launcher on a free loopback port, seeded
-//! with the `analytics` cluster, its subnets and node role. Stopped when dropped.
+//! with the `analytics` cluster, its subnets and node role. Stopped when dropped; it can be
+//! killed and restarted on the same port (see [`Sandbox::restart`]).
 
 #![allow(dead_code)]
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -20,7 +21,8 @@ pub struct Sandbox {
     child: Child,
     pub url: String,
     pub facts: Json,
-    _dir: tempfile::TempDir,
+    extra_args: Vec<OsString>,
+    dir: tempfile::TempDir,
 }
 
 fn python() -> PathBuf {
@@ -31,6 +33,73 @@ fn python() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// Why a sandbox process did not come up.
+enum Launch {
+    /// It exited before printing its address (e.g. the port was taken).
+    Exited,
+    /// Not ready within the limit.
+    TimedOut,
+}
+
+/// Starts the moto launcher on `port` (0: any free port) and waits for its address.
+fn spawn(dir: &Path, port: u16, extra_args: &[OsString]) -> Result<(Child, String), Launch> {
+    let mut child = Command::new(python())
+        .arg(repo_root().join("testbed/aws_sandbox/moto_sandbox.py"))
+        .args(["--host", "127.0.0.1", "--port"])
+        .arg(port.to_string())
+        // The same seed on every start: a restarted sandbox seeded again gets the same IDs.
+        .args(["--lifecycle-describes", "1", "--seed", "7"])
+        .arg("--log")
+        .arg(dir.join("moto.log"))
+        .args(extra_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto sandbox");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    loop {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => {
+                if let Some(u) = line.strip_prefix("SANDBOX_READY ") {
+                    return Ok((child, u.trim().to_string()));
+                }
+            }
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(match e {
+                    mpsc::RecvTimeoutError::Disconnected => Launch::Exited,
+                    mpsc::RecvTimeoutError::Timeout => Launch::TimedOut,
+                });
+            }
+        }
+    }
+}
+
+/// Seeds the `analytics` cluster, its subnets and roles; returns the facts.
+fn seed(dir: &Path, url: &str) -> Result<Json, String> {
+    let facts_file = dir.join("sandbox.json");
+    let seeded = Command::new(python())
+        .arg(repo_root().join("testbed/aws_sandbox/seed.py"))
+        .args(["--endpoint", url, "--json-out"])
+        .arg(&facts_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .expect("seed sandbox");
+    if !seeded.status.success() {
+        return Err(String::from_utf8_lossy(&seeded.stderr).into_owned());
+    }
+    Ok(serde_json::from_slice(&std::fs::read(&facts_file).expect("facts")).expect("facts JSON"))
 }
 
 impl Sandbox {
@@ -52,72 +121,85 @@ impl Sandbox {
 
     fn launch(extra_args: &[OsString]) -> Sandbox {
         let dir = tempfile::tempdir().expect("sandbox dir");
-        let mut child = Command::new(python())
-            .arg(repo_root().join("testbed/aws_sandbox/moto_sandbox.py"))
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--lifecycle-describes",
-                "1",
-                "--seed",
-                "7",
-            ])
-            .arg("--log")
-            .arg(dir.path().join("moto.log"))
-            .args(extra_args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto sandbox");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let url = loop {
-            match rx.recv_timeout(Duration::from_secs(30)) {
-                Ok(line) => {
-                    if let Some(u) = line.strip_prefix("SANDBOX_READY ") {
-                        break u.trim().to_string();
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!("the moto sandbox did not become ready within 30 s");
-                }
+        let (mut child, url) = match spawn(dir.path(), 0, extra_args) {
+            Ok(started) => started,
+            Err(_) => panic!("the moto sandbox did not become ready within 30 s"),
+        };
+        let facts = match seed(dir.path(), &url) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("seeding the sandbox failed: {e}");
             }
         };
-        let facts_file = dir.path().join("sandbox.json");
-        let seeded = Command::new(python())
-            .arg(repo_root().join("testbed/aws_sandbox/seed.py"))
-            .args(["--endpoint", &url, "--json-out"])
-            .arg(&facts_file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .output()
-            .expect("seed sandbox");
-        if !seeded.status.success() {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "seeding the sandbox failed: {}",
-                String::from_utf8_lossy(&seeded.stderr)
-            );
-        }
-        let facts: Json = serde_json::from_slice(&std::fs::read(&facts_file).expect("facts"))
-            .expect("facts JSON");
         Sandbox {
             child,
             url,
             facts,
-            _dir: dir,
+            extra_args: extra_args.to_vec(),
+            dir,
         }
+    }
+
+    /// The loopback port the sandbox listens on.
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse().ok())
+            .expect("sandbox URL has a port")
+    }
+
+    /// Kills the sandbox process (SIGKILL: no chance to clean up), as a crashed AWS endpoint.
+    /// Its state, kept in memory, is lost. Idempotent.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Kills the sandbox if it still runs and starts it again on the same port, then seeds it
+    /// the same way: the cluster, VPC, subnets and role get the same IDs as before (the launcher's
+    /// seed makes moto's IDs deterministic; this panics if they differ). Everything else the
+    /// old process held is gone, as after an endpoint that lost its data. Retries for up to
+    /// 15 s while the port is briefly held by another socket.
+    pub fn restart(&mut self) {
+        self.kill();
+        let port = self.port();
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        let (child, url) = loop {
+            match spawn(self.dir.path(), port, &self.extra_args) {
+                Ok(started) => break started,
+                Err(Launch::Exited) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(Launch::Exited) => {
+                    panic!("the moto sandbox could not listen on port {port} again within 15 s")
+                }
+                Err(Launch::TimedOut) => {
+                    panic!("the restarted moto sandbox did not become ready within 30 s")
+                }
+            }
+        };
+        self.child = child;
+        assert_eq!(url, self.url, "restarted on the same address");
+        let facts = seed(self.dir.path(), &self.url)
+            .unwrap_or_else(|e| panic!("seeding the restarted sandbox failed: {e}"));
+        // moto draws a cluster's endpoint host from an unseeded generator: not compared (the
+        // node groups' subnets and role are what must still match; with a Kubernetes stand-in
+        // the endpoint is its URL anyway).
+        let mut before = self.facts.clone();
+        let mut after = facts.clone();
+        for f in [&mut before, &mut after] {
+            if let Some(o) = f.as_object_mut() {
+                o.remove("cluster_endpoint");
+            }
+        }
+        assert_eq!(
+            after, before,
+            "the restarted sandbox has the same cluster, VPC, subnets and role"
+        );
+        self.facts = facts;
     }
 
     pub fn fact(&self, key: &str) -> String {

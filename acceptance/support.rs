@@ -1,12 +1,15 @@
 //! The harness: locates the Terraform binaries of the test bed, installs the freshly built
 //! provider into a filesystem mirror (so `init` works offline) and a `dev_overrides` CLI
-//! configuration, and runs Terraform commands with a bounded wait.
+//! configuration, and runs Terraform commands with a bounded wait (or starts them, to watch
+//! their output and signal them while they run).
 
 #![allow(dead_code)]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub const PROVIDER_NAMESPACE: &str = "dataplatform";
@@ -194,8 +197,9 @@ impl Workspace {
         self.extra_env.push((key.to_string(), value.to_string()));
     }
 
-    /// Runs `terraform ARGS` in the working directory, killing it after `limit`.
-    pub fn run_with_limit(&self, args: &[&str], limit: Duration) -> Output {
+    /// Starts `terraform ARGS` in the working directory without waiting for it, in its own
+    /// process group (with the provider processes it starts).
+    pub fn spawn(&self, args: &[&str]) -> Running {
         let mut cmd = Command::new(&self.terraform);
         cmd.args(args)
             .current_dir(self.work_dir())
@@ -215,40 +219,27 @@ impl Workspace {
         }
         // Its own process group, so a timeout also stops the provider processes it started.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let start = Instant::now();
+        let started = Instant::now();
         let mut child = cmd.spawn().expect("start terraform");
-        let mut stdout = child.stdout.take().expect("stdout");
-        let mut stderr = child.stderr.take().expect("stderr");
-        let out_reader = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stdout.read_to_string(&mut s);
-            s
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
-        });
-        let code = loop {
-            match child.try_wait().expect("wait for terraform") {
-                Some(status) => break status.code(),
-                None if start.elapsed() > limit => {
-                    let _ = Command::new("kill")
-                        .args(["-KILL", &format!("-{}", child.id())])
-                        .status();
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!("terraform {args:?} did not finish within {limit:?}");
-                }
-                None => std::thread::sleep(Duration::from_millis(20)),
-            }
-        };
-        Output {
-            code,
-            stdout: out_reader.join().unwrap_or_default(),
-            stderr: err_reader.join().unwrap_or_default(),
-            elapsed: start.elapsed(),
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let readers = vec![
+            collect(child.stdout.take().expect("stdout"), stdout.clone()),
+            collect(child.stderr.take().expect("stderr"), stderr.clone()),
+        ];
+        Running {
+            child: Some(child),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            started,
+            stdout,
+            stderr,
+            readers,
         }
+    }
+
+    /// Runs `terraform ARGS` in the working directory, killing it after `limit`.
+    pub fn run_with_limit(&self, args: &[&str], limit: Duration) -> Output {
+        self.spawn(args).wait_with_limit(limit)
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -257,6 +248,165 @@ impl Workspace {
 
     pub fn init(&self) -> Output {
         self.run(&["init", "-input=false", "-no-color"])
+    }
+}
+
+/// Appends what `from` produces to `into` as it arrives.
+fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        let mut pending = Vec::new();
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    pending.extend_from_slice(&buf[..n]);
+                    // Only whole UTF-8 sequences; a split character waits for its rest.
+                    let valid = match std::str::from_utf8(&pending) {
+                        Ok(_) => pending.len(),
+                        Err(e) => e.valid_up_to(),
+                    };
+                    let text = String::from_utf8_lossy(&pending[..valid]).into_owned();
+                    into.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push_str(&text);
+                    pending.drain(..valid);
+                }
+            }
+        }
+        if !pending.is_empty() {
+            into.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push_str(&String::from_utf8_lossy(&pending));
+        }
+    })
+}
+
+/// A Terraform command started by [`Workspace::spawn`]; killed (with its process group) when
+/// dropped unfinished.
+pub struct Running {
+    child: Option<Child>,
+    args: Vec<String>,
+    started: Instant,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// When the command was started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// stdout and stderr so far.
+    pub fn output_so_far(&self) -> String {
+        let out = self
+            .stdout
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let err = self
+            .stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        format!("{out}\n{err}")
+    }
+
+    /// True once the command has exited.
+    pub fn finished(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => !matches!(c.try_wait(), Ok(None)),
+            None => true,
+        }
+    }
+
+    /// Waits until `ready` holds for the output so far, the command exits or `limit` passes;
+    /// panics (with the output) unless `ready` held.
+    #[track_caller]
+    pub fn wait_for_output(&mut self, limit: Duration, what: &str, ready: impl Fn(&str) -> bool) {
+        let start = Instant::now();
+        loop {
+            let text = self.output_so_far();
+            if ready(&text) {
+                return;
+            }
+            if self.finished() {
+                let text = self.output_so_far();
+                if ready(&text) {
+                    return;
+                }
+                panic!("terraform {:?} exited before {what}:\n{text}", self.args);
+            }
+            if start.elapsed() > limit {
+                panic!(
+                    "no {what} within {limit:?} from terraform {:?}:\n{text}",
+                    self.args
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends `signal` (`INT`, `TERM`, ...) to the command's process group, as a terminal does
+    /// on Ctrl-C.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), "--", &format!("-{}", self.pid())])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} -{}", self.pid());
+    }
+
+    /// Waits for the command to exit, killing it (and its process group) after `limit` from
+    /// its start.
+    pub fn wait_with_limit(mut self, limit: Duration) -> Output {
+        let mut child = self.child.take().expect("a running command");
+        let code = loop {
+            match child.try_wait().expect("wait for terraform") {
+                Some(status) => break status.code(),
+                None if self.started.elapsed() > limit => {
+                    let _ = Command::new("kill")
+                        .args(["-KILL", &format!("-{}", child.id())])
+                        .status();
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "terraform {:?} did not finish within {limit:?}:\n{}",
+                        self.args,
+                        self.output_so_far()
+                    );
+                }
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        let elapsed = self.started.elapsed();
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        Output {
+            code,
+            stdout: std::mem::take(&mut *self.stdout.lock().unwrap_or_else(|p| p.into_inner())),
+            stderr: std::mem::take(&mut *self.stderr.lock().unwrap_or_else(|p| p.into_inner())),
+            elapsed,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &format!("-{}", child.id())])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

@@ -181,6 +181,10 @@ pub enum EksError {
     },
     #[error("cancelled while waiting for {what}")]
     Cancelled { what: String },
+    #[error(
+        "node group {resource} no longer exists: it disappeared while the provider waited for it"
+    )]
+    Gone { resource: String },
     #[error("node group {resource} is {status}: {}", issues_text(.issues))]
     Failed {
         resource: String,
@@ -505,10 +509,8 @@ impl Eks {
         let what = format!("node group {resource} to become ACTIVE");
         wait::until(timeout, self.backoff, cancel, || async {
             match self.find_nodegroup(cluster, name).await? {
-                None => Err(EksError::Failed {
+                None => Err(EksError::Gone {
                     resource: resource.clone(),
-                    status: "gone".into(),
-                    issues: Vec::new(),
                 }),
                 Some(ng) => match ng.status.as_str() {
                     "ACTIVE" => Ok(Poll::Done(ng)),

@@ -56,10 +56,17 @@ where
     Fut: Future<Output = Result<Poll<T>, E>>,
 {
     let start = Instant::now();
+    let cancelled = || {
+        tracing::info!(
+            waited = ?start.elapsed(),
+            "wait cancelled: Terraform asked the provider to stop"
+        );
+        Err(WaitEnd::Cancelled)
+    };
     let mut interval = backoff.initial;
     loop {
         let last = tokio::select! {
-            _ = cancel.cancelled() => return Err(WaitEnd::Cancelled),
+            _ = cancel.cancelled() => return cancelled(),
             r = check() => match r {
                 Ok(Poll::Done(t)) => return Ok(t),
                 Ok(Poll::Pending(state)) => state,
@@ -75,7 +82,7 @@ where
         }
         let nap = interval.min(timeout - elapsed);
         tokio::select! {
-            _ = cancel.cancelled() => return Err(WaitEnd::Cancelled),
+            _ = cancel.cancelled() => return cancelled(),
             _ = tokio::time::sleep(nap) => {}
         }
         interval = Duration::from_secs_f64(

@@ -2,12 +2,14 @@
 """The project's AWS stand-in: moto's server, extended with what EKS does and moto lacks.
 
 Adds to moto (5.2.x): UpdateNodegroupVersion, DescribeUpdate and ListUpdates; lifecycle states
-(CREATING, UPDATING, DELETING for a few describes); a real Auto Scaling group behind each node
+(CREATING, UPDATING, DELETING for a few describes, globally or per node group); a real Auto Scaling group behind each node
 group; node group tags; fixes for moto's defaults that look like drift (dropped updateConfig,
 a default remoteAccess, a fixed release version, version not following the cluster); a
 configurable cluster endpoint and certificate authority (to point clusters at kube-sandbox);
 and, under /_sandbox/, a control API for fault injection (throttling, 5xx, latency), the
-cluster autoscaler, failed creates and failed updates.
+cluster autoscaler, failed creates and failed updates, and request counts (per service, and per
+node group operation for EKS). With the same --seed, a restarted sandbox seeded by seed.py gets
+the same IDs again (moto keeps its state in memory: a restart loses everything else).
 
 Prints `SANDBOX_READY http://127.0.0.1:PORT` on stdout once it accepts connections.
 """
@@ -30,6 +32,7 @@ from moto.eks import models as eks_models
 from moto.eks import urls as eks_urls
 from moto.eks.exceptions import ResourceNotFoundException
 from moto.eks.responses import EKSResponse
+from moto.moto_api._internal import mock_random
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 LOCK = threading.RLock()
@@ -37,6 +40,7 @@ LOCK = threading.RLock()
 
 class Settings:
     lifecycle_describes = 2
+    lifecycle_for = {}  # (cluster, nodegroup) -> describes, overriding lifecycle_describes at create
     cluster_endpoint = None
     throttle_rate = 0.0
     error_rate = 0.0
@@ -154,10 +158,11 @@ def _create_ng(self, **kwargs):
             kwargs["version"] = cluster.version
         ng = _orig_create_ng(self, **kwargs)
         _create_asg(ng, self.account_id)
-        if Settings.lifecycle_describes > 0:
+        describes = Settings.lifecycle_for.get((cluster_name, nodegroup_name), Settings.lifecycle_describes)
+        if describes > 0:
             ng.status = "CREATING"
             ng._phase = "create"
-            ng._remaining = Settings.lifecycle_describes
+            ng._remaining = describes
         elif (cluster_name, nodegroup_name) in Settings.fail_next_create:
             _fail_create(ng)
         return ng
@@ -436,6 +441,25 @@ for pattern in [r"{0}/clusters/(?P<name>[^/]+)/node-groups/(?P<nodegroupName>[^/
 SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 
 
+EKS_OPERATIONS = [
+    ("POST", re.compile(r"^/clusters/[^/]+/node-groups/?$"), "CreateNodegroup"),
+    ("GET", re.compile(r"^/clusters/[^/]+/node-groups/?$"), "ListNodegroups"),
+    ("GET", re.compile(r"^/clusters/[^/]+/node-groups/[^/]+/?$"), "DescribeNodegroup"),
+    ("DELETE", re.compile(r"^/clusters/[^/]+/node-groups/[^/]+/?$"), "DeleteNodegroup"),
+    ("POST", re.compile(r"^/clusters/[^/]+/node-groups/[^/]+/update-config$"), "UpdateNodegroupConfig"),
+    ("POST", re.compile(r"^/clusters/[^/]+/node-groups/[^/]+/update-version$"), "UpdateNodegroupVersion"),
+    ("GET", re.compile(r"^/clusters/[^/]+/updates/[^/]+$"), "DescribeUpdate"),
+]
+
+
+def eks_operation(request):
+    """The EKS node group operation a request is (for the per-operation stats), or None."""
+    for method, pattern, name in EKS_OPERATIONS:
+        if request.method == method and pattern.match(request.path):
+            return name
+    return None
+
+
 def service_of(request):
     m = SCOPE.search(request.headers.get("Authorization", ""))
     return m.group(1) if m else "unknown"
@@ -476,6 +500,8 @@ def control(request, eks_backend_for):
             Settings.services = None
         elif path == "stats":
             return Response(json.dumps(Settings.stats), content_type="application/json")
+        elif path == "lifecycle" and "nodegroup" in body:
+            Settings.lifecycle_for[(body["cluster"], body["nodegroup"])] = int(body.get("describes", 2))
         elif path == "lifecycle":
             Settings.lifecycle_describes = int(body.get("describes", 2))
         elif path == "autoscaler":
@@ -517,6 +543,10 @@ class SandboxApp:
             return control(request, self.eks_backend)(environ, start_response)
         service = service_of(request)
         count(f"{service}.requests")
+        if service == "eks":
+            op = eks_operation(request)
+            if op:
+                count(f"eks.{op}")
         if Settings.services is None or service in Settings.services:
             if Settings.latency_ms:
                 time.sleep(Settings.latency_ms / 1000)
@@ -555,7 +585,9 @@ def main():
     ap.add_argument("--lifecycle-describes", type=int, default=2)
     ap.add_argument("--cluster-endpoint")
     ap.add_argument("--cluster-ca-file", help="PEM file whose base64 becomes the clusters' certificateAuthority.data")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0,
+                    help="seeds fault injection and moto's identifiers: a sandbox restarted with the same seed "
+                         "and seeded in the same order has the same VPC, subnet and role IDs")
     ap.add_argument("--log")
     a = ap.parse_args()
     if a.host != "127.0.0.1":
@@ -566,6 +598,7 @@ def main():
     Settings.lifecycle_describes = a.lifecycle_describes
     Settings.cluster_endpoint = a.cluster_endpoint
     Settings.rng = random.Random(a.seed)
+    mock_random.seed(a.seed)
     if a.cluster_ca_file:
         import base64
         with open(a.cluster_ca_file, "rb") as f:

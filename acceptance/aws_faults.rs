@@ -1,0 +1,646 @@
+//! Faults on the AWS and Terraform side, with real Terraform 1.15.5 against the AWS stand-in:
+//!
+//! - `stand_in_killed_and_restarted_mid_apply`: the stand-in is killed while one node group is
+//!   still CREATING and restarted on the same port with its data lost; the apply fails with a
+//!   clear error, the state keeps what was created (the in-flight group tainted or absent), and
+//!   the next apply sees what is gone, recreates it and converges.
+//! - `ctrl_c_while_waiting_on_a_node_group`: SIGINT while the provider sleeps between polls of a
+//!   CREATING group; Terraform's StopProvider ends the wait at once (SIGINT to exit is bounded
+//!   and printed), the group is in the state, and the next apply converges.
+//! - `hundred_node_groups_with_parallelism_20`: 100 node groups created, updated in place
+//!   (labels and scaling on all) and destroyed with `-parallelism=20`: one API call per group
+//!   and step, nothing lost or duplicated, empty plans, an empty stand-in at the end.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value as Json};
+
+use crate::sandbox::Sandbox;
+use crate::support::{
+    assert_no_changes, required_providers, Output, Workspace, TERRAFORM_VERSIONS,
+};
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+fn list(v: &[String]) -> String {
+    format!(
+        "[{}]",
+        v.iter()
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+fn workspace(sb: &Sandbox) -> Workspace {
+    let mut ws = Workspace::new(TERRAFORM_VERSIONS[0]);
+    sb.apply_env(&mut ws);
+    ws
+}
+
+fn provider_block() -> String {
+    format!(
+        "{}\nprovider \"dataplatform\" {{\n  region = \"eu-central-1\"\n}}\n",
+        required_providers()
+    )
+}
+
+/// One node group resource block.
+fn nodegroup(sb: &Sandbox, label: &str, name: &str, purpose: &str, max: u32) -> String {
+    format!(
+        r#"
+resource "dataplatform_nodegroup" "{label}" {{
+  cluster_name  = "{cluster}"
+  name          = "{name}"
+  purpose       = "{purpose}"
+  node_role_arn = "{role}"
+  subnet_ids    = {subnets}
+  scaling_config {{
+    min_size = 0
+    max_size = {max}
+  }}
+}}
+"#,
+        cluster = sb.cluster(),
+        role = sb.node_role_arn(),
+        subnets = list(&sb.subnet_ids()),
+    )
+}
+
+/// Node group names in the stand-in (ListNodegroups does not move lifecycles along).
+fn nodegroups(sb: &Sandbox) -> Vec<String> {
+    let conf = sb.sdk_config();
+    let eks = aws_sdk_eks::Client::new(&conf);
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let out = block_on(
+            eks.list_nodegroups()
+                .cluster_name(sb.cluster())
+                .set_next_token(token)
+                .send(),
+        )
+        .expect("list node groups");
+        names.extend(out.nodegroups().iter().cloned());
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    names.sort();
+    names
+}
+
+/// Auto Scaling group names in the stand-in.
+fn autoscaling_groups(sb: &Sandbox) -> Vec<String> {
+    let conf = sb.sdk_config();
+    let asg = aws_sdk_autoscaling::Client::new(&conf);
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let out = block_on(
+            asg.describe_auto_scaling_groups()
+                .set_next_token(token)
+                .send(),
+        )
+        .expect("describe auto scaling groups");
+        names.extend(
+            out.auto_scaling_groups()
+                .iter()
+                .filter_map(|g| g.auto_scaling_group_name().map(str::to_string)),
+        );
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    names.sort();
+    names
+}
+
+fn asg_tags(asg: &aws_sdk_autoscaling::Client, group: &str) -> BTreeMap<String, String> {
+    let out = block_on(
+        asg.describe_tags()
+            .filters(
+                aws_sdk_autoscaling::types::Filter::builder()
+                    .name("auto-scaling-group")
+                    .values(group)
+                    .build(),
+            )
+            .send(),
+    )
+    .expect("describe tags");
+    out.tags()
+        .iter()
+        .filter(|t| t.resource_id() == Some(group))
+        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+        .collect()
+}
+
+/// How many requests of `key` (e.g. `eks.DescribeNodegroup`) the stand-in has served.
+fn stat(sb: &Sandbox, key: &str) -> u64 {
+    sb.control("GET", "/_sandbox/stats", &json!({}))[key]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Polls `cond` every 100 ms until it holds; panics after `limit`.
+#[track_caller]
+fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "no {what} within {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The state's resources: address to (node group name, tainted).
+fn state_resources(ws: &Workspace) -> BTreeMap<String, (String, bool)> {
+    let out = ws.run(&["show", "-json", "-no-color"]);
+    out.assert_success();
+    let doc: Json = serde_json::from_str(&out.stdout).expect("show -json");
+    doc["values"]["root_module"]["resources"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .map(|r| {
+                    (
+                        r["address"].as_str().unwrap_or_default().to_string(),
+                        (
+                            r["values"]["name"].as_str().unwrap_or_default().to_string(),
+                            r["tainted"].as_bool().unwrap_or(false),
+                        ),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Node group names the state lists, sorted.
+fn state_names(ws: &Workspace) -> Vec<String> {
+    let mut names: Vec<String> = state_resources(ws).into_values().map(|(n, _)| n).collect();
+    names.sort();
+    names
+}
+
+/// No crash, no internal error: what a provider failure must never look like.
+#[track_caller]
+fn assert_no_crash(out: &Output) {
+    let text = out.text();
+    for bad in [
+        "panic",
+        "internal error",
+        "Plugin did not respond",
+        "plugin exited",
+        "crashed",
+    ] {
+        assert!(!text.contains(bad), "{bad:?} in:\n{text}");
+    }
+}
+
+fn apply_args(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut args = vec!["apply", "-auto-approve", "-no-color", "-input=false"];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn stand_in_killed_and_restarted_mid_apply() {
+    let mut sb = Sandbox::start();
+    let ws = workspace(&sb);
+    let config = format!(
+        "{}{}{}{}",
+        provider_block(),
+        nodegroup(&sb, "infra", "infra", "infra", 7),
+        nodegroup(&sb, "spark_driver", "spark-drivers", "spark-driver", 10),
+        nodegroup(
+            &sb,
+            "spark_executor",
+            "spark-executors",
+            "spark-executor",
+            50
+        ),
+    );
+    ws.write("main.tf", &config);
+    ws.init().assert_success();
+    // The executors stay CREATING for as long as the test needs.
+    sb.control(
+        "POST",
+        "/_sandbox/lifecycle",
+        &json!({"cluster": sb.cluster(), "nodegroup": "spark-executors", "describes": 1_000_000}),
+    );
+    let mut run = ws.spawn(&apply_args(&[]));
+    run.wait_for_output(
+        Duration::from_secs(120),
+        "two groups created and the executors creating",
+        |t| {
+            t.contains("dataplatform_nodegroup.infra: Creation complete")
+                && t.contains("dataplatform_nodegroup.spark_driver: Creation complete")
+                && t.contains("dataplatform_nodegroup.spark_executor: Creating...")
+        },
+    );
+    // The executors' create reached the stand-in and the provider polls it.
+    let describes = stat(&sb, "eks.DescribeNodegroup");
+    wait_until(
+        Duration::from_secs(60),
+        "poll of the CREATING group",
+        || stat(&sb, "eks.CreateNodegroup") == 3 && stat(&sb, "eks.DescribeNodegroup") > describes,
+    );
+    assert_eq!(
+        nodegroups(&sb),
+        ["infra", "spark-drivers", "spark-executors"]
+    );
+
+    // The endpoint dies, and comes back a few seconds later without its data.
+    sb.kill();
+    std::thread::sleep(Duration::from_secs(3));
+    let restart = Instant::now();
+    sb.restart();
+    eprintln!(
+        "stand-in restarted on port {} in {:?}",
+        sb.port(),
+        restart.elapsed()
+    );
+    assert!(
+        nodegroups(&sb).is_empty(),
+        "the restart lost the node groups"
+    );
+
+    let out = run.wait_with_limit(Duration::from_secs(300));
+    out.assert_failure();
+    assert_no_crash(&out);
+    let text = out.text();
+    assert!(
+        text.contains("Node group did not become ready") && text.contains("spark-executors"),
+        "a clear error naming the group:\n{text}"
+    );
+    assert!(
+        text.contains("no longer exists") || text.contains("could not reach EKS"),
+        "the error says what happened:\n{text}"
+    );
+    eprintln!(
+        "failed apply ended {:?} after its start; its errors:\n{}",
+        out.elapsed,
+        &text[text.find("Error:").unwrap_or(0)..]
+    );
+
+    // The state records what was created; the in-flight group is tainted or absent.
+    let state = state_resources(&ws);
+    for (address, name) in [
+        ("dataplatform_nodegroup.infra", "infra"),
+        ("dataplatform_nodegroup.spark_driver", "spark-drivers"),
+    ] {
+        assert_eq!(
+            state.get(address),
+            Some(&(name.to_string(), false)),
+            "{address} recorded: {state:?}"
+        );
+    }
+    eprintln!(
+        "in-flight group in the state: {:?}",
+        state.get("dataplatform_nodegroup.spark_executor")
+    );
+    match state.get("dataplatform_nodegroup.spark_executor") {
+        None => {}
+        Some((name, tainted)) => {
+            assert_eq!(name, "spark-executors");
+            assert!(tainted, "the in-flight group is tainted: {state:?}");
+        }
+    }
+
+    // Refresh sees that they are gone, and the plan creates them again.
+    let refreshed = ws.run(&["plan", "-refresh-only", "-no-color", "-input=false"]);
+    refreshed.assert_success();
+    let text = refreshed.text();
+    for address in [
+        "dataplatform_nodegroup.infra",
+        "dataplatform_nodegroup.spark_driver",
+    ] {
+        assert!(
+            text.contains(&format!("{address} has been deleted")),
+            "refresh notices that {address} is gone:\n{text}"
+        );
+    }
+    let p = ws.run(&["plan", "-no-color", "-input=false"]);
+    p.assert_success();
+    let text = p.text();
+    for address in [
+        "dataplatform_nodegroup.infra",
+        "dataplatform_nodegroup.spark_driver",
+        "dataplatform_nodegroup.spark_executor",
+    ] {
+        assert!(
+            text.contains(&format!("{address} will be created")),
+            "{address} is created again:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("3 to add, 0 to change, 0 to destroy"),
+        "{text}"
+    );
+    ws.run(&apply_args(&[])).assert_success();
+    assert_no_changes(&ws);
+    assert_eq!(
+        nodegroups(&sb),
+        state_names(&ws),
+        "the stand-in holds exactly what the state lists"
+    );
+    assert_eq!(
+        nodegroups(&sb),
+        ["infra", "spark-drivers", "spark-executors"]
+    );
+
+    ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+        .assert_success();
+    assert!(nodegroups(&sb).is_empty());
+}
+
+#[test]
+fn ctrl_c_while_waiting_on_a_node_group() {
+    let sb = Sandbox::start();
+    let mut ws = workspace(&sb);
+    let log = ws.dir.path().join("terraform.log");
+    ws.env("TF_LOG_PROVIDER", "INFO");
+    ws.env("TF_LOG_PATH", &log.to_string_lossy());
+    ws.write(
+        "main.tf",
+        &format!(
+            "{}{}",
+            provider_block(),
+            nodegroup(&sb, "infra", "infra", "infra", 7)
+        ),
+    );
+    ws.init().assert_success();
+    sb.control(
+        "POST",
+        "/_sandbox/lifecycle",
+        &json!({"cluster": sb.cluster(), "nodegroup": "infra", "describes": 1_000_000}),
+    );
+    let mut run = ws.spawn(&apply_args(&[]));
+    // The provider polls with a growing backoff (0.5 s, x1.6): after the 7th poll, 13 s in,
+    // it sleeps 8.4 s. Interrupting then shows whether the sleep is cut short.
+    wait_until(
+        Duration::from_secs(120),
+        "7 polls of the CREATING group",
+        || {
+            assert!(
+                !run.finished(),
+                "apply ended early:\n{}",
+                run.output_so_far()
+            );
+            stat(&sb, "eks.DescribeNodegroup") >= 7
+        },
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let polls_before = stat(&sb, "eks.DescribeNodegroup");
+    let interrupted = Instant::now();
+    run.signal("INT");
+    let out = run.wait_with_limit(Duration::from_secs(180));
+    let to_exit = interrupted.elapsed();
+    eprintln!("SIGINT -> terraform exit: {to_exit:?}");
+    out.assert_failure();
+    assert_no_crash(&out);
+    let text = out.text();
+    assert!(text.contains("Interrupt received"), "{text}");
+    assert!(
+        text.contains("cancelled while waiting for node group analytics:infra"),
+        "the provider says why it stopped:\n{text}"
+    );
+    assert!(
+        to_exit < Duration::from_secs(5),
+        "terraform exited {to_exit:?} after SIGINT: the wait did not stop at StopProvider"
+    );
+    // After StopProvider at most one more describe: the read that records the group.
+    let polls_after = stat(&sb, "eks.DescribeNodegroup");
+    assert!(
+        polls_after <= polls_before + 1,
+        "the provider kept polling: {polls_before} -> {polls_after}"
+    );
+    // StopProvider to the end of the wait, from the provider's own log.
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    if let Some(gap) = stop_to_wait_end(&logged) {
+        eprintln!("StopProvider -> wait ended (provider log): {gap:?}");
+        assert!(
+            gap < Duration::from_secs(1),
+            "wait ended {gap:?} after StopProvider"
+        );
+    } else {
+        panic!("no StopProvider and cancelled wait in the provider log:\n{logged}");
+    }
+
+    // The group was saved before waiting.
+    let state = state_resources(&ws);
+    assert_eq!(
+        state
+            .get("dataplatform_nodegroup.infra")
+            .map(|(n, _)| n.as_str()),
+        Some("infra"),
+        "recorded: {state:?}"
+    );
+    // A later apply converges.
+    sb.control(
+        "POST",
+        "/_sandbox/lifecycle",
+        &json!({"cluster": sb.cluster(), "nodegroup": "infra", "describes": 1}),
+    );
+    ws.run(&apply_args(&[])).assert_success();
+    assert_no_changes(&ws);
+    assert_eq!(nodegroups(&sb), ["infra"]);
+    assert_eq!(state_names(&ws), ["infra"]);
+    ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+        .assert_success();
+    assert!(nodegroups(&sb).is_empty());
+}
+
+/// The time between the provider logging StopProvider and logging the end of a cancelled
+/// wait, from the provider's own timestamps in Terraform's log (`timestamp=...`).
+fn stop_to_wait_end(log: &str) -> Option<Duration> {
+    let stamp = |needle: &str| {
+        log.lines().filter(|l| l.contains(needle)).find_map(|l| {
+            let at = l.find(" timestamp=")? + " timestamp=".len();
+            parse_timestamp(l[at..].split_whitespace().next()?)
+        })
+    };
+    let stop = stamp("StopProvider: cancelling operations in flight")?;
+    let ended = stamp("wait cancelled")?;
+    Some(Duration::from_secs_f64((ended - stop).max(0.0)))
+}
+
+/// Seconds since midnight (enough to subtract two stamps of one short test) of an RFC 3339
+/// timestamp such as `2026-01-01T12:34:56.789012Z`.
+fn parse_timestamp(s: &str) -> Option<f64> {
+    let time = s.split('T').nth(1)?;
+    let time = time.trim_end_matches('Z');
+    let time = time.split(['+', '-']).next()?;
+    let mut parts = time.split(':');
+    let h: f64 = parts.next()?.parse().ok()?;
+    let m: f64 = parts.next()?.parse().ok()?;
+    let sec: f64 = parts.next()?.parse().ok()?;
+    Some(h * 3600.0 + m * 60.0 + sec)
+}
+
+/// 100 node groups from one `count`, with `labels` and scaling bounds.
+fn hundred(sb: &Sandbox, team: &str, min: u32, max: u32) -> String {
+    format!(
+        r#"{provider}
+locals {{
+  purposes = ["infra", "spark-driver", "spark-executor"]
+}}
+
+resource "dataplatform_nodegroup" "ng" {{
+  count         = 100
+  cluster_name  = "{cluster}"
+  name          = format("ng-%03d", count.index)
+  purpose       = local.purposes[count.index % 3]
+  node_role_arn = "{role}"
+  subnet_ids    = {subnets}
+  labels = {{
+    team = "{team}"
+  }}
+  scaling_config {{
+    min_size = {min}
+    max_size = {max}
+  }}
+}}
+"#,
+        provider = provider_block(),
+        cluster = sb.cluster(),
+        role = sb.node_role_arn(),
+        subnets = list(&sb.subnet_ids()),
+    )
+}
+
+/// Every one of the 100 groups has `team` as a label, the scaling bounds, and matching
+/// autoscaler tags on its Auto Scaling group.
+fn check_hundred(sb: &Sandbox, team: &str, min: i32, max: i32) {
+    let conf = sb.sdk_config();
+    let eks = aws_sdk_eks::Client::new(&conf);
+    let asg = aws_sdk_autoscaling::Client::new(&conf);
+    let expected: Vec<String> = (0..100).map(|i| format!("ng-{i:03}")).collect();
+    assert_eq!(nodegroups(sb), expected, "exactly the 100 groups");
+    assert_eq!(
+        autoscaling_groups(sb).len(),
+        100,
+        "one Auto Scaling group each, none orphaned"
+    );
+    for name in &expected {
+        let ng = block_on(
+            eks.describe_nodegroup()
+                .cluster_name(sb.cluster())
+                .nodegroup_name(name)
+                .send(),
+        )
+        .expect("describe node group")
+        .nodegroup()
+        .cloned()
+        .expect("node group");
+        assert_eq!(ng.status().map(|s| s.as_str()), Some("ACTIVE"), "{name}");
+        assert_eq!(
+            ng.labels().and_then(|l| l.get("team")).map(String::as_str),
+            Some(team),
+            "{name}: labels"
+        );
+        let s = ng.scaling_config().expect("scaling");
+        assert_eq!(
+            (s.min_size(), s.max_size()),
+            (Some(min), Some(max)),
+            "{name}: scaling"
+        );
+        let group = ng
+            .resources()
+            .and_then(|r| r.auto_scaling_groups().first())
+            .and_then(|g| g.name())
+            .expect("asg");
+        let tags = asg_tags(&asg, group);
+        assert_eq!(
+            tags.get("k8s.io/cluster-autoscaler/node-template/label/team")
+                .map(String::as_str),
+            Some(team),
+            "{name}: autoscaler tags {tags:?}"
+        );
+        assert_eq!(
+            tags.get("k8s.io/cluster-autoscaler/enabled")
+                .map(String::as_str),
+            Some("true"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn hundred_node_groups_with_parallelism_20() {
+    let sb = Sandbox::start();
+    let ws = workspace(&sb);
+    ws.write("main.tf", &hundred(&sb, "data", 0, 5));
+    ws.init().assert_success();
+    let limit = Duration::from_secs(600);
+    let started = Instant::now();
+
+    let out = ws.run_with_limit(&apply_args(&["-parallelism=20"]), limit);
+    out.assert_success();
+    assert!(
+        out.text().contains("100 added, 0 changed, 0 destroyed"),
+        "{}",
+        out.text()
+    );
+    eprintln!("create 100 (-parallelism=20): {:?}", out.elapsed);
+    assert_eq!(
+        stat(&sb, "eks.CreateNodegroup"),
+        100,
+        "one create call each"
+    );
+    check_hundred(&sb, "data", 0, 5);
+    assert_no_changes(&ws);
+
+    // Labels and scaling change on all of them, in place.
+    ws.write("main.tf", &hundred(&sb, "platform", 1, 9));
+    let out = ws.run_with_limit(&apply_args(&["-parallelism=20"]), limit);
+    out.assert_success();
+    assert!(
+        out.text().contains("0 added, 100 changed, 0 destroyed"),
+        "{}",
+        out.text()
+    );
+    eprintln!("update 100 (-parallelism=20): {:?}", out.elapsed);
+    assert_eq!(
+        stat(&sb, "eks.UpdateNodegroupConfig"),
+        100,
+        "one update call each"
+    );
+    check_hundred(&sb, "platform", 1, 9);
+    assert_no_changes(&ws);
+
+    let out = ws.run_with_limit(
+        &[
+            "destroy",
+            "-auto-approve",
+            "-no-color",
+            "-input=false",
+            "-parallelism=20",
+        ],
+        limit,
+    );
+    out.assert_success();
+    assert!(out.text().contains("100 destroyed"), "{}", out.text());
+    eprintln!("destroy 100 (-parallelism=20): {:?}", out.elapsed);
+    assert_eq!(
+        stat(&sb, "eks.DeleteNodegroup"),
+        100,
+        "one delete call each"
+    );
+    assert!(nodegroups(&sb).is_empty(), "no node group left");
+    assert!(
+        autoscaling_groups(&sb).is_empty(),
+        "no Auto Scaling group left"
+    );
+    assert!(state_names(&ws).is_empty());
+    eprintln!("100 node groups, whole test: {:?}", started.elapsed());
+}
