@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
     sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
@@ -22,6 +23,8 @@ pub const TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 60);
 pub enum TokenError {
     #[error("cannot sign the EKS token request: {0}")]
     Signing(String),
+    #[error("no AWS credentials: {0}")]
+    Credentials(String),
 }
 
 /// The STS host for a region (regional endpoint, as the AWS CLI uses).
@@ -82,6 +85,53 @@ pub fn token(
     ))
 }
 
+/// Makes tokens for one cluster on demand: the Kubernetes client asks it for a new one when the
+/// cluster refuses an expired token.
+pub struct EksTokenSource {
+    credentials: SharedCredentialsProvider,
+    region: String,
+    cluster: String,
+}
+
+impl std::fmt::Debug for EksTokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EksTokenSource")
+            .field("region", &self.region)
+            .field("cluster", &self.cluster)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EksTokenSource {
+    pub fn new(credentials: SharedCredentialsProvider, region: &str, cluster: &str) -> Self {
+        EksTokenSource {
+            credentials,
+            region: region.to_string(),
+            cluster: cluster.to_string(),
+        }
+    }
+
+    /// A token signed now with the provider's current credentials.
+    ///
+    /// # Errors
+    /// When no credentials can be had or signing fails.
+    pub async fn make(&self) -> Result<String, TokenError> {
+        let creds = self
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|e| TokenError::Credentials(e.to_string()))?;
+        token(&creds, &self.region, &self.cluster, SystemTime::now())
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::clients::kube::TokenSource for EksTokenSource {
+    async fn token(&self) -> Result<String, String> {
+        self.make().await.map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +176,25 @@ mod tests {
         let session = Credentials::new("AKID", "secret", Some("SESSION".into()), None, "t");
         let s = decode(&token(&session, "us-east-1", "c", now).unwrap_or_default());
         assert!(s.contains("X-Amz-Security-Token=SESSION"), "{s}");
+    }
+
+    #[tokio::test]
+    async fn a_token_source_signs_a_new_token_on_each_request() {
+        let creds = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+        let source = EksTokenSource::new(
+            SharedCredentialsProvider::new(creds),
+            "eu-central-1",
+            "analytics",
+        );
+        let first = source.make().await.unwrap_or_default();
+        let url = decode(&first);
+        assert!(url.contains("X-Amz-Credential=AKIDEXAMPLE%2F"), "{url}");
+        assert!(!format!("{source:?}").contains("secret"));
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let second = crate::clients::kube::TokenSource::token(&source)
+            .await
+            .unwrap_or_default();
+        assert!(second.starts_with(TOKEN_PREFIX));
+        assert_ne!(first, second, "signed at another second");
     }
 }

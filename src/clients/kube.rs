@@ -2,13 +2,23 @@
 //! provider's field manager, get, list and delete of typed-erased objects (plain JSON), so
 //! custom resources such as `ServiceMonitor` need no CRD on the client side.
 //!
+//! Every call is idempotent (server-side apply, get, list, delete), so every call is retried
+//! under a [`RetryPolicy`]: throttling (429), server errors (500, 502, 503, 504) and transport
+//! errors, with exponential backoff and jitter, honouring the server's Retry-After, stopping
+//! early when the caller's cancellation token fires. kube-rs's own retry layer is off, so
+//! attempts do not multiply. A client with a [`TokenSource`] (EKS tokens, which expire) renews
+//! its bearer token once per call when the cluster answers 401.
+//!
 //! Knows nothing of Terraform: errors are [`KubeError`], objects are `serde_json::Value`.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::ApiResource;
 use serde_json::Value as Json;
+use tokio_util::sync::CancellationToken;
 
 /// The field manager our server-side applies are recorded under.
 pub const FIELD_MANAGER: &str = "terraform-provider-dataplatform";
@@ -66,6 +76,10 @@ pub enum KubeError {
     UnknownKind(String),
     #[error("object without {0}")]
     Malformed(&'static str),
+    #[error("cancelled before the Kubernetes API at {host} answered")]
+    Cancelled { host: String },
+    #[error("cannot renew the token for the Kubernetes API at {host}: {message}")]
+    Credentials { host: String, message: String },
 }
 
 impl KubeError {
@@ -241,11 +255,135 @@ impl std::fmt::Display for ObjectRef {
     }
 }
 
+/// Where a new bearer token comes from when the cluster refuses the one in use (401): EKS
+/// tokens expire, and a long apply outlives them.
+#[async_trait::async_trait]
+pub trait TokenSource: Send + Sync {
+    /// A fresh token.
+    ///
+    /// # Errors
+    /// Why none can be made (never the credential itself).
+    async fn token(&self) -> Result<String, String>;
+}
+
+/// How a failed attempt is retried: throttling and server errors up to `max_attempts`,
+/// transport errors (an unreachable cluster) up to `max_transport_attempts`, each wait
+/// exponential from `initial_backoff` to `max_backoff` with jitter (between half and all of
+/// it), and at least the server's Retry-After (up to `max_retry_after`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts per call, counting the first, for 429 and 500/502/503/504.
+    pub max_attempts: u32,
+    /// Attempts per call, counting the first, for transport errors.
+    pub max_transport_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+    /// The longest Retry-After honoured.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// Rides out sustained throttling (a third of all requests) with bursts of server errors:
+    /// twelve attempts fail together with odds of about 1 in 300 000 at a 35 % failure rate,
+    /// and waiting for all of them takes under a minute.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 12,
+            max_transport_attempts: 4,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What a failed attempt was, for the retry decision.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Failure {
+    /// 429 or 500/502/503/504, with the server's Retry-After if it gave one.
+    Retryable { retry_after: Option<Duration> },
+    /// The request or the answer was lost on the way.
+    Transport,
+    /// Anything else: the answer stands.
+    Final,
+}
+
+impl Failure {
+    /// Classifies a kube-rs error.
+    pub fn of(e: &kube::Error) -> Failure {
+        match e {
+            kube::Error::Api(s) if matches!(s.code, 429 | 500 | 502 | 503 | 504) => {
+                Failure::Retryable {
+                    retry_after: s
+                        .details
+                        .as_ref()
+                        .map(|d| d.retry_after_seconds)
+                        .filter(|s| *s > 0)
+                        .map(|s| Duration::from_secs(u64::from(s))),
+                }
+            }
+            kube::Error::HyperError(_) | kube::Error::Service(_) => Failure::Transport,
+            _ => Failure::Final,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before the next attempt when `failure` is the `attempt`-th failure of its
+    /// kind (retryable answer or transport error) in a call, or `None` when the failure is
+    /// final or the attempts are used up. `jitter` in [0, 1) picks the point between half and
+    /// all of the exponential backoff.
+    pub fn delay(&self, attempt: u32, failure: Failure, jitter: f64) -> Option<Duration> {
+        let (limit, retry_after) = match failure {
+            Failure::Final => return None,
+            Failure::Retryable { retry_after } => (self.max_attempts, retry_after),
+            Failure::Transport => (self.max_transport_attempts, None),
+        };
+        if attempt >= limit {
+            return None;
+        }
+        let exponent = attempt.saturating_sub(1).min(30);
+        let backoff = self
+            .initial_backoff
+            .saturating_mul(1u32 << exponent)
+            .min(self.max_backoff);
+        let jittered = backoff.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0));
+        let floor = retry_after.map_or(Duration::ZERO, |r| r.min(self.max_retry_after));
+        Some(jittered.max(floor))
+    }
+}
+
+/// A number in [0, 1), different on every call (for backoff jitter; not for secrets).
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The kube-rs client in use, and how many times its token was renewed.
+struct Connection {
+    client: kube::Client,
+    generation: u64,
+}
+
+/// What the clones of one [`Kube`] share: a renewed token serves them all.
+struct Shared {
+    current: std::sync::RwLock<Connection>,
+    access: Access,
+    tokens: Option<Arc<dyn TokenSource>>,
+    renewing: tokio::sync::Mutex<()>,
+}
+
 /// A connected client.
 #[derive(Clone)]
 pub struct Kube {
-    client: kube::Client,
+    shared: Arc<Shared>,
     host: String,
+    retry: RetryPolicy,
+    cancel: Option<CancellationToken>,
 }
 
 impl std::fmt::Debug for Kube {
@@ -266,68 +404,242 @@ fn pem_to_der(pem: &str) -> Result<Vec<Vec<u8>>, KubeError> {
     Ok(certs.into_iter().map(|c| c.to_vec()).collect())
 }
 
+/// A kube-rs client for `access`, and the URL it talks to. Does no network I/O.
+async fn client_for(access: &Access) -> Result<(kube::Client, String), KubeError> {
+    let mut config = match access {
+        Access::Direct {
+            host,
+            token,
+            ca_pem,
+            insecure,
+        } => {
+            let uri: http::Uri = host
+                .parse()
+                .map_err(|e| KubeError::Config(format!("host {host:?}: {e}")))?;
+            if uri.scheme().is_none() || uri.host().is_none() {
+                return Err(KubeError::Config(format!(
+                    "host {host:?} is not a URL such as https://example:443"
+                )));
+            }
+            let mut c = kube::Config::new(uri);
+            c.root_cert = ca_pem.as_deref().map(pem_to_der).transpose()?;
+            c.accept_invalid_certs = *insecure;
+            c.auth_info.token = token.clone().map(Into::into);
+            c
+        }
+        Access::Kubeconfig { path, context } => {
+            let file = kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| KubeError::Config(format!("kubeconfig {path}: {e}")))?;
+            let options = kube::config::KubeConfigOptions {
+                context: context.clone(),
+                ..Default::default()
+            };
+            kube::Config::from_custom_kubeconfig(file, &options)
+                .await
+                .map_err(|e| KubeError::Config(format!("kubeconfig {path}: {e}")))?
+        }
+    };
+    config.connect_timeout = Some(Duration::from_secs(10));
+    config.read_timeout = Some(Duration::from_secs(60));
+    config.write_timeout = Some(Duration::from_secs(60));
+    // kube-rs's layer retries only 429/503/504, up to 15 times with waits growing to minutes
+    // and no way to stop them; [`Kube::call`] retries instead.
+    config.default_retry = false;
+    let host = config.cluster_url.to_string();
+    let client =
+        kube::Client::try_from(config).map_err(|e| KubeError::Config(format!("{host}: {e}")))?;
+    Ok((client, host))
+}
+
+fn api_for(client: kube::Client, kind: Kind, namespace: Option<&str>) -> Api<DynamicObject> {
+    let ar = kind.api_resource();
+    match (kind.namespaced, namespace) {
+        (true, Some(ns)) => Api::namespaced_with(client, ns, &ar),
+        _ => Api::all_with(client, &ar),
+    }
+}
+
 impl Kube {
     /// Builds a client. Does no network I/O.
     ///
     /// # Errors
     /// When the host, CA or kubeconfig cannot be used.
     pub async fn connect(access: &Access) -> Result<Kube, KubeError> {
-        let mut config = match access {
-            Access::Direct {
-                host,
-                token,
-                ca_pem,
-                insecure,
-            } => {
-                let uri: http::Uri = host
-                    .parse()
-                    .map_err(|e| KubeError::Config(format!("host {host:?}: {e}")))?;
-                if uri.scheme().is_none() || uri.host().is_none() {
-                    return Err(KubeError::Config(format!(
-                        "host {host:?} is not a URL such as https://example:443"
-                    )));
-                }
-                let mut c = kube::Config::new(uri);
-                c.root_cert = ca_pem.as_deref().map(pem_to_der).transpose()?;
-                c.accept_invalid_certs = *insecure;
-                c.auth_info.token = token.clone().map(Into::into);
-                c
-            }
-            Access::Kubeconfig { path, context } => {
-                let file = kube::config::Kubeconfig::read_from(path)
-                    .map_err(|e| KubeError::Config(format!("kubeconfig {path}: {e}")))?;
-                let options = kube::config::KubeConfigOptions {
-                    context: context.clone(),
-                    ..Default::default()
-                };
-                kube::Config::from_custom_kubeconfig(file, &options)
-                    .await
-                    .map_err(|e| KubeError::Config(format!("kubeconfig {path}: {e}")))?
-            }
+        Kube::connect_with(access, None).await
+    }
+
+    /// Like [`Kube::connect`]; with `tokens`, a call the cluster answers 401 gets a new token
+    /// from it and is tried once more (for a direct connection with a bearer token).
+    ///
+    /// # Errors
+    /// When the host, CA or kubeconfig cannot be used.
+    pub async fn connect_with(
+        access: &Access,
+        tokens: Option<Arc<dyn TokenSource>>,
+    ) -> Result<Kube, KubeError> {
+        let (client, host) = client_for(access).await?;
+        Ok(Kube {
+            shared: Arc::new(Shared {
+                current: std::sync::RwLock::new(Connection {
+                    client,
+                    generation: 0,
+                }),
+                access: access.clone(),
+                tokens,
+                renewing: tokio::sync::Mutex::new(()),
+            }),
+            host,
+            retry: RetryPolicy::default(),
+            cancel: None,
+        })
+    }
+
+    /// The same client, whose calls (and waits between attempts) end with
+    /// [`KubeError::Cancelled`] once `cancel` fires.
+    #[must_use]
+    pub fn with_cancellation(&self, cancel: CancellationToken) -> Kube {
+        Kube {
+            cancel: Some(cancel),
+            ..self.clone()
+        }
+    }
+
+    /// The same client with another retry policy.
+    #[must_use]
+    pub fn with_retry(&self, retry: RetryPolicy) -> Kube {
+        Kube {
+            retry,
+            ..self.clone()
+        }
+    }
+
+    /// How many times the token was renewed.
+    pub fn renewals(&self) -> u64 {
+        self.current().1
+    }
+
+    fn current(&self) -> (kube::Client, u64) {
+        let c = self
+            .shared
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (c.client.clone(), c.generation)
+    }
+
+    /// Replaces the connection's token with a new one, unless another call already did since
+    /// `seen`.
+    async fn renew(&self, tokens: &dyn TokenSource, seen: u64) -> Result<(), KubeError> {
+        let _one_at_a_time = self.shared.renewing.lock().await;
+        if self.current().1 != seen {
+            return Ok(());
+        }
+        let Access::Direct {
+            host,
+            ca_pem,
+            insecure,
+            ..
+        } = &self.shared.access
+        else {
+            return Ok(());
         };
-        config.connect_timeout = Some(Duration::from_secs(10));
-        config.read_timeout = Some(Duration::from_secs(60));
-        config.write_timeout = Some(Duration::from_secs(60));
-        config.default_retry = true;
-        let host = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config)
-            .map_err(|e| KubeError::Config(format!("{host}: {e}")))?;
-        Ok(Kube { client, host })
+        let token = tokens
+            .token()
+            .await
+            .map_err(|message| KubeError::Credentials {
+                host: self.host.clone(),
+                message,
+            })?;
+        let access = Access::Direct {
+            host: host.clone(),
+            token: Some(token),
+            ca_pem: ca_pem.clone(),
+            insecure: *insecure,
+        };
+        let (client, _) = client_for(&access).await?;
+        let mut c = self
+            .shared
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        c.client = client;
+        c.generation += 1;
+        tracing::info!(host = %self.host, renewals = c.generation, "renewed the Kubernetes token after a 401");
+        Ok(())
+    }
+
+    async fn sleep(&self, d: Duration) -> Result<(), KubeError> {
+        match &self.cancel {
+            Some(c) => tokio::select! {
+                _ = c.cancelled() => Err(KubeError::Cancelled { host: self.host.clone() }),
+                _ = tokio::time::sleep(d) => Ok(()),
+            },
+            None => {
+                tokio::time::sleep(d).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs one idempotent call under the retry policy (see the module documentation).
+    async fn call<T, F, Fut>(&self, kind: &str, name: &str, op: F) -> Result<T, KubeError>
+    where
+        F: Fn(kube::Client) -> Fut,
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        // Failures so far: retryable answers, transport errors.
+        let (mut answers, mut transport) = (0u32, 0u32);
+        let mut renewed = false;
+        loop {
+            let (client, generation) = self.current();
+            let result = match &self.cancel {
+                Some(c) => tokio::select! {
+                    biased;
+                    _ = c.cancelled() => return Err(KubeError::Cancelled { host: self.host.clone() }),
+                    r = op(client) => r,
+                },
+                None => op(client).await,
+            };
+            let e = match result {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            if let (kube::Error::Api(s), Some(tokens)) = (&e, &self.shared.tokens) {
+                if s.code == 401 && !renewed {
+                    renewed = true;
+                    self.renew(tokens.as_ref(), generation).await?;
+                    continue;
+                }
+            }
+            let failure = Failure::of(&e);
+            let attempt = match failure {
+                Failure::Retryable { .. } => {
+                    answers += 1;
+                    answers
+                }
+                Failure::Transport => {
+                    transport += 1;
+                    transport
+                }
+                Failure::Final => 0,
+            };
+            let Some(wait) = self.retry.delay(attempt, failure, jitter()) else {
+                return Err(self.error(kind, name, &e));
+            };
+            tracing::debug!(
+                host = %self.host, kind, name, attempt, wait_ms = wait.as_millis() as u64,
+                error = %self.error(kind, name, &e),
+                "retrying a Kubernetes call"
+            );
+            self.sleep(wait).await?;
+        }
     }
 
     pub fn host(&self) -> &str {
         &self.host
     }
 
-    fn api(&self, kind: Kind, namespace: Option<&str>) -> Api<DynamicObject> {
-        let ar = kind.api_resource();
-        match (kind.namespaced, namespace) {
-            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
-            _ => Api::all_with(self.client.clone(), &ar),
-        }
-    }
-
-    fn error(&self, kind: &str, name: &str, e: kube::Error) -> KubeError {
+    fn error(&self, kind: &str, name: &str, e: &kube::Error) -> KubeError {
         match e {
             kube::Error::Api(s) => KubeError::Api {
                 kind: kind.to_string(),
@@ -350,12 +662,18 @@ impl Kube {
     /// API and transport errors.
     pub async fn apply(&self, obj: &Json) -> Result<Json, KubeError> {
         let r = ObjectRef::of(obj)?;
-        let api = self.api(r.kind()?, r.namespace.as_deref());
+        let kind = r.kind()?;
+        let namespace = r.namespace.as_deref();
+        let name = r.name.as_str();
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        let live = api
-            .patch(&r.name, &params, &Patch::Apply(obj))
-            .await
-            .map_err(|e| self.error(r.kind, &r.key(), e))?;
+        let patch = Patch::Apply(obj);
+        let (params, patch) = (&params, &patch);
+        let live = self
+            .call(r.kind, &r.key(), |client| {
+                let api = api_for(client, kind, namespace);
+                async move { api.patch(name, params, patch).await }
+            })
+            .await?;
         serde_json::to_value(live).map_err(|_| KubeError::Malformed("serializable object"))
     }
 
@@ -364,16 +682,20 @@ impl Kube {
     /// # Errors
     /// API errors other than not-found, and transport errors.
     pub async fn get(&self, r: &ObjectRef) -> Result<Option<Json>, KubeError> {
-        let api = self.api(r.kind()?, r.namespace.as_deref());
-        match api.get_opt(&r.name).await {
-            Ok(Some(o)) => {
-                Ok(Some(serde_json::to_value(o).map_err(|_| {
-                    KubeError::Malformed("serializable object")
-                })?))
-            }
-            Ok(None) => Ok(None),
-            Err(e) => Err(self.error(r.kind, &r.key(), e)),
-        }
+        let kind = r.kind()?;
+        let namespace = r.namespace.as_deref();
+        let name = r.name.as_str();
+        let found = self
+            .call(r.kind, &r.key(), |client| {
+                let api = api_for(client, kind, namespace);
+                async move { api.get_opt(name).await }
+            })
+            .await?;
+        found
+            .map(|o| {
+                serde_json::to_value(o).map_err(|_| KubeError::Malformed("serializable object"))
+            })
+            .transpose()
     }
 
     /// Objects of a kind in a namespace matching a label selector.
@@ -389,11 +711,14 @@ impl Kube {
     ) -> Result<Vec<Json>, KubeError> {
         let k = Kind::find(api_version, kind)
             .ok_or_else(|| KubeError::UnknownKind(format!("{api_version}/{kind}")))?;
-        let api = self.api(k, Some(namespace));
-        let list = api
-            .list(&ListParams::default().labels(label_selector))
-            .await
-            .map_err(|e| self.error(kind, namespace, e))?;
+        let params = ListParams::default().labels(label_selector);
+        let params = &params;
+        let list = self
+            .call(kind, namespace, |client| {
+                let api = api_for(client, k, Some(namespace));
+                async move { api.list(params).await }
+            })
+            .await?;
         list.items
             .into_iter()
             .map(|o| {
@@ -407,12 +732,22 @@ impl Kube {
     /// # Errors
     /// API errors other than not-found, and transport errors.
     pub async fn delete(&self, r: &ObjectRef) -> Result<bool, KubeError> {
-        let api = self.api(r.kind()?, r.namespace.as_deref());
-        match api.delete(&r.name, &DeleteParams::foreground()).await {
-            Ok(_) => Ok(true),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
-            Err(e) => Err(self.error(r.kind, &r.key(), e)),
-        }
+        let kind = r.kind()?;
+        let namespace = r.namespace.as_deref();
+        let name = r.name.as_str();
+        let params = DeleteParams::foreground();
+        let params = &params;
+        self.call(r.kind, &r.key(), |client| {
+            let api = api_for(client, kind, namespace);
+            async move {
+                match api.delete(name, params).await {
+                    Ok(_) => Ok(true),
+                    Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }
+        })
+        .await
     }
 
     /// The server's version, e.g. `v1.32.0`.
@@ -420,11 +755,11 @@ impl Kube {
     /// # Errors
     /// API and transport errors.
     pub async fn server_version(&self) -> Result<String, KubeError> {
-        self.client
-            .apiserver_version()
-            .await
-            .map(|v| v.git_version)
-            .map_err(|e| self.error("version", "", e))
+        self.call("version", "", |client| async move {
+            client.apiserver_version().await
+        })
+        .await
+        .map(|v| v.git_version)
     }
 }
 
@@ -477,5 +812,380 @@ mod tests {
             insecure: false,
         };
         assert!(!format!("{a:?}").contains("s3cr3t"));
+    }
+
+    fn fast() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 8,
+            max_transport_attempts: 3,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+            max_retry_after: Duration::from_millis(20),
+        }
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_jittered_and_honours_retry_after() {
+        let p = RetryPolicy::default();
+        let retryable = Failure::Retryable { retry_after: None };
+        assert_eq!(
+            p.delay(1, retryable, 0.999_999).map(|d| d.as_millis()),
+            Some(199)
+        );
+        assert_eq!(p.delay(1, retryable, 0.0), Some(Duration::from_millis(100)));
+        assert_eq!(p.delay(3, retryable, 0.0), Some(Duration::from_millis(400)));
+        // Capped at max_backoff, whatever the attempt.
+        assert_eq!(p.delay(11, retryable, 0.0), Some(Duration::from_secs(4)));
+        assert!(p
+            .delay(11, retryable, 0.999)
+            .is_some_and(|d| d <= p.max_backoff));
+        // Attempts are bounded: 12 for throttling and server errors, 4 for transport errors.
+        assert!(p.delay(12, retryable, 0.5).is_none());
+        assert!(p.delay(3, Failure::Transport, 0.5).is_some());
+        assert!(p.delay(4, Failure::Transport, 0.5).is_none());
+        assert!(p.delay(1, Failure::Final, 0.5).is_none());
+        // Retry-After is a floor, itself capped.
+        let after = |s| Failure::Retryable {
+            retry_after: Some(Duration::from_secs(s)),
+        };
+        assert_eq!(p.delay(1, after(1), 0.0), Some(Duration::from_secs(1)));
+        assert_eq!(p.delay(1, after(600), 0.0), Some(p.max_retry_after));
+        assert_eq!(p.delay(7, after(1), 0.0), Some(Duration::from_secs(4)));
+        // Jitter spreads the waits.
+        let waits: std::collections::BTreeSet<Duration> = (0..20)
+            .filter_map(|_| p.delay(4, retryable, jitter()))
+            .collect();
+        assert!(waits.len() > 10, "{waits:?}");
+        assert!(waits
+            .iter()
+            .all(|w| *w >= Duration::from_millis(800) && *w <= Duration::from_millis(1600)));
+    }
+
+    fn status(code: u16, retry_after: u32) -> kube::Error {
+        let s: kube::core::Status = serde_json::from_value(json!({
+            "status": "Failure", "code": code, "reason": "X", "message": "m",
+            "details": {"retryAfterSeconds": retry_after},
+        }))
+        .unwrap_or_default();
+        kube::Error::Api(Box::new(s))
+    }
+
+    #[test]
+    fn throttling_server_and_transport_errors_are_retryable_others_final() {
+        for code in [429, 500, 502, 503, 504] {
+            assert_eq!(
+                Failure::of(&status(code, 0)),
+                Failure::Retryable { retry_after: None },
+                "{code}"
+            );
+        }
+        assert_eq!(
+            Failure::of(&status(429, 1)),
+            Failure::Retryable {
+                retry_after: Some(Duration::from_secs(1))
+            }
+        );
+        for code in [400, 401, 403, 404, 409, 422, 501] {
+            assert_eq!(Failure::of(&status(code, 0)), Failure::Final, "{code}");
+        }
+        assert_eq!(
+            Failure::of(&kube::Error::Service("connection reset".into())),
+            Failure::Transport
+        );
+        assert_eq!(
+            Failure::of(&kube::Error::LinesCodecMaxLineLengthExceeded),
+            Failure::Final
+        );
+    }
+
+    /// What the stub API server answers a request with.
+    #[derive(Clone, Debug)]
+    enum Answer {
+        Object,
+        Status(u16, u32),
+        /// Closes the connection without answering.
+        Hangup,
+    }
+
+    /// A loopback HTTP server that answers the n-th request (from 0) with `answer(n, bearer)`
+    /// and records each request's bearer token.
+    struct Stub {
+        url: String,
+        seen: Arc<std::sync::Mutex<Vec<String>>>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Drop for Stub {
+        fn drop(&mut self) {
+            self.task.abort();
+        }
+    }
+
+    impl Stub {
+        fn requests(&self) -> usize {
+            self.seen.lock().map(|s| s.len()).unwrap_or_default()
+        }
+        fn tokens(&self) -> Vec<String> {
+            self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+        }
+    }
+
+    async fn stub(answer: impl Fn(usize, &str) -> Answer + Send + Sync + 'static) -> Stub {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorded = seen.clone();
+        let answer = Arc::new(answer);
+        let task = tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let recorded = recorded.clone();
+                let answer = answer.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let head_end = loop {
+                        let Ok(n) = conn.read(&mut chunk).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                    let header = |name: &str| {
+                        head.lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+                            })
+                            .unwrap_or_default()
+                    };
+                    let length: usize = header("content-length").parse().unwrap_or(0);
+                    while buf.len() < head_end + length {
+                        let Ok(n) = conn.read(&mut chunk).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
+                    let bearer = header("authorization")
+                        .trim_start_matches("Bearer ")
+                        .to_string();
+                    let n = {
+                        let Ok(mut s) = recorded.lock() else { return };
+                        s.push(bearer.clone());
+                        s.len() - 1
+                    };
+                    let (code, retry_after, body) = match answer(n, &bearer) {
+                        Answer::Hangup => return,
+                        Answer::Object => (
+                            200,
+                            0,
+                            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                                   "metadata": {"name": "c", "namespace": "ns"}}),
+                        ),
+                        Answer::Status(code, after) => (
+                            code,
+                            after,
+                            json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                   "code": code, "reason": if code == 404 { "NotFound" } else { "Injected" },
+                                   "message": "injected",
+                                   "details": {"retryAfterSeconds": after}}),
+                        ),
+                    };
+                    let body = body.to_string();
+                    let mut resp = format!(
+                        "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+                        body.len()
+                    );
+                    if retry_after > 0 {
+                        resp.push_str(&format!("retry-after: {retry_after}\r\n"));
+                    }
+                    resp.push_str("\r\n");
+                    resp.push_str(&body);
+                    let _ = conn.write_all(resp.as_bytes()).await;
+                    let _ = conn.shutdown().await;
+                });
+            }
+        });
+        Stub { url, seen, task }
+    }
+
+    fn config_map() -> ObjectRef {
+        ObjectRef {
+            kind: "ConfigMap",
+            api_version: "v1",
+            namespace: Some("ns".into()),
+            name: "c".into(),
+        }
+    }
+
+    async fn client(s: &Stub, tokens: Option<Arc<dyn TokenSource>>) -> Kube {
+        let access = Access::Direct {
+            host: s.url.clone(),
+            token: Some("old".into()),
+            ca_pem: None,
+            insecure: false,
+        };
+        Kube::connect_with(&access, tokens)
+            .await
+            .map(|k| k.with_retry(fast()))
+            .expect("client")
+    }
+
+    #[tokio::test]
+    async fn throttling_and_server_errors_are_retried_until_the_call_succeeds() {
+        let s = stub(|n, _| match n {
+            0 => Answer::Status(429, 1),
+            1 => Answer::Status(500, 0),
+            2 => Answer::Status(502, 0),
+            3 => Answer::Status(503, 1),
+            4 => Answer::Status(504, 0),
+            5 => Answer::Hangup,
+            _ => Answer::Object,
+        })
+        .await;
+        let k = client(&s, None).await;
+        let got = k.get(&config_map()).await;
+        assert!(
+            matches!(&got, Ok(Some(o)) if o["metadata"]["name"] == "c"),
+            "{got:?}"
+        );
+        assert_eq!(s.requests(), 7);
+        // Deletes, lists and applies go through the same retries.
+        let s = stub(|n, _| {
+            if n % 2 == 0 {
+                Answer::Status(429, 0)
+            } else {
+                Answer::Object
+            }
+        })
+        .await;
+        let k = client(&s, None).await;
+        assert!(matches!(k.delete(&config_map()).await, Ok(true)));
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                         "metadata": {"name": "c", "namespace": "ns"}});
+        assert!(k.apply(&obj).await.is_ok());
+        assert_eq!(s.requests(), 4);
+    }
+
+    #[tokio::test]
+    async fn final_errors_and_used_up_attempts_end_the_call() {
+        let s = stub(|_, _| Answer::Status(403, 0)).await;
+        let k = client(&s, None).await;
+        let e = k.get(&config_map()).await;
+        assert!(matches!(e, Err(KubeError::Api { code: 403, .. })), "{e:?}");
+        assert_eq!(s.requests(), 1);
+
+        let s = stub(|_, _| Answer::Status(404, 0)).await;
+        let k = client(&s, None).await;
+        assert!(matches!(k.get(&config_map()).await, Ok(None)));
+        assert!(matches!(k.delete(&config_map()).await, Ok(false)));
+        assert_eq!(s.requests(), 2);
+
+        let s = stub(|_, _| Answer::Status(503, 0)).await;
+        let k = client(&s, None).await;
+        let e = k.get(&config_map()).await;
+        assert!(matches!(e, Err(KubeError::Api { code: 503, .. })), "{e:?}");
+        assert_eq!(s.requests(), 8);
+
+        let s = stub(|_, _| Answer::Hangup).await;
+        let k = client(&s, None).await;
+        let e = k.get(&config_map()).await;
+        assert!(matches!(e, Err(KubeError::Transport { .. })), "{e:?}");
+        assert_eq!(s.requests(), 3);
+    }
+
+    #[tokio::test]
+    async fn cancellation_ends_the_wait_between_attempts() {
+        let s = stub(|_, _| Answer::Status(503, 0)).await;
+        let cancel = CancellationToken::new();
+        let k = client(&s, None)
+            .await
+            .with_retry(RetryPolicy {
+                initial_backoff: Duration::from_secs(30),
+                max_backoff: Duration::from_secs(30),
+                ..fast()
+            })
+            .with_cancellation(cancel.clone());
+        let stop = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            stop.cancel();
+        });
+        let started = std::time::Instant::now();
+        let e = k.get(&config_map()).await;
+        assert!(matches!(e, Err(KubeError::Cancelled { .. })), "{e:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(s.requests(), 1);
+        // A cancelled client does not start another call.
+        assert!(matches!(
+            k.get(&config_map()).await,
+            Err(KubeError::Cancelled { .. })
+        ));
+    }
+
+    /// Tokens `new-1`, `new-2`, ... and how many were made.
+    struct Counter(std::sync::atomic::AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl TokenSource for Counter {
+        async fn token(&self) -> Result<String, String> {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            Ok(format!("new-{n}"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_renewed_once_and_shared_by_the_clones() {
+        let s = stub(|_, bearer| {
+            if bearer == "old" {
+                Answer::Status(401, 0)
+            } else {
+                Answer::Object
+            }
+        })
+        .await;
+        let tokens = Arc::new(Counter(0.into()));
+        let k = client(&s, Some(tokens.clone())).await;
+        let clone = k.with_cancellation(CancellationToken::new());
+        // Concurrent calls refused together renew once.
+        let cm = config_map();
+        let (a, b, c) = tokio::join!(k.get(&cm), clone.get(&cm), k.get(&cm));
+        assert!(a.is_ok() && b.is_ok() && c.is_ok(), "{a:?} {b:?} {c:?}");
+        assert_eq!(tokens.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!((k.renewals(), clone.renewals()), (1, 1));
+        let before = s.requests();
+        assert!(clone.get(&config_map()).await.is_ok());
+        assert_eq!(s.tokens()[before..], ["new-1".to_string()]);
+        // Tokens never appear in errors or debug output.
+        assert!(!format!("{k:?}").contains("new-1"));
+
+        // A renewed token refused as well: the 401 stands after one renewal.
+        let s = stub(|_, _| Answer::Status(401, 0)).await;
+        let tokens = Arc::new(Counter(0.into()));
+        let k = client(&s, Some(tokens.clone())).await;
+        let e = k.get(&config_map()).await;
+        assert!(matches!(e, Err(KubeError::Api { code: 401, .. })), "{e:?}");
+        assert_eq!(s.tokens(), ["old", "new-1"]);
+        assert!(!e.map_err(|e| e.to_string()).unwrap_err().contains("new-1"));
+
+        // Without a token source a 401 is final.
+        let s = stub(|_, _| Answer::Status(401, 0)).await;
+        let k = client(&s, None).await;
+        assert!(matches!(
+            k.get(&config_map()).await,
+            Err(KubeError::Api { code: 401, .. })
+        ));
+        assert_eq!(s.requests(), 1);
     }
 }

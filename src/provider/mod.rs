@@ -8,11 +8,13 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::clients::autoscaling::Autoscaling;
 use crate::clients::aws::{AssumeRole, AwsSettings};
 use crate::clients::eks::{Cluster, Eks};
 use crate::clients::eks_token;
-use crate::clients::kube::{Access, Kube};
+use crate::clients::kube::{Access, Kube, TokenSource};
 use crate::framework::{DataSourceList, Diagnostic, Diagnostics, Provider, ResourceList, Schema};
 use crate::value::Value;
 
@@ -132,7 +134,27 @@ impl ProviderData {
     /// # Errors
     /// A diagnostic when credentials or the region cannot be resolved.
     pub async fn eks_token(&self, cluster: &str) -> Result<String, Diagnostic> {
-        use aws_credential_types::provider::ProvideCredentials;
+        self.eks_token_source(cluster)
+            .await?
+            .make()
+            .await
+            .map_err(|e| match e {
+                eks_token::TokenError::Credentials(m) => Diagnostic::error("No AWS credentials", m),
+                e @ eks_token::TokenError::Signing(_) => {
+                    Diagnostic::error("Cannot make an EKS token", e.to_string())
+                }
+            })
+    }
+
+    /// What makes IAM authentication tokens for an EKS cluster (the region and credentials of
+    /// the provider's AWS configuration).
+    ///
+    /// # Errors
+    /// A diagnostic when the region or the credentials provider is missing.
+    pub async fn eks_token_source(
+        &self,
+        cluster: &str,
+    ) -> Result<eks_token::EksTokenSource, Diagnostic> {
         let conf = self.sdk_config().await?;
         let region = conf.region().map(ToString::to_string).ok_or_else(|| {
             Diagnostic::error(
@@ -146,12 +168,7 @@ impl ProviderData {
                 "No credentials provider is configured.",
             )
         })?;
-        let creds = provider
-            .provide_credentials()
-            .await
-            .map_err(|e| Diagnostic::error("No AWS credentials", e.to_string()))?;
-        eks_token::token(&creds, &region, cluster, std::time::SystemTime::now())
-            .map_err(|e| Diagnostic::error("Cannot make an EKS token", e.to_string()))
+        Ok(eks_token::EksTokenSource::new(provider, &region, cluster))
     }
 
     /// How to reach the cluster a Kubernetes resource deploys into: the EKS cluster it names,
@@ -208,12 +225,18 @@ impl ProviderData {
         }
     }
 
-    /// A Kubernetes client for the cluster a resource deploys into (see [`Self::cluster_target`]).
-    /// Clients are reused; those for EKS clusters are remade with a new token before it expires.
+    /// A Kubernetes client for the cluster a resource deploys into (see [`Self::cluster_target`]),
+    /// whose calls stop when `cancel` fires (StopProvider). Clients are reused; those for EKS
+    /// clusters are remade with a new token before it expires, and renew their token when the
+    /// cluster refuses it (401) all the same.
     ///
     /// # Errors
     /// A diagnostic when the cluster cannot be resolved or the connection settings are invalid.
-    pub async fn kube(&self, cluster_name: Option<&str>) -> Result<Kube, Diagnostic> {
+    pub async fn kube(
+        &self,
+        cluster_name: Option<&str>,
+        cancel: &CancellationToken,
+    ) -> Result<Kube, Diagnostic> {
         let target = self.cluster_target(cluster_name)?;
         let key = match &target {
             Target::Eks(name) => format!("eks:{name}"),
@@ -224,9 +247,10 @@ impl ProviderData {
             let fresh = matches!(target, Target::Configured(_))
                 || made.elapsed() < eks_token::TOKEN_LIFETIME;
             if fresh {
-                return Ok(client.clone());
+                return Ok(client.with_cancellation(cancel.clone()));
             }
         }
+        let mut tokens: Option<Arc<dyn TokenSource>> = None;
         let access = match target {
             Target::Configured(a) => a,
             Target::Eks(name) => {
@@ -248,19 +272,22 @@ impl ProviderData {
                     .map_err(|e| {
                         Diagnostic::error("Invalid cluster CA", format!("Cluster {name:?}: {e}"))
                     })?;
+                let source = self.eks_token_source(&name).await?;
+                let token = self.eks_token(&name).await?;
+                tokens = Some(Arc::new(source));
                 Access::Direct {
                     host: endpoint,
-                    token: Some(self.eks_token(&name).await?),
+                    token: Some(token),
                     ca_pem,
                     insecure: false,
                 }
             }
         };
-        let client = Kube::connect(&access)
+        let client = Kube::connect_with(&access, tokens)
             .await
             .map_err(|e| Diagnostic::error("Invalid Kubernetes connection", e.to_string()))?;
         cache.insert(key, (client.clone(), std::time::Instant::now()));
-        Ok(client)
+        Ok(client.with_cancellation(cancel.clone()))
     }
 
     /// The provider's `default_tags`, when known.

@@ -292,7 +292,10 @@ impl Resource<ProviderData> for BiService {
         let data = ctx.data();
         let mut state = req.state;
         let cluster = str_of(&state, "cluster_name");
-        let kube = match data.kube(cluster.as_deref()).await {
+        let kube = match data
+            .kube(cluster.as_deref(), &ctx.cancellation_token())
+            .await
+        {
             Ok(k) => k,
             Err(d) => {
                 return ReadResult {
@@ -456,7 +459,13 @@ impl BiService {
                 ),
             );
         };
-        let kube = match data.kube(str_of(&planned, "cluster_name").as_deref()).await {
+        let kube = match data
+            .kube(
+                str_of(&planned, "cluster_name").as_deref(),
+                &ctx.cancellation_token(),
+            )
+            .await
+        {
             Ok(k) => k,
             Err(d) => {
                 return ApplyResult::failed(

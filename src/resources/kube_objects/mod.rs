@@ -319,7 +319,7 @@ pub async fn delete_resource(
     default_timeout: Duration,
 ) -> Diagnostics {
     let cluster = prior.get_attr("cluster_name").and_then(Value::as_str);
-    let kube = match ctx.data().kube(cluster).await {
+    let kube = match ctx.data().kube(cluster, &ctx.cancellation_token()).await {
         Ok(k) => k,
         Err(d) => return d.into(),
     };

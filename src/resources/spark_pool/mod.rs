@@ -293,7 +293,13 @@ impl Resource<ProviderData> for SparkPool {
     async fn read(&self, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
         let data = ctx.data();
         let mut state = req.state;
-        let kube = match data.kube(str_of(&state, "cluster_name").as_deref()).await {
+        let kube = match data
+            .kube(
+                str_of(&state, "cluster_name").as_deref(),
+                &ctx.cancellation_token(),
+            )
+            .await
+        {
             Ok(k) => k,
             Err(d) => {
                 return ReadResult {
@@ -412,7 +418,10 @@ impl SparkPool {
         };
         let kube = match ctx
             .data()
-            .kube(str_of(&planned, "cluster_name").as_deref())
+            .kube(
+                str_of(&planned, "cluster_name").as_deref(),
+                &ctx.cancellation_token(),
+            )
             .await
         {
             Ok(k) => k,
