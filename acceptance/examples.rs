@@ -11,7 +11,7 @@ use crate::support::{
     apply, assert_no_changes, repo_root, required_providers, Workspace, TERRAFORM_VERSIONS,
 };
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
     for entry in std::fs::read_dir(from)
         .expect("read example dir")
@@ -25,7 +25,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// Variables the examples take from the sandbox.
-fn sandbox_vars(ws: &Workspace, e: &ClusterEnv) {
+pub(crate) fn sandbox_vars(ws: &Workspace, e: &ClusterEnv) {
     let subnets: Vec<String> = e.aws.subnet_ids();
     let vars = serde_json::json!({
         "node_role_arn": e.aws.node_role_arn(),
@@ -35,14 +35,14 @@ fn sandbox_vars(ws: &Workspace, e: &ClusterEnv) {
     ws.write("sandbox.auto.tfvars.json", &vars.to_string());
 }
 
-fn destroy(ws: &Workspace) {
+pub(crate) fn destroy(ws: &Workspace) {
     ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
         .assert_success();
 }
 
 /// Nothing the examples created is left: no node groups, no namespaces but the system ones.
 #[track_caller]
-fn assert_empty(e: &ClusterEnv) {
+pub(crate) fn assert_empty(e: &ClusterEnv) {
     let ns = e.kube.get("/api/v1/namespaces").expect("namespaces");
     let names: Vec<&str> = ns["items"]
         .as_array()
@@ -68,7 +68,7 @@ fn assert_empty(e: &ClusterEnv) {
     );
 }
 
-fn seed_example(v: &str, e: &ClusterEnv, dir: &str) -> Workspace {
+pub(crate) fn seed_example(v: &str, e: &ClusterEnv, dir: &str) -> Workspace {
     let ws = workspace(v, e);
     let examples = repo_root().join("examples");
     // The example refers to the module by relative path: keep the layout.

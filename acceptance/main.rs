@@ -3,15 +3,18 @@
 
 mod support;
 
+mod aws_faults;
 mod bi_service;
 mod examples;
 mod framework;
 mod invalid_configs;
+mod kube_faults;
 mod kube_sandbox;
 mod nodegroup;
 mod plugin_process;
 mod provider_core;
 mod release;
 mod sandbox;
+mod secrets;
 mod spark;
 mod spark_pool;

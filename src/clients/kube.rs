@@ -111,6 +111,7 @@ pub const KINDS: &[Kind] = &[
     Kind::core("ResourceQuota", "resourcequotas", true),
     Kind::core("LimitRange", "limitranges", true),
     Kind::new("apps/v1", "Deployment", "deployments", true),
+    Kind::new("apps/v1", "ReplicaSet", "replicasets", true),
     Kind::new("networking.k8s.io/v1", "Ingress", "ingresses", true),
     Kind::new(
         "policy/v1",

@@ -142,6 +142,81 @@ pub fn pod_failure(pods: &[Json]) -> Option<String> {
     None
 }
 
+/// The label the Deployment controller puts on a ReplicaSet's template and its Pods.
+const TEMPLATE_HASH: &str = "pod-template-hash";
+
+/// A pod template without the controller's hash label, for comparing a ReplicaSet's
+/// template with its Deployment's.
+fn without_hash(template: &Json) -> Json {
+    let mut t = template.clone();
+    if let Some(labels) = t
+        .pointer_mut("/metadata/labels")
+        .and_then(Json::as_object_mut)
+    {
+        labels.remove(TEMPLATE_HASH);
+        if labels.is_empty() {
+            if let Some(meta) = t.pointer_mut("/metadata").and_then(Json::as_object_mut) {
+                meta.remove("labels");
+            }
+        }
+    }
+    t
+}
+
+/// The pod-template-hash of the Deployment's current ReplicaSet: the one whose template is
+/// the Deployment's (as `kubectl rollout status` finds it). None until the controller made it.
+pub fn current_template_hash(d: &Json, replica_sets: &[Json]) -> Option<String> {
+    let wanted = without_hash(d.pointer("/spec/template")?);
+    let uid = d.pointer("/metadata/uid").and_then(Json::as_str);
+    replica_sets
+        .iter()
+        .filter(|rs| {
+            uid.is_none()
+                || rs
+                    .pointer("/metadata/ownerReferences")
+                    .and_then(Json::as_array)
+                    .is_some_and(|refs| refs.iter().any(|r| r["uid"].as_str() == uid))
+        })
+        .find(|rs| {
+            rs.pointer("/spec/template")
+                .is_some_and(|t| without_hash(t) == wanted)
+        })
+        .and_then(|rs| {
+            rs.pointer("/spec/template/metadata/labels")
+                .and_then(|l| l.get(TEMPLATE_HASH))
+                .or_else(|| {
+                    rs.pointer("/metadata/labels")
+                        .and_then(|l| l.get(TEMPLATE_HASH))
+                })
+                .and_then(Json::as_str)
+                .map(str::to_string)
+        })
+}
+
+/// Why the pods of the Deployment's current template are stuck, if they are: pods of older
+/// templates (a broken image being rolled back) do not count, nor does anything before the
+/// controller has made the current ReplicaSet.
+async fn current_pod_failure(
+    kube: &Kube,
+    namespace: &str,
+    d: &Json,
+) -> Result<Option<String>, KubeError> {
+    let selector = selector(d);
+    let replica_sets = kube
+        .list("apps/v1", "ReplicaSet", namespace, &selector)
+        .await?;
+    let Some(hash) = current_template_hash(d, &replica_sets) else {
+        return Ok(None);
+    };
+    let selector = if selector.is_empty() {
+        format!("{TEMPLATE_HASH}={hash}")
+    } else {
+        format!("{selector},{TEMPLATE_HASH}={hash}")
+    };
+    let pods = kube.list("v1", "Pod", namespace, &selector).await?;
+    Ok(pod_failure(&pods))
+}
+
 fn selector(d: &Json) -> String {
     d.pointer("/spec/selector/matchLabels")
         .and_then(Json::as_object)
@@ -181,9 +256,9 @@ pub async fn wait(
         let pending = match progress(&d) {
             Progress::Done => return Ok(Poll::Done(())),
             Progress::Stuck(message) => {
-                let pods = kube.list("v1", "Pod", &namespace, &selector(&d)).await?;
-                let reason =
-                    pod_failure(&pods).map_or(message.clone(), |p| format!("{p} ({message})"));
+                let reason = current_pod_failure(kube, &namespace, &d)
+                    .await?
+                    .map_or(message.clone(), |p| format!("{p} ({message})"));
                 return Err(RolloutError::Failed {
                     deployment: key.clone(),
                     reason,
@@ -191,8 +266,7 @@ pub async fn wait(
             }
             Progress::Pending(p) => p,
         };
-        let pods = kube.list("v1", "Pod", &namespace, &selector(&d)).await?;
-        if let Some(reason) = pod_failure(&pods) {
+        if let Some(reason) = current_pod_failure(kube, &namespace, &d).await? {
             return Err(RolloutError::Failed {
                 deployment: key.clone(),
                 reason,
@@ -258,5 +332,41 @@ mod tests {
             {"name": "c", "state": {"waiting": {"reason": "ContainerCreating"}}}]}}),
         ];
         assert_eq!(pod_failure(&starting), None);
+    }
+
+    #[test]
+    fn only_the_current_replica_set_counts() {
+        let template = |image: &str| {
+            json!({"metadata": {"labels": {"app": "m"}},
+                                            "spec": {"containers": [{"name": "m", "image": image}]}})
+        };
+        let with_hash = |image: &str, hash: &str| {
+            let mut t = template(image);
+            t["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+            t
+        };
+        let rs = |image: &str, hash: &str, owner: &str| {
+            json!({
+            "metadata": {"name": format!("m-{hash}"), "labels": {"app": "m", "pod-template-hash": hash},
+                         "ownerReferences": [{"uid": owner}]},
+            "spec": {"template": with_hash(image, hash)}})
+        };
+        let d = json!({"metadata": {"uid": "u1"}, "spec": {"template": template("m:1")}});
+        let sets = vec![
+            rs("m:1-broken", "bbbbbbbbbb", "u1"),
+            rs("m:1", "cccccccccc", "u1"),
+        ];
+        assert_eq!(
+            current_template_hash(&d, &sets).as_deref(),
+            Some("cccccccccc")
+        );
+        // Rolled back to a template whose ReplicaSet the controller has not made yet.
+        let d2 = json!({"metadata": {"uid": "u1"}, "spec": {"template": template("m:2")}});
+        assert_eq!(current_template_hash(&d2, &sets), None);
+        // Another Deployment's ReplicaSet with the same template is not this one's.
+        assert_eq!(
+            current_template_hash(&d, &[rs("m:1", "dddddddddd", "u2")]),
+            None
+        );
     }
 }
