@@ -15,7 +15,7 @@ pub mod timeouts;
 pub mod validate;
 pub mod validators;
 
-pub use context::{Cancelled, Context};
+pub use context::{Cancelled, Context, Shared};
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use model::{FromValue, Obj, ObjectBuilder, ToValue};
 pub use resource::{

@@ -48,16 +48,22 @@ fn attr<'a>(v: &'a Value, name: &str) -> &'a Value {
     v.get_attr(name).unwrap_or(&Value::Null)
 }
 
-fn set_attr(object: &mut Value, name: &str, value: Value) {
-    if let Value::Known(Known::Object(fields)) = object {
-        fields.insert(name.to_string(), value);
-    }
-}
-
-fn take_attr(object: &mut Value, name: &str) -> Value {
+/// Replaces an attribute of an object by `f` of its value (null when absent), in place.
+/// On anything but an object, `f` still runs (on null) and its result is dropped.
+fn update_attr(object: &mut Value, name: &str, f: impl FnOnce(Value) -> Value) {
     match object {
-        Value::Known(Known::Object(fields)) => fields.remove(name).unwrap_or(Value::Null),
-        _ => Value::Null,
+        Value::Known(Known::Object(fields)) => match fields.get_mut(name) {
+            Some(slot) => {
+                let v = std::mem::replace(slot, Value::Null);
+                *slot = f(v);
+            }
+            None => {
+                fields.insert(name.to_string(), f(Value::Null));
+            }
+        },
+        _ => {
+            f(Value::Null);
+        }
     }
 }
 
@@ -68,27 +74,30 @@ fn apply_defaults(block: &Block, config: &Value, mut planned: Value) -> Value {
     }
     for a in &block.attributes {
         let c = attr(config, &a.name);
-        let mut p = take_attr(&mut planned, &a.name);
-        if a.write_only {
-            // Never planned: it must not count as a change either.
-            p = Value::Null;
-        } else if c.is_null() {
-            if let Some(d) = &a.default {
-                p = d.clone();
+        update_attr(&mut planned, &a.name, |p| {
+            if a.write_only {
+                // Never planned: it must not count as a change either.
+                Value::Null
+            } else if c.is_null() {
+                match &a.default {
+                    Some(d) => d.clone(),
+                    None => p,
+                }
+            } else if let AttributeType::Nested(n) = &a.ty {
+                let inner = n.block();
+                map_elements(n.nesting.into(), c, p, |ce, pe| {
+                    apply_defaults(&inner, ce, pe)
+                })
+            } else {
+                p
             }
-        } else if let AttributeType::Nested(n) = &a.ty {
-            let inner = n.block();
-            p = map_elements(n.nesting.into(), c, p, |ce, pe| {
-                apply_defaults(&inner, ce, pe)
-            });
-        }
-        set_attr(&mut planned, &a.name, p);
+        });
     }
     for b in &block.blocks {
         let c = attr(config, &b.type_name);
-        let p = take_attr(&mut planned, &b.type_name);
-        let p = map_elements(b.nesting, c, p, |ce, pe| apply_defaults(&b.block, ce, pe));
-        set_attr(&mut planned, &b.type_name, p);
+        update_attr(&mut planned, &b.type_name, |p| {
+            map_elements(b.nesting, c, p, |ce, pe| apply_defaults(&b.block, ce, pe))
+        });
     }
     planned
 }
@@ -162,34 +171,29 @@ impl Walk {
             return planned;
         }
         for a in &block.attributes {
-            let p = take_attr(&mut planned, &a.name);
-            let p = self.attribute(
-                a,
-                &path.clone().attr(&a.name),
-                attr(config, &a.name),
-                attr(prior, &a.name),
-                p,
-            );
-            set_attr(&mut planned, &a.name, p);
+            update_attr(&mut planned, &a.name, |p| {
+                self.attribute(a, path, attr(config, &a.name), attr(prior, &a.name), p)
+            });
         }
         for b in &block.blocks {
-            let p = take_attr(&mut planned, &b.type_name);
-            let p = self.nested_block(
-                b,
-                &path.clone().attr(&b.type_name),
-                attr(config, &b.type_name),
-                attr(prior, &b.type_name),
-                p,
-            );
-            set_attr(&mut planned, &b.type_name, p);
+            update_attr(&mut planned, &b.type_name, |p| {
+                self.nested_block(
+                    b,
+                    &path.clone().attr(&b.type_name),
+                    attr(config, &b.type_name),
+                    attr(prior, &b.type_name),
+                    p,
+                )
+            });
         }
         planned
     }
 
+    /// Pass 2 over one attribute of the object at `parent`.
     fn attribute(
         &mut self,
         a: &Attribute,
-        path: &AttributePath,
+        parent: &AttributePath,
         config: &Value,
         prior: &Value,
         mut planned: Value,
@@ -200,9 +204,14 @@ impl Walk {
         if self.changed && a.mode.is_computed() && config.is_null() && a.default.is_none() {
             planned = Value::Unknown;
         }
-        if let (AttributeType::Nested(n), false) =
-            (&a.ty, planned.is_unknown() || planned.is_null())
-        {
+        let nested = matches!(a.ty, AttributeType::Nested(_))
+            && !(planned.is_unknown() || planned.is_null());
+        if !nested && a.plan_modifiers.is_empty() {
+            return planned;
+        }
+        // The attribute's own path, only made when something needs it.
+        let path = &parent.clone().attr(&a.name);
+        if let (AttributeType::Nested(n), true) = (&a.ty, nested) {
             let inner = n.block();
             planned = self.elements(n.nesting.into(), &inner, path, config, prior, planned);
         }
@@ -255,8 +264,8 @@ impl Walk {
                 self.block(block, path, config, prior, p)
             }
             (BlockNesting::List, Value::Known(Known::List(items))) => {
-                let cs = config.as_list().unwrap_or(&[]).to_vec();
-                let ps = prior.as_list().unwrap_or(&[]).to_vec();
+                let cs = config.as_list().unwrap_or(&[]);
+                let ps = prior.as_list().unwrap_or(&[]);
                 let out = items
                     .into_iter()
                     .enumerate()
@@ -275,7 +284,7 @@ impl Walk {
             }
             (BlockNesting::Set, Value::Known(Known::Set(items))) => {
                 // Set elements have no stable address: plan each without a prior element.
-                let cs = config.as_list().unwrap_or(&[]).to_vec();
+                let cs = config.as_list().unwrap_or(&[]);
                 let out = items
                     .into_iter()
                     .enumerate()
@@ -293,8 +302,8 @@ impl Walk {
             }
             (BlockNesting::Map, Value::Known(Known::Map(items))) => {
                 let empty = BTreeMap::new();
-                let cs = config.as_map().unwrap_or(&empty).clone();
-                let ps = prior.as_map().unwrap_or(&empty).clone();
+                let cs = config.as_map().unwrap_or(&empty);
+                let ps = prior.as_map().unwrap_or(&empty);
                 let out = items
                     .into_iter()
                     .map(|(k, p)| {

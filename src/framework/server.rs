@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::value::{AttributePath, Known, Type, Value};
 
-use super::context::Context;
+use super::context::{Context, Shared};
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::model::ObjectBuilder;
 use super::plan;
@@ -52,14 +52,17 @@ pub struct Imported {
 
 type ResourceEntry<D> = (Arc<dyn Resource<D>>, Schema, Type);
 type DataSourceEntry<D> = (Arc<dyn DataSource<D>>, Schema, Type);
+/// What Configure produced, with what the operations under that configuration share.
+type Configured<D> = (Arc<D>, Arc<Shared>);
 
 /// Routes the provider's RPCs to its resources.
 pub struct ProviderServer<P: Provider> {
     provider: P,
     provider_schema: Schema,
+    provider_type: Type,
     resources: BTreeMap<String, ResourceEntry<P::Data>>,
     data_sources: BTreeMap<String, DataSourceEntry<P::Data>>,
-    data: RwLock<Option<Arc<P::Data>>>,
+    data: RwLock<Option<Configured<P::Data>>>,
     cancel: Mutex<CancellationToken>,
 }
 
@@ -91,8 +94,10 @@ impl<P: Provider> ProviderServer<P> {
                 (d.type_name().to_string(), (d.clone(), schema, ty))
             })
             .collect();
+        let provider_schema = provider.schema();
         ProviderServer {
-            provider_schema: provider.schema(),
+            provider_type: provider_schema.value_type(),
+            provider_schema,
             provider,
             resources,
             data_sources,
@@ -107,6 +112,11 @@ impl<P: Provider> ProviderServer<P> {
 
     pub fn provider_schema(&self) -> &Schema {
         &self.provider_schema
+    }
+
+    /// The value type of the provider configuration, computed once.
+    pub fn provider_type(&self) -> &Type {
+        &self.provider_type
     }
 
     pub fn resource_schemas(&self) -> impl Iterator<Item = (&str, &Schema)> {
@@ -145,7 +155,7 @@ impl<P: Provider> ProviderServer<P> {
     }
 
     fn context(&self) -> Result<Context<P::Data>, Diagnostics> {
-        let data = self
+        let (data, shared) = self
             .data
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -161,11 +171,15 @@ impl<P: Provider> ProviderServer<P> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .child_token();
-        Ok(Context::new(data, token))
+        Ok(Context::with_shared(data, shared, token))
     }
 
     fn data(&self) -> Option<Arc<P::Data>> {
-        self.data.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.data
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|(d, _)| d.clone())
     }
 
     pub fn validate_provider_config(&self, config: &Value) -> Diagnostics {
@@ -191,7 +205,8 @@ impl<P: Provider> ProviderServer<P> {
         .await;
         match configured {
             Ok(Some(data)) => {
-                *self.data.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(data));
+                *self.data.write().unwrap_or_else(|p| p.into_inner()) =
+                    Some((Arc::new(data), Arc::new(Shared::default())));
             }
             Ok(None) => {}
             Err(d) => diags.extend(d),
@@ -568,10 +583,27 @@ fn strip_write_only(block: &super::schema::Block, mut state: Value) -> Value {
 
 /// Fills in attributes missing from decoded state so the object has exactly the schema's shape.
 fn normalize(block: &super::schema::Block, v: Value) -> Value {
-    if v.is_null() {
+    if v.is_null() || has_shape(block, &v) {
         return v;
     }
     ObjectBuilder::from_value(block, &v).build()
+}
+
+/// Whether `v` is an object with exactly the attributes and blocks of `block` (as state
+/// decoded against the block's type always is), so that normalizing would rebuild it as is.
+fn has_shape(block: &super::schema::Block, v: &Value) -> bool {
+    let Value::Known(Known::Object(fields)) = v else {
+        return false;
+    };
+    fields.len() == block.attributes.len() + block.blocks.len()
+        && block
+            .attributes
+            .iter()
+            .all(|a| fields.contains_key(&a.name))
+        && block
+            .blocks
+            .iter()
+            .all(|b| fields.contains_key(&b.type_name))
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

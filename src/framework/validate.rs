@@ -32,10 +32,10 @@ fn walk(
     }
     for a in &block.attributes {
         let v = config.get_attr(&a.name).unwrap_or(&Value::Null);
-        let p = path.clone().attr(&a.name);
         if v.is_null() {
             continue;
         }
+        let p = path.clone().attr(&a.name);
         if let Some(msg) = &a.deprecation {
             diags.push(Diagnostic::warning("Deprecated attribute", msg.clone()).at(p.clone()));
         }
@@ -58,8 +58,11 @@ fn walk(
     }
     for b in &block.blocks {
         let v = config.get_attr(&b.type_name).unwrap_or(&Value::Null);
+        if v.is_null() {
+            continue;
+        }
         let p = path.clone().attr(&b.type_name);
-        if let (Some(msg), false) = (&b.block.deprecation, v.is_null()) {
+        if let Some(msg) = &b.block.deprecation {
             diags.push(Diagnostic::warning("Deprecated block", msg.clone()).at(p.clone()));
         }
         elements(&b.block, b.nesting, &p, v, caps, diags);

@@ -24,17 +24,15 @@ impl<P: Provider> ProviderService<P> {
         ProviderService { server }
     }
 
-    fn resource_type(&self, name: &str) -> Result<Type, Diagnostics> {
+    fn resource_type(&self, name: &str) -> Result<&Type, Diagnostics> {
         self.server
             .resource_type(name)
-            .cloned()
             .ok_or_else(|| unknown("resource", name))
     }
 
-    fn data_source_type(&self, name: &str) -> Result<Type, Diagnostics> {
+    fn data_source_type(&self, name: &str) -> Result<&Type, Diagnostics> {
         self.server
             .data_source_type(name)
-            .cloned()
             .ok_or_else(|| unknown("data source", name))
     }
 }
@@ -128,9 +126,9 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         &self,
         req: Request<pb::validate_provider_config::Request>,
     ) -> Rpc<pb::validate_provider_config::Response> {
-        let ty = self.server.provider_schema().value_type();
+        let ty = self.server.provider_type();
         let diags =
-            match convert::decode(req.get_ref().config.as_ref(), &ty, "provider configuration") {
+            match convert::decode(req.get_ref().config.as_ref(), ty, "provider configuration") {
                 Ok(config) => self.server.validate_provider_config(&config),
                 Err(d) => d,
             };
@@ -146,7 +144,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         let r = req.into_inner();
         let diags = self
             .resource_type(&r.type_name)
-            .and_then(|ty| convert::decode(r.config.as_ref(), &ty, "resource configuration"))
+            .and_then(|ty| convert::decode(r.config.as_ref(), ty, "resource configuration"))
             .map(|config| {
                 self.server.validate_resource_config(
                     &r.type_name,
@@ -167,7 +165,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         let r = req.into_inner();
         let diags = self
             .data_source_type(&r.type_name)
-            .and_then(|ty| convert::decode(r.config.as_ref(), &ty, "data source configuration"))
+            .and_then(|ty| convert::decode(r.config.as_ref(), ty, "data source configuration"))
             .map(|config| {
                 self.server
                     .validate_data_source_config(&r.type_name, &config)
@@ -209,7 +207,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             self.server
                 .upgrade_resource_state(&r.type_name, r.version, &raw.json)
         };
-        let upgraded_state = match convert::encode(&state, &ty, "upgraded state") {
+        let upgraded_state = match convert::encode(&state, ty, "upgraded state") {
             Ok(v) => Some(v),
             Err(d) => {
                 diags.extend(d);
@@ -246,8 +244,8 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
     ) -> Rpc<pb::configure_provider::Response> {
         let r = req.into_inner();
         tracing::info!(terraform_version = %r.terraform_version, "configuring provider");
-        let ty = self.server.provider_schema().value_type();
-        let diags = match convert::decode(r.config.as_ref(), &ty, "provider configuration") {
+        let ty = self.server.provider_type();
+        let diags = match convert::decode(r.config.as_ref(), ty, "provider configuration") {
             Ok(config) => self.server.configure(&config).await,
             Err(d) => d,
         };
@@ -273,7 +271,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             Ok(t) => t,
             Err(d) => return fail(d, r.current_state, r.private),
         };
-        let state = match convert::decode(r.current_state.as_ref(), &ty, "state") {
+        let state = match convert::decode(r.current_state.as_ref(), ty, "state") {
             Ok(s) => s,
             Err(d) => return fail(d, r.current_state, r.private),
         };
@@ -282,7 +280,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             .read_resource(&r.type_name, state, r.private.clone())
             .await;
         let mut diags = out.diagnostics;
-        let new_state = match convert::encode(&out.state, &ty, "state") {
+        let new_state = match convert::encode(&out.state, ty, "state") {
             Ok(v) => Some(v),
             Err(d) => {
                 diags.extend(d);
@@ -313,10 +311,10 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             Err(d) => return fail(d),
         };
         let decoded =
-            convert::decode(r.prior_state.as_ref(), &ty, "prior state").and_then(|prior| {
+            convert::decode(r.prior_state.as_ref(), ty, "prior state").and_then(|prior| {
                 let proposed =
-                    convert::decode(r.proposed_new_state.as_ref(), &ty, "proposed new state")?;
-                let config = convert::decode(r.config.as_ref(), &ty, "configuration")?;
+                    convert::decode(r.proposed_new_state.as_ref(), ty, "proposed new state")?;
+                let config = convert::decode(r.config.as_ref(), ty, "configuration")?;
                 Ok((prior, proposed, config))
             });
         let (prior, proposed, config) = match decoded {
@@ -331,7 +329,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             r.prior_private,
         );
         let mut diags = out.diagnostics;
-        let planned_state = match convert::encode(&out.planned, &ty, "planned state") {
+        let planned_state = match convert::encode(&out.planned, ty, "planned state") {
             Ok(v) => Some(v),
             Err(d) => {
                 diags.extend(d);
@@ -365,9 +363,9 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             Err(d) => return fail(d, r.prior_state),
         };
         let decoded =
-            convert::decode(r.prior_state.as_ref(), &ty, "prior state").and_then(|prior| {
-                let planned = convert::decode(r.planned_state.as_ref(), &ty, "planned state")?;
-                let config = convert::decode(r.config.as_ref(), &ty, "configuration")?;
+            convert::decode(r.prior_state.as_ref(), ty, "prior state").and_then(|prior| {
+                let planned = convert::decode(r.planned_state.as_ref(), ty, "planned state")?;
+                let config = convert::decode(r.config.as_ref(), ty, "configuration")?;
                 Ok((prior, planned, config))
             });
         let (prior, planned, config) = match decoded {
@@ -379,7 +377,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             .apply_resource_change(&r.type_name, prior, planned, config, r.planned_private)
             .await;
         let mut diags = out.diagnostics;
-        let new_state = match convert::encode(&out.state, &ty, "new state") {
+        let new_state = match convert::encode(&out.state, ty, "new state") {
             Ok(v) => Some(v),
             Err(d) => {
                 diags.extend(d);
@@ -405,7 +403,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         for i in imported {
             let encoded = self
                 .resource_type(&i.type_name)
-                .and_then(|ty| convert::encode(&i.state, &ty, "imported state"));
+                .and_then(|ty| convert::encode(&i.state, ty, "imported state"));
             match encoded {
                 Ok(state) => imported_resources.push(pb::import_resource_state::ImportedResource {
                     type_name: i.type_name,
@@ -455,14 +453,14 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 })
             }
         };
-        let (state, mut diags) = match convert::decode(r.config.as_ref(), &ty, "configuration") {
+        let (state, mut diags) = match convert::decode(r.config.as_ref(), ty, "configuration") {
             Ok(config) => self.server.read_data_source(&r.type_name, config).await,
             Err(d) => (Value::Null, d),
         };
         let state = if diags.has_errors() {
             None
         } else {
-            match convert::encode(&state, &ty, "data source state") {
+            match convert::encode(&state, ty, "data source state") {
                 Ok(v) => Some(v),
                 Err(d) => {
                     diags.extend(d);

@@ -14,7 +14,7 @@ use serde_json::{Map, Value as Json};
 
 use super::error::{DecodeError, EncodeError};
 use super::number::Number;
-use super::path::{AttributePath, PathStep};
+use super::path::{AttributePath, PathStack, PathStep, StepRef};
 use super::types::Type;
 use super::value::{Known, Value};
 
@@ -34,7 +34,7 @@ pub fn decode_json(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
 /// # Errors
 /// If `json` does not conform to `ty`.
 pub fn decode_json_value(json: &Json, ty: &Type) -> Result<Value, DecodeError> {
-    decode(json, ty, &mut AttributePath::root())
+    decode(json, ty, &mut PathStack::default())
 }
 
 /// Encodes `value` as state JSON of type `ty` (object keys sorted, every
@@ -81,9 +81,25 @@ fn index_step(i: usize) -> PathStep {
     PathStep::ElementKeyInt(i64::try_from(i).unwrap_or(i64::MAX))
 }
 
-fn decode(json: &Json, ty: &Type, path: &mut AttributePath) -> Result<Value, DecodeError> {
-    let err = |path: &AttributePath, m: String| DecodeError::new(path.clone(), m);
-    let mismatch = |path: &AttributePath| {
+/// Runs `f` one step further down a decode walk.
+fn with_ref<'a, T>(
+    path: &mut PathStack<'a>,
+    step: StepRef<'a>,
+    f: impl FnOnce(&mut PathStack<'a>) -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
+    path.push(step);
+    let r = f(path);
+    path.pop();
+    r
+}
+
+fn decode<'a>(
+    json: &'a Json,
+    ty: &'a Type,
+    path: &mut PathStack<'a>,
+) -> Result<Value, DecodeError> {
+    let err = |path: &PathStack<'_>, m: String| DecodeError::new(path.to_path(), m);
+    let mismatch = |path: &PathStack<'_>| {
         err(
             path,
             format!("expected {}, found {}", ty.kind_name(), json_kind(json)),
@@ -120,9 +136,7 @@ fn decode(json: &Json, ty: &Type, path: &mut AttributePath) -> Result<Value, Dec
         (Type::Map(el), Json::Object(entries)) => {
             let mut out = BTreeMap::new();
             for (k, v) in entries {
-                let v = with_step(path, PathStep::ElementKeyString(k.clone()), |p| {
-                    decode(v, el, p)
-                })?;
+                let v = with_ref(path, StepRef::ElementKeyString(k), |p| decode(v, el, p))?;
                 out.insert(k.clone(), v);
             }
             Known::Map(out)
@@ -132,9 +146,7 @@ fn decode(json: &Json, ty: &Type, path: &mut AttributePath) -> Result<Value, Dec
             for (name, attr_ty) in attributes {
                 let v = match entries.get(name) {
                     None => Value::Null,
-                    Some(j) => with_step(path, PathStep::Attribute(name.clone()), |p| {
-                        decode(j, attr_ty, p)
-                    })?,
+                    Some(j) => with_ref(path, StepRef::Attribute(name), |p| decode(j, attr_ty, p))?,
                 };
                 out.insert(name.clone(), v);
             }
@@ -146,20 +158,24 @@ fn decode(json: &Json, ty: &Type, path: &mut AttributePath) -> Result<Value, Dec
     Ok(Value::Known(known))
 }
 
-fn decode_items<'t>(
-    items: &[Json],
-    type_of: impl Fn(usize) -> &'t Type,
-    path: &mut AttributePath,
+fn decode_items<'a>(
+    items: &'a [Json],
+    type_of: impl Fn(usize) -> &'a Type,
+    path: &mut PathStack<'a>,
 ) -> Result<Vec<Value>, DecodeError> {
     items
         .iter()
         .enumerate()
-        .map(|(i, j)| with_step(path, index_step(i), |p| decode(j, type_of(i), p)))
+        .map(|(i, j)| {
+            with_ref(path, StepRef::ElementKeyInt(i), |p| {
+                decode(j, type_of(i), p)
+            })
+        })
         .collect()
 }
 
-fn decode_dynamic(entries: &Map<String, Json>, path: &AttributePath) -> Result<Known, DecodeError> {
-    let err = |m: String| DecodeError::new(path.clone(), m);
+fn decode_dynamic(entries: &Map<String, Json>, path: &PathStack<'_>) -> Result<Known, DecodeError> {
+    let err = |m: String| DecodeError::new(path.to_path(), m);
     if let Some(extra) = entries.keys().find(|k| *k != "value" && *k != "type") {
         return Err(err(format!("unexpected key {extra:?} in dynamic value")));
     }

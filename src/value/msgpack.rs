@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use super::error::{DecodeError, EncodeError};
 use super::number::Number;
-use super::path::{AttributePath, PathStep};
+use super::path::{AttributePath, PathStack, StepRef};
 use super::types::Type;
 use super::value::{Known, Value};
 use super::wire::{self, Reader, Token, MAX_DEPTH, REFINED_UNKNOWN_EXT};
@@ -25,7 +25,7 @@ use super::wire::{self, Reader, Token, MAX_DEPTH, REFINED_UNKNOWN_EXT};
 pub fn decode_msgpack(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
     let mut d = Decoder {
         reader: Reader::new(bytes),
-        path: AttributePath::root(),
+        path: PathStack::default(),
         depth: 0,
     };
     let value = d.value(ty)?;
@@ -47,7 +47,7 @@ pub fn decode_msgpack(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
 pub fn encode_msgpack(value: &Value, ty: &Type) -> Result<Vec<u8>, EncodeError> {
     let mut e = Encoder {
         out: Vec::new(),
-        path: AttributePath::root(),
+        path: PathStack::default(),
         depth: 0,
     };
     e.value(value, ty)?;
@@ -56,7 +56,8 @@ pub fn encode_msgpack(value: &Value, ty: &Type) -> Result<Vec<u8>, EncodeError> 
 
 struct Decoder<'a> {
     reader: Reader<'a>,
-    path: AttributePath,
+    /// Where the decoder is; keys are borrowed from the input.
+    path: PathStack<'a>,
     depth: usize,
 }
 
@@ -66,7 +67,7 @@ fn expected(what: &str, found: &Token<'_>) -> String {
 
 impl<'a> Decoder<'a> {
     fn err(&self, message: impl Into<String>) -> DecodeError {
-        DecodeError::new(self.path.clone(), message)
+        DecodeError::new(self.path.to_path(), message)
     }
 
     fn next(&mut self) -> Result<Token<'a>, DecodeError> {
@@ -152,9 +153,7 @@ impl<'a> Decoder<'a> {
     ) -> Result<Vec<Value>, DecodeError> {
         let mut items = Vec::with_capacity(n.min(1024));
         for i in 0..n {
-            self.path.push(PathStep::ElementKeyInt(
-                i64::try_from(i).unwrap_or(i64::MAX),
-            ));
+            self.path.push(StepRef::ElementKeyInt(i));
             let item = self.value(type_of(i))?;
             self.path.pop();
             items.push(item);
@@ -162,9 +161,12 @@ impl<'a> Decoder<'a> {
         Ok(items)
     }
 
-    fn key(&mut self) -> Result<String, DecodeError> {
+    /// A string key, borrowed from the input.
+    fn key(&mut self) -> Result<&'a str, DecodeError> {
         match self.next()? {
-            Token::Str(bytes) => self.utf8(bytes),
+            Token::Str(bytes) => {
+                std::str::from_utf8(bytes).map_err(|_| self.err("invalid UTF-8 in string"))
+            }
             t => Err(self.err(expected("string key", &t))),
         }
     }
@@ -173,13 +175,13 @@ impl<'a> Decoder<'a> {
         let mut entries = BTreeMap::new();
         for _ in 0..n {
             let key = self.key()?;
-            self.path.push(PathStep::ElementKeyString(key.clone()));
-            if entries.contains_key(&key) {
+            self.path.push(StepRef::ElementKeyString(key));
+            if entries.contains_key(key) {
                 return Err(self.err("duplicate map key"));
             }
             let v = self.value(el)?;
             self.path.pop();
-            entries.insert(key, v);
+            entries.insert(key.to_owned(), v);
         }
         Ok(entries)
     }
@@ -190,27 +192,38 @@ impl<'a> Decoder<'a> {
         attributes: &BTreeMap<String, Type>,
         is_optional: impl Fn(&str) -> bool,
     ) -> Result<BTreeMap<String, Value>, DecodeError> {
-        let mut attrs = BTreeMap::new();
+        // cty writes attributes in sorted order: while they come sorted, a name greater than
+        // the last one cannot repeat an earlier one; only out-of-order input needs a scan.
+        // The map is built at once from the (usually sorted) pairs.
+        let mut pairs: Vec<(String, Value)> = Vec::with_capacity(n.min(attributes.len()));
+        let mut sorted = true;
         for _ in 0..n {
             let name = self.key()?;
-            self.path.push(PathStep::Attribute(name.clone()));
-            let Some(ty) = attributes.get(&name) else {
+            self.path.push(StepRef::Attribute(name));
+            let Some((key, ty)) = attributes.get_key_value(name) else {
                 return Err(self.err("unsupported attribute"));
             };
-            if attrs.contains_key(&name) {
-                return Err(self.err("duplicate attribute"));
+            if let Some((last, _)) = pairs.last() {
+                sorted = sorted && last.as_str() < name;
+                if !sorted && pairs.iter().any(|(k, _)| k == name) {
+                    return Err(self.err("duplicate attribute"));
+                }
             }
             let v = self.value(ty)?;
             self.path.pop();
-            attrs.insert(name, v);
+            pairs.push((key.clone(), v));
         }
-        for name in attributes.keys() {
-            if !attrs.contains_key(name) {
-                if !is_optional(name) {
-                    let path = self.path.clone().attr(name.clone());
-                    return Err(DecodeError::new(path, "missing required attribute"));
+        let complete = pairs.len() == attributes.len();
+        let mut attrs: BTreeMap<String, Value> = pairs.into_iter().collect();
+        if !complete {
+            for name in attributes.keys() {
+                if !attrs.contains_key(name) {
+                    if !is_optional(name) {
+                        let path = self.path.to_path().attr(name.clone());
+                        return Err(DecodeError::new(path, "missing required attribute"));
+                    }
+                    attrs.insert(name.clone(), Value::Null);
                 }
-                attrs.insert(name.clone(), Value::Null);
             }
         }
         Ok(attrs)
@@ -228,18 +241,19 @@ impl<'a> Decoder<'a> {
     }
 }
 
-struct Encoder {
+struct Encoder<'x> {
     out: Vec<u8>,
-    path: AttributePath,
+    /// Where the encoder is; names are borrowed from the type and the value.
+    path: PathStack<'x>,
     depth: usize,
 }
 
-impl Encoder {
+impl<'x> Encoder<'x> {
     fn err(&self, message: impl Into<String>) -> EncodeError {
-        EncodeError::new(self.path.clone(), message)
+        EncodeError::new(self.path.to_path(), message)
     }
 
-    fn value(&mut self, value: &Value, ty: &Type) -> Result<(), EncodeError> {
+    fn value(&mut self, value: &'x Value, ty: &'x Type) -> Result<(), EncodeError> {
         if self.depth >= MAX_DEPTH {
             return Err(self.err(format!("nesting deeper than {MAX_DEPTH}")));
         }
@@ -263,7 +277,7 @@ impl Encoder {
         r.map_err(|m| self.err(m))
     }
 
-    fn known(&mut self, k: &Known, ty: &Type) -> Result<(), EncodeError> {
+    fn known(&mut self, k: &'x Known, ty: &'x Type) -> Result<(), EncodeError> {
         match (ty, k) {
             (Type::Dynamic, Known::Dynamic(inner_ty, inner)) => {
                 self.dynamic_header(inner_ty)?;
@@ -319,7 +333,7 @@ impl Encoder {
         self.wire(r)
     }
 
-    fn inferred(&mut self, k: &Known, ty: &Type) -> Result<(), EncodeError> {
+    fn inferred(&mut self, k: &'x Known, ty: &'x Type) -> Result<(), EncodeError> {
         self.dynamic_header(ty)?;
         self.known(k, ty)
     }
@@ -350,30 +364,32 @@ impl Encoder {
         }
     }
 
-    fn elements<'t>(
+    fn elements(
         &mut self,
-        items: &[Value],
-        type_of: impl Fn(usize) -> &'t Type,
+        items: &'x [Value],
+        type_of: impl Fn(usize) -> &'x Type,
     ) -> Result<(), EncodeError> {
         let r = wire::write_array_len(&mut self.out, items.len());
         self.wire(r)?;
         for (i, item) in items.iter().enumerate() {
-            self.path.push(PathStep::ElementKeyInt(
-                i64::try_from(i).unwrap_or(i64::MAX),
-            ));
+            self.path.push(StepRef::ElementKeyInt(i));
             self.value(item, type_of(i))?;
             self.path.pop();
         }
         Ok(())
     }
 
-    fn map(&mut self, entries: &BTreeMap<String, Value>, el: &Type) -> Result<(), EncodeError> {
+    fn map(
+        &mut self,
+        entries: &'x BTreeMap<String, Value>,
+        el: &'x Type,
+    ) -> Result<(), EncodeError> {
         let r = wire::write_map_len(&mut self.out, entries.len());
         self.wire(r)?;
         for (key, v) in entries {
             let r = wire::write_str(&mut self.out, key);
             self.wire(r)?;
-            self.path.push(PathStep::ElementKeyString(key.clone()));
+            self.path.push(StepRef::ElementKeyString(key));
             self.value(v, el)?;
             self.path.pop();
         }
@@ -383,23 +399,33 @@ impl Encoder {
     /// Every attribute of the type, in sorted order; absent ones as nil.
     fn object(
         &mut self,
-        attrs: &BTreeMap<String, Value>,
-        attributes: &BTreeMap<String, Type>,
+        attrs: &'x BTreeMap<String, Value>,
+        attributes: &'x BTreeMap<String, Type>,
     ) -> Result<(), EncodeError> {
-        if let Some(extra) = attrs.keys().find(|k| !attributes.contains_key(*k)) {
-            let path = self.path.clone().attr(extra.clone());
-            return Err(EncodeError::new(
-                path,
-                "attribute is not in the object type",
-            ));
+        // Both maps are sorted by name: one merge finds the first attribute that is not in
+        // the type, a second pairs each type attribute with its value.
+        let mut names = attributes.keys().peekable();
+        for k in attrs.keys() {
+            while names.next_if(|n| *n < k).is_some() {}
+            if names.peek() != Some(&k) {
+                let path = self.path.to_path().attr(k.clone());
+                return Err(EncodeError::new(
+                    path,
+                    "attribute is not in the object type",
+                ));
+            }
         }
         let r = wire::write_map_len(&mut self.out, attributes.len());
         self.wire(r)?;
+        let mut values = attrs.iter().peekable();
         for (name, ty) in attributes {
             let r = wire::write_str(&mut self.out, name);
             self.wire(r)?;
-            self.path.push(PathStep::Attribute(name.clone()));
-            self.value(attrs.get(name).unwrap_or(&Value::Null), ty)?;
+            let v = values
+                .next_if(|(k, _)| *k == name)
+                .map_or(&Value::Null, |(_, v)| v);
+            self.path.push(StepRef::Attribute(name));
+            self.value(v, ty)?;
             self.path.pop();
         }
         Ok(())

@@ -207,6 +207,36 @@ fn optional_attributes_default_to_null() {
 }
 
 #[test]
+fn object_attributes_decode_in_any_order() {
+    let obj = Type::object([
+        ("tags", Type::map(Type::list(Type::String))),
+        ("n", Type::Number),
+        ("a", Type::Bool),
+    ]);
+    let want = Value::object([
+        ("a", Value::bool(true)),
+        ("n", num("1")),
+        ("tags", Value::Null),
+    ]);
+    for bytes in [
+        "83 a1 61 c3 a1 6e 01 a4 74 61 67 73 c0",
+        "83 a4 74 61 67 73 c0 a1 6e 01 a1 61 c3",
+        "83 a1 6e 01 a1 61 c3 a4 74 61 67 73 c0",
+    ] {
+        assert_eq!(
+            decode_msgpack(&hex(bytes), &obj),
+            Ok(want.clone()),
+            "{bytes}"
+        );
+    }
+    let err = decode_msgpack(&hex("82 a1 6e 01 a1 61 c3"), &obj).unwrap_err();
+    assert_eq!(
+        (err.path.to_string(), err.message.as_str()),
+        ("tags".to_string(), "missing required attribute")
+    );
+}
+
+#[test]
 fn decode_errors_carry_paths() {
     let deep_type = (0..300).fold(Type::Bool, |t, _| Type::list(t));
     let deep_bytes = "91 ".repeat(300) + "c0";
@@ -312,6 +342,24 @@ fn decode_errors_carry_paths() {
             "n",
             "duplicate attribute",
         ),
+        (
+            obj.clone(),
+            "83 a4 74 61 67 73 c0 a1 6e 01 a4 74 61 67 73 c0".into(),
+            "tags",
+            "duplicate attribute",
+        ),
+        (
+            obj.clone(),
+            "83 a1 6e 01 a4 74 61 67 73 c0 a1 6e c3".into(),
+            "n",
+            "duplicate attribute",
+        ),
+        (
+            obj.clone(),
+            "82 a1 6e 01 a1 7a 01".into(),
+            "z",
+            "unsupported attribute",
+        ),
         (obj, "91 c0".into(), "", "expected object, found array"),
         (
             Type::Dynamic,
@@ -411,6 +459,24 @@ fn encode_errors_carry_paths() {
             obj.clone(),
             Value::object([("b", Value::Null)]),
             "b",
+            "attribute is not in the object type",
+        ),
+        (
+            // The first extra attribute in name order, before any error inside a value.
+            obj.clone(),
+            Value::object([
+                ("a", Value::bool(true)),
+                ("c", Value::Null),
+                ("b", Value::Null),
+                ("0", Value::Null),
+            ]),
+            "0",
+            "attribute is not in the object type",
+        ),
+        (
+            obj.clone(),
+            Value::object([("a", Value::bool(true)), ("c", Value::Null)]),
+            "c",
             "attribute is not in the object type",
         ),
         (

@@ -97,6 +97,45 @@ impl From<Vec<PathStep>> for AttributePath {
     }
 }
 
+/// One borrowed step of a [`PathStack`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum StepRef<'a> {
+    Attribute(&'a str),
+    ElementKeyString(&'a str),
+    ElementKeyInt(usize),
+}
+
+/// The path of a walk in progress, with borrowed steps: pushing and popping allocate
+/// nothing, and an [`AttributePath`] is made only when an error needs one.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PathStack<'a>(Vec<StepRef<'a>>);
+
+impl<'a> PathStack<'a> {
+    pub(crate) fn push(&mut self, step: StepRef<'a>) {
+        self.0.push(step);
+    }
+
+    pub(crate) fn pop(&mut self) {
+        self.0.pop();
+    }
+
+    /// The owned path of the current position.
+    pub(crate) fn to_path(&self) -> AttributePath {
+        AttributePath(
+            self.0
+                .iter()
+                .map(|s| match *s {
+                    StepRef::Attribute(n) => PathStep::Attribute(n.to_owned()),
+                    StepRef::ElementKeyString(k) => PathStep::ElementKeyString(k.to_owned()),
+                    StepRef::ElementKeyInt(i) => {
+                        PathStep::ElementKeyInt(i64::try_from(i).unwrap_or(i64::MAX))
+                    }
+                })
+                .collect(),
+        )
+    }
+}
+
 impl fmt::Display for AttributePath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, step) in self.0.iter().enumerate() {

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
+use crate::clients::autoscaling::Autoscaling;
 use crate::clients::eks::{
     ConfigChange, Eks, EksError, Nodegroup as LiveNodegroup, Scaling, Taint, VersionChange,
 };
@@ -59,21 +60,41 @@ fn generated_name(planned: &Value) -> String {
     name
 }
 
+/// The AWS clients of node groups, built once per provider configuration and shared by all
+/// operations: each client has its own TLS settings and connection pool, too costly to
+/// rebuild (and reconnect) for every read of a large plan.
+#[derive(Clone)]
+struct Clients {
+    eks: Eks,
+    autoscaling: Autoscaling,
+}
+
+async fn clients(ctx: &Context<ProviderData>) -> Result<Clients, Diagnostic> {
+    ctx.shared(|| async {
+        let data = ctx.data();
+        Ok(Clients {
+            eks: data.eks().await?,
+            autoscaling: data.autoscaling().await?,
+        })
+    })
+    .await
+}
+
 /// Reads the live node group and its autoscaler tags.
 async fn read_live(
-    data: &ProviderData,
-    eks: &Eks,
+    clients: &Clients,
     cluster: &str,
     name: &str,
 ) -> Result<Option<(LiveNodegroup, BTreeMap<String, String>)>, Diagnostic> {
-    let Some(ng) = eks
+    let Some(ng) = clients
+        .eks
         .find_nodegroup(cluster, name)
         .await
         .map_err(|e| eks_diag("Cannot read node group", &e))?
     else {
         return Ok(None);
     };
-    let asg = data.autoscaling().await?;
+    let asg = &clients.autoscaling;
     let mut tags: Option<BTreeMap<String, String>> = None;
     for group in &ng.autoscaling_groups {
         let t = asg
@@ -94,14 +115,13 @@ async fn read_live(
 }
 
 async fn sync_autoscaler_tags(
-    data: &ProviderData,
+    asg: &Autoscaling,
     groups: &[String],
     wanted: &Value,
 ) -> Result<(), Diagnostic> {
     let Some(wanted) = model::string_map(wanted) else {
         return Ok(());
     };
-    let asg = data.autoscaling().await?;
     for group in groups {
         asg.sync_tags(group, purpose::AUTOSCALER_PREFIX, &wanted)
             .await
@@ -372,10 +392,11 @@ impl Resource<ProviderData> for Nodegroup {
 
     async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
         let data = ctx.data();
-        let eks = match data.eks().await {
-            Ok(e) => e,
+        let clients = match clients(ctx).await {
+            Ok(c) => c,
             Err(d) => return ApplyResult::failed(Value::Null, d),
         };
+        let eks = &clients.eks;
         let planned = req.planned;
         let name = generated_name(&planned);
         let spec = model::spec(&planned, &name);
@@ -414,7 +435,7 @@ impl Resource<ProviderData> for Nodegroup {
         }
         self.finish(
             data,
-            &eks,
+            &clients,
             &spec.cluster,
             &name,
             &planned,
@@ -431,11 +452,11 @@ impl Resource<ProviderData> for Nodegroup {
         ) else {
             return ReadResult::gone();
         };
-        let eks = match data.eks().await {
-            Ok(e) => e,
+        let clients = match clients(ctx).await {
+            Ok(c) => c,
             Err(d) => return failed_read(req.state, d),
         };
-        match read_live(data, &eks, &cluster, &name).await {
+        match read_live(&clients, &cluster, &name).await {
             Ok(Some((ng, tags))) => ReadResult::found(
                 model::state(&ng, &req.state, &tags, &data.default_tags()),
                 req.private,
@@ -452,10 +473,11 @@ impl Resource<ProviderData> for Nodegroup {
         let data = ctx.data();
         let prior = req.prior_state;
         let planned = req.planned;
-        let eks = match data.eks().await {
-            Ok(e) => e,
+        let clients = match clients(ctx).await {
+            Ok(c) => c,
             Err(d) => return ApplyResult::failed(prior, d),
         };
+        let eks = &clients.eks;
         let cluster = str_of(&prior, "cluster_name").unwrap_or_default();
         let name = str_of(&prior, "name").unwrap_or_default();
         let timeout = timeouts::get(&planned, "update", DEFAULT_TIMEOUT);
@@ -481,7 +503,7 @@ impl Resource<ProviderData> for Nodegroup {
             return self
                 .failed_update(
                     data,
-                    &eks,
+                    &clients,
                     &cluster,
                     &name,
                     &prior,
@@ -497,7 +519,7 @@ impl Resource<ProviderData> for Nodegroup {
                 return self
                     .failed_update(
                         data,
-                        &eks,
+                        &clients,
                         &cluster,
                         &name,
                         &prior,
@@ -511,7 +533,7 @@ impl Resource<ProviderData> for Nodegroup {
                 return self
                     .failed_update(
                         data,
-                        &eks,
+                        &clients,
                         &cluster,
                         &name,
                         &prior,
@@ -520,14 +542,13 @@ impl Resource<ProviderData> for Nodegroup {
                     .await;
             }
         }
-        self.finish(data, &eks, &cluster, &name, &planned, &prior)
+        self.finish(data, &clients, &cluster, &name, &planned, &prior)
             .await
     }
 
     async fn delete(&self, ctx: &Context<ProviderData>, req: DeleteRequest) -> Diagnostics {
-        let data = ctx.data();
-        let eks = match data.eks().await {
-            Ok(e) => e,
+        let eks = match clients(ctx).await {
+            Ok(c) => c.eks,
             Err(d) => return d.into(),
         };
         let cluster = str_of(&req.prior_state, "cluster_name").unwrap_or_default();
@@ -577,13 +598,13 @@ impl Nodegroup {
     async fn finish(
         &self,
         data: &ProviderData,
-        eks: &Eks,
+        clients: &Clients,
         cluster: &str,
         name: &str,
         planned: &Value,
         fallback: &Value,
     ) -> ApplyResult {
-        let live = match eks.find_nodegroup(cluster, name).await {
+        let live = match clients.eks.find_nodegroup(cluster, name).await {
             Ok(Some(ng)) => ng,
             Ok(None) => {
                 return ApplyResult::failed(
@@ -605,11 +626,13 @@ impl Nodegroup {
             .get_attr("autoscaler_tags")
             .cloned()
             .unwrap_or(Value::Null);
-        if let Err(d) = sync_autoscaler_tags(data, &live.autoscaling_groups, &wanted).await {
+        if let Err(d) =
+            sync_autoscaler_tags(&clients.autoscaling, &live.autoscaling_groups, &wanted).await
+        {
             let state = model::state(&live, planned, &BTreeMap::new(), &data.default_tags());
             return ApplyResult::failed(model::without_unknowns(state), d);
         }
-        match read_live(data, eks, cluster, name).await {
+        match read_live(clients, cluster, name).await {
             Ok(Some((ng, tags))) => {
                 ApplyResult::ok(model::state(&ng, planned, &tags, &data.default_tags()))
             }
@@ -628,13 +651,13 @@ impl Nodegroup {
     async fn failed_update(
         &self,
         data: &ProviderData,
-        eks: &Eks,
+        clients: &Clients,
         cluster: &str,
         name: &str,
         prior: &Value,
         d: Diagnostic,
     ) -> ApplyResult {
-        let state = match read_live(data, eks, cluster, name).await {
+        let state = match read_live(clients, cluster, name).await {
             Ok(Some((ng, tags))) => model::state(&ng, prior, &tags, &data.default_tags()),
             _ => prior.clone(),
         };
