@@ -4,6 +4,8 @@
 //!   still CREATING and restarted on the same port with its data lost; the apply fails with a
 //!   clear error, the state keeps what was created (the in-flight group tainted or absent), and
 //!   the next apply sees what is gone, recreates it and converges.
+//! - `stand_in_down_longer_than_the_retries`: the same, with the stand-in back only after the
+//!   apply gave up: the error says EKS could not be reached and the in-flight group is tainted.
 //! - `ctrl_c_while_waiting_on_a_node_group`: SIGINT while the provider sleeps between polls of a
 //!   CREATING group; Terraform's StopProvider ends the wait at once (SIGINT to exit is bounded
 //!   and printed), the group is in the state, and the next apply converges.
@@ -212,8 +214,28 @@ fn apply_args(extra: &[&'static str]) -> Vec<&'static str> {
     args
 }
 
+/// How long the stand-in stays down.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Outage {
+    /// Back (empty) after a few seconds, while the provider still retries its poll.
+    Brief,
+    /// Back only after the apply gave up (the SDK's retries exhausted).
+    PastTheRetries,
+}
+
 #[test]
 fn stand_in_killed_and_restarted_mid_apply() {
+    stand_in_lost_mid_apply(Outage::Brief);
+}
+
+#[test]
+fn stand_in_down_longer_than_the_retries() {
+    stand_in_lost_mid_apply(Outage::PastTheRetries);
+}
+
+/// Three node groups applied; two are created, the third is CREATING when the stand-in is
+/// killed. It comes back on the same port, re-seeded, with the node groups lost.
+fn stand_in_lost_mid_apply(outage: Outage) {
     let mut sb = Sandbox::start();
     let ws = workspace(&sb);
     let config = format!(
@@ -259,22 +281,38 @@ fn stand_in_killed_and_restarted_mid_apply() {
         ["infra", "spark-drivers", "spark-executors"]
     );
 
-    // The endpoint dies, and comes back a few seconds later without its data.
+    // The endpoint dies, and comes back without its data.
     sb.kill();
-    std::thread::sleep(Duration::from_secs(3));
-    let restart = Instant::now();
-    sb.restart();
+    let killed = Instant::now();
+    let restart = |sb: &mut Sandbox| {
+        let restart = Instant::now();
+        sb.restart();
+        eprintln!(
+            "stand-in restarted on port {} in {:?}",
+            sb.port(),
+            restart.elapsed()
+        );
+        assert!(
+            nodegroups(sb).is_empty(),
+            "the restart lost the node groups"
+        );
+    };
+    let out = match outage {
+        Outage::Brief => {
+            std::thread::sleep(Duration::from_secs(3));
+            restart(&mut sb);
+            run.wait_with_limit(Duration::from_secs(300))
+        }
+        Outage::PastTheRetries => {
+            let out = run.wait_with_limit(Duration::from_secs(300));
+            restart(&mut sb);
+            out
+        }
+    };
     eprintln!(
-        "stand-in restarted on port {} in {:?}",
-        sb.port(),
-        restart.elapsed()
+        "{outage:?} outage: the apply failed {:?} after the kill",
+        killed.elapsed()
     );
-    assert!(
-        nodegroups(&sb).is_empty(),
-        "the restart lost the node groups"
-    );
-
-    let out = run.wait_with_limit(Duration::from_secs(300));
     out.assert_failure();
     assert_no_crash(&out);
     let text = out.text();
@@ -282,15 +320,12 @@ fn stand_in_killed_and_restarted_mid_apply() {
         text.contains("Node group did not become ready") && text.contains("spark-executors"),
         "a clear error naming the group:\n{text}"
     );
-    assert!(
-        text.contains("no longer exists") || text.contains("could not reach EKS"),
-        "the error says what happened:\n{text}"
-    );
-    eprintln!(
-        "failed apply ended {:?} after its start; its errors:\n{}",
-        out.elapsed,
-        &text[text.find("Error:").unwrap_or(0)..]
-    );
+    let says_why = match outage {
+        Outage::Brief => text.contains("no longer exists") || text.contains("could not reach EKS"),
+        Outage::PastTheRetries => text.contains("could not reach EKS"),
+    };
+    assert!(says_why, "the error says what happened:\n{text}");
+    eprintln!("its errors:\n{}", &text[text.find("Error:").unwrap_or(0)..]);
 
     // The state records what was created; the in-flight group is tainted or absent.
     let state = state_resources(&ws);
@@ -309,6 +344,10 @@ fn stand_in_killed_and_restarted_mid_apply() {
         state.get("dataplatform_nodegroup.spark_executor")
     );
     match state.get("dataplatform_nodegroup.spark_executor") {
+        // It could not be read back: what was created is kept, tainted.
+        None if outage == Outage::PastTheRetries => {
+            panic!("the in-flight group is recorded: {state:?}")
+        }
         None => {}
         Some((name, tainted)) => {
             assert_eq!(name, "spark-executors");

@@ -40,6 +40,22 @@ impl std::fmt::Debug for AssumeRole {
     }
 }
 
+/// An error and its causes, as one line: `dispatch failure: io error: ...: Connection refused
+/// (os error 111)`. Unlike the SDK's `DisplayErrorContext`, no debug dump of the error types.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        // A wrapper often repeats its cause's text: keep each piece once.
+        if !text.is_empty() && !parts.last().is_some_and(|p| p.ends_with(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
 /// Attempts per call, counting the first: enough to ride out sustained throttling.
 pub const MAX_ATTEMPTS: u32 = 10;
 
@@ -88,4 +104,38 @@ pub async fn load(settings: &AwsSettings) -> SdkConfig {
             aws_credential_types::provider::SharedCredentialsProvider::new(provider),
         )
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Wrapper(&'static str, Option<std::io::Error>);
+
+    impl std::fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapper {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_ref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn error_chains_are_one_line_without_debug_dumps() {
+        let refused =
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let e = Wrapper("tcp connect error", Some(refused));
+        assert_eq!(error_chain(&e), "tcp connect error: connection refused");
+        let same = Wrapper(
+            "connection refused",
+            Some(std::io::Error::other("connection refused")),
+        );
+        assert_eq!(error_chain(&same), "connection refused");
+        assert_eq!(error_chain(&Wrapper("alone", None)), "alone");
+    }
 }

@@ -9,7 +9,6 @@ use std::time::Duration;
 use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eks::types as t;
 use aws_sdk_eks::Client;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
@@ -218,7 +217,7 @@ impl EksError {
                 resource: resource.to_string(),
                 message: match err.raw_response() {
                     Some(r) => format!("unexpected HTTP {} response", r.status().as_u16()),
-                    None => DisplayErrorContext(&err).to_string(),
+                    None => super::aws::error_chain(&err),
                 },
             },
         }
