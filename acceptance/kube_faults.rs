@@ -13,9 +13,12 @@
 //!   than 2 s and rollouts take 4 s: the provider's cached token expires mid-apply, the cluster
 //!   answers 401, and the provider mints a new token and carries on; the stand-in's log shows
 //!   a 401 followed by successful requests with the renewed token.
+//! - Ctrl-C while the provider retries a throttled Kubernetes call (every request answered
+//!   429): StopProvider cuts the wait between attempts short, Terraform exits within seconds
+//!   (the retries left would take half a minute) and the provider sends no more requests.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value as Json};
 
@@ -84,14 +87,20 @@ fn recorded_nodegroups(resources: &[Json]) -> BTreeSet<String> {
 
 const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
-/// Every object of the kinds the provider manages in the stand-in, outside the system
-/// namespaces (Pods are the deployment controller's, not ours).
+/// Every object of the kinds the provider knows in the stand-in, outside the system
+/// namespaces, but those owned by another object (the deployment controller's ReplicaSets and
+/// Pods).
 fn live_objects(e: &ClusterEnv) -> BTreeSet<String> {
     let names = |list: &Json| -> Vec<String> {
         list["items"]
             .as_array()
             .map(|a| {
                 a.iter()
+                    .filter(|o| {
+                        o["metadata"]["ownerReferences"]
+                            .as_array()
+                            .is_none_or(Vec::is_empty)
+                    })
                     .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
                     .collect()
             })
@@ -107,7 +116,7 @@ fn live_objects(e: &ClusterEnv) -> BTreeSet<String> {
         .collect();
     for ns in &namespaces {
         for k in dataplatform::clients::kube::KINDS {
-            if !k.namespaced || k.kind == "Pod" {
+            if !k.namespaced {
                 continue;
             }
             let prefix = if k.api_version.contains('/') {
@@ -356,5 +365,86 @@ fn expired_eks_tokens_are_renewed_mid_apply() {
     assert_no_changes(&ws);
     destroy(&ws);
     assert_empty(&e);
+    eprintln!("took {:?}", started.elapsed());
+}
+
+#[test]
+fn ctrl_c_stops_the_retries_of_a_throttled_call() {
+    let started = Instant::now();
+    let v = TERRAFORM_VERSIONS[0];
+    let e = env();
+    let ws = seed_example(v, &e, "spark-on-eks");
+    e.kube
+        .control("POST", "/_sandbox/faults", &json!({"throttle_rate": 1.0}));
+    let throttled = || count(&e.kube.stats()["faults"]["throttled"]);
+    let mut run = ws.spawn(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    // Each call waits longer between attempts (at least Retry-After, 1 s, up to 8 s): by the
+    // eighth refusal the calls sleep for seconds.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while throttled() < 8 {
+        assert!(
+            !run.finished(),
+            "apply ended early:\n{}",
+            run.output_so_far()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "no throttled retries within 120 s:\n{}",
+            run.output_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let before = e.kube.stats();
+    let interrupted = Instant::now();
+    run.signal("INT");
+    let out = run.wait_with_limit(Duration::from_secs(180));
+    let to_exit = interrupted.elapsed();
+    eprintln!(
+        "SIGINT after {} throttled requests -> terraform exit: {to_exit:?}",
+        before["faults"]["throttled"]
+    );
+    out.assert_failure();
+    let text = out.text();
+    for bad in [
+        "panic",
+        "Plugin did not respond",
+        "plugin exited",
+        "crashed",
+    ] {
+        assert!(!text.contains(bad), "{bad:?} in:\n{text}");
+    }
+    assert!(text.contains("Interrupt received"), "{text}");
+    assert!(
+        text.contains("cancelled before the Kubernetes API at"),
+        "the provider says why it stopped:\n{text}"
+    );
+    assert!(
+        to_exit < Duration::from_secs(5),
+        "terraform exited {to_exit:?} after SIGINT: the retries did not stop at StopProvider"
+    );
+    // At most the requests already on their way when Terraform stopped the provider.
+    let after = e.kube.stats();
+    let sent = |s: &Json| -> u64 {
+        s["requests"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| !k.contains(" /_sandbox/"))
+                    .map(|(_, n)| count(n))
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    assert!(
+        sent(&after) <= sent(&before) + 2,
+        "the provider kept calling: {} -> {} requests",
+        sent(&before),
+        sent(&after)
+    );
+    assert_eq!(
+        count(&after["responses"]["429"]),
+        count(&after["faults"]["throttled"])
+    );
     eprintln!("took {:?}", started.elapsed());
 }
