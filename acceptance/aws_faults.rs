@@ -8,7 +8,9 @@
 //!   apply gave up: the error says EKS could not be reached and the in-flight group is tainted.
 //! - `ctrl_c_while_waiting_on_a_node_group`: SIGINT while the provider sleeps between polls of a
 //!   CREATING group; Terraform's StopProvider ends the wait at once (SIGINT to exit is bounded
-//!   and printed), the group is in the state, and the next apply converges.
+//!   and printed, StopProvider to the end of the wait taken from the provider's log), the group
+//!   is in the state (tainted, as Terraform marks an interrupted create), and the next apply
+//!   replaces it and converges.
 //! - `hundred_node_groups_with_parallelism_20`: 100 node groups created, updated in place
 //!   (labels and scaling on all) and destroyed with `-parallelism=20`: one API call per group
 //!   and step, nothing lost or duplicated, empty plans, an empty stand-in at the end.
@@ -445,6 +447,17 @@ fn ctrl_c_while_waiting_on_a_node_group() {
     let out = run.wait_with_limit(Duration::from_secs(180));
     let to_exit = interrupted.elapsed();
     eprintln!("SIGINT -> terraform exit: {to_exit:?}");
+    eprintln!(
+        "the interrupted apply said:\n{}",
+        out.text()
+            .lines()
+            .filter(|l| l.contains("nterrupt")
+                || l.contains("ancel")
+                || l.contains("Error")
+                || l.contains("Stopping"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     out.assert_failure();
     assert_no_crash(&out);
     let text = out.text();
@@ -457,11 +470,13 @@ fn ctrl_c_while_waiting_on_a_node_group() {
         to_exit < Duration::from_secs(5),
         "terraform exited {to_exit:?} after SIGINT: the wait did not stop at StopProvider"
     );
-    // After StopProvider at most one more describe: the read that records the group.
+    // The waiting stopped: after StopProvider at most the read that records the group (the
+    // provider records it as CreateNodegroup returned it, without that read).
     let polls_after = stat(&sb, "eks.DescribeNodegroup");
+    eprintln!("polls after the interrupt: {}", polls_after - polls_before);
     assert!(
         polls_after <= polls_before + 1,
-        "the provider kept polling: {polls_before} -> {polls_after}"
+        "the provider kept polling after the interrupt: {polls_before} -> {polls_after}"
     );
     // StopProvider to the end of the wait, from the provider's own log.
     let logged = std::fs::read_to_string(&log).unwrap_or_default();
@@ -490,7 +505,20 @@ fn ctrl_c_while_waiting_on_a_node_group() {
         "/_sandbox/lifecycle",
         &json!({"cluster": sb.cluster(), "nodegroup": "infra", "describes": 1}),
     );
-    ws.run(&apply_args(&[])).assert_success();
+    // Interrupted while creating, it is tainted (Terraform taints a create that returned an
+    // error): the next apply replaces it and converges.
+    assert_eq!(
+        state.get("dataplatform_nodegroup.infra").map(|(_, t)| *t),
+        Some(true),
+        "{state:?}"
+    );
+    let out = ws.run(&apply_args(&[]));
+    out.assert_success();
+    assert!(
+        out.text().contains("1 added, 0 changed, 1 destroyed"),
+        "{}",
+        out.text()
+    );
     assert_no_changes(&ws);
     assert_eq!(nodegroups(&sb), ["infra"]);
     assert_eq!(state_names(&ws), ["infra"]);
