@@ -57,14 +57,19 @@ demo: build testbed
 demo-clean:
 	bash testbed/demo-clean.sh
 
+# Benchmarks (see BENCHMARKS.md): handshake, plans of BENCH_COUNT resources (also refreshing with
+# 50 ms per AWS call), apply and destroy of the seed environment; BENCH_RUNS runs each.
 bench: testbed
-	$(CARGO) build --locked --release --bins
+	$(CARGO) build --locked --release --bins --example acctest-provider
 	.testbed/venv-tools/bin/python testbed/bench_handshake.py \
 	  --provider dataplatform=$(RELEASE_PROVIDER) \
 	  --provider go-null=$(TESTBED)/terraform-provider-null \
 	  --runs 30 --json target/bench-handshake.json
 	.testbed/venv-tools/bin/python testbed/bench_plan.py \
-	  --provider $(RELEASE_PROVIDER) --count $${BENCH_COUNT:-500} --runs 3 --json target/bench-plan.json
+	  --provider $(RELEASE_PROVIDER) --thing-provider target/release/examples/acctest-provider \
+	  --count $${BENCH_COUNT:-500} --runs $${BENCH_RUNS:-5} --latency-ms 50 --json target/bench-plan.json
+	.testbed/venv-tools/bin/python testbed/bench_seed.py \
+	  --provider $(RELEASE_PROVIDER) --runs $${BENCH_RUNS:-5} --json target/bench-seed.json
 
 sandbox: testbed
 	bash testbed/aws_sandbox/start.sh

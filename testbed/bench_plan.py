@@ -1,14 +1,49 @@
 #!/usr/bin/env python3
-"""Plan benchmark: `terraform plan -refresh=false` and a refreshing `terraform plan` over N
-dataplatform_nodegroup resources (against the EKS sandbox) and over N null_resource of the Go
-null provider, in one run, reported as min/median/max and as ratios ours/Go.
+"""Plan benchmark: `terraform plan -refresh=false` and a refreshing `terraform plan` with N
+resources, ours against the Go null provider (v2.1.2), all in one run with Terraform 1.15.5.
 
-Usage: bench_plan.py --provider PATH --count 500 --runs 3 [--json FILE]
+Workspaces (each holds N resources, created once before the timed runs):
+
+  nodegroup  N dataplatform_nodegroup (the real provider, against the EKS stand-in)
+  thing      N dataplatform_acctest_thing (the acceptance build of the same provider: same
+             framework and gRPC server, a resource whose schema is nearly as small as
+             null_resource's and whose read is a local file read)
+  null       N null_resource of the Go null provider
+
+The first table has the issue's comparison (nodegroup against null) and the like-for-like
+one (thing against null), in both plan modes: wall seconds of the whole `terraform plan` and
+the ratio of the medians. The second splits each workspace's plan by who spent the CPU:
+
+  provider CPU  user + system seconds of the provider processes of one plan
+  core CPU      user + system seconds of Terraform itself (the whole plan's CPU less the providers')
+  stand-in CPU  seconds the EKS stand-in (moto) spent serving the plan's reads, as a share of
+                the plan's wall time, and its requests per read
+
+Figures are min / median / max over --runs; the runs of the three workspaces are interleaved
+so that load on the machine hits them alike, after one untimed warm-up plan each.
+
+With --latency-ms L (0: skipped), a third table: refreshing plans of the node group workspace
+with the EKS stand-in adding L ms to every AWS call, interleaved with refreshing plans without
+added latency, --runs of each. Against the ideal given Terraform's parallelism P (10, its
+default): the plan without added latency plus ceil(N / P) x requests per read x L, that is the
+time if every batch of P concurrent reads waited the added latency of each of its sequential
+calls once and nothing else changed. Reported as measured / ideal, run by run (each latency run
+against the zero-latency run next to it).
+
+Every provider process runs under the same thin wrapper (bash, records its child's CPU time
+with `times`), ours and Go alike.
+
+Usage: bench_plan.py --provider PATH --thing-provider PATH --count 500 --runs 5 [--latency-ms 50]
+                     [--json FILE]
 Run by `make bench` with the test bed's tools venv python (stdlib only here).
 """
 import argparse
 import json
+import math
 import os
+import platform
+import re
+import resource
 import shutil
 import signal
 import statistics
@@ -16,109 +51,201 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TB = os.path.join(ROOT, ".testbed")
 TERRAFORM = os.path.join(TB, "bin", "terraform-1.15.5")
+NULL_PROVIDER = os.path.join(TB, "bin", "terraform-provider-null")
 PY = os.path.join(TB, "venv-tools", "bin", "python")
 ADDR = "registry.terraform.io/dataplatform/dataplatform"
+NULL_ADDR = "registry.terraform.io/hashicorp/null"
+
+MODES = [("plan -refresh=false", ["plan", "-refresh=false", "-input=false", "-detailed-exitcode"]),
+         ("plan (refreshing)", ["plan", "-input=false", "-detailed-exitcode"])]
+COMPARISONS = [("nodegroup", "null", "dataplatform_nodegroup vs null_resource"),
+               ("thing", "null", "dataplatform_acctest_thing vs null_resource (like for like)")]
 
 
 def log(msg):
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
-def start_sandbox(tmp):
-    proc = subprocess.Popen(
-        [PY, os.path.join(ROOT, "testbed/aws_sandbox/moto_sandbox.py"), "--host", "127.0.0.1", "--port", "0",
-         "--lifecycle-describes", "0", "--log", os.path.join(tmp, "moto.log")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    deadline = time.time() + 30
-    url = None
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if line.startswith("SANDBOX_READY "):
-            url = line.split()[1]
-            break
-        if not line and proc.poll() is not None:
-            break
-    if not url:
-        proc.kill()
-        raise SystemExit("sandbox did not start")
-    facts_file = os.path.join(tmp, "sandbox.json")
-    subprocess.run([PY, os.path.join(ROOT, "testbed/aws_sandbox/seed.py"), "--endpoint", url, "--json-out", facts_file],
-                   check=True, stdout=subprocess.DEVNULL, timeout=60)
-    with open(facts_file) as f:
-        return proc, url, json.load(f)
+def cpu_of_pid(pid):
+    """User + system seconds of a live process (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def workspace(tmp, name, provider_bin):
-    d = os.path.join(tmp, name)
-    os.makedirs(d)
-    rc = os.path.join(tmp, f"{name}.rc")
-    mirror = os.path.join(tmp, f"{name}-mirror")
-    if provider_bin:
+def children_cpu():
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
+
+
+class Sandbox:
+    def __init__(self, tmp):
+        self.proc = subprocess.Popen(
+            [PY, os.path.join(ROOT, "testbed/aws_sandbox/moto_sandbox.py"), "--host", "127.0.0.1", "--port", "0",
+             "--lifecycle-describes", "0", "--log", os.path.join(tmp, "moto.log")],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        deadline = time.time() + 30
+        self.url = None
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if line.startswith("SANDBOX_READY "):
+                self.url = line.split()[1]
+                break
+            if not line and self.proc.poll() is not None:
+                break
+        if not self.url:
+            self.stop()
+            raise SystemExit("sandbox did not start")
+        facts_file = os.path.join(tmp, "sandbox.json")
+        subprocess.run([PY, os.path.join(ROOT, "testbed/aws_sandbox/seed.py"), "--endpoint", self.url,
+                        "--json-out", facts_file], check=True, stdout=subprocess.DEVNULL, timeout=60)
+        with open(facts_file) as f:
+            self.facts = json.load(f)
+
+    def cpu(self):
+        return cpu_of_pid(self.proc.pid)
+
+    def set_latency(self, ms):
+        req = urllib.request.Request(f"{self.url}/_sandbox/faults", data=json.dumps({"latency_ms": ms}).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            r.read()
+
+    def requests(self):
+        with urllib.request.urlopen(f"{self.url}/_sandbox/stats", timeout=30) as r:
+            stats = json.load(r)
+        return sum(v for k, v in stats.items() if k.endswith(".requests"))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+WRAPPER = """#!/bin/bash
+# Runs the provider, then writes the CPU times of this shell (first line) and of the provider
+# (second line) as `times` prints them, one file per process.
+{real} "$@"
+rc=$?
+times > {log}/$$
+exit $rc
+"""
+
+TIMES_RE = re.compile(r"(\d+)m([\d.]+)s")
+
+
+class Workspace:
+    def __init__(self, tmp, name, address, binary_name, real, tf, env):
+        self.name = name
+        self.dir = os.path.join(tmp, name)
+        self.env = env
+        self.cpu_log = os.path.join(tmp, f"{name}-cpu")
+        os.makedirs(self.cpu_log)
         over = os.path.join(tmp, f"{name}-bin")
+        os.makedirs(self.dir)
         os.makedirs(over)
-        real = os.path.join(over, "provider-real")
-        shutil.copy(provider_bin, real)
-        # A thin wrapper records the provider's own CPU time (user + system) per process.
-        wrapper = os.path.join(over, "terraform-provider-dataplatform")
+        copy = os.path.join(over, f"{binary_name}.real")
+        shutil.copy(real, copy)
+        wrapper = os.path.join(over, binary_name)
         with open(wrapper, "w") as f:
-            f.write(f"""#!{sys.executable}
-import os, resource, subprocess, sys
-rc = subprocess.call([{real!r}] + sys.argv[1:])
-u = resource.getrusage(resource.RUSAGE_CHILDREN)
-with open({os.path.join(tmp, "cpu.log")!r}, "a") as f:
-    f.write(f"{{u.ru_utime + u.ru_stime}}\\n")
-sys.exit(rc)
-""")
+            f.write(WRAPPER.format(real=copy, log=self.cpu_log))
         os.chmod(wrapper, 0o755)
-        with open(rc, "w") as f:
-            f.write(f'provider_installation {{\n  dev_overrides {{\n    "{ADDR}" = "{over}"\n  }}\n  direct {{}}\n}}\n')
-    else:
-        target = os.path.join(mirror, "registry.terraform.io/hashicorp/null/2.1.2/linux_amd64")
-        os.makedirs(target)
-        shutil.copy(os.path.join(TB, "bin", "terraform-provider-null"), os.path.join(target, "terraform-provider-null_v2.1.2"))
-        with open(rc, "w") as f:
-            f.write(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n')
-    return d, rc
+        # dev_overrides for every provider alike: no `terraform init`, the binary used as is.
+        self.rc = os.path.join(tmp, f"{name}.rc")
+        with open(self.rc, "w") as f:
+            f.write(f'provider_installation {{\n  dev_overrides {{\n    "{address}" = "{over}"\n  }}\n'
+                    f'  direct {{}}\n}}\n')
+        with open(os.path.join(self.dir, "main.tf"), "w") as f:
+            f.write(tf)
 
+    def provider_cpu(self):
+        """CPU seconds (user + system) of the provider processes that ended since the last call."""
+        total = 0.0
+        for entry in os.listdir(self.cpu_log):
+            path = os.path.join(self.cpu_log, entry)
+            with open(path) as f:
+                lines = f.read().splitlines()
+            os.remove(path)
+            if len(lines) < 2:
+                raise SystemExit(f"unreadable CPU times of a provider process: {lines!r}")
+            total += sum(int(m) * 60 + float(s) for m, s in TIMES_RE.findall(lines[1]))
+        return total
 
-def tf(d, rc, env_extra, *args, timeout=3600):
-    env = dict(os.environ, TF_CLI_CONFIG_FILE=rc, CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1", **env_extra)
-    env.pop("TF_LOG", None)
-    t = time.perf_counter()
-    r = subprocess.run([TERRAFORM, *args], cwd=d, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=timeout)
-    dt = time.perf_counter() - t
-    if r.returncode not in (0, 2):
-        raise SystemExit(f"terraform {' '.join(args)} failed in {d}:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
-    return dt
+    def terraform(self, *args, timeout=3600):
+        env = dict(os.environ, TF_CLI_CONFIG_FILE=self.rc, CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1",
+                   **self.env)
+        for k in ("TF_LOG", "TF_LOG_PROVIDER", "TF_LOG_CORE", "TF_LOG_PATH"):
+            env.pop(k, None)
+        cpu0 = children_cpu()
+        t = time.perf_counter()
+        r = subprocess.run([TERRAFORM, *args], cwd=self.dir, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=timeout)
+        wall = time.perf_counter() - t
+        cpu = children_cpu() - cpu0
+        if r.returncode not in (0, 2):
+            raise SystemExit(f"terraform {' '.join(args)} failed in {self.dir}:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+        if "-detailed-exitcode" in args and r.returncode == 2:
+            raise SystemExit(f"terraform {' '.join(args)} in {self.dir} planned changes: the benchmark needs a "
+                             f"no-op plan\n{r.stdout[-3000:]}")
+        return wall, cpu
 
 
 def stats(xs):
-    return {"min": min(xs), "median": statistics.median(xs), "max": max(xs)}
+    return {"min": min(xs), "median": statistics.median(xs), "max": max(xs), "samples": xs}
+
+
+def fmt(s, digits=2):
+    return f"{s['min']:.{digits}f} / {s['median']:.{digits}f} / {s['max']:.{digits}f}"
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": cpu, "load_average_at_start": os.getloadavg(),
+            "kernel": platform.release()}
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--provider", required=True)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--provider", required=True, help="the release build of terraform-provider-dataplatform")
+    ap.add_argument("--thing-provider", required=True, help="the release build of the acctest-provider example")
     ap.add_argument("--count", type=int, default=500)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--latency-ms", type=int, default=0,
+                    help="also time refreshing node group plans with this latency added to every AWS call")
+    ap.add_argument("--parallelism", type=int, default=10, help="Terraform's -parallelism (its default: 10)")
     ap.add_argument("--json")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="bench-plan-")
-    proc = None
+    sandbox = None
     try:
-        proc, url, facts = start_sandbox(tmp)
-        aws_env = {"AWS_ENDPOINT_URL": url, "AWS_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "testing",
+        sandbox = Sandbox(tmp)
+        facts = sandbox.facts
+        aws_env = {"AWS_ENDPOINT_URL": sandbox.url, "AWS_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "testing",
                    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
                    "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
         subnets = ", ".join(f'"{s}"' for s in facts["subnet_ids"])
-        ours, ours_rc = workspace(tmp, "ours", a.provider)
-        with open(os.path.join(ours, "main.tf"), "w") as f:
-            f.write(f'''terraform {{
+        store = os.path.join(tmp, "thing-store")
+        os.makedirs(store)
+        spaces = {
+            "nodegroup": Workspace(tmp, "nodegroup", ADDR, "terraform-provider-dataplatform", a.provider, f'''
+terraform {{
   required_providers {{
     dataplatform = {{ source = "{ADDR}" }}
   }}
@@ -135,10 +262,20 @@ resource "dataplatform_nodegroup" "g" {{
     max_size = 10
   }}
 }}
-''')
-        go, go_rc = workspace(tmp, "go", None)
-        with open(os.path.join(go, "main.tf"), "w") as f:
-            f.write(f'''terraform {{
+''', aws_env),
+            "thing": Workspace(tmp, "thing", ADDR, "terraform-provider-dataplatform", a.thing_provider, f'''
+terraform {{
+  required_providers {{
+    dataplatform = {{ source = "{ADDR}" }}
+  }}
+}}
+resource "dataplatform_acctest_thing" "g" {{
+  count = {a.count}
+  name  = "thing-${{count.index}}"
+}}
+''', {"DATAPLATFORM_ACCTEST_DIR": store}),
+            "null": Workspace(tmp, "null", NULL_ADDR, "terraform-provider-null", NULL_PROVIDER, f'''
+terraform {{
   required_providers {{
     null = {{ source = "hashicorp/null", version = "2.1.2" }}
   }}
@@ -147,51 +284,130 @@ resource "null_resource" "g" {{
   count    = {a.count}
   triggers = {{ purpose = "spark-executor", index = count.index }}
 }}
-''')
-        log(f"creating {a.count} node groups in the sandbox and {a.count} null_resource")
-        tf(go, go_rc, {}, "init", "-input=false")
-        tf(go, go_rc, {}, "apply", "-auto-approve", "-input=false")
-        tf(ours, ours_rc, aws_env, "apply", "-auto-approve", "-input=false")
-        results = {}
-        cpu_log = os.path.join(tmp, "cpu.log")
-
-        def provider_cpu():
-            try:
-                with open(cpu_log) as f:
-                    total = sum(float(x) for x in f.read().split())
-            except FileNotFoundError:
-                total = 0.0
-            open(cpu_log, "w").close()
-            return total
-
-        for label, args in [("plan -refresh=false", ["plan", "-refresh=false", "-input=false", "-detailed-exitcode"]),
-                            ("plan (refreshing)", ["plan", "-input=false", "-detailed-exitcode"])]:
-            provider_cpu()
-            o = [tf(ours, ours_rc, aws_env, *args) for _ in range(a.runs)]
-            cpu = provider_cpu() / a.runs
-            g = [tf(go, go_rc, {}, *args) for _ in range(a.runs)]
-            results[label] = {"ours": stats(o), "go": stats(g), "ratio": statistics.median(o) / statistics.median(g),
-                              "provider_cpu_s": cpu, "provider_cpu_share": cpu / statistics.median(o)}
-            log(f"{label}: ours {statistics.median(o):.2f}s, go {statistics.median(g):.2f}s")
-        print(f"\n### Plan with {a.count} resources (Terraform 1.15.5, {a.runs} runs)\n")
-        print("| operation | ours min/median/max (s) | Go null min/median/max (s) | ratio ours/Go | our provider's CPU per plan |")
-        print("| --- | ---: | ---: | ---: | ---: |")
-        for k, r in results.items():
-            o, g = r["ours"], r["go"]
-            print(f"| {k} | {o['min']:.2f} / {o['median']:.2f} / {o['max']:.2f} | "
-                  f"{g['min']:.2f} / {g['median']:.2f} / {g['max']:.2f} | {r['ratio']:.2f} | "
-                  f"{r['provider_cpu_s']:.2f} s ({100 * r['provider_cpu_share']:.0f} % of wall) |")
+''', {}),
+        }
+        log(f"creating {a.count} node groups in the stand-in, {a.count} test things and {a.count} null_resource")
+        for ws in spaces.values():
+            ws.terraform("apply", "-auto-approve", "-input=false")
+            ws.provider_cpu()
+        results = {"count": a.count, "runs": a.runs, "terraform": "1.15.5", "machine": machine(), "modes": {}}
+        for label, args in MODES:
+            samples = {name: {"wall": [], "provider_cpu": [], "core_cpu": [], "standin_cpu": [],
+                              "standin_requests": []} for name in spaces}
+            # One warm-up round (page cache, first connections), then interleaved timed rounds.
+            for ws in spaces.values():
+                ws.terraform(*args)
+                ws.provider_cpu()
+            for i in range(a.runs):
+                for name, ws in spaces.items():
+                    s_cpu, s_req = sandbox.cpu(), sandbox.requests()
+                    wall, cpu = ws.terraform(*args)
+                    s_cpu, s_req = sandbox.cpu() - s_cpu, sandbox.requests() - s_req
+                    p = ws.provider_cpu()
+                    samples[name]["wall"].append(wall)
+                    samples[name]["provider_cpu"].append(p)
+                    samples[name]["core_cpu"].append(cpu - p)
+                    samples[name]["standin_cpu"].append(s_cpu)
+                    samples[name]["standin_requests"].append(s_req)
+                log(f"{label} run {i + 1}/{a.runs}: " + ", ".join(
+                    f"{n} {samples[n]['wall'][-1]:.2f}s" for n in spaces))
+            results["modes"][label] = {n: {k: stats(v) for k, v in s.items()} for n, s in samples.items()}
+        if a.latency_ms:
+            results["latency"] = latency_runs(a, sandbox, spaces["nodegroup"])
+        print(render(results))
         if a.json:
             with open(a.json, "w") as f:
                 json.dump(results, f, indent=2)
     finally:
-        if proc:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        if sandbox:
+            sandbox.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def latency_runs(a, sandbox, ws):
+    """Refreshing node group plans with and without added latency, interleaved."""
+    args = ["plan", "-input=false", "-detailed-exitcode", f"-parallelism={a.parallelism}"]
+    samples = {0: {"wall": [], "provider_cpu": [], "standin_cpu": [], "requests": []},
+               a.latency_ms: {"wall": [], "provider_cpu": [], "standin_cpu": [], "requests": []}}
+    try:
+        for i in range(a.runs + 1):
+            for ms in (0, a.latency_ms):
+                sandbox.set_latency(ms)
+                s_cpu, s_req = sandbox.cpu(), sandbox.requests()
+                wall, _ = ws.terraform(*args)
+                s_cpu, s_req = sandbox.cpu() - s_cpu, sandbox.requests() - s_req
+                p = ws.provider_cpu()
+                if i == 0:
+                    continue  # warm-up
+                samples[ms]["wall"].append(wall)
+                samples[ms]["provider_cpu"].append(p)
+                samples[ms]["standin_cpu"].append(s_cpu)
+                samples[ms]["requests"].append(s_req)
+            if i:
+                log(f"refreshing plan, {a.latency_ms} ms per AWS call, run {i}/{a.runs}: "
+                    f"without {samples[0]['wall'][-1]:.2f}s, with {samples[a.latency_ms]['wall'][-1]:.2f}s")
+    finally:
+        sandbox.set_latency(0)
+    zero, slow = samples[0], samples[a.latency_ms]
+    per_read = statistics.median(slow["requests"]) / a.count
+    added = math.ceil(a.count / a.parallelism) * per_read * a.latency_ms / 1000
+    ideal = [w + added for w in zero["wall"]]
+    return {"latency_ms": a.latency_ms, "parallelism": a.parallelism, "requests_per_read": per_read,
+            "added_latency_s": added,
+            "zero": {k: stats(v) for k, v in zero.items()},
+            "latency": {k: stats(v) for k, v in slow.items()},
+            "ideal": stats(ideal),
+            "ratio": stats([s / i for s, i in zip(slow["wall"], ideal)]),
+            "added_wall": stats([s - z for s, z in zip(slow["wall"], zero["wall"])])}
+
+
+WORKSPACES = [("nodegroup", "dataplatform_nodegroup (ours)"),
+              ("thing", "dataplatform_acctest_thing (ours)"),
+              ("null", "null_resource (Go null 2.1.2)")]
+
+
+def render(results):
+    n, runs = results["count"], results["runs"]
+    m = results["machine"]
+    out = [f"\n### Plan with {n} resources (Terraform {results['terraform']}, {runs} runs, min / median / max)\n",
+           f"Machine: {m['nproc']} CPUs ({m['cpu']}), load average at start "
+           f"{' '.join(f'{x:.2f}' for x in m['load_average_at_start'])}\n",
+           "| operation | ours vs Go | ours wall (s) | Go wall (s) | ratio ours/Go (medians) |",
+           "| --- | --- | ---: | ---: | ---: |"]
+    for label, _ in MODES:
+        r = results["modes"][label]
+        for ours, go, what in COMPARISONS:
+            o, g = r[ours]["wall"], r[go]["wall"]
+            out.append(f"| {label} | {what} | {fmt(o)} | {fmt(g)} | {o['median'] / g['median']:.2f} |")
+    out += ["\nCPU seconds per plan, min / median / max:\n",
+            "| operation | resources | provider CPU (s) | Terraform core CPU (s) | stand-in CPU (s) |",
+            "| --- | --- | ---: | ---: | ---: |"]
+    for label, _ in MODES:
+        r = results["modes"][label]
+        for name, what in WORKSPACES:
+            w = r[name]
+            standin = "-"
+            if w["standin_requests"]["median"] > 0:
+                share = 100 * w["standin_cpu"]["median"] / w["wall"]["median"]
+                standin = (f"{fmt(w['standin_cpu'])} ({share:.0f} % of the wall time, "
+                           f"{w['standin_requests']['median'] / n:.1f} requests per read)")
+            out.append(f"| {label} | {what} | {fmt(w['provider_cpu'])} | {fmt(w['core_cpu'])} | {standin} |")
+    lat = results.get("latency")
+    if lat:
+        ms, par = lat["latency_ms"], lat["parallelism"]
+        out += [f"\n### Refreshing plan of {n} node groups, {ms} ms added to every AWS call "
+                f"(-parallelism={par}, {runs} runs, min / median / max)\n",
+                f"Ideal = plan without added latency + ceil({n} / {par}) x {lat['requests_per_read']:.1f} requests "
+                f"per read x {ms} ms = plan without added latency + {lat['added_latency_s']:.2f} s\n",
+                "| added latency | wall (s) | provider CPU (s) | stand-in CPU (s) | requests |",
+                "| --- | ---: | ---: | ---: | ---: |"]
+        for key, label in (("zero", "0 ms"), ("latency", f"{ms} ms")):
+            r = lat[key]
+            out.append(f"| {label} | {fmt(r['wall'])} | {fmt(r['provider_cpu'])} | {fmt(r['standin_cpu'])} | "
+                       f"{fmt(r['requests'], 0)} |")
+        out += ["", "| ideal (s) | measured / ideal | wall added by the latency (s) |", "| ---: | ---: | ---: |",
+                f"| {fmt(lat['ideal'])} | {fmt(lat['ratio'])} | {fmt(lat['added_wall'])} |"]
+    return "\n".join(out)
 
 
 if __name__ == "__main__":
