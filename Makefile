@@ -82,7 +82,7 @@ fuzz:
 	# New inputs go to target/fuzz-corpus; the checked-in seeds in fuzz/corpus are read only.
 	for t in msgpack_decode json_decode; do \
 	  mkdir -p target/fuzz-corpus/$$t && \
-	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t target/fuzz-corpus/$$t fuzz/corpus/$$t -- -max_total_time=$${FUZZ_SECONDS:-60} || exit 1; \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t target/fuzz-corpus/$$t fuzz/corpus/$$t -- -max_total_time=$${FUZZ_SECONDS:-120} || exit 1; \
 	done
 
 # make release VERSION=x.y.z [TARGETS="rust-target-triple ..."]: the registry zips, manifest,

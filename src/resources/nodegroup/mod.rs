@@ -422,16 +422,18 @@ impl Resource<ProviderData> for Nodegroup {
             .wait_active(&spec.cluster, &name, timeout, &cancel)
             .await
         {
-            let ng = eks
-                .find_nodegroup(&spec.cluster, &name)
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or(created);
-            return ApplyResult::failed(
-                recorded(&ng),
-                eks_diag("Node group did not become ready", &e),
-            );
+            // Record the group as it was last seen. After a cancellation (Terraform waits for
+            // this answer) or an unreachable endpoint, no second round of SDK retries: what
+            // CreateNodegroup returned is recorded. A group that is gone is not recorded.
+            let state = match &e {
+                EksError::Cancelled { .. } | EksError::Transport { .. } => recorded(&created),
+                _ => match eks.find_nodegroup(&spec.cluster, &name).await {
+                    Ok(None) => Value::Null,
+                    Ok(Some(ng)) => recorded(&ng),
+                    Err(_) => recorded(&created),
+                },
+            };
+            return ApplyResult::failed(state, eks_diag("Node group did not become ready", &e));
         }
         self.finish(
             data,
