@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use aws_sdk_autoscaling::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_autoscaling::types::{Filter, Tag};
 use aws_sdk_autoscaling::Client;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use thiserror::Error;
 
 /// What went wrong with Auto Scaling (throttling and 5xx were already retried).
@@ -27,7 +26,7 @@ fn error<E: ProvideErrorMetadata + std::error::Error + 'static>(
         Some(code) => format!("{code}: {}", e.message().unwrap_or("")),
         None => match e.raw_response() {
             Some(r) => format!("unexpected HTTP {} response", r.status().as_u16()),
-            None => DisplayErrorContext(&e).to_string(),
+            None => super::aws::error_chain(&e),
         },
     };
     AutoscalingError {
