@@ -9,8 +9,8 @@
 //! - `ctrl_c_while_waiting_on_a_node_group`: SIGINT while the provider sleeps between polls of a
 //!   CREATING group; Terraform's StopProvider ends the wait at once (SIGINT to exit is bounded
 //!   and printed, StopProvider to the end of the wait taken from the provider's log), the group
-//!   is in the state (tainted, as Terraform marks an interrupted create), and the next apply
-//!   replaces it and converges.
+//!   is in the state as it is (CREATING, not tainted), and the next apply resumes it: an
+//!   in-place update that waits for it and writes its Auto Scaling group tags, no second create.
 //! - `hundred_node_groups_with_parallelism_20`: 100 node groups created, updated in place
 //!   (labels and scaling on all) and destroyed with `-parallelism=20`: one API call per group
 //!   and step, nothing lost or duplicated, empty plans, an empty stand-in at the end.
@@ -146,6 +146,27 @@ fn asg_tags(asg: &aws_sdk_autoscaling::Client, group: &str) -> BTreeMap<String, 
         .filter(|t| t.resource_id() == Some(group))
         .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
         .collect()
+}
+
+/// The tags of the Auto Scaling group behind a node group.
+fn asg_tags_of(sb: &Sandbox, nodegroup: &str) -> BTreeMap<String, String> {
+    let conf = sb.sdk_config();
+    let eks = aws_sdk_eks::Client::new(&conf);
+    let ng = block_on(
+        eks.describe_nodegroup()
+            .cluster_name(sb.cluster())
+            .nodegroup_name(nodegroup)
+            .send(),
+    )
+    .expect("describe node group");
+    let group = ng
+        .nodegroup()
+        .and_then(|n| n.resources())
+        .and_then(|r| r.auto_scaling_groups().first())
+        .and_then(|g| g.name())
+        .expect("the node group's Auto Scaling group")
+        .to_string();
+    asg_tags(&aws_sdk_autoscaling::Client::new(&conf), &group)
 }
 
 /// How many requests of `key` (e.g. `eks.DescribeNodegroup`) the stand-in has served.
@@ -505,19 +526,38 @@ fn ctrl_c_while_waiting_on_a_node_group() {
         "/_sandbox/lifecycle",
         &json!({"cluster": sb.cluster(), "nodegroup": "infra", "describes": 1}),
     );
-    // Interrupted while creating, it is tainted (Terraform taints a create that returned an
-    // error): the next apply replaces it and converges.
+    // Interrupted while creating, it is recorded untainted, as it is (CREATING): the next plan
+    // updates it in place, waiting for it instead of replacing it, and the apply converges.
     assert_eq!(
         state.get("dataplatform_nodegroup.infra").map(|(_, t)| *t),
-        Some(true),
+        Some(false),
         "{state:?}"
+    );
+    let creates = stat(&sb, "eks.CreateNodegroup");
+    let plan = ws.run(&["plan", "-no-color", "-input=false"]);
+    plan.assert_success();
+    assert!(
+        plan.stdout.contains("1 to change, 0 to destroy") && plan.stdout.contains("0 to add"),
+        "{}",
+        plan.stdout
     );
     let out = ws.run(&apply_args(&[]));
     out.assert_success();
     assert!(
-        out.text().contains("1 added, 0 changed, 1 destroyed"),
+        out.text().contains("0 added, 1 changed, 0 destroyed"),
         "{}",
         out.text()
+    );
+    assert_eq!(
+        stat(&sb, "eks.CreateNodegroup"),
+        creates,
+        "the group was resumed, not created again"
+    );
+    let tags = asg_tags_of(&sb, "infra");
+    assert!(
+        tags.keys()
+            .any(|k| k.starts_with("k8s.io/cluster-autoscaler/node-template/label/")),
+        "the resumed apply wrote the Auto Scaling group tags: {tags:?}"
     );
     assert_no_changes(&ws);
     assert_eq!(nodegroups(&sb), ["infra"]);

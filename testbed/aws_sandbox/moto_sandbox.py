@@ -501,7 +501,13 @@ def control(request, eks_backend_for):
         elif path == "stats":
             return Response(json.dumps(Settings.stats), content_type="application/json")
         elif path == "lifecycle" and "nodegroup" in body:
-            Settings.lifecycle_for[(body["cluster"], body["nodegroup"])] = int(body.get("describes", 2))
+            describes = int(body.get("describes", 2))
+            Settings.lifecycle_for[(body["cluster"], body["nodegroup"])] = describes
+            # A group already on its way (CREATING, UPDATING, DELETING) gets there as soon.
+            cluster = eks_backend_for().clusters.get(body["cluster"])
+            ng = cluster.nodegroups.get(body["nodegroup"]) if cluster is not None else None
+            if ng is not None and getattr(ng, "_phase", None) is not None:
+                ng._remaining = min(ng._remaining, describes)
         elif path == "lifecycle":
             Settings.lifecycle_describes = int(body.get("describes", 2))
         elif path == "autoscaler":

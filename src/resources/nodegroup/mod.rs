@@ -37,6 +37,33 @@ fn eks_diag(summary: &str, e: &EksError) -> Diagnostic {
     Diagnostic::error(summary, e.to_string())
 }
 
+/// Whether EKS is still creating or updating the group.
+fn is_unsettled(status: Option<&str>) -> bool {
+    matches!(status, Some("CREATING" | "UPDATING"))
+}
+
+/// Terraform asked the provider to stop while EKS was creating the group. The group exists
+/// and goes on being created: it is recorded as planned (so that Terraform does not taint it
+/// and replace it), with its live status, and the next plan updates it in place, waiting for
+/// it to become ACTIVE and writing its Auto Scaling group tags.
+fn interrupted_create(mut state: Value, planned: &Value, e: &EksError) -> ApplyResult {
+    if let Some(tags) = planned.get_attr("autoscaler_tags") {
+        if !tags.is_unknown() {
+            model::set(&mut state, "autoscaler_tags", tags.clone());
+        }
+    }
+    let mut result = ApplyResult::ok(state);
+    result.diagnostics.push(Diagnostic::warning(
+        "Interrupted while the node group was being created",
+        format!(
+            "{e}. The node group exists and EKS goes on creating it: it is recorded in the state \
+             as it is now, and the next apply waits for it to become ACTIVE and writes its Auto \
+             Scaling group tags."
+        ),
+    ));
+    result
+}
+
 /// A unique suffix: UTC timestamp to the millisecond plus 4 random hex digits.
 fn unique_suffix() -> String {
     let now = SystemTime::now()
@@ -371,14 +398,17 @@ impl Resource<ProviderData> for Nodegroup {
         }
 
         // Live-only values: unchanged when nothing else changes, unknown when an apply will run.
+        // A group recorded while still CREATING or UPDATING (an interrupted apply) is planned as
+        // an update that waits for it and finishes what the interrupted apply did not.
         if !creating {
             let volatile = ["status", "current_desired_size"];
-            let changed = match (planned.as_map(), prior.as_map()) {
-                (Some(p), Some(s)) => p
-                    .iter()
-                    .any(|(k, v)| !volatile.contains(&k.as_str()) && s.get(k) != Some(v)),
-                _ => true,
-            };
+            let changed = is_unsettled(prior.get_attr("status").and_then(Value::as_str))
+                || match (planned.as_map(), prior.as_map()) {
+                    (Some(p), Some(s)) => p
+                        .iter()
+                        .any(|(k, v)| !volatile.contains(&k.as_str()) && s.get(k) != Some(v)),
+                    _ => true,
+                };
             for k in volatile {
                 let v = if changed {
                     Value::Unknown
@@ -422,6 +452,9 @@ impl Resource<ProviderData> for Nodegroup {
             .wait_active(&spec.cluster, &name, timeout, &cancel)
             .await
         {
+            if let EksError::Cancelled { .. } = e {
+                return interrupted_create(recorded(&created), &planned, &e);
+            }
             // Record the group as it was last seen. After a cancellation (Terraform waits for
             // this answer) or an unreachable endpoint, no second round of SDK retries: what
             // CreateNodegroup returned is recorded. A group that is gone is not recorded.
@@ -496,6 +529,27 @@ impl Resource<ProviderData> for Nodegroup {
                 )
             }
             Err(e) => return ApplyResult::failed(prior, eks_diag("Cannot read node group", &e)),
+        };
+        // A group still being created or updated (an apply interrupted while it waited, or a
+        // change made outside Terraform) is waited for before it is changed.
+        let live = if is_unsettled(Some(live.status.as_str())) {
+            match eks.wait_active(&cluster, &name, timeout, &cancel).await {
+                Ok(ng) => ng,
+                Err(e) => {
+                    return self
+                        .failed_update(
+                            data,
+                            &clients,
+                            &cluster,
+                            &name,
+                            &prior,
+                            eks_diag("Node group did not become ready", &e),
+                        )
+                        .await
+                }
+            }
+        } else {
+            live
         };
         let change = config_change(&live, &prior, &planned);
         if let Err(e) = eks
