@@ -55,17 +55,35 @@ impl Validator for OneOf {
     }
 }
 
-/// The string must match a regular expression; `what` names the expected form.
+/// The string must match a regular expression; `what` names the expected form. The expression
+/// is compiled on first use: every provider process builds all schemas, few validate.
 pub struct Matches {
-    re: Regex,
+    pattern: &'static str,
+    re: std::sync::OnceLock<Regex>,
     what: &'static str,
 }
 
 /// Builds a pattern validator. The pattern is a constant of the provider, checked by tests.
 pub fn matches(pattern: &'static str, what: &'static str) -> Matches {
-    let re =
-        Regex::new(pattern).unwrap_or_else(|e| panic!("invalid built-in pattern {pattern}: {e}"));
-    Matches { re, what }
+    // Debug builds (all tests) compile every pattern when the schemas are built.
+    debug_assert!(
+        Regex::new(pattern).is_ok(),
+        "invalid built-in pattern {pattern}"
+    );
+    Matches {
+        pattern,
+        re: std::sync::OnceLock::new(),
+        what,
+    }
+}
+
+impl Matches {
+    fn regex(&self) -> &Regex {
+        self.re.get_or_init(|| {
+            Regex::new(self.pattern)
+                .unwrap_or_else(|e| panic!("invalid built-in pattern {}: {e}", self.pattern))
+        })
+    }
 }
 
 impl Validator for Matches {
@@ -74,7 +92,7 @@ impl Validator for Matches {
     }
     fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
         if let Some(s) = value.as_str() {
-            if !self.re.is_match(s) {
+            if !self.regex().is_match(s) {
                 diags.push(invalid(
                     path,
                     format!("{path} must be {}, got {s:?}.", self.what),
