@@ -22,26 +22,9 @@ use serde_json::{json, Value as Json};
 
 use crate::sandbox::Sandbox;
 use crate::support::{
-    assert_no_changes, required_providers, Output, Workspace, TERRAFORM_VERSIONS,
+    assert_no_changes, block_on, hcl_list as list, required_providers, Output, Workspace,
+    TERRAFORM_VERSIONS,
 };
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(f)
-}
-
-fn list(v: &[String]) -> String {
-    format!(
-        "[{}]",
-        v.iter()
-            .map(|s| format!("\"{s}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
 
 fn workspace(sb: &Sandbox) -> Workspace {
     let mut ws = Workspace::new(TERRAFORM_VERSIONS[0]);

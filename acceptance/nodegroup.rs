@@ -6,26 +6,9 @@ use serde_json::{json, Value as Json};
 
 use crate::sandbox::Sandbox;
 use crate::support::{
-    apply, assert_no_changes, line_of, plan, required_providers, Workspace, TERRAFORM_VERSIONS,
+    apply, assert_no_changes, block_on, hcl_list as list, line_of, plan, required_providers,
+    Workspace, TERRAFORM_VERSIONS,
 };
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(f)
-}
-
-fn list(v: &[String]) -> String {
-    format!(
-        "[{}]",
-        v.iter()
-            .map(|s| format!("\"{s}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
 
 /// The seed's node groups; `executor_extra` is spliced into the executor block.
 fn seed_config(sb: &Sandbox, infra_extra: &str, executor_extra: &str) -> String {

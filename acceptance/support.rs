@@ -411,6 +411,26 @@ impl Drop for Running {
 }
 
 /// The `terraform { required_providers }` block every configuration starts with.
+/// Runs a future (an AWS SDK call of the test's own) to completion.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// An HCL list of strings.
+pub fn hcl_list(v: &[String]) -> String {
+    format!(
+        "[{}]",
+        v.iter()
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
 pub fn required_providers() -> String {
     format!(
         "terraform {{\n  required_providers {{\n    dataplatform = {{\n      source = \"{PROVIDER_ADDRESS}\"\n    }}\n  }}\n}}\n"
