@@ -11,6 +11,8 @@
 //!   and printed, StopProvider to the end of the wait taken from the provider's log), the group
 //!   is in the state as it is (CREATING, not tainted), and the next apply resumes it: an
 //!   in-place update that waits for it and writes its Auto Scaling group tags, no second create.
+//! - `a_stand_in_restarted_under_polling_keeps_its_ids`: what the tests above rely on: a
+//!   stand-in restarted while clients keep polling it gets the same VPC, subnet and role IDs.
 //! - `hundred_node_groups_with_parallelism_20`: 100 node groups created, updated in place
 //!   (labels and scaling on all) and destroyed with `-parallelism=20`: one API call per group
 //!   and step, nothing lost or duplicated, empty plans, an empty stand-in at the end.
@@ -406,6 +408,61 @@ fn stand_in_lost_mid_apply(outage: Outage) {
     ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
         .assert_success();
     assert!(nodegroups(&sb).is_empty());
+}
+
+/// A restarted stand-in is seeded while the provider may still poll it. Every response draws a
+/// request ID; if those came from the seeded generator, the polls in between would shift the
+/// VPC and subnet IDs and the node groups' configuration would point at subnets that no longer
+/// exist. Three pollers keep asking for a node group through the kill, the restart and the
+/// seeding; `restart` asserts the IDs are the same.
+#[test]
+fn a_stand_in_restarted_under_polling_keeps_its_ids() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let mut sb = Sandbox::start();
+    let addr = format!("127.0.0.1:{}", sb.port());
+    let path = format!("/clusters/{}/node-groups/spark-executors", sb.cluster());
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let pollers: Vec<_> = (0..3)
+        .map(|_| {
+            let (stop, answered, addr, path) =
+                (stop.clone(), answered.clone(), addr.clone(), path.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok(mut s) = TcpStream::connect(&addr) else {
+                        std::thread::sleep(Duration::from_millis(20));
+                        continue;
+                    };
+                    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                    let req =
+                        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+                    let mut resp = String::new();
+                    if s.write_all(req.as_bytes()).is_ok() && s.read_to_string(&mut resp).is_ok() {
+                        answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    wait_until(Duration::from_secs(30), "the pollers are answered", || {
+        answered.load(Ordering::Relaxed) > 10
+    });
+    let before = answered.load(Ordering::Relaxed);
+    sb.restart();
+    let during = answered.load(Ordering::Relaxed) - before;
+    stop.store(true, Ordering::Relaxed);
+    for p in pollers {
+        p.join().expect("poller");
+    }
+    eprintln!("{during} polls answered between the kill and the end of the seeding");
+    assert!(
+        during > 0,
+        "the pollers reached the restarted stand-in while it was seeded"
+    );
 }
 
 #[test]

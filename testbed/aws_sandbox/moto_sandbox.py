@@ -27,6 +27,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from moto.autoscaling.models import autoscaling_backends
+from moto.core import responses as moto_responses
 from moto.ec2.models import ec2_backends
 from moto.eks import models as eks_models
 from moto.eks import urls as eks_urls
@@ -36,6 +37,22 @@ from moto.moto_api._internal import mock_random
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 LOCK = threading.RLock()
+
+# moto draws every response's request ID from the same generator as resource IDs, so with a
+# seed the IDs would still depend on how many requests arrived in between (a client that keeps
+# polling while a restarted sandbox is seeded shifts them). Request IDs get their own generator.
+REQUEST_IDS = random.Random()
+REQUEST_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def request_id(headers=None):
+    rid = "".join(REQUEST_IDS.choices(REQUEST_ID_CHARS, k=52))
+    if isinstance(headers, dict):
+        headers["x-amzn-requestid"] = rid
+    return rid
+
+
+moto_responses.gen_amzn_requestid_long = request_id
 
 
 class Settings:
