@@ -11,6 +11,10 @@
 //!   and printed, StopProvider to the end of the wait taken from the provider's log), the group
 //!   is in the state as it is (CREATING, not tainted), and the next apply resumes it: an
 //!   in-place update that waits for it and writes its Auto Scaling group tags, no second create.
+//! - `ctrl_c_during_an_update_and_a_destroy_then_both_resume`: the same while the provider
+//!   waits on an update in progress and on a deletion: the group stays in the state (untainted),
+//!   the next apply waits for the update without sending it again, the next destroy waits for
+//!   the deletion; a destroy right after an interrupted create waits for the group to settle.
 //! - `a_stand_in_restarted_under_polling_keeps_its_ids`: what the tests above rely on: a
 //!   stand-in restarted while clients keep polling it gets the same VPC, subnet and role IDs.
 //! - `hundred_node_groups_with_parallelism_20`: 100 node groups created, updated in place
@@ -503,33 +507,12 @@ fn ctrl_c_while_waiting_on_a_node_group() {
     );
     std::thread::sleep(Duration::from_millis(300));
     let polls_before = stat(&sb, "eks.DescribeNodegroup");
-    let interrupted = Instant::now();
-    run.signal("INT");
-    let out = run.wait_with_limit(Duration::from_secs(180));
-    let to_exit = interrupted.elapsed();
-    eprintln!("SIGINT -> terraform exit: {to_exit:?}");
-    eprintln!(
-        "the interrupted apply said:\n{}",
+    let out = interrupt(run, &log);
+    assert!(
         out.text()
-            .lines()
-            .filter(|l| l.contains("nterrupt")
-                || l.contains("ancel")
-                || l.contains("Error")
-                || l.contains("Stopping"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    out.assert_failure();
-    assert_no_crash(&out);
-    let text = out.text();
-    assert!(text.contains("Interrupt received"), "{text}");
-    assert!(
-        text.contains("cancelled while waiting for node group analytics:infra"),
-        "the provider says why it stopped:\n{text}"
-    );
-    assert!(
-        to_exit < Duration::from_secs(5),
-        "terraform exited {to_exit:?} after SIGINT: the wait did not stop at StopProvider"
+            .contains("cancelled while waiting for node group analytics:infra"),
+        "the provider says why it stopped:\n{}",
+        out.text()
     );
     // The waiting stopped: after StopProvider at most the read that records the group (the
     // provider records it as CreateNodegroup returned it, without that read).
@@ -539,17 +522,6 @@ fn ctrl_c_while_waiting_on_a_node_group() {
         polls_after <= polls_before + 1,
         "the provider kept polling after the interrupt: {polls_before} -> {polls_after}"
     );
-    // StopProvider to the end of the wait, from the provider's own log.
-    let logged = std::fs::read_to_string(&log).unwrap_or_default();
-    if let Some(gap) = stop_to_wait_end(&logged) {
-        eprintln!("StopProvider -> wait ended (provider log): {gap:?}");
-        assert!(
-            gap < Duration::from_secs(1),
-            "wait ended {gap:?} after StopProvider"
-        );
-    } else {
-        panic!("no StopProvider and cancelled wait in the provider log:\n{logged}");
-    }
 
     // The group was saved before waiting.
     let state = state_resources(&ws);
@@ -605,6 +577,201 @@ fn ctrl_c_while_waiting_on_a_node_group() {
     ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
         .assert_success();
     assert!(nodegroups(&sb).is_empty());
+}
+
+/// Ctrl-C while the provider waits on an update, and later while it waits on a delete: each
+/// time Terraform stops at once, the state keeps the group as it is, and the next command
+/// finishes the work without doing it twice.
+#[test]
+fn ctrl_c_during_an_update_and_a_destroy_then_both_resume() {
+    let sb = Sandbox::start();
+    let mut ws = workspace(&sb);
+    ws.env("TF_LOG_PROVIDER", "INFO");
+    let config = |max| {
+        format!(
+            "{}{}",
+            provider_block(),
+            nodegroup(&sb, "infra", "infra", "infra", max)
+        )
+    };
+    let slow = |describes: u64| {
+        sb.control(
+            "POST",
+            "/_sandbox/lifecycle",
+            &json!({"cluster": sb.cluster(), "nodegroup": "infra", "describes": describes}),
+        );
+    };
+    ws.write("main.tf", &config(7));
+    ws.init().assert_success();
+    ws.run(&apply_args(&[])).assert_success();
+
+    // An update that stays in progress, interrupted while the provider polls it.
+    slow(1_000_000);
+    ws.write("main.tf", &config(9));
+    let log = ws.dir.path().join("update.log");
+    ws.env("TF_LOG_PATH", &log.to_string_lossy());
+    let mut run = ws.spawn(&apply_args(&[]));
+    wait_until(Duration::from_secs(120), "polls of the update", || {
+        assert!(
+            !run.finished(),
+            "apply ended early:\n{}",
+            run.output_so_far()
+        );
+        stat(&sb, "eks.UpdateNodegroupConfig") == 1 && stat(&sb, "eks.DescribeUpdate") >= 4
+    });
+    let out = interrupt(run, &log);
+    let text = out.text();
+    assert!(
+        text.contains("cancelled while waiting for update") && text.contains("analytics:infra"),
+        "the provider says why it stopped:\n{text}"
+    );
+    assert_eq!(
+        state_resources(&ws).get("dataplatform_nodegroup.infra"),
+        Some(&("infra".to_string(), false)),
+        "the group stays in the state, untainted"
+    );
+    // The next apply waits for the update under way and converges, without sending it again.
+    slow(1);
+    let out = ws.run(&apply_args(&[]));
+    out.assert_success();
+    eprintln!(
+        "the resumed apply: {}",
+        out.text()
+            .lines()
+            .find(|l| l.contains("Apply complete"))
+            .unwrap_or("")
+    );
+    assert_no_changes(&ws);
+    assert_eq!(
+        stat(&sb, "eks.UpdateNodegroupConfig"),
+        1,
+        "the update was not sent twice"
+    );
+    let conf = sb.sdk_config();
+    let eks = aws_sdk_eks::Client::new(&conf);
+    let live = block_on(
+        eks.describe_nodegroup()
+            .cluster_name(sb.cluster())
+            .nodegroup_name("infra")
+            .send(),
+    )
+    .expect("describe the group");
+    let scaling = live.nodegroup().and_then(|n| n.scaling_config());
+    assert_eq!(scaling.and_then(|s| s.max_size()), Some(9), "{live:?}");
+
+    // A destroy interrupted while the group is DELETING.
+    slow(1_000_000);
+    let log = ws.dir.path().join("destroy.log");
+    ws.env("TF_LOG_PATH", &log.to_string_lossy());
+    let polls = stat(&sb, "eks.DescribeNodegroup");
+    let mut run = ws.spawn(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
+    wait_until(
+        Duration::from_secs(120),
+        "polls of the DELETING group",
+        || {
+            assert!(
+                !run.finished(),
+                "destroy ended early:\n{}",
+                run.output_so_far()
+            );
+            stat(&sb, "eks.DeleteNodegroup") == 1 && stat(&sb, "eks.DescribeNodegroup") >= polls + 4
+        },
+    );
+    let out = interrupt(run, &log);
+    let text = out.text();
+    assert!(
+        text.contains("cancelled while waiting for node group analytics:infra to be deleted"),
+        "the provider says why it stopped:\n{text}"
+    );
+    assert_eq!(
+        state_names(&ws),
+        ["infra"],
+        "the group being deleted stays in the state"
+    );
+    assert_eq!(nodegroups(&sb), ["infra"], "EKS goes on deleting it");
+    // The next destroy waits for the deletion under way.
+    slow(1);
+    ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+        .assert_success();
+    assert!(nodegroups(&sb).is_empty());
+    assert!(state_names(&ws).is_empty());
+    assert!(autoscaling_groups(&sb).is_empty());
+
+    // A create interrupted, then destroyed: EKS refuses to delete a group still CREATING
+    // (ResourceInUseException); the destroy waits for it to settle and deletes it.
+    slow(1_000_000);
+    let log = ws.dir.path().join("create.log");
+    ws.env("TF_LOG_PATH", &log.to_string_lossy());
+    let polls = stat(&sb, "eks.DescribeNodegroup");
+    let mut run = ws.spawn(&apply_args(&[]));
+    wait_until(
+        Duration::from_secs(120),
+        "polls of the CREATING group",
+        || {
+            assert!(
+                !run.finished(),
+                "apply ended early:\n{}",
+                run.output_so_far()
+            );
+            stat(&sb, "eks.DescribeNodegroup") >= polls + 3
+        },
+    );
+    interrupt(run, &log);
+    assert_eq!(state_names(&ws), ["infra"]);
+    slow(3);
+    let deletes = stat(&sb, "eks.DeleteNodegroup");
+    ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+        .assert_success();
+    assert_eq!(
+        stat(&sb, "eks.DeleteNodegroup"),
+        deletes + 2,
+        "one DeleteNodegroup refused while CREATING, one after it settled"
+    );
+    assert!(nodegroups(&sb).is_empty());
+    assert!(state_names(&ws).is_empty());
+}
+
+/// Sends SIGINT to a running Terraform command as Ctrl-C does, and checks what every
+/// interruption must show: Terraform exits within 5 s, with an error but no crash, and the
+/// provider's wait ended less than 1 s after StopProvider (from the provider's own log
+/// timestamps in `log`, this command's TF_LOG_PATH).
+fn interrupt(run: crate::support::Running, log: &std::path::Path) -> Output {
+    let interrupted = Instant::now();
+    run.signal("INT");
+    let out = run.wait_with_limit(Duration::from_secs(180));
+    let to_exit = interrupted.elapsed();
+    eprintln!("SIGINT -> terraform exit: {to_exit:?}");
+    eprintln!(
+        "the interrupted command said:\n{}",
+        out.text()
+            .lines()
+            .filter(|l| l.contains("nterrupt")
+                || l.contains("ancel")
+                || l.contains("Error")
+                || l.contains("Stopping"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    out.assert_failure();
+    assert_no_crash(&out);
+    let text = out.text();
+    assert!(text.contains("Interrupt received"), "{text}");
+    assert!(
+        to_exit < Duration::from_secs(5),
+        "terraform exited {to_exit:?} after SIGINT: the wait did not stop at StopProvider"
+    );
+    let logged = std::fs::read_to_string(log).unwrap_or_default();
+    match stop_to_wait_end(&logged) {
+        Some(gap) => {
+            eprintln!("StopProvider -> wait ended (provider log): {gap:?}");
+            assert!(
+                gap < Duration::from_secs(1),
+                "wait ended {gap:?} after StopProvider"
+            );
+        }
+        None => panic!("no StopProvider and cancelled wait in the provider log:\n{logged}"),
+    }
+    out
 }
 
 /// The time between the provider logging StopProvider and logging the end of a cancelled

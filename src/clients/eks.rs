@@ -748,18 +748,29 @@ impl Eks {
             if e.is_not_found() {
                 return Ok(());
             }
-            // A node group still being created or updated cannot be deleted yet: wait for it.
             if !matches!(&e, EksError::Api { code, .. } if code == "ResourceInUseException") {
                 return Err(e);
             }
-            self.wait_active(cluster, name, timeout, cancel).await?;
-            self.client
-                .delete_nodegroup()
-                .cluster_name(cluster)
-                .nodegroup_name(name)
-                .send()
-                .await
-                .map_err(|e| EksError::from_sdk("DeleteNodegroup", &resource, e))?;
+            // In use: already being deleted (a destroy interrupted earlier), or still being
+            // created or updated, which must end before it can be deleted.
+            match self.find_nodegroup(cluster, name).await? {
+                None => return Ok(()),
+                Some(ng) if ng.status == "DELETING" => {}
+                Some(_) => {
+                    match self.wait_active(cluster, name, timeout, cancel).await {
+                        Ok(_) => {}
+                        Err(EksError::Gone { .. }) => return Ok(()),
+                        Err(e) => return Err(e),
+                    }
+                    self.client
+                        .delete_nodegroup()
+                        .cluster_name(cluster)
+                        .nodegroup_name(name)
+                        .send()
+                        .await
+                        .map_err(|e| EksError::from_sdk("DeleteNodegroup", &resource, e))?;
+                }
+            }
         }
         let what = format!("node group {resource} to be deleted");
         wait::until(timeout, self.backoff, cancel, || async {

@@ -31,7 +31,7 @@ from moto.core import responses as moto_responses
 from moto.ec2.models import ec2_backends
 from moto.eks import models as eks_models
 from moto.eks import urls as eks_urls
-from moto.eks.exceptions import ResourceNotFoundException
+from moto.eks.exceptions import ResourceInUseException, ResourceNotFoundException
 from moto.eks.responses import EKSResponse
 from moto.moto_api._internal import mock_random
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -57,7 +57,7 @@ moto_responses.gen_amzn_requestid_long = request_id
 
 class Settings:
     lifecycle_describes = 2
-    lifecycle_for = {}  # (cluster, nodegroup) -> describes, overriding lifecycle_describes at create
+    lifecycle_for = {}  # (cluster, nodegroup) -> describes, overriding lifecycle_describes
     cluster_endpoint = None
     throttle_rate = 0.0
     error_rate = 0.0
@@ -67,6 +67,11 @@ class Settings:
     fail_next_update = {}  # (cluster, nodegroup) -> error
     fail_next_create = {}  # (cluster, nodegroup) -> issue
     stats = {}
+
+
+def describes_for(cluster_name, nodegroup_name):
+    """How many describes a transition of this node group (create, update, delete) lasts."""
+    return Settings.lifecycle_for.get((cluster_name, nodegroup_name), Settings.lifecycle_describes)
 
 
 def count(key):
@@ -175,7 +180,7 @@ def _create_ng(self, **kwargs):
             kwargs["version"] = cluster.version
         ng = _orig_create_ng(self, **kwargs)
         _create_asg(ng, self.account_id)
-        describes = Settings.lifecycle_for.get((cluster_name, nodegroup_name), Settings.lifecycle_describes)
+        describes = describes_for(cluster_name, nodegroup_name)
         if describes > 0:
             ng.status = "CREATING"
             ng._phase = "create"
@@ -238,10 +243,16 @@ def _delete_ng(self, cluster_name, nodegroup_name):
         ng = _orig_describe_ng(self, cluster_name, nodegroup_name)
         if ng.status == "DELETING":
             return ng
-        if Settings.lifecycle_describes > 0:
+        if ng.status in ("CREATING", "UPDATING"):
+            # As EKS: a group must settle before it can be deleted.
+            raise ResourceInUseException(
+                clusterName=cluster_name, nodegroupName=nodegroup_name, addonName=None,
+                message=f"Nodegroup {nodegroup_name} cannot be deleted because it is currently {ng.status}")
+        describes = describes_for(cluster_name, nodegroup_name)
+        if describes > 0:
             ng.status = "DELETING"
             ng._phase = "delete"
-            ng._remaining = Settings.lifecycle_describes
+            ng._remaining = describes
             return ng
         _delete_asg(ng)
         return _orig_delete_ng(self, cluster_name, nodegroup_name)
@@ -266,12 +277,13 @@ PARAM_TYPES = {"Labels": "LabelsToAdd", "Taints": "TaintsToAdd", "ScalingConfig"
 
 
 def _begin_update(ng, update):
-    update["status"] = "InProgress" if Settings.lifecycle_describes > 0 else "Successful"
+    describes = describes_for(ng.cluster_name, ng.nodegroup_name)
+    update["status"] = "InProgress" if describes > 0 else "Successful"
     ng._updates[update["id"]] = update
-    if Settings.lifecycle_describes > 0:
+    if describes > 0:
         ng.status = "UPDATING"
         ng._phase = "update"
-        ng._remaining = Settings.lifecycle_describes
+        ng._remaining = describes
     return update
 
 
@@ -526,7 +538,14 @@ def control(request, eks_backend_for):
             if ng is not None and getattr(ng, "_phase", None) is not None:
                 ng._remaining = min(ng._remaining, describes)
         elif path == "lifecycle":
-            Settings.lifecycle_describes = int(body.get("describes", 2))
+            describes = int(body.get("describes", 2))
+            Settings.lifecycle_describes = describes
+            # Groups on their way that follow the global setting get there as soon.
+            for cluster in eks_backend_for().clusters.values():
+                for ng in cluster.nodegroups.values():
+                    if getattr(ng, "_phase", None) is not None and \
+                            (cluster.name, ng.nodegroup_name) not in Settings.lifecycle_for:
+                        ng._remaining = min(ng._remaining, describes)
         elif path == "autoscaler":
             ng = eks_backend_for().clusters[body["cluster"]].nodegroups[body["nodegroup"]]
             ng.scaling_config = {**ng.scaling_config, "desiredSize": int(body["desired"])}
