@@ -28,7 +28,7 @@ use serde_json::{json, Value as Json};
 
 use crate::sandbox::Sandbox;
 use crate::support::{
-    assert_no_changes, block_on, hcl_list as list, required_providers, Output, Workspace,
+    assert_no_changes, block_on, hcl_list as list, required_providers, Output, Running, Workspace,
     TERRAFORM_VERSIONS,
 };
 
@@ -163,6 +163,25 @@ fn stat(sb: &Sandbox, key: &str) -> u64 {
     sb.control("GET", "/_sandbox/stats", &json!({}))[key]
         .as_u64()
         .unwrap_or(0)
+}
+
+/// Like `wait_until`, for a condition reached while `run` goes on: fails at once, with its
+/// output, if the command ends first.
+#[track_caller]
+fn wait_while_running(
+    run: &mut Running,
+    limit: Duration,
+    what: &str,
+    mut cond: impl FnMut() -> bool,
+) {
+    wait_until(limit, what, || {
+        assert!(
+            !run.finished(),
+            "the command ended before {what}:\n{}",
+            run.output_so_far()
+        );
+        cond()
+    });
 }
 
 /// Polls `cond` every 100 ms until it holds; panics after `limit`.
@@ -493,17 +512,11 @@ fn ctrl_c_while_waiting_on_a_node_group() {
     let mut run = ws.spawn(&apply_args(&[]));
     // The provider polls with a growing backoff (0.5 s, x1.6): after the 7th poll, 13 s in,
     // it sleeps 8.4 s. Interrupting then shows whether the sleep is cut short.
-    wait_until(
+    wait_while_running(
+        &mut run,
         Duration::from_secs(120),
         "7 polls of the CREATING group",
-        || {
-            assert!(
-                !run.finished(),
-                "apply ended early:\n{}",
-                run.output_so_far()
-            );
-            stat(&sb, "eks.DescribeNodegroup") >= 7
-        },
+        || stat(&sb, "eks.DescribeNodegroup") >= 7,
     );
     std::thread::sleep(Duration::from_millis(300));
     let polls_before = stat(&sb, "eks.DescribeNodegroup");
@@ -611,14 +624,12 @@ fn ctrl_c_during_an_update_and_a_destroy_then_both_resume() {
     let log = ws.dir.path().join("update.log");
     ws.env("TF_LOG_PATH", &log.to_string_lossy());
     let mut run = ws.spawn(&apply_args(&[]));
-    wait_until(Duration::from_secs(120), "polls of the update", || {
-        assert!(
-            !run.finished(),
-            "apply ended early:\n{}",
-            run.output_so_far()
-        );
-        stat(&sb, "eks.UpdateNodegroupConfig") == 1 && stat(&sb, "eks.DescribeUpdate") >= 4
-    });
+    wait_while_running(
+        &mut run,
+        Duration::from_secs(120),
+        "polls of the update",
+        || stat(&sb, "eks.UpdateNodegroupConfig") == 1 && stat(&sb, "eks.DescribeUpdate") >= 4,
+    );
     let out = interrupt(run, &log);
     let text = out.text();
     assert!(
@@ -665,17 +676,11 @@ fn ctrl_c_during_an_update_and_a_destroy_then_both_resume() {
     ws.env("TF_LOG_PATH", &log.to_string_lossy());
     let polls = stat(&sb, "eks.DescribeNodegroup");
     let mut run = ws.spawn(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
-    wait_until(
+    wait_while_running(
+        &mut run,
         Duration::from_secs(120),
         "polls of the DELETING group",
-        || {
-            assert!(
-                !run.finished(),
-                "destroy ended early:\n{}",
-                run.output_so_far()
-            );
-            stat(&sb, "eks.DeleteNodegroup") == 1 && stat(&sb, "eks.DescribeNodegroup") >= polls + 4
-        },
+        || stat(&sb, "eks.DeleteNodegroup") == 1 && stat(&sb, "eks.DescribeNodegroup") >= polls + 4,
     );
     let out = interrupt(run, &log);
     let text = out.text();
@@ -704,17 +709,11 @@ fn ctrl_c_during_an_update_and_a_destroy_then_both_resume() {
     ws.env("TF_LOG_PATH", &log.to_string_lossy());
     let polls = stat(&sb, "eks.DescribeNodegroup");
     let mut run = ws.spawn(&apply_args(&[]));
-    wait_until(
+    wait_while_running(
+        &mut run,
         Duration::from_secs(120),
         "polls of the CREATING group",
-        || {
-            assert!(
-                !run.finished(),
-                "apply ended early:\n{}",
-                run.output_so_far()
-            );
-            stat(&sb, "eks.DescribeNodegroup") >= polls + 3
-        },
+        || stat(&sb, "eks.DescribeNodegroup") >= polls + 3,
     );
     interrupt(run, &log);
     assert_eq!(state_names(&ws), ["infra"]);
@@ -735,7 +734,7 @@ fn ctrl_c_during_an_update_and_a_destroy_then_both_resume() {
 /// interruption must show: Terraform exits within 5 s, with an error but no crash, and the
 /// provider's wait ended less than 1 s after StopProvider (from the provider's own log
 /// timestamps in `log`, this command's TF_LOG_PATH).
-fn interrupt(run: crate::support::Running, log: &std::path::Path) -> Output {
+fn interrupt(run: Running, log: &std::path::Path) -> Output {
     let interrupted = Instant::now();
     run.signal("INT");
     let out = run.wait_with_limit(Duration::from_secs(180));

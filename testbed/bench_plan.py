@@ -44,25 +44,15 @@ import argparse
 import json
 import math
 import os
-import platform
-import re
-import resource
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TB = os.path.join(ROOT, ".testbed")
-TERRAFORM = os.path.join(TB, "bin", "terraform-1.15.5")
-NULL_PROVIDER = os.path.join(TB, "bin", "terraform-provider-null")
-PY = os.path.join(TB, "venv-tools", "bin", "python")
-ADDR = "registry.terraform.io/dataplatform/dataplatform"
-NULL_ADDR = "registry.terraform.io/hashicorp/null"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (ADDR, AWS_ENV, NULL_ADDR, NULL_PROVIDER, WrappedProvider, fmt, machine,  # noqa: E402
+                      machine_line, start_moto, stats, terraform)
 
 MODES = [("plan -refresh=false", ["plan", "-refresh=false", "-input=false", "-detailed-exitcode"]),
          ("plan (refreshing)", ["plan", "-input=false", "-detailed-exitcode"])]
@@ -78,44 +68,14 @@ def log(msg):
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
-def cpu_of_pid(pid):
-    """User + system seconds of a live process (all its threads)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children_cpu():
-    u = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return u.ru_utime + u.ru_stime
-
-
 class Sandbox:
+    """The AWS stand-in with node groups ACTIVE at once, seeded."""
+
     def __init__(self, tmp):
-        self.proc = subprocess.Popen(
-            [PY, os.path.join(ROOT, "testbed/aws_sandbox/moto_sandbox.py"), "--host", "127.0.0.1", "--port", "0",
-             "--lifecycle-describes", "0", "--log", os.path.join(tmp, "moto.log")],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        deadline = time.time() + 30
-        self.url = None
-        while time.time() < deadline:
-            line = self.proc.stdout.readline()
-            if line.startswith("SANDBOX_READY "):
-                self.url = line.split()[1]
-                break
-            if not line and self.proc.poll() is not None:
-                break
-        if not self.url:
-            self.stop()
-            raise SystemExit("sandbox did not start")
-        facts_file = os.path.join(tmp, "sandbox.json")
-        subprocess.run([PY, os.path.join(ROOT, "testbed/aws_sandbox/seed.py"), "--endpoint", self.url,
-                        "--json-out", facts_file], check=True, stdout=subprocess.DEVNULL, timeout=60)
-        with open(facts_file) as f:
-            self.facts = json.load(f)
+        self.moto, self.url, self.facts = start_moto(tmp, "--lifecycle-describes", "0")
 
     def cpu(self):
-        return cpu_of_pid(self.proc.pid)
+        return self.moto.cpu()
 
     def set_latency(self, ms):
         req = urllib.request.Request(f"{self.url}/_sandbox/faults", data=json.dumps({"latency_ms": ms}).encode(),
@@ -129,25 +89,7 @@ class Sandbox:
         return sum(v for k, v in stats.items() if k.endswith(".requests"))
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-WRAPPER = """#!/bin/bash
-# Runs the provider, then writes the CPU times of this shell (first line) and of the provider
-# (second line) as `times` prints them, one file per process.
-{real} "$@"
-rc=$?
-times > {log}/$$
-exit $rc
-"""
-
-TIMES_RE = re.compile(r"(\d+)m([\d.]+)s")
+        self.moto.stop()
 
 
 class Workspace:
@@ -155,77 +97,22 @@ class Workspace:
         self.name = name
         self.dir = os.path.join(tmp, name)
         self.env = env
-        self.cpu_log = os.path.join(tmp, f"{name}-cpu")
-        os.makedirs(self.cpu_log)
-        over = os.path.join(tmp, f"{name}-bin")
+        self.provider = WrappedProvider(tmp, name, address, binary_name, real)
         os.makedirs(self.dir)
-        os.makedirs(over)
-        copy = os.path.join(over, f"{binary_name}.real")
-        shutil.copy(real, copy)
-        wrapper = os.path.join(over, binary_name)
-        with open(wrapper, "w") as f:
-            f.write(WRAPPER.format(real=copy, log=self.cpu_log))
-        os.chmod(wrapper, 0o755)
-        # dev_overrides for every provider alike: no `terraform init`, the binary used as is.
-        self.rc = os.path.join(tmp, f"{name}.rc")
-        with open(self.rc, "w") as f:
-            f.write(f'provider_installation {{\n  dev_overrides {{\n    "{address}" = "{over}"\n  }}\n'
-                    f'  direct {{}}\n}}\n')
         with open(os.path.join(self.dir, "main.tf"), "w") as f:
             f.write(tf)
 
     def provider_cpu(self):
-        """CPU seconds (user + system) of the provider processes that ended since the last call."""
-        total = 0.0
-        for entry in os.listdir(self.cpu_log):
-            path = os.path.join(self.cpu_log, entry)
-            with open(path) as f:
-                lines = f.read().splitlines()
-            os.remove(path)
-            if len(lines) < 2:
-                raise SystemExit(f"unreadable CPU times of a provider process: {lines!r}")
-            total += sum(int(m) * 60 + float(s) for m, s in TIMES_RE.findall(lines[1]))
-        return total
+        return self.provider.cpu()
 
     def terraform(self, *args, timeout=3600):
-        env = dict(os.environ, TF_CLI_CONFIG_FILE=self.rc, CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1",
-                   **self.env)
-        for k in ("TF_LOG", "TF_LOG_PROVIDER", "TF_LOG_CORE", "TF_LOG_PATH"):
-            env.pop(k, None)
-        cpu0 = children_cpu()
-        t = time.perf_counter()
-        r = subprocess.run([TERRAFORM, *args], cwd=self.dir, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=timeout)
-        wall = time.perf_counter() - t
-        cpu = children_cpu() - cpu0
+        r, wall, cpu = terraform(self.dir, self.provider.env(self.env), *args, timeout=timeout)
         if r.returncode not in (0, 2):
             raise SystemExit(f"terraform {' '.join(args)} failed in {self.dir}:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
         if "-detailed-exitcode" in args and r.returncode == 2:
             raise SystemExit(f"terraform {' '.join(args)} in {self.dir} planned changes: the benchmark needs a "
                              f"no-op plan\n{r.stdout[-3000:]}")
         return wall, cpu
-
-
-def stats(xs):
-    return {"min": min(xs), "median": statistics.median(xs), "max": max(xs), "samples": xs}
-
-
-def fmt(s, digits=2):
-    return f"{s['min']:.{digits}f} / {s['median']:.{digits}f} / {s['max']:.{digits}f}"
-
-
-def machine():
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"nproc": os.cpu_count(), "cpu": cpu, "load_average_at_start": os.getloadavg(),
-            "kernel": platform.release()}
 
 
 def main():
@@ -244,9 +131,7 @@ def main():
     try:
         sandbox = Sandbox(tmp)
         facts = sandbox.facts
-        aws_env = {"AWS_ENDPOINT_URL": sandbox.url, "AWS_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "testing",
-                   "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
-                   "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+        aws_env = dict(AWS_ENV, AWS_ENDPOINT_URL=sandbox.url)
         subnets = ", ".join(f'"{s}"' for s in facts["subnet_ids"])
         store = os.path.join(tmp, "thing-store")
         os.makedirs(store)
@@ -378,8 +263,7 @@ def render(results):
     n, runs = results["count"], results["runs"]
     m = results["machine"]
     out = [f"\n### Plan with {n} resources (Terraform {results['terraform']}, {runs} runs, min / median / max)\n",
-           f"Machine: {m['nproc']} CPUs ({m['cpu']}), load average at start "
-           f"{' '.join(f'{x:.2f}' for x in m['load_average_at_start'])}\n",
+           f"{machine_line(m)}\n",
            "| operation | ours vs Go | ours wall (s) | Go wall (s) | ratio ours/Go (medians) |",
            "| --- | --- | ---: | ---: | ---: |"]
     for label, _ in MODES:

@@ -10,8 +10,8 @@ cluster, then applies and destroys the environment --runs times in the same stan
 For every apply and destroy it records:
 
   wall          seconds of the whole `terraform apply` / `terraform destroy`
-  provider CPU  user + system seconds of the provider processes (the same bash wrapper as
-                bench_plan.py records its child's CPU time), also as a share of the wall time
+  provider CPU  user + system seconds of the provider processes (run through benchlib.py's wrapper, as in
+                bench_plan.py: bash records its child's CPU time), also as a share of the wall time
   core CPU      Terraform's own CPU (the command's whole CPU time less the providers')
   stand-in CPU  seconds moto and kube-sandbox spent meanwhile (from /proc), and their requests
 
@@ -27,56 +27,18 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import ssl
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_plan import (ADDR, PY, ROOT, TERRAFORM, TIMES_RE, WRAPPER, children_cpu, cpu_of_pid, fmt,  # noqa: E402
-                        machine, stats)
-
-KUBE_SANDBOX = os.path.join(ROOT, "target", "kube-sandbox", "debug", "kube-sandbox")
+from benchlib import (ADDR, AWS_ENV, KUBE_SANDBOX, ROOT, StandIn, WrappedProvider, fmt, machine,  # noqa: E402
+                      machine_line, start_moto, stats, terraform)
 
 
 def log(msg):
     print(f"[bench-seed] {msg}", file=sys.stderr, flush=True)
-
-
-class Process:
-    """A stand-in started by this script: waits (bounded) for its READY line, stopped by pid."""
-
-    def __init__(self, name, argv, ready):
-        self.name = name
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        self.lines = {}
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            line = self.proc.stdout.readline()
-            if not line and self.proc.poll() is not None:
-                break
-            parts = line.split()
-            if parts:
-                self.lines[parts[0]] = parts[1:]
-            if ready in self.lines:
-                return
-        self.stop()
-        raise SystemExit(f"{name} did not start")
-
-    def cpu(self):
-        return cpu_of_pid(self.proc.pid)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class StandIns:
@@ -93,24 +55,17 @@ class StandIns:
         if not os.access(KUBE_SANDBOX, os.X_OK):
             raise SystemExit(f"{KUBE_SANDBOX} is missing: make testbed builds it")
         ca = os.path.join(tmp, "kube-ca.pem")
-        self.kube = Process("kube-sandbox", [
+        self.kube = StandIn("kube-sandbox", [
             KUBE_SANDBOX, "--port", "0", "--ca-out", ca, "--token", secrets.token_hex(16),
             "--aws-secret-key", "testing", "--eks-cluster", "analytics",
             "--log", os.path.join(tmp, "kube.log")], "KUBE_SANDBOX_READY")
         self.procs.append(self.kube)
         self.kube_url = self.kube.lines["KUBE_SANDBOX_READY"][0]
         self.kube_tls = ssl.create_default_context(cafile=ca)
-        self.moto = Process("moto", [
-            PY, os.path.join(ROOT, "testbed/aws_sandbox/moto_sandbox.py"), "--host", "127.0.0.1", "--port", "0",
-            "--lifecycle-describes", str(lifecycle_describes), "--log", os.path.join(tmp, "moto.log"),
-            "--cluster-endpoint", self.kube_url, "--cluster-ca-file", ca], "SANDBOX_READY")
+        self.moto, self.aws_url, self.facts = start_moto(
+            tmp, "--lifecycle-describes", str(lifecycle_describes), "--cluster-endpoint", self.kube_url,
+            "--cluster-ca-file", ca)
         self.procs.append(self.moto)
-        self.aws_url = self.moto.lines["SANDBOX_READY"][0]
-        facts_file = os.path.join(tmp, "sandbox.json")
-        subprocess.run([PY, os.path.join(ROOT, "testbed/aws_sandbox/seed.py"), "--endpoint", self.aws_url,
-                        "--json-out", facts_file], check=True, stdout=subprocess.DEVNULL, timeout=60)
-        with open(facts_file) as f:
-            self.facts = json.load(f)
 
     def sample(self):
         """CPU seconds and requests served so far, per stand-in."""
@@ -146,49 +101,15 @@ class SeedWorkspace:
         with open(os.path.join(self.dir, "sandbox.auto.tfvars.json"), "w") as f:
             json.dump({"node_role_arn": facts["node_role_arn"], "subnet_ids": facts["subnet_ids"],
                        "metabase_database_password": "benchmark-only-password"}, f)
-        self.cpu_log = os.path.join(tmp, "provider-cpu")
-        over = os.path.join(tmp, "provider-bin")
-        os.makedirs(self.cpu_log)
-        os.makedirs(over)
-        copy = os.path.join(over, "terraform-provider-dataplatform.real")
-        shutil.copy(provider, copy)
-        wrapper = os.path.join(over, "terraform-provider-dataplatform")
-        with open(wrapper, "w") as f:
-            f.write(WRAPPER.format(real=copy, log=self.cpu_log))
-        os.chmod(wrapper, 0o755)
-        self.rc = os.path.join(tmp, "terraform.rc")
-        with open(self.rc, "w") as f:
-            f.write(f'provider_installation {{\n  dev_overrides {{\n    "{ADDR}" = "{over}"\n  }}\n'
-                    f'  direct {{}}\n}}\n')
-        self.env = dict(os.environ, TF_CLI_CONFIG_FILE=self.rc, CHECKPOINT_DISABLE="1", TF_IN_AUTOMATION="1",
-                        AWS_ENDPOINT_URL=standins.aws_url, AWS_REGION="eu-central-1",
-                        AWS_DEFAULT_REGION="eu-central-1", AWS_ACCESS_KEY_ID="testing",
-                        AWS_SECRET_ACCESS_KEY="testing", AWS_EC2_METADATA_DISABLED="true",
-                        AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
-        for k in ("TF_LOG", "TF_LOG_PROVIDER", "TF_LOG_CORE", "TF_LOG_PATH", "KUBECONFIG"):
-            self.env.pop(k, None)
+        self.provider = WrappedProvider(tmp, "provider", ADDR, "terraform-provider-dataplatform", provider)
+        self.env = self.provider.env(dict(AWS_ENV, AWS_ENDPOINT_URL=standins.aws_url))
+        self.env.pop("KUBECONFIG", None)
 
     def provider_cpu(self):
-        """CPU seconds (user + system) of the provider processes that ended since the last call."""
-        total = 0.0
-        for entry in os.listdir(self.cpu_log):
-            path = os.path.join(self.cpu_log, entry)
-            with open(path) as f:
-                lines = f.read().splitlines()
-            os.remove(path)
-            if len(lines) < 2:
-                raise SystemExit(f"unreadable CPU times of a provider process: {lines!r}")
-            total += sum(int(m) * 60 + float(s) for m, s in TIMES_RE.findall(lines[1]))
-        return total
+        return self.provider.cpu()
 
     def terraform(self, *args, timeout=900):
-        cpu0 = children_cpu()
-        t = time.perf_counter()
-        r = subprocess.run([TERRAFORM, *args], cwd=self.dir, env=self.env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=timeout)
-        wall = time.perf_counter() - t
-        cpu = children_cpu() - cpu0
-        return r, wall, cpu
+        return terraform(self.dir, self.env, *args, timeout=timeout)
 
     def must(self, *args):
         r, wall, cpu = self.terraform(*args)
@@ -273,8 +194,7 @@ def render(results):
     m = results["machine"]
     out = [f"\n### Seed environment, apply and destroy (Terraform {results['terraform']}, {results['runs']} runs, "
            f"min / median / max)\n",
-           f"Machine: {m['nproc']} CPUs ({m['cpu']}), load average at start "
-           f"{' '.join(f'{x:.2f}' for x in m['load_average_at_start'])}; node groups stay CREATING / DELETING "
+           f"{machine_line(m)}; node groups stay CREATING / DELETING "
            f"for {results['lifecycle_describes']} describes\n",
            "| operation | wall (s) | provider CPU (s) | provider CPU, % of wall | Terraform core CPU (s) |",
            "| --- | ---: | ---: | ---: | ---: |"]
