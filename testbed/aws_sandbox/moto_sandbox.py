@@ -2,8 +2,9 @@
 """The project's AWS stand-in: moto's server, extended with what EKS does and moto lacks.
 
 Adds to moto (5.2.x): UpdateNodegroupVersion, DescribeUpdate and ListUpdates; lifecycle states
-(CREATING, UPDATING, DELETING for a few describes, globally or per node group); a real Auto Scaling group behind each node
-group; node group tags; fixes for moto's defaults that look like drift (dropped updateConfig,
+(CREATING, UPDATING, DELETING for a few describes, globally or per node group; DeleteNodegroup
+refused while a group is CREATING or UPDATING, as EKS does); a real Auto Scaling group behind
+each node group; node group tags; fixes for moto's defaults that look like drift (dropped updateConfig,
 a default remoteAccess, a fixed release version, version not following the cluster); a
 configurable cluster endpoint and certificate authority (to point clusters at kube-sandbox);
 and, under /_sandbox/, a control API for fault injection (throttling, 5xx, latency), the
