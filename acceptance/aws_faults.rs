@@ -24,12 +24,12 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value as Json};
+use serde_json::json;
 
 use crate::sandbox::Sandbox;
 use crate::support::{
-    assert_no_changes, block_on, hcl_list as list, required_providers, Output, Running, Workspace,
-    TERRAFORM_VERSIONS,
+    self, assert_no_changes, assert_no_crash, hcl_list as list, required_providers, wait_until,
+    wait_while_running, Output, Running, Workspace, TERRAFORM_VERSIONS,
 };
 
 fn workspace(sb: &Sandbox) -> Workspace {
@@ -67,154 +67,20 @@ resource "dataplatform_nodegroup" "{label}" {{
     )
 }
 
-/// Node group names in the stand-in (ListNodegroups does not move lifecycles along).
-fn nodegroups(sb: &Sandbox) -> Vec<String> {
-    let conf = sb.sdk_config();
-    let eks = aws_sdk_eks::Client::new(&conf);
-    let mut names = Vec::new();
-    let mut token = None;
-    loop {
-        let out = block_on(
-            eks.list_nodegroups()
-                .cluster_name(sb.cluster())
-                .set_next_token(token)
-                .send(),
-        )
-        .expect("list node groups");
-        names.extend(out.nodegroups().iter().cloned());
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    names.sort();
-    names
-}
-
-/// Auto Scaling group names in the stand-in.
-fn autoscaling_groups(sb: &Sandbox) -> Vec<String> {
-    let conf = sb.sdk_config();
-    let asg = aws_sdk_autoscaling::Client::new(&conf);
-    let mut names = Vec::new();
-    let mut token = None;
-    loop {
-        let out = block_on(
-            asg.describe_auto_scaling_groups()
-                .set_next_token(token)
-                .send(),
-        )
-        .expect("describe auto scaling groups");
-        names.extend(
-            out.auto_scaling_groups()
-                .iter()
-                .filter_map(|g| g.auto_scaling_group_name().map(str::to_string)),
-        );
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    names.sort();
-    names
-}
-
-fn asg_tags(asg: &aws_sdk_autoscaling::Client, group: &str) -> BTreeMap<String, String> {
-    let out = block_on(
-        asg.describe_tags()
-            .filters(
-                aws_sdk_autoscaling::types::Filter::builder()
-                    .name("auto-scaling-group")
-                    .values(group)
-                    .build(),
-            )
-            .send(),
-    )
-    .expect("describe tags");
-    out.tags()
-        .iter()
-        .filter(|t| t.resource_id() == Some(group))
-        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-        .collect()
-}
-
-/// The tags of the Auto Scaling group behind a node group.
-fn asg_tags_of(sb: &Sandbox, nodegroup: &str) -> BTreeMap<String, String> {
-    let conf = sb.sdk_config();
-    let eks = aws_sdk_eks::Client::new(&conf);
-    let ng = block_on(
-        eks.describe_nodegroup()
-            .cluster_name(sb.cluster())
-            .nodegroup_name(nodegroup)
-            .send(),
-    )
-    .expect("describe node group");
-    let group = ng
-        .nodegroup()
-        .and_then(|n| n.resources())
-        .and_then(|r| r.auto_scaling_groups().first())
-        .and_then(|g| g.name())
-        .expect("the node group's Auto Scaling group")
-        .to_string();
-    asg_tags(&aws_sdk_autoscaling::Client::new(&conf), &group)
-}
-
-/// How many requests of `key` (e.g. `eks.DescribeNodegroup`) the stand-in has served.
-fn stat(sb: &Sandbox, key: &str) -> u64 {
-    sb.control("GET", "/_sandbox/stats", &json!({}))[key]
-        .as_u64()
-        .unwrap_or(0)
-}
-
-/// Like `wait_until`, for a condition reached while `run` goes on: fails at once, with its
-/// output, if the command ends first.
-#[track_caller]
-fn wait_while_running(
-    run: &mut Running,
-    limit: Duration,
-    what: &str,
-    mut cond: impl FnMut() -> bool,
-) {
-    wait_until(limit, what, || {
-        assert!(
-            !run.finished(),
-            "the command ended before {what}:\n{}",
-            run.output_so_far()
-        );
-        cond()
-    });
-}
-
-/// Polls `cond` every 100 ms until it holds; panics after `limit`.
-#[track_caller]
-fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < limit, "no {what} within {limit:?}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// The state's resources: address to (node group name, tainted).
 fn state_resources(ws: &Workspace) -> BTreeMap<String, (String, bool)> {
-    let out = ws.run(&["show", "-json", "-no-color"]);
-    out.assert_success();
-    let doc: Json = serde_json::from_str(&out.stdout).expect("show -json");
-    doc["values"]["root_module"]["resources"]
-        .as_array()
-        .map(|rs| {
-            rs.iter()
-                .map(|r| {
-                    (
-                        r["address"].as_str().unwrap_or_default().to_string(),
-                        (
-                            r["values"]["name"].as_str().unwrap_or_default().to_string(),
-                            r["tainted"].as_bool().unwrap_or(false),
-                        ),
-                    )
-                })
-                .collect()
+    support::state_resources(ws)
+        .iter()
+        .map(|r| {
+            (
+                r["address"].as_str().unwrap_or_default().to_string(),
+                (
+                    r["values"]["name"].as_str().unwrap_or_default().to_string(),
+                    r["tainted"].as_bool().unwrap_or(false),
+                ),
+            )
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// Node group names the state lists, sorted.
@@ -222,21 +88,6 @@ fn state_names(ws: &Workspace) -> Vec<String> {
     let mut names: Vec<String> = state_resources(ws).into_values().map(|(n, _)| n).collect();
     names.sort();
     names
-}
-
-/// No crash, no internal error: what a provider failure must never look like.
-#[track_caller]
-fn assert_no_crash(out: &Output) {
-    let text = out.text();
-    for bad in [
-        "panic",
-        "internal error",
-        "Plugin did not respond",
-        "plugin exited",
-        "crashed",
-    ] {
-        assert!(!text.contains(bad), "{bad:?} in:\n{text}");
-    }
 }
 
 fn apply_args(extra: &[&'static str]) -> Vec<&'static str> {
@@ -301,14 +152,14 @@ fn stand_in_lost_mid_apply(outage: Outage) {
         },
     );
     // The executors' create reached the stand-in and the provider polls it.
-    let describes = stat(&sb, "eks.DescribeNodegroup");
+    let describes = sb.stat("eks.DescribeNodegroup");
     wait_until(
         Duration::from_secs(60),
         "poll of the CREATING group",
-        || stat(&sb, "eks.CreateNodegroup") == 3 && stat(&sb, "eks.DescribeNodegroup") > describes,
+        || sb.stat("eks.CreateNodegroup") == 3 && sb.stat("eks.DescribeNodegroup") > describes,
     );
     assert_eq!(
-        nodegroups(&sb),
+        sb.nodegroups(),
         ["infra", "spark-drivers", "spark-executors"]
     );
 
@@ -324,7 +175,7 @@ fn stand_in_lost_mid_apply(outage: Outage) {
             restart.elapsed()
         );
         assert!(
-            nodegroups(sb).is_empty(),
+            sb.nodegroups().is_empty(),
             "the restart lost the node groups"
         );
     };
@@ -419,18 +270,18 @@ fn stand_in_lost_mid_apply(outage: Outage) {
     ws.run(&apply_args(&[])).assert_success();
     assert_no_changes(&ws);
     assert_eq!(
-        nodegroups(&sb),
+        sb.nodegroups(),
         state_names(&ws),
         "the stand-in holds exactly what the state lists"
     );
     assert_eq!(
-        nodegroups(&sb),
+        sb.nodegroups(),
         ["infra", "spark-drivers", "spark-executors"]
     );
 
     ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
         .assert_success();
-    assert!(nodegroups(&sb).is_empty());
+    assert!(sb.nodegroups().is_empty());
 }
 
 /// A restarted stand-in is seeded while the provider may still poll it. Every response draws a
@@ -516,10 +367,10 @@ fn ctrl_c_while_waiting_on_a_node_group() {
         &mut run,
         Duration::from_secs(120),
         "7 polls of the CREATING group",
-        || stat(&sb, "eks.DescribeNodegroup") >= 7,
+        || sb.stat("eks.DescribeNodegroup") >= 7,
     );
     std::thread::sleep(Duration::from_millis(300));
-    let polls_before = stat(&sb, "eks.DescribeNodegroup");
+    let polls_before = sb.stat("eks.DescribeNodegroup");
     let out = interrupt(run, &log);
     assert!(
         out.text()
@@ -529,7 +380,7 @@ fn ctrl_c_while_waiting_on_a_node_group() {
     );
     // The waiting stopped: after StopProvider at most the read that records the group (the
     // provider records it as CreateNodegroup returned it, without that read).
-    let polls_after = stat(&sb, "eks.DescribeNodegroup");
+    let polls_after = sb.stat("eks.DescribeNodegroup");
     eprintln!("polls after the interrupt: {}", polls_after - polls_before);
     assert!(
         polls_after <= polls_before + 1,
@@ -558,7 +409,7 @@ fn ctrl_c_while_waiting_on_a_node_group() {
         Some(false),
         "{state:?}"
     );
-    let creates = stat(&sb, "eks.CreateNodegroup");
+    let creates = sb.stat("eks.CreateNodegroup");
     let plan = ws.run(&["plan", "-no-color", "-input=false"]);
     plan.assert_success();
     assert!(
@@ -574,22 +425,22 @@ fn ctrl_c_while_waiting_on_a_node_group() {
         out.text()
     );
     assert_eq!(
-        stat(&sb, "eks.CreateNodegroup"),
+        sb.stat("eks.CreateNodegroup"),
         creates,
         "the group was resumed, not created again"
     );
-    let tags = asg_tags_of(&sb, "infra");
+    let tags = sb.asg_tags_for(&sb.describe_nodegroup("infra"));
     assert!(
         tags.keys()
             .any(|k| k.starts_with("k8s.io/cluster-autoscaler/node-template/label/")),
         "the resumed apply wrote the Auto Scaling group tags: {tags:?}"
     );
     assert_no_changes(&ws);
-    assert_eq!(nodegroups(&sb), ["infra"]);
+    assert_eq!(sb.nodegroups(), ["infra"]);
     assert_eq!(state_names(&ws), ["infra"]);
     ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
         .assert_success();
-    assert!(nodegroups(&sb).is_empty());
+    assert!(sb.nodegroups().is_empty());
 }
 
 /// Ctrl-C while the provider waits on an update, and later while it waits on a delete: each
@@ -628,7 +479,7 @@ fn ctrl_c_during_an_update_and_a_destroy_then_both_resume() {
         &mut run,
         Duration::from_secs(120),
         "polls of the update",
-        || stat(&sb, "eks.UpdateNodegroupConfig") == 1 && stat(&sb, "eks.DescribeUpdate") >= 4,
+        || sb.stat("eks.UpdateNodegroupConfig") == 1 && sb.stat("eks.DescribeUpdate") >= 4,
     );
     let out = interrupt(run, &log);
     let text = out.text();
@@ -654,33 +505,25 @@ fn ctrl_c_during_an_update_and_a_destroy_then_both_resume() {
     );
     assert_no_changes(&ws);
     assert_eq!(
-        stat(&sb, "eks.UpdateNodegroupConfig"),
+        sb.stat("eks.UpdateNodegroupConfig"),
         1,
         "the update was not sent twice"
     );
-    let conf = sb.sdk_config();
-    let eks = aws_sdk_eks::Client::new(&conf);
-    let live = block_on(
-        eks.describe_nodegroup()
-            .cluster_name(sb.cluster())
-            .nodegroup_name("infra")
-            .send(),
-    )
-    .expect("describe the group");
-    let scaling = live.nodegroup().and_then(|n| n.scaling_config());
+    let live = sb.describe_nodegroup("infra");
+    let scaling = live.scaling_config();
     assert_eq!(scaling.and_then(|s| s.max_size()), Some(9), "{live:?}");
 
     // A destroy interrupted while the group is DELETING.
     slow(1_000_000);
     let log = ws.dir.path().join("destroy.log");
     ws.env("TF_LOG_PATH", &log.to_string_lossy());
-    let polls = stat(&sb, "eks.DescribeNodegroup");
+    let polls = sb.stat("eks.DescribeNodegroup");
     let mut run = ws.spawn(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
     wait_while_running(
         &mut run,
         Duration::from_secs(120),
         "polls of the DELETING group",
-        || stat(&sb, "eks.DeleteNodegroup") == 1 && stat(&sb, "eks.DescribeNodegroup") >= polls + 4,
+        || sb.stat("eks.DeleteNodegroup") == 1 && sb.stat("eks.DescribeNodegroup") >= polls + 4,
     );
     let out = interrupt(run, &log);
     let text = out.text();
@@ -693,72 +536,47 @@ fn ctrl_c_during_an_update_and_a_destroy_then_both_resume() {
         ["infra"],
         "the group being deleted stays in the state"
     );
-    assert_eq!(nodegroups(&sb), ["infra"], "EKS goes on deleting it");
+    assert_eq!(sb.nodegroups(), ["infra"], "EKS goes on deleting it");
     // The next destroy waits for the deletion under way.
     slow(1);
     ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
         .assert_success();
-    assert!(nodegroups(&sb).is_empty());
+    assert!(sb.nodegroups().is_empty());
     assert!(state_names(&ws).is_empty());
-    assert!(autoscaling_groups(&sb).is_empty());
+    assert!(sb.autoscaling_groups().is_empty());
 
     // A create interrupted, then destroyed: EKS refuses to delete a group still CREATING
     // (ResourceInUseException); the destroy waits for it to settle and deletes it.
     slow(1_000_000);
     let log = ws.dir.path().join("create.log");
     ws.env("TF_LOG_PATH", &log.to_string_lossy());
-    let polls = stat(&sb, "eks.DescribeNodegroup");
+    let polls = sb.stat("eks.DescribeNodegroup");
     let mut run = ws.spawn(&apply_args(&[]));
     wait_while_running(
         &mut run,
         Duration::from_secs(120),
         "polls of the CREATING group",
-        || stat(&sb, "eks.DescribeNodegroup") >= polls + 3,
+        || sb.stat("eks.DescribeNodegroup") >= polls + 3,
     );
     interrupt(run, &log);
     assert_eq!(state_names(&ws), ["infra"]);
     slow(3);
-    let deletes = stat(&sb, "eks.DeleteNodegroup");
+    let deletes = sb.stat("eks.DeleteNodegroup");
     ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
         .assert_success();
     assert_eq!(
-        stat(&sb, "eks.DeleteNodegroup"),
+        sb.stat("eks.DeleteNodegroup"),
         deletes + 2,
         "one DeleteNodegroup refused while CREATING, one after it settled"
     );
-    assert!(nodegroups(&sb).is_empty());
+    assert!(sb.nodegroups().is_empty());
     assert!(state_names(&ws).is_empty());
 }
 
-/// Sends SIGINT to a running Terraform command as Ctrl-C does, and checks what every
-/// interruption must show: Terraform exits within 5 s, with an error but no crash, and the
-/// provider's wait ended less than 1 s after StopProvider (from the provider's own log
-/// timestamps in `log`, this command's TF_LOG_PATH).
+/// Ctrl-C (`support::interrupt`), and the provider's wait ended less than 1 s after
+/// StopProvider (from the provider's own log timestamps in `log`, this command's TF_LOG_PATH).
 fn interrupt(run: Running, log: &std::path::Path) -> Output {
-    let interrupted = Instant::now();
-    run.signal("INT");
-    let out = run.wait_with_limit(Duration::from_secs(180));
-    let to_exit = interrupted.elapsed();
-    eprintln!("SIGINT -> terraform exit: {to_exit:?}");
-    eprintln!(
-        "the interrupted command said:\n{}",
-        out.text()
-            .lines()
-            .filter(|l| l.contains("nterrupt")
-                || l.contains("ancel")
-                || l.contains("Error")
-                || l.contains("Stopping"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    out.assert_failure();
-    assert_no_crash(&out);
-    let text = out.text();
-    assert!(text.contains("Interrupt received"), "{text}");
-    assert!(
-        to_exit < Duration::from_secs(5),
-        "terraform exited {to_exit:?} after SIGINT: the wait did not stop at StopProvider"
-    );
+    let out = support::interrupt(run);
     let logged = std::fs::read_to_string(log).unwrap_or_default();
     match stop_to_wait_end(&logged) {
         Some(gap) => {
@@ -834,27 +652,15 @@ resource "dataplatform_nodegroup" "ng" {{
 /// Every one of the 100 groups has `team` as a label, the scaling bounds, and matching
 /// autoscaler tags on its Auto Scaling group.
 fn check_hundred(sb: &Sandbox, team: &str, min: i32, max: i32) {
-    let conf = sb.sdk_config();
-    let eks = aws_sdk_eks::Client::new(&conf);
-    let asg = aws_sdk_autoscaling::Client::new(&conf);
     let expected: Vec<String> = (0..100).map(|i| format!("ng-{i:03}")).collect();
-    assert_eq!(nodegroups(sb), expected, "exactly the 100 groups");
+    assert_eq!(sb.nodegroups(), expected, "exactly the 100 groups");
     assert_eq!(
-        autoscaling_groups(sb).len(),
+        sb.autoscaling_groups().len(),
         100,
         "one Auto Scaling group each, none orphaned"
     );
     for name in &expected {
-        let ng = block_on(
-            eks.describe_nodegroup()
-                .cluster_name(sb.cluster())
-                .nodegroup_name(name)
-                .send(),
-        )
-        .expect("describe node group")
-        .nodegroup()
-        .cloned()
-        .expect("node group");
+        let ng = sb.describe_nodegroup(name);
         assert_eq!(ng.status().map(|s| s.as_str()), Some("ACTIVE"), "{name}");
         assert_eq!(
             ng.labels().and_then(|l| l.get("team")).map(String::as_str),
@@ -867,12 +673,7 @@ fn check_hundred(sb: &Sandbox, team: &str, min: i32, max: i32) {
             (Some(min), Some(max)),
             "{name}: scaling"
         );
-        let group = ng
-            .resources()
-            .and_then(|r| r.auto_scaling_groups().first())
-            .and_then(|g| g.name())
-            .expect("asg");
-        let tags = asg_tags(&asg, group);
+        let tags = sb.asg_tags_for(&ng);
         assert_eq!(
             tags.get("k8s.io/cluster-autoscaler/node-template/label/team")
                 .map(String::as_str),
@@ -905,11 +706,7 @@ fn hundred_node_groups_with_parallelism_20() {
         out.text()
     );
     eprintln!("create 100 (-parallelism=20): {:?}", out.elapsed);
-    assert_eq!(
-        stat(&sb, "eks.CreateNodegroup"),
-        100,
-        "one create call each"
-    );
+    assert_eq!(sb.stat("eks.CreateNodegroup"), 100, "one create call each");
     check_hundred(&sb, "data", 0, 5);
     assert_no_changes(&ws);
 
@@ -924,7 +721,7 @@ fn hundred_node_groups_with_parallelism_20() {
     );
     eprintln!("update 100 (-parallelism=20): {:?}", out.elapsed);
     assert_eq!(
-        stat(&sb, "eks.UpdateNodegroupConfig"),
+        sb.stat("eks.UpdateNodegroupConfig"),
         100,
         "one update call each"
     );
@@ -944,14 +741,10 @@ fn hundred_node_groups_with_parallelism_20() {
     out.assert_success();
     assert!(out.text().contains("100 destroyed"), "{}", out.text());
     eprintln!("destroy 100 (-parallelism=20): {:?}", out.elapsed);
-    assert_eq!(
-        stat(&sb, "eks.DeleteNodegroup"),
-        100,
-        "one delete call each"
-    );
-    assert!(nodegroups(&sb).is_empty(), "no node group left");
+    assert_eq!(sb.stat("eks.DeleteNodegroup"), 100, "one delete call each");
+    assert!(sb.nodegroups().is_empty(), "no node group left");
     assert!(
-        autoscaling_groups(&sb).is_empty(),
+        sb.autoscaling_groups().is_empty(),
         "no Auto Scaling group left"
     );
     assert!(state_names(&ws).is_empty());

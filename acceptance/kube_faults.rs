@@ -24,7 +24,10 @@ use serde_json::{json, Value as Json};
 
 use crate::examples::{assert_empty, destroy, seed_example};
 use crate::kube_sandbox::{env, ClusterEnv};
-use crate::support::{apply, assert_no_changes, Workspace, TERRAFORM_VERSIONS};
+use crate::support::{
+    apply, assert_no_changes, interrupt, state_resources, wait_while_running, Workspace,
+    TERRAFORM_VERSIONS,
+};
 
 /// Faults on both stand-ins, seeded so a run is repeatable.
 fn faults_on(e: &ClusterEnv) {
@@ -45,26 +48,6 @@ fn faults_on(e: &ClusterEnv) {
 fn faults_off(e: &ClusterEnv) {
     e.kube.control("DELETE", "/_sandbox/faults", &Json::Null);
     e.aws.control("DELETE", "/_sandbox/faults", &Json::Null);
-}
-
-/// The resources of the state (root and child modules), from `terraform show -json`.
-fn state_resources(ws: &Workspace) -> Vec<Json> {
-    fn walk(module: &Json, out: &mut Vec<Json>) {
-        if let Some(rs) = module["resources"].as_array() {
-            out.extend(rs.iter().cloned());
-        }
-        if let Some(children) = module["child_modules"].as_array() {
-            for c in children {
-                walk(c, out);
-            }
-        }
-    }
-    let out = ws.run(&["show", "-json", "-no-color"]);
-    out.assert_success();
-    let state: Json = serde_json::from_str(&out.stdout).expect("state JSON");
-    let mut resources = Vec::new();
-    walk(&state["values"]["root_module"], &mut resources);
-    resources
 }
 
 /// The Kubernetes objects the state records (`Kind/namespace/name` or `Kind/name`).
@@ -136,20 +119,6 @@ fn live_objects(e: &ClusterEnv) -> BTreeSet<String> {
     live
 }
 
-/// The node groups of the `analytics` cluster in the AWS stand-in.
-fn live_nodegroups(e: &ClusterEnv) -> BTreeSet<String> {
-    let conf = e.aws.sdk_config();
-    let eks = aws_sdk_eks::Client::new(&conf);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let out = rt
-        .block_on(eks.list_nodegroups().cluster_name(e.aws.cluster()).send())
-        .expect("ListNodegroups");
-    out.nodegroups().iter().cloned().collect()
-}
-
 /// The stand-ins hold exactly what the state records.
 #[track_caller]
 fn assert_matches_state(ws: &Workspace, e: &ClusterEnv, step: &str) {
@@ -165,7 +134,11 @@ fn assert_matches_state(ws: &Workspace, e: &ClusterEnv, step: &str) {
     );
     let nodegroups = recorded_nodegroups(&resources);
     assert_eq!(nodegroups.len(), 3, "{step}: {nodegroups:?}");
-    assert_eq!(live_nodegroups(e), nodegroups, "{step}: node groups");
+    assert_eq!(
+        e.aws.nodegroups().into_iter().collect::<BTreeSet<_>>(),
+        nodegroups,
+        "{step}: node groups"
+    );
 }
 
 fn count(v: &Json) -> u64 {
@@ -239,7 +212,7 @@ fn the_seed_environment_converges_under_throttling_and_server_errors() {
     faults_off(&e);
     assert_empty(&e);
     assert_eq!(live_objects(&e), BTreeSet::new(), "left after the destroy");
-    assert_eq!(live_nodegroups(&e), BTreeSet::new(), "node groups left");
+    assert_eq!(e.aws.nodegroups(), Vec::<String>::new(), "node groups left");
 
     // The faults were served: throttling and server errors on both stand-ins, in each step.
     let kube = e.kube.stats();
@@ -380,48 +353,23 @@ fn ctrl_c_stops_the_retries_of_a_throttled_call() {
     let mut run = ws.spawn(&["apply", "-auto-approve", "-no-color", "-input=false"]);
     // Each call waits longer between attempts (at least Retry-After, 1 s, up to 8 s): by the
     // eighth refusal the calls sleep for seconds.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while throttled() < 8 {
-        assert!(
-            !run.finished(),
-            "apply ended early:\n{}",
-            run.output_so_far()
-        );
-        assert!(
-            Instant::now() < deadline,
-            "no throttled retries within 120 s:\n{}",
-            run.output_so_far()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_while_running(
+        &mut run,
+        Duration::from_secs(120),
+        "eight throttled retries",
+        || throttled() >= 8,
+    );
     std::thread::sleep(Duration::from_millis(300));
     let before = e.kube.stats();
-    let interrupted = Instant::now();
-    run.signal("INT");
-    let out = run.wait_with_limit(Duration::from_secs(180));
-    let to_exit = interrupted.elapsed();
     eprintln!(
-        "SIGINT after {} throttled requests -> terraform exit: {to_exit:?}",
+        "SIGINT after {} throttled requests",
         before["faults"]["throttled"]
     );
-    out.assert_failure();
+    let out = interrupt(run);
     let text = out.text();
-    for bad in [
-        "panic",
-        "Plugin did not respond",
-        "plugin exited",
-        "crashed",
-    ] {
-        assert!(!text.contains(bad), "{bad:?} in:\n{text}");
-    }
-    assert!(text.contains("Interrupt received"), "{text}");
     assert!(
         text.contains("cancelled before the Kubernetes API at"),
         "the provider says why it stopped:\n{text}"
-    );
-    assert!(
-        to_exit < Duration::from_secs(5),
-        "terraform exited {to_exit:?} after SIGINT: the retries did not stop at StopProvider"
     );
     // At most the requests already on their way when Terraform stopped the provider.
     let after = e.kube.stats();

@@ -7,7 +7,7 @@ use serde_json::{json, Value as Json};
 use crate::sandbox::Sandbox;
 use crate::support::{
     apply, assert_no_changes, block_on, hcl_list as list, line_of, plan, required_providers,
-    Workspace, TERRAFORM_VERSIONS,
+    state_resources, Workspace, TERRAFORM_VERSIONS,
 };
 
 /// The seed's node groups; `executor_extra` is spliced into the executor block.
@@ -73,59 +73,10 @@ fn workspace(v: &str, sb: &Sandbox) -> Workspace {
     ws
 }
 
-fn nodegroups(sb: &Sandbox) -> Vec<String> {
-    let conf = sb.sdk_config();
-    let eks = aws_sdk_eks::Client::new(&conf);
-    let mut names = block_on(eks.list_nodegroups().cluster_name(sb.cluster()).send())
-        .expect("list node groups")
-        .nodegroups()
-        .to_vec();
-    names.sort();
-    names
-}
-
-fn describe(sb: &Sandbox, name: &str) -> aws_sdk_eks::types::Nodegroup {
-    let conf = sb.sdk_config();
-    let eks = aws_sdk_eks::Client::new(&conf);
-    block_on(
-        eks.describe_nodegroup()
-            .cluster_name(sb.cluster())
-            .nodegroup_name(name)
-            .send(),
-    )
-    .expect("describe node group")
-    .nodegroup()
-    .cloned()
-    .expect("node group")
-}
-
-fn asg_tags(sb: &Sandbox, group: &str) -> std::collections::BTreeMap<String, String> {
-    let conf = sb.sdk_config();
-    let asg = aws_sdk_autoscaling::Client::new(&conf);
-    let out = block_on(
-        asg.describe_tags()
-            .filters(
-                aws_sdk_autoscaling::types::Filter::builder()
-                    .name("auto-scaling-group")
-                    .values(group)
-                    .build(),
-            )
-            .send(),
-    )
-    .expect("describe tags");
-    out.tags()
-        .iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-        .collect()
-}
-
 fn state_of(ws: &Workspace, address: &str) -> Json {
-    let out = ws.run(&["show", "-json", "-no-color"]);
-    out.assert_success();
-    let doc: Json = serde_json::from_str(&out.stdout).expect("show -json");
-    doc["values"]["root_module"]["resources"]
-        .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["address"] == address))
+    state_resources(ws)
+        .into_iter()
+        .find(|r| r["address"] == address)
         .map(|r| r["values"].clone())
         .unwrap_or(Json::Null)
 }
@@ -165,10 +116,10 @@ fn seed_groups_apply_update_replace_destroy() {
 
         apply(&ws).assert_success();
         assert_eq!(
-            nodegroups(&sb),
+            sb.nodegroups(),
             vec!["infra", "spark-drivers", "spark-executors"]
         );
-        let exec = describe(&sb, "spark-executors");
+        let exec = sb.describe_nodegroup("spark-executors");
         assert_eq!(exec.capacity_type().map(|c| c.as_str()), Some("SPOT"));
         assert_eq!(exec.instance_types(), ["r5d.2xlarge", "r5dn.2xlarge"]);
         assert_eq!(
@@ -178,15 +129,10 @@ fn seed_groups_apply_update_replace_destroy() {
             Some("spark-executor")
         );
         assert_eq!(exec.taints().len(), 1);
-        let infra = describe(&sb, "infra");
+        let infra = sb.describe_nodegroup("infra");
         assert_eq!(infra.capacity_type().map(|c| c.as_str()), Some("ON_DEMAND"));
         assert!(infra.taints().is_empty(), "infra is not tainted");
-        let group = exec
-            .resources()
-            .and_then(|r| r.auto_scaling_groups().first())
-            .and_then(|g| g.name())
-            .expect("asg");
-        let tags = asg_tags(&sb, group);
+        let tags = sb.asg_tags_for(&exec);
         assert_eq!(
             tags.get("k8s.io/cluster-autoscaler/enabled")
                 .map(String::as_str),
@@ -222,7 +168,7 @@ fn seed_groups_apply_update_replace_destroy() {
             p.text()
         );
         apply(&ws).assert_success();
-        let exec = describe(&sb, "spark-executors");
+        let exec = sb.describe_nodegroup("spark-executors");
         assert_eq!(
             exec.labels()
                 .and_then(|l| l.get("team"))
@@ -231,7 +177,7 @@ fn seed_groups_apply_update_replace_destroy() {
         );
         assert_eq!(exec.taints().len(), 2);
         assert_eq!(exec.scaling_config().and_then(|s| s.max_size()), Some(60));
-        let tags = asg_tags(&sb, group);
+        let tags = sb.asg_tags_for(&exec);
         assert_eq!(
             tags.get("k8s.io/cluster-autoscaler/node-template/taint/dedicated")
                 .map(String::as_str),
@@ -255,7 +201,7 @@ fn seed_groups_apply_update_replace_destroy() {
         assert!(p.text().contains("forces replacement"), "{}", p.text());
         apply(&ws).assert_success();
         assert_eq!(
-            describe(&sb, "spark-executors").instance_types(),
+            sb.describe_nodegroup("spark-executors").instance_types(),
             ["r5d.2xlarge", "r5ad.2xlarge"]
         );
         assert_no_changes(&ws);
@@ -263,7 +209,7 @@ fn seed_groups_apply_update_replace_destroy() {
         ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
             .assert_success();
         assert!(
-            nodegroups(&sb).is_empty(),
+            sb.nodegroups().is_empty(),
             "destroy leaves the sandbox empty"
         );
     }
@@ -291,7 +237,7 @@ fn drift_import_and_autoscaler_ownership() {
             &seed_config(&sb, "", "").replacen("min_size = 1", "min_size = 5", 1),
         );
         apply(&ws).assert_success();
-        let infra = describe(&sb, "infra");
+        let infra = sb.describe_nodegroup("infra");
         let s = infra.scaling_config().expect("scaling");
         assert_eq!(s.min_size(), Some(5));
         assert_eq!(
@@ -324,7 +270,7 @@ fn drift_import_and_autoscaler_ownership() {
         );
         apply(&ws).assert_success();
         assert_eq!(
-            describe(&sb, "spark-executors")
+            sb.describe_nodegroup("spark-executors")
                 .labels()
                 .and_then(|l| l.get("purpose"))
                 .map(String::as_str),
@@ -397,7 +343,7 @@ fn drift_import_and_autoscaler_ownership() {
         assert_no_changes(&ws);
         ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
             .assert_success();
-        assert!(nodegroups(&sb).is_empty());
+        assert!(sb.nodegroups().is_empty());
     }
 }
 
@@ -422,7 +368,7 @@ fn converges_under_throttling_and_reports_update_failures() {
         );
         sb.control("DELETE", "/_sandbox/faults", &json!({}));
         assert_eq!(
-            nodegroups(&sb),
+            sb.nodegroups(),
             vec!["infra", "spark-drivers", "spark-executors"],
             "nothing duplicated"
         );
@@ -455,7 +401,7 @@ fn converges_under_throttling_and_reports_update_failures() {
         assert_no_changes(&ws);
 
         // A Kubernetes version change goes through UpdateNodegroupVersion, in place.
-        let before = describe(&sb, "infra");
+        let before = sb.describe_nodegroup("infra");
         ws.write(
             "main.tf",
             &seed_config(
@@ -471,7 +417,7 @@ fn converges_under_throttling_and_reports_update_failures() {
             p.text()
         );
         apply(&ws).assert_success();
-        let after = describe(&sb, "infra");
+        let after = sb.describe_nodegroup("infra");
         assert_eq!(after.version(), Some("1.30"));
         assert_ne!(
             after.release_version(),
@@ -486,7 +432,7 @@ fn converges_under_throttling_and_reports_update_failures() {
         assert_no_changes(&ws);
         ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
             .assert_success();
-        assert!(nodegroups(&sb).is_empty());
+        assert!(sb.nodegroups().is_empty());
     }
 }
 
@@ -532,7 +478,7 @@ fn timeouts_are_honoured_and_state_records_what_exists() {
     ])
     .assert_success();
     assert_eq!(
-        nodegroups(&sb),
+        sb.nodegroups(),
         vec!["infra"],
         "re-apply converges, nothing orphaned"
     );
@@ -611,5 +557,5 @@ fn bad_input_fails_at_plan_with_the_attribute_and_creates_nothing() {
     let out = plan(&ws);
     out.assert_failure();
     assert!(out.text().contains("at most 50 taints"), "{}", out.text());
-    assert!(nodegroups(&sb).is_empty(), "nothing created");
+    assert!(sb.nodegroups().is_empty(), "nothing created");
 }

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use crate::kube_sandbox::KubeSandbox;
-use crate::support::{repo_root, Workspace};
+use crate::support::{block_on, repo_root, Workspace};
 
 pub struct Sandbox {
     child: Child,
@@ -296,6 +297,109 @@ impl Sandbox {
                 ))
                 .load(),
         )
+    }
+
+    /// How many requests of `key` (e.g. `eks.DescribeNodegroup`) the stand-in has served.
+    pub fn stat(&self, key: &str) -> u64 {
+        self.control("GET", "/_sandbox/stats", &serde_json::json!({}))[key]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    /// The node group names of the cluster, sorted (ListNodegroups does not move lifecycles
+    /// along).
+    pub fn nodegroups(&self) -> Vec<String> {
+        let eks = aws_sdk_eks::Client::new(&self.sdk_config());
+        let mut names = Vec::new();
+        let mut token = None;
+        loop {
+            let out = block_on(
+                eks.list_nodegroups()
+                    .cluster_name(self.cluster())
+                    .set_next_token(token)
+                    .send(),
+            )
+            .expect("list node groups");
+            names.extend(out.nodegroups().iter().cloned());
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        names.sort();
+        names
+    }
+
+    /// DescribeNodegroup (which moves a CREATING, UPDATING or DELETING group along).
+    pub fn describe_nodegroup(&self, name: &str) -> aws_sdk_eks::types::Nodegroup {
+        let eks = aws_sdk_eks::Client::new(&self.sdk_config());
+        block_on(
+            eks.describe_nodegroup()
+                .cluster_name(self.cluster())
+                .nodegroup_name(name)
+                .send(),
+        )
+        .expect("describe node group")
+        .nodegroup()
+        .cloned()
+        .expect("node group")
+    }
+
+    /// The Auto Scaling group names, sorted.
+    pub fn autoscaling_groups(&self) -> Vec<String> {
+        let asg = aws_sdk_autoscaling::Client::new(&self.sdk_config());
+        let mut names = Vec::new();
+        let mut token = None;
+        loop {
+            let out = block_on(
+                asg.describe_auto_scaling_groups()
+                    .set_next_token(token)
+                    .send(),
+            )
+            .expect("describe auto scaling groups");
+            names.extend(
+                out.auto_scaling_groups()
+                    .iter()
+                    .filter_map(|g| g.auto_scaling_group_name().map(str::to_string)),
+            );
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        names.sort();
+        names
+    }
+
+    /// The tags of an Auto Scaling group.
+    pub fn asg_tags(&self, group: &str) -> BTreeMap<String, String> {
+        let asg = aws_sdk_autoscaling::Client::new(&self.sdk_config());
+        let out = block_on(
+            asg.describe_tags()
+                .filters(
+                    aws_sdk_autoscaling::types::Filter::builder()
+                        .name("auto-scaling-group")
+                        .values(group)
+                        .build(),
+                )
+                .send(),
+        )
+        .expect("describe tags");
+        out.tags()
+            .iter()
+            .filter(|t| t.resource_id() == Some(group))
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .collect()
+    }
+
+    /// The tags of the Auto Scaling group behind a node group (as DescribeNodegroup returned it).
+    pub fn asg_tags_for(&self, ng: &aws_sdk_eks::types::Nodegroup) -> BTreeMap<String, String> {
+        let group = ng
+            .resources()
+            .and_then(|r| r.auto_scaling_groups().first())
+            .and_then(|g| g.name())
+            .expect("the node group's Auto Scaling group");
+        self.asg_tags(group)
     }
 }
 

@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use serde_json::Value as Json;
+
 pub const PROVIDER_NAMESPACE: &str = "dataplatform";
 pub const PROVIDER_TYPE: &str = "dataplatform";
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/dataplatform/dataplatform";
@@ -410,7 +412,6 @@ impl Drop for Running {
     }
 }
 
-/// The `terraform { required_providers }` block every configuration starts with.
 /// Runs a future (an AWS SDK call of the test's own) to completion.
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
@@ -431,6 +432,7 @@ pub fn hcl_list(v: &[String]) -> String {
     )
 }
 
+/// The `terraform { required_providers }` block every configuration starts with.
 pub fn required_providers() -> String {
     format!(
         "terraform {{\n  required_providers {{\n    dataplatform = {{\n      source = \"{PROVIDER_ADDRESS}\"\n    }}\n  }}\n}}\n"
@@ -466,4 +468,100 @@ pub fn assert_no_changes(ws: &Workspace) {
         ws.version,
         out.text()
     );
+}
+
+/// The resources of the state (`terraform show -json`), root module and child modules alike.
+pub fn state_resources(ws: &Workspace) -> Vec<Json> {
+    fn walk(module: &Json, out: &mut Vec<Json>) {
+        if let Some(rs) = module["resources"].as_array() {
+            out.extend(rs.iter().cloned());
+        }
+        if let Some(children) = module["child_modules"].as_array() {
+            for c in children {
+                walk(c, out);
+            }
+        }
+    }
+    let out = ws.run(&["show", "-json", "-no-color"]);
+    out.assert_success();
+    let state: Json = serde_json::from_str(&out.stdout).expect("show -json");
+    let mut resources = Vec::new();
+    walk(&state["values"]["root_module"], &mut resources);
+    resources
+}
+
+/// Polls `cond` every 100 ms until it holds; panics after `limit`.
+#[track_caller]
+pub fn wait_until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "no {what} within {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Like `wait_until`, for a condition reached while `run` goes on: fails at once, with its
+/// output, if the command ends first.
+#[track_caller]
+pub fn wait_while_running(
+    run: &mut Running,
+    limit: Duration,
+    what: &str,
+    mut cond: impl FnMut() -> bool,
+) {
+    wait_until(limit, what, || {
+        assert!(
+            !run.finished(),
+            "the command ended before {what}:\n{}",
+            run.output_so_far()
+        );
+        cond()
+    });
+}
+
+/// No crash, no internal error: what a provider failure must never look like.
+#[track_caller]
+pub fn assert_no_crash(out: &Output) {
+    let text = out.text();
+    for bad in [
+        "panic",
+        "internal error",
+        "Plugin did not respond",
+        "plugin exited",
+        "crashed",
+    ] {
+        assert!(!text.contains(bad), "{bad:?} in:\n{text}");
+    }
+}
+
+/// Sends SIGINT to a running Terraform command as Ctrl-C does, and checks what every
+/// interruption must show: Terraform exits within 5 s, with an error but no crash, having
+/// said "Interrupt received".
+#[track_caller]
+pub fn interrupt(run: Running) -> Output {
+    let interrupted = Instant::now();
+    run.signal("INT");
+    let out = run.wait_with_limit(Duration::from_secs(180));
+    let to_exit = interrupted.elapsed();
+    eprintln!("SIGINT -> terraform exit: {to_exit:?}");
+    eprintln!(
+        "the interrupted command said:\n{}",
+        out.text()
+            .lines()
+            .filter(|l| l.contains("nterrupt")
+                || l.contains("ancel")
+                || l.contains("Error")
+                || l.contains("Stopping"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    out.assert_failure();
+    assert_no_crash(&out);
+    let text = out.text();
+    assert!(text.contains("Interrupt received"), "{text}");
+    assert!(
+        to_exit < Duration::from_secs(5),
+        "terraform exited {to_exit:?} after SIGINT: the provider did not stop at StopProvider"
+    );
+    out
 }

@@ -515,7 +515,6 @@ impl Resource<ProviderData> for Nodegroup {
         let eks = &clients.eks;
         let cluster = str_of(&prior, "cluster_name").unwrap_or_default();
         let name = str_of(&prior, "name").unwrap_or_default();
-        let timeout = timeouts::get(&planned, "update", DEFAULT_TIMEOUT);
         let cancel = ctx.cancellation_token();
         let live = match eks.find_nodegroup(&cluster, &name).await {
             Ok(Some(ng)) => ng,
@@ -530,73 +529,10 @@ impl Resource<ProviderData> for Nodegroup {
             }
             Err(e) => return ApplyResult::failed(prior, eks_diag("Cannot read node group", &e)),
         };
-        // A group still being created or updated (an apply interrupted while it waited, or a
-        // change made outside Terraform) is waited for before it is changed.
-        let live = if is_unsettled(Some(live.status.as_str())) {
-            match eks.wait_active(&cluster, &name, timeout, &cancel).await {
-                Ok(ng) => ng,
-                Err(e) => {
-                    return self
-                        .failed_update(
-                            data,
-                            &clients,
-                            &cluster,
-                            &name,
-                            &prior,
-                            eks_diag("Node group did not become ready", &e),
-                        )
-                        .await
-                }
-            }
-        } else {
-            live
-        };
-        let change = config_change(&live, &prior, &planned);
-        if let Err(e) = eks
-            .update_config(&cluster, &name, &change, timeout, &cancel)
-            .await
-        {
+        if let Err(d) = apply_changes(eks, &cluster, &name, live, &prior, &planned, &cancel).await {
             return self
-                .failed_update(
-                    data,
-                    &clients,
-                    &cluster,
-                    &name,
-                    &prior,
-                    eks_diag("Cannot update node group", &e),
-                )
+                .failed_update(data, &clients, &cluster, &name, &prior, d)
                 .await;
-        }
-        if let Some(v) = version_change(&prior, &planned) {
-            if let Err(e) = eks
-                .update_version(&cluster, &name, &v, timeout, &cancel)
-                .await
-            {
-                return self
-                    .failed_update(
-                        data,
-                        &clients,
-                        &cluster,
-                        &name,
-                        &prior,
-                        eks_diag("Cannot update node group version", &e),
-                    )
-                    .await;
-            }
-        }
-        if let Some(wanted) = planned.get_attr("tags_all").and_then(model::string_map) {
-            if let Err(e) = eks.sync_tags(&live.arn, &live.tags, &wanted).await {
-                return self
-                    .failed_update(
-                        data,
-                        &clients,
-                        &cluster,
-                        &name,
-                        &prior,
-                        eks_diag("Cannot tag node group", &e),
-                    )
-                    .await;
-            }
         }
         self.finish(data, &clients, &cluster, &name, &planned, &prior)
             .await
@@ -719,6 +655,44 @@ impl Nodegroup {
         };
         ApplyResult::failed(state, d)
     }
+}
+
+/// Takes a live group from its last known values to the plan: waits for a group still being
+/// created or updated (an apply interrupted while it waited, or a change made outside
+/// Terraform), then changes its configuration, its version and its tags, each update waited
+/// for within the `update` timeout.
+async fn apply_changes(
+    eks: &Eks,
+    cluster: &str,
+    name: &str,
+    live: LiveNodegroup,
+    prior: &Value,
+    planned: &Value,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<(), Diagnostic> {
+    let timeout = timeouts::get(planned, "update", DEFAULT_TIMEOUT);
+    let live = if is_unsettled(Some(live.status.as_str())) {
+        eks.wait_active(cluster, name, timeout, cancel)
+            .await
+            .map_err(|e| eks_diag("Node group did not become ready", &e))?
+    } else {
+        live
+    };
+    let change = config_change(&live, prior, planned);
+    eks.update_config(cluster, name, &change, timeout, cancel)
+        .await
+        .map_err(|e| eks_diag("Cannot update node group", &e))?;
+    if let Some(v) = version_change(prior, planned) {
+        eks.update_version(cluster, name, &v, timeout, cancel)
+            .await
+            .map_err(|e| eks_diag("Cannot update node group version", &e))?;
+    }
+    if let Some(wanted) = planned.get_attr("tags_all").and_then(model::string_map) {
+        eks.sync_tags(&live.arn, &live.tags, &wanted)
+            .await
+            .map_err(|e| eks_diag("Cannot tag node group", &e))?;
+    }
+    Ok(())
 }
 
 /// What UpdateNodegroupConfig must change, from the last known live values to the plan.
