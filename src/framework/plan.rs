@@ -5,7 +5,27 @@
 //! 3. attribute plan modifiers (use-state-for-unknown, requires-replace, ...);
 //! 4. write-only attributes are planned null.
 //!
-//! The resource's own plan changes run after this, in the server.
+//! The resource's own plan changes run after this, in the server, followed by
+//! [`replaced_after`]: an attribute that forces replacement does so whoever changed it.
+//!
+//! # What core proposes for a block the configuration leaves out
+//!
+//! A `NestingSingle` block left out of the configuration is null in the configuration, and
+//! core's plan check (`objchange.AssertPlanValid`, unchanged from 1.0 to today) demands it be
+//! null in the planned state too: "planned for existence but config wants absense".
+//! The proposed new state core sends differs by version:
+//! - Terraform 1.15 (`objchange.proposedNewNestedBlock`): the configuration's null (and an
+//!   unknown block, from `dynamic` over an unknown collection, stays unknown).
+//! - Terraform 1.0.x (protocol 6.0): the *prior* block. There `proposedNewNestedBlock` sends
+//!   single and group blocks alike to `ProposedNew`, whose `proposedNew` returns the prior
+//!   object whenever the configuration object is null; so removing `monitoring {}` proposes
+//!   the monitoring block that is in state, and planning it fails core's own check.
+//!
+//! Pass 1 therefore plans every single block the (known) configuration leaves out as null,
+//! whatever was proposed. List and set blocks need no such rule: every version proposes an
+//! empty collection for an empty configuration. A group block is never null. Nested attributes
+//! follow the attribute rules (optional+computed keeps the prior value; optional takes the
+//! configuration), the same in every version.
 
 use std::collections::BTreeMap;
 
@@ -67,7 +87,8 @@ fn update_attr(object: &mut Value, name: &str, f: impl FnOnce(Value) -> Value) {
     }
 }
 
-/// Pass 1: defaults, everywhere a configuration object exists; write-only attributes nulled.
+/// Pass 1: defaults, everywhere a configuration object exists; write-only attributes nulled;
+/// single blocks the configuration leaves out planned absent.
 fn apply_defaults(block: &Block, config: &Value, mut planned: Value) -> Value {
     if !matches!(planned, Value::Known(Known::Object(_))) {
         return planned;
@@ -93,10 +114,17 @@ fn apply_defaults(block: &Block, config: &Value, mut planned: Value) -> Value {
             }
         });
     }
+    // Only where the configuration object itself is known: a block it leaves out is absent.
+    let config_known = matches!(config, Value::Known(Known::Object(_)));
     for b in &block.blocks {
         let c = attr(config, &b.type_name);
         update_attr(&mut planned, &b.type_name, |p| {
-            map_elements(b.nesting, c, p, |ce, pe| apply_defaults(&b.block, ce, pe))
+            if b.nesting == BlockNesting::Single && config_known && c.is_null() {
+                // Terraform 1.0.x proposes the prior block here; see `plan`.
+                Value::Null
+            } else {
+                map_elements(b.nesting, c, p, |ce, pe| apply_defaults(&b.block, ce, pe))
+            }
         });
     }
     planned
@@ -239,6 +267,35 @@ impl Walk {
         resp.plan
     }
 
+    /// Runs the plan modifiers of a removed block's attributes against a null plan, for the
+    /// replacements they ask for.
+    fn removed(&mut self, block: &Block, path: &AttributePath, prior: &Value) {
+        for a in &block.attributes {
+            let state = attr(prior, &a.name);
+            if a.plan_modifiers.is_empty() || state.is_null() {
+                continue;
+            }
+            let path = path.clone().attr(&a.name);
+            let req = AttributePlanRequest {
+                path: &path,
+                config: &Value::Null,
+                state,
+                creating: false,
+            };
+            let mut resp = AttributePlanResponse {
+                plan: Value::Null,
+                requires_replace: false,
+                diagnostics: Diagnostics::new(),
+            };
+            for m in &a.plan_modifiers {
+                m.modify(&req, &mut resp);
+            }
+            if resp.requires_replace {
+                self.requires_replace.push(path);
+            }
+        }
+    }
+
     fn nested_block(
         &mut self,
         b: &NestedBlock,
@@ -260,6 +317,12 @@ impl Walk {
         planned: Value,
     ) -> Value {
         match (nesting, planned) {
+            (BlockNesting::Single, Value::Null) if !self.creating && !prior.is_null() => {
+                // The block is removed: attributes that force replacement do so when they had
+                // a value (as when it is added, where they are planned against a null prior).
+                self.removed(block, path, prior);
+                Value::Null
+            }
             (BlockNesting::Single | BlockNesting::Group, p) => {
                 self.block(block, path, config, prior, p)
             }
@@ -321,6 +384,46 @@ impl Walk {
                 Value::Known(Known::Map(out))
             }
             (_, other) => other,
+        }
+    }
+}
+
+/// The attributes declared to force replacement (at the top level and in single blocks)
+/// whose planned value differs from `prior`: run after the resource's own plan changes, which
+/// may derive such a value (a namespace defaulting to the name) after the modifiers ran. An
+/// unknown plan is left to the modifiers: core asks again once it is known.
+pub fn replaced_after(block: &Block, prior: &Value, planned: &Value) -> Vec<AttributePath> {
+    let mut out = Vec::new();
+    replaced_in(block, &AttributePath::root(), prior, planned, &mut out);
+    out
+}
+
+fn replaced_in(
+    block: &Block,
+    path: &AttributePath,
+    prior: &Value,
+    planned: &Value,
+    out: &mut Vec<AttributePath>,
+) {
+    if prior.is_null() || !matches!(prior, Value::Known(Known::Object(_))) {
+        return;
+    }
+    for a in &block.attributes {
+        if !a.plan_modifiers.iter().any(|m| m.requires_replace()) {
+            continue;
+        }
+        let (p, v) = (attr(prior, &a.name), attr(planned, &a.name));
+        if !v.is_unknown() && p != v {
+            out.push(path.clone().attr(&a.name));
+        }
+    }
+    for b in &block.blocks {
+        if b.nesting == BlockNesting::Single {
+            let p = attr(prior, &b.type_name);
+            let v = attr(planned, &b.type_name);
+            if matches!(v, Value::Known(Known::Object(_))) {
+                replaced_in(&b.block, &path.clone().attr(&b.type_name), p, v, out);
+            }
         }
     }
 }

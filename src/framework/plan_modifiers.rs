@@ -29,6 +29,10 @@ pub trait PlanModifier: Send + Sync {
     /// Markdown shown in the docs.
     fn description(&self) -> String;
     fn modify(&self, req: &AttributePlanRequest<'_>, resp: &mut AttributePlanResponse);
+    /// Whether a change of the attribute always replaces the resource.
+    fn requires_replace(&self) -> bool {
+        false
+    }
 }
 
 /// Changing the attribute destroys and re-creates the resource.
@@ -37,6 +41,9 @@ pub struct RequiresReplace;
 impl PlanModifier for RequiresReplace {
     fn description(&self) -> String {
         "Changing this forces a new resource.".to_string()
+    }
+    fn requires_replace(&self) -> bool {
+        true
     }
     fn modify(&self, req: &AttributePlanRequest<'_>, resp: &mut AttributePlanResponse) {
         if req.creating {

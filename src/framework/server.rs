@@ -401,7 +401,8 @@ impl<P: Provider> ProviderServer<P> {
         diags.extend(resp.diagnostics);
         let mut requires_replace = Vec::new();
         if !prior.is_null() {
-            for p in resp.requires_replace {
+            let derived = plan::replaced_after(&schema.block, prior, &resp.planned);
+            for p in resp.requires_replace.into_iter().chain(derived) {
                 if !requires_replace.contains(&p) {
                     requires_replace.push(p);
                 }

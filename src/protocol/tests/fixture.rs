@@ -11,7 +11,9 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
 use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
-use crate::framework::schema::{Attribute, Block, Mode, NestedBlock, ObjectNesting, Schema};
+use crate::framework::schema::{
+    Attribute, Block, BlockNesting, Mode, NestedBlock, ObjectNesting, Schema,
+};
 use crate::framework::validators::{int_between, one_of};
 use crate::framework::{
     timeouts, ApplyResult, Context, CreateRequest, DataSource, DataSourceList, DeleteRequest,
@@ -69,7 +71,12 @@ impl Provider for TestProvider {
         })
     }
     fn resources(&self) -> ResourceList<Data> {
-        vec![Arc::new(Thing), Arc::new(Slow), Arc::new(Panicky)]
+        vec![
+            Arc::new(Thing),
+            Arc::new(Slow),
+            Arc::new(Panicky),
+            Arc::new(Nesting),
+        ]
     }
     fn data_sources(&self) -> DataSourceList<Data> {
         vec![Arc::new(Echo)]
@@ -346,6 +353,67 @@ impl Resource<Data> for Slow {
     }
 }
 
+/// A block of every nesting mode, each with an optional attribute, an optional one with a
+/// default and a computed one: what core sends for absent, empty and unknown blocks.
+pub fn nesting_schema() -> Schema {
+    let inner = || {
+        Block::new()
+            .description("a block")
+            .attribute(Attribute::optional("value", Type::String).description("value"))
+            .attribute(
+                Attribute::optional_computed("mode", Type::String)
+                    .description("mode")
+                    .default_value(Value::string("standard")),
+            )
+            .attribute(Attribute::computed("status", Type::String).description("status"))
+    };
+    let mut b = Block::new()
+        .description("nesting")
+        .attribute(
+            Attribute::computed("id", Type::String)
+                .description("id")
+                .plan_modifier(UseStateForUnknown),
+        )
+        .attribute(Attribute::required("name", Type::String).description("name"));
+    for (name, nesting) in [
+        ("single", BlockNesting::Single),
+        ("group", BlockNesting::Group),
+        ("list", BlockNesting::List),
+        ("set", BlockNesting::Set),
+        ("map", BlockNesting::Map),
+    ] {
+        // Each with a single block inside, which core treats like a top-level one.
+        let block = inner().block(NestedBlock::single("inner", inner()));
+        b = b.block(NestedBlock::new(name, nesting, block));
+    }
+    Schema::new(0, b)
+}
+
+/// Plans with the pipeline alone; apply fills in what is computed.
+pub struct Nesting;
+
+#[async_trait]
+impl Resource<Data> for Nesting {
+    fn type_name(&self) -> &'static str {
+        "test_nesting"
+    }
+    fn schema(&self) -> Schema {
+        nesting_schema()
+    }
+    async fn create(&self, _: &Context<Data>, req: CreateRequest) -> ApplyResult {
+        ApplyResult::ok(req.planned)
+    }
+    async fn read(&self, _: &Context<Data>, req: ReadRequest) -> ReadResult {
+        ReadResult::found(req.state, req.private)
+    }
+    async fn update(&self, _: &Context<Data>, req: UpdateRequest) -> ApplyResult {
+        ApplyResult::ok(req.planned)
+    }
+    async fn delete(&self, _: &Context<Data>, _: DeleteRequest) -> Diagnostics {
+        Diagnostics::new()
+    }
+}
+
 /// Panics everywhere.
 pub struct Panicky;
 
@@ -421,6 +489,28 @@ pub struct Harness {
 
 pub async fn start() -> Harness {
     let world = Arc::new(World::default());
+    let (client, channel, stop, done) = serve_in_process(TestProvider {
+        world: world.clone(),
+    })
+    .await;
+    Harness {
+        client,
+        channel,
+        world,
+        stop,
+        done,
+    }
+}
+
+/// A gRPC client of `provider` served in this process, as Terraform would see it.
+pub async fn serve_in_process<P: Provider>(
+    provider: P,
+) -> (
+    pb::provider_client::ProviderClient<Channel>,
+    Channel,
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), crate::protocol::ServeError>>,
+) {
     let listener = Listener::bind(&PluginEnv {
         client_cert_pem: None,
     })
@@ -428,14 +518,7 @@ pub async fn start() -> Harness {
     .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let stop = CancellationToken::new();
-    let done = tokio::spawn(run(
-        TestProvider {
-            world: world.clone(),
-        },
-        listener,
-        stop.clone(),
-        false,
-    ));
+    let done = tokio::spawn(run(provider, listener, stop.clone(), false));
     let channel = Channel::from_shared(format!("http://{addr}"))
         .expect("uri")
         .connect_timeout(Duration::from_secs(5))
@@ -445,13 +528,7 @@ pub async fn start() -> Harness {
     let client = pb::provider_client::ProviderClient::new(channel.clone())
         .max_decoding_message_size(crate::protocol::MAX_MESSAGE_SIZE)
         .max_encoding_message_size(crate::protocol::MAX_MESSAGE_SIZE);
-    Harness {
-        client,
-        channel,
-        world,
-        stop,
-        done,
-    }
+    (client, channel, stop, done)
 }
 
 impl Harness {
