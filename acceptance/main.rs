@@ -5,6 +5,7 @@ mod support;
 
 mod aws_faults;
 mod bi_service;
+mod change_matrix;
 mod examples;
 mod framework;
 mod invalid_configs;

@@ -548,22 +548,47 @@ pub enum Planned {
 /// Whether the plan from `before` to `after` must replace: some attribute that forces
 /// replacement changed (or becomes unknown).
 pub fn must_replace(block: &Block, before: &Json, after: &Json, after_unknown: &Json) -> bool {
-    replacing_paths(block).iter().any(|p| {
-        let get = |root: &Json| {
-            let mut cur = root.clone();
-            for step in p {
-                cur = match cur {
-                    // A single block in the JSON plan of older versions may be a list of one.
-                    Json::Array(items) => {
-                        items.first().map(|i| i[step].clone()).unwrap_or(Json::Null)
+    !replacing_changes(block, before, after, after_unknown).is_empty()
+}
+
+/// The attributes that force replacement and change from `before` to `after`, as
+/// `path: before -> after`.
+pub fn replacing_changes(
+    block: &Block,
+    before: &Json,
+    after: &Json,
+    after_unknown: &Json,
+) -> Vec<String> {
+    replacing_paths(block)
+        .iter()
+        .filter_map(|p| {
+            let get = |root: &Json| {
+                let mut cur = root.clone();
+                for step in p {
+                    cur = match cur {
+                        // A single block in the JSON plan of older versions may be a list of one.
+                        Json::Array(items) => {
+                            items.first().map(|i| i[step].clone()).unwrap_or(Json::Null)
+                        }
+                        other => other[step].clone(),
+                    };
+                }
+                cur
+            };
+            let (b, a, u) = (get(before), get(after), get(after_unknown));
+            (u == Json::Bool(true) || b != a).then(|| {
+                format!(
+                    "{}: {b} -> {a}{}",
+                    p.join("."),
+                    if u == Json::Bool(true) {
+                        " (known after apply)"
+                    } else {
+                        ""
                     }
-                    other => other[step].clone(),
-                };
-            }
-            cur
-        };
-        get(after_unknown) == Json::Bool(true) || get(before) != get(after)
-    })
+                )
+            })
+        })
+        .collect()
 }
 
 /// [`must_replace`] for provider values (unknown is a change).

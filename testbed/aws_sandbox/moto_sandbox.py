@@ -452,6 +452,14 @@ def _resp_list_updates(self):
     return json.dumps({"updateIds": list(ng._updates)})
 
 
+def _resp_untag_resource(self):
+    # moto reads one `tagKeys` of the query string; UntagResource sends one per key.
+    keys = self.querystring.get("tagKeys", [])
+    self.eks_backend.untag_resource(self._extract_arn_from_path(), list(keys))
+    return "{}"
+
+
+EKSResponse.untag_resource = _resp_untag_resource
 EKSResponse.create_nodegroup = _resp_create_nodegroup
 EKSResponse.describe_nodegroup = _resp_describe_nodegroup
 EKSResponse.delete_nodegroup = _resp_delete_nodegroup

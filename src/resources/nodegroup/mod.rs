@@ -302,11 +302,13 @@ impl Resource<ProviderData> for Nodegroup {
                 }
             }
         }
-        if creating
-            && config.get_attr("disk_size").is_none_or(Value::is_null)
-            && !is_set(config.get_attr("launch_template"))
-        {
-            model::set(planned, "disk_size", Value::number(20i64));
+        if config.get_attr("disk_size").is_none_or(Value::is_null) {
+            if is_set(config.get_attr("launch_template")) {
+                // The launch template sizes the volume; EKS reports none.
+                model::set(planned, "disk_size", Value::Null);
+            } else if creating {
+                model::set(planned, "disk_size", Value::number(20i64));
+            }
         }
         if creating {
             if let (Some(s), true) = (planned.get_attr("scaling_config").cloned(), true) {
@@ -614,10 +616,18 @@ impl Nodegroup {
                 )
             }
         };
-        let wanted = planned
-            .get_attr("autoscaler_tags")
-            .cloned()
-            .unwrap_or(Value::Null);
+        // Unknown at plan time when the root volume's size was (a launch template leaves it to
+        // EKS): the group as created says what the autoscaler's template must advertise.
+        let wanted = match planned.get_attr("autoscaler_tags") {
+            Some(Value::Unknown) => model::map_value(&purpose::autoscaler_tags(
+                cluster,
+                &live.labels,
+                &live.taints,
+                live.disk_size.map(i64::from),
+            )),
+            Some(v) => v.clone(),
+            None => Value::Null,
+        };
         if let Err(d) =
             sync_autoscaler_tags(&clients.autoscaling, &live.autoscaling_groups, &wanted).await
         {
