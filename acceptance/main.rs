@@ -15,6 +15,7 @@ mod nodegroup;
 mod plugin_process;
 mod provider_core;
 mod release;
+mod release_platforms;
 mod sandbox;
 mod secrets;
 mod spark;

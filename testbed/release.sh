@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Builds a release of terraform-provider-dataplatform in the layout the Terraform registries use.
 #
-#   testbed/release.sh [--out DIR] [--target TRIPLE]... [--no-build] [--binary PATH] VERSION
-#   (--binary packages an already built provider for this machine instead of building one)
-#   make release VERSION=x.y.z [TARGETS="x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu"]
+#   testbed/release.sh [--out DIR] [--target TRIPLE]... [--host] [--no-build] [--binary PATH] VERSION
+#   make release VERSION=x.y.z [TARGETS="x86_64-unknown-linux-musl aarch64-unknown-linux-musl"]
+#
+# Platforms, built from this machine with zig as C compiler and linker (cargo-zigbuild; the tools
+# come from testbed/release-tools.sh, which make release runs first):
+#   linux_amd64    x86_64-unknown-linux-musl    static: no glibc, runs on any Linux (Alpine too)
+#   linux_arm64    aarch64-unknown-linux-musl   static
+#   darwin_amd64   x86_64-apple-darwin
+#   darwin_arm64   aarch64-apple-darwin
+#   windows_amd64  x86_64-pc-windows-gnu
+# Without --target all five are built; --target picks some; --host builds for this machine only
+# with the host toolchain; --binary packages an already built provider for this machine.
 #
 # Writes into DIR (default target/release-artifacts/VERSION):
 #   terraform-provider-dataplatform_VERSION_OS_ARCH.zip   one per platform; the binary inside is
@@ -11,19 +20,21 @@
 #   terraform-provider-dataplatform_VERSION_manifest.json registry manifest (protocol 6.0)
 #   terraform-registry-manifest.json                      the same file under its repository name
 #   terraform-provider-dataplatform_VERSION_SHA256SUMS    sha256sum of the zips and the manifest
+#   terraform-provider-dataplatform_VERSION_SHA256SUMS.sig  detached binary GPG signature of it,
+#                                                         when RELEASE_GPG_KEY names a secret key
+#   terraform-provider-dataplatform_VERSION_signing-key.asc the signing key's public part (armored)
 #   terraform-provider-dataplatform_VERSION_lock.hcl      a .terraform.lock.hcl entry for the release:
 #                                                         the zh: (SHA256SUMS) and h1: hashes of every zip
 #   mirror/registry.terraform.io/dataplatform/dataplatform/terraform-provider-dataplatform_VERSION_OS_ARCH.zip
 #                                                         a filesystem mirror in the packed layout
 #
-# Without --target the provider is built for the machine running the script (OS and architecture
-# from uname). With --target it is cross-compiled by cargo for each Rust target triple (the
-# toolchain and linker for it must be installed). Platforms built on other machines are added by
-# copying their zips into DIR and running the script again there with --no-build: the checksums,
-# the lock entry and the mirror always cover every zip in DIR. Delete DIR to start over.
+# Signing: RELEASE_GPG_KEY is the key's fingerprint, ID or e-mail in the keyring of GNUPGHOME (or
+# ~/.gnupg); RELEASE_GPG_PASSPHRASE its passphrase if it has one. Without RELEASE_GPG_KEY the
+# release is written unsigned, with a warning (the registries refuse it).
 #
-# The release is not signed: sign the SHA256SUMS file with `gpg --detach-sign` before publishing
-# (see docs/guides/publishing.md).
+# Platforms built on other machines are added by copying their zips into DIR and running the
+# script again there with --no-build: the checksums, the signature, the lock entry and the mirror
+# always cover every zip in DIR. Delete DIR to start over.
 
 set -euo pipefail
 
@@ -38,6 +49,7 @@ CARGO=${CARGO:-cargo}
 BUILD_TIMEOUT=${RELEASE_BUILD_TIMEOUT:-3600}
 
 out=""
+host=0
 build=1
 prebuilt=""
 targets=()
@@ -49,6 +61,7 @@ while [[ $# -gt 0 ]]; do
     --target) [[ $# -ge 2 ]] || usage; targets+=("$2"); shift 2 ;;
     --target=*) targets+=("${1#--target=}"); shift ;;
     --no-build) build=0; shift ;;
+    --host) host=1; shift ;;
     --binary) [[ $# -ge 2 ]] || usage; prebuilt=$2; shift 2 ;;
     -h|--help) usage ;;
     -*) echo "unknown option $1" >&2; usage ;;
@@ -142,29 +155,61 @@ PY
   echo "release: $(basename "$zip")"
 }
 
+# The platforms a release has (see the top of this file).
+RELEASE_TARGETS=(x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-apple-darwin aarch64-apple-darwin
+                 x86_64-pc-windows-gnu)
+
+# check_binary BINARY PLATFORM: the file is an executable of the platform; a Linux one needs no
+# dynamic loader and no shared library (so no glibc).
+check_binary() {
+  local binary=$1 platform=$2 kind
+  kind=$(file -b "$binary")
+  case "$platform" in
+    linux_amd64) [[ "$kind" == ELF\ 64-bit*x86-64* ]] ;;
+    linux_arm64) [[ "$kind" == ELF\ 64-bit*ARM\ aarch64* ]] ;;
+    darwin_amd64) [[ "$kind" == Mach-O\ 64-bit*x86_64* ]] ;;
+    darwin_arm64) [[ "$kind" == Mach-O\ 64-bit*arm64* ]] ;;
+    windows_amd64) [[ "$kind" == PE32+\ executable*x86-64* ]] ;;
+    *) true ;;
+  esac || { echo "release: $binary is not a $platform executable: $kind" >&2; return 1; }
+  if [[ "$platform" == linux_* ]]; then
+    if [[ "$kind" == *interpreter* ]] || objdump -p "$binary" | grep -q NEEDED; then
+      echo "release: $binary is dynamically linked: $kind" >&2
+      return 1
+    fi
+  fi
+}
+
 if [[ -n "$prebuilt" ]]; then
   # An already built provider for this machine (the test suite packages its own build).
   "$prebuilt" --version >/dev/null 2>&1 || { echo "release: $prebuilt --version failed" >&2; exit 1; }
   package "$prebuilt" "$(host_platform)"
+elif [[ $build -eq 1 && $host -eq 1 ]]; then
+  platform=$(host_platform)
+  echo "release: building $NAME $version for $platform" >&2
+  timeout "$BUILD_TIMEOUT" "$CARGO" build --locked --release --bins
+  binary=target/release/$NAME
+  # The host binary must start: it prints its name and version.
+  "$binary" --version >/dev/null 2>&1 || { echo "release: $binary --version failed" >&2; exit 1; }
+  package "$binary" "$platform"
 elif [[ $build -eq 1 ]]; then
-  if [[ ${#targets[@]} -eq 0 ]]; then
-    platform=$(host_platform)
-    echo "release: building $NAME $version for $platform" >&2
-    timeout "$BUILD_TIMEOUT" "$CARGO" build --locked --release --bins
-    binary=target/release/$NAME
-    # The host binary must start: it prints its name and version.
-    "$binary" --version >/dev/null 2>&1 || { echo "release: $binary --version failed" >&2; exit 1; }
+  [[ ${#targets[@]} -gt 0 ]] || targets=("${RELEASE_TARGETS[@]}")
+  zigbuild="$root/.testbed/cargo-tools/bin/cargo-zigbuild"
+  [[ -x "$zigbuild" ]] || { echo "release: $zigbuild is missing: run testbed/release-tools.sh" >&2; exit 1; }
+  for triple in "${targets[@]}"; do
+    platform=$(platform_of_triple "$triple")
+    exe=""
+    [[ "$platform" == windows_* ]] && exe=.exe
+    echo "release: building $NAME $version for $platform ($triple)" >&2
+    started=$SECONDS
+    # zig comes from .testbed/venv-zig (cargo-zigbuild runs `python3 -m ziglang`).
+    PATH="$root/.testbed/zig-bin:$PATH" timeout "$BUILD_TIMEOUT" \
+      "$zigbuild" zigbuild --locked --release --bins --target "$triple"
+    binary="target/$triple/release/$NAME$exe"
+    check_binary "$binary" "$platform"
+    echo "release: $platform: $(stat -c %s "$binary") bytes, built in $((SECONDS - started)) s" >&2
     package "$binary" "$platform"
-  else
-    for triple in "${targets[@]}"; do
-      platform=$(platform_of_triple "$triple")
-      exe=""
-      [[ "$platform" == windows_* ]] && exe=.exe
-      echo "release: building $NAME $version for $platform ($triple)" >&2
-      timeout "$BUILD_TIMEOUT" "$CARGO" build --locked --release --bins --target "$triple"
-      package "target/$triple/release/$NAME$exe" "$platform"
-    done
-  fi
+  done
 fi
 
 shopt -s nullglob
@@ -185,6 +230,23 @@ cp "$out/$manifest" "$out/terraform-registry-manifest.json"
   printf '%s\n' "${names[@]}" | LC_ALL=C sort | xargs sha256sum >"${NAME}_${version}_SHA256SUMS.tmp"
   mv "${NAME}_${version}_SHA256SUMS.tmp" "${NAME}_${version}_SHA256SUMS"
 )
+
+sums="$out/${NAME}_${version}_SHA256SUMS"
+rm -f "$sums.sig" "$out/${NAME}_${version}_signing-key.asc"
+if [[ -n "${RELEASE_GPG_KEY:-}" ]]; then
+  gpg_args=(--batch --yes --local-user "$RELEASE_GPG_KEY")
+  if [[ -n "${RELEASE_GPG_PASSPHRASE:-}" ]]; then
+    gpg_args+=(--pinentry-mode loopback --passphrase-fd 0)
+  fi
+  # A detached binary signature, which is what the registry protocol serves as shasums_signature.
+  printf '%s' "${RELEASE_GPG_PASSPHRASE:-}" | gpg "${gpg_args[@]}" --detach-sign --output "$sums.sig" "$sums"
+  gpg --batch --armor --export "$RELEASE_GPG_KEY" >"$out/${NAME}_${version}_signing-key.asc"
+  [[ -s "$out/${NAME}_${version}_signing-key.asc" ]] || { echo "release: no public key for $RELEASE_GPG_KEY" >&2; exit 1; }
+  gpg --batch --verify "$sums.sig" "$sums" 2>/dev/null || { echo "release: the signature does not verify" >&2; exit 1; }
+  echo "release: signed $(basename "$sums") with $RELEASE_GPG_KEY" >&2
+else
+  echo "release: warning: RELEASE_GPG_KEY is not set: $(basename "$sums") is not signed, which registries refuse" >&2
+fi
 
 # The lock file entry: zh: is the zip's sha256 (what a registry install records from the signed
 # SHA256SUMS); h1: is Terraform's hash of the unpacked package (sha256 over the sorted lines
