@@ -507,3 +507,69 @@ pub fn workspace(version: &str, e: &ClusterEnv) -> crate::support::Workspace {
     e.aws.apply_env(&mut ws);
     ws
 }
+
+/// kubectl, as a user of `make sandbox` runs it: reads (tables, `-o yaml`, `describe`) and, with
+/// `--validate=false` (the stand-in serves no OpenAPI), writes.
+#[test]
+fn kubectl_reads_and_writes_through_the_sandbox_kubeconfig() {
+    let Ok(found) = std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+    else {
+        eprintln!("kubectl is not installed: nothing to check");
+        return;
+    };
+    assert!(found.status.success(), "kubectl version --client failed");
+    let kube = KubeSandbox::start();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let kubeconfig = kube.kubeconfig(dir.path());
+    let kubectl = |args: &[&str]| {
+        let out = std::process::Command::new("kubectl")
+            .args(args)
+            .args(["--request-timeout=20s"])
+            .env("KUBECONFIG", &kubeconfig)
+            .env("HOME", dir.path())
+            .output()
+            .expect("run kubectl");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "kubectl {args:?}:\n{text}");
+        text
+    };
+    let manifest = dir.path().join("cm.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\n  namespace: default\ndata:\n  a: b\n",
+    )
+    .expect("manifest");
+    let m = manifest.to_str().expect("UTF-8 path");
+
+    assert!(kubectl(&["get", "namespaces"]).contains("kube-system"));
+    kubectl(&["create", "--validate=false", "-f", m]);
+    assert!(kubectl(&["get", "configmaps", "-A"]).contains("probe"));
+    let yaml = kubectl(&["get", "configmap", "probe", "-o", "yaml"]);
+    assert!(
+        yaml.contains("kind: ConfigMap") && yaml.contains("a: b"),
+        "{yaml}"
+    );
+    assert!(kubectl(&["describe", "configmap", "probe"]).contains("Name:         probe"));
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\n  namespace: default\ndata:\n  a: c\n",
+    )
+    .expect("manifest");
+    kubectl(&["apply", "--server-side", "--validate=false", "-f", m]);
+    assert_eq!(
+        kubectl(&["get", "configmap", "probe", "-o", "jsonpath={.data.a}"]).trim(),
+        "c"
+    );
+    kubectl(&["label", "configmap", "probe", "team=data"]);
+    assert!(kubectl(&["get", "configmaps", "-l", "team=data"]).contains("probe"));
+    kubectl(&["delete", "configmap", "probe"]);
+    assert!(kube
+        .get("/api/v1/namespaces/default/configmaps/probe")
+        .is_none());
+}

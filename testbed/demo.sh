@@ -151,11 +151,24 @@ PY
 
 step "Try it yourself"
 cat <<TXT
-  source ${ROOT}/target/sandbox/env
+  source ${ROOT}/target/sandbox/env   # KUBECONFIG, AWS endpoint and credentials of the sandbox
   export TF_CLI_CONFIG_FILE=${WORK}/terraform.rc
   cd ${ENVDIR}
   terraform-1.15.5 plan            # no changes: everything matches the configuration
-  kubectl-style reads:             curl -s --cacert \$KUBE_SANDBOX_CA_FILE -H "Authorization: Bearer \$KUBE_SANDBOX_TOKEN" \$KUBE_SANDBOX_URL/api/v1/namespaces
+TXT
+if command -v kubectl >/dev/null 2>&1; then
+  cat <<TXT
+  kubectl get deploy,svc,ingress -A                  # what the BI service deployed
+  kubectl -n etl get configmap etl-pod-templates -o yaml
+  kubectl describe namespace etl
+  kubectl apply --server-side --validate=false -f x.yaml   # writes: the stand-in serves no OpenAPI
+TXT
+else
+  cat <<TXT
+  reads without kubectl:           curl -s --cacert \$KUBE_SANDBOX_CA_FILE -H "Authorization: Bearer \$KUBE_SANDBOX_TOKEN" \$KUBE_SANDBOX_URL/api/v1/namespaces
+TXT
+fi
+cat <<TXT
   make demo                        # (from the repository) converges again: "No changes"
   make demo-clean                  # (from the repository) destroys the environment and stops the sandbox
 TXT
