@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clients;
+pub mod conns;
 pub mod docs;
 pub mod framework;
 pub mod logging;

@@ -3,6 +3,7 @@
 //!
 //! Dependencies point one way: `protocol` uses `framework`, which uses `value`.
 
+pub mod attr;
 pub mod context;
 pub mod diagnostics;
 pub mod model;

@@ -128,7 +128,10 @@ async fn schema_and_metadata_describe_everything() {
         .unwrap()
         .into_inner();
     let names: Vec<_> = m.resources.iter().map(|r| r.type_name.as_str()).collect();
-    assert_eq!(names, vec!["test_nesting", "test_panicky", "test_slow", "test_thing"]);
+    assert_eq!(
+        names,
+        vec!["test_nesting", "test_panicky", "test_slow", "test_thing"]
+    );
     assert_eq!(m.data_sources[0].type_name, "test_echo");
     let ids = h
         .client

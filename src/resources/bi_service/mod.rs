@@ -16,12 +16,14 @@ use serde_json::Value as Json;
 
 use crate::clients::kube::{Kube, KubeError, ObjectRef};
 use crate::clients::rollout::{self, RolloutError};
+use crate::conns::ProviderData;
+use crate::framework::attr::{set, str_of};
 use crate::framework::{
     timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
     ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResult, Resource, Schema,
     UpdateRequest, ValidateRequest,
 };
-use crate::provider::ProviderData;
+use crate::resources::common::{LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN};
 use crate::resources::kube_objects::{
     self, apply_all, fingerprints, kube_diag, prints_of, prints_value, read_all, with_prints, Live,
     Prints, ROLLOUT_FAILED,
@@ -34,22 +36,10 @@ use schema::DEFAULT_TIMEOUT;
 
 pub struct BiService;
 
-fn root() -> AttributePath {
-    AttributePath::root()
-}
-
-fn str_of(v: &Value, name: &str) -> Option<String> {
-    v.get_attr(name).and_then(Value::as_str).map(str::to_string)
-}
-
 fn known_block(v: &Value, name: &str) -> Option<Value> {
     v.get_attr(name)
         .filter(|b| !b.is_null() && !b.is_unknown())
         .cloned()
-}
-
-fn set(v: &mut Value, name: &str, new: Value) {
-    crate::resources::nodegroup::model::set(v, name, new);
 }
 
 /// The non-secret configuration, as JSON of the resource's own type, for the Deployment's
@@ -99,7 +89,7 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
     let db = c.get_attr("database").filter(|d| !d.is_null());
     match db {
         None if engine.needs_database() => diags.attribute_error(
-            root().attr("engine"),
+            AttributePath::root().attr("engine"),
             "Missing database",
             format!(
                 "{} keeps its metadata in an external database: add a database block.",
@@ -107,7 +97,7 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
             ),
         ),
         Some(_) if !engine.supports_database() => diags.attribute_error(
-            root().attr("database").attr("type"),
+            AttributePath::root().attr("database").attr("type"),
             "Unsupported database",
             format!(
                 "{} has no application database: remove the database block.",
@@ -119,7 +109,7 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
     if let Some(d) = db.filter(|d| !d.is_unknown()) {
         if engine == Engine::Redash && str_of(d, "type").as_deref() == Some("mysql") {
             diags.attribute_error(
-                root().attr("database").attr("type"),
+                AttributePath::root().attr("database").attr("type"),
                 "Unsupported database type",
                 "Redash stores its metadata in PostgreSQL only: use type = \"postgres\".",
             );
@@ -127,12 +117,12 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
         let given = |n: &str| d.get_attr(n).is_some_and(|v| !v.is_null());
         match (given("password"), given("password_wo")) {
             (true, true) => diags.attribute_error(
-                root().attr("database").attr("password_wo"),
+                AttributePath::root().attr("database").attr("password_wo"),
                 "Conflicting arguments",
                 "Set password or password_wo, not both.",
             ),
             (false, false) => diags.attribute_error(
-                root().attr("database").attr("password"),
+                AttributePath::root().attr("database").attr("password"),
                 "Missing database password",
                 "Set password, or password_wo (with password_wo_version) on Terraform 1.11 and later.",
             ),
@@ -140,7 +130,9 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
         }
         if given("password_wo_version") && !given("password_wo") {
             diags.attribute_error(
-                root().attr("database").attr("password_wo_version"),
+                AttributePath::root()
+                    .attr("database")
+                    .attr("password_wo_version"),
                 "Invalid argument",
                 "password_wo_version only applies to password_wo.",
             );
@@ -159,7 +151,7 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
     for n in required {
         if !has(n) {
             diags.attribute_error(
-                root().attr("secrets").attr(*n),
+                AttributePath::root().attr("secrets").attr(*n),
                 "Missing engine secret",
                 format!("{} needs secrets.{n}.", engine.name()),
             );
@@ -168,7 +160,7 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
     for n in ["secret_key", "cookie_secret", "redis_url"] {
         if has(n) && !allowed.contains(&n) {
             diags.attribute_error(
-                root().attr("secrets").attr(n),
+                AttributePath::root().attr("secrets").attr(n),
                 "Unused engine secret",
                 format!("{} does not use secrets.{n}: remove it.", engine.name()),
             );
@@ -180,21 +172,21 @@ fn check_maps(c: &Value, diags: &mut Diagnostics) {
     if let Some(env) = c.get_attr("env").and_then(Value::as_map) {
         for bad in schema::env_names_valid(env.keys().cloned()) {
             diags.attribute_error(
-                root().attr("env").key(&bad),
+                AttributePath::root().attr("env").key(&bad),
                 "Invalid environment variable name",
                 format!("{bad:?} is not a valid environment variable name (letters, digits, _, - and ., not starting with a digit)."),
             );
         }
     }
-    let label_key = regex::Regex::new(crate::resources::nodegroup::schema::LABEL_KEY_PATTERN).ok();
-    let label_value = regex::Regex::new(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$").ok();
+    let label_key = regex::Regex::new(LABEL_KEY_PATTERN).ok();
+    let label_value = regex::Regex::new(LABEL_VALUE_PATTERN).ok();
     if let Some(labels) = c.get_attr("labels").and_then(Value::as_map) {
         for (k, v) in labels {
             if !label_key.as_ref().is_some_and(|r| r.is_match(k))
                 || k.starts_with("app.kubernetes.io/")
             {
                 diags.attribute_error(
-                    root().attr("labels").key(k),
+                    AttributePath::root().attr("labels").key(k),
                     "Invalid label",
                     format!("{k:?} is not a label key this resource can set (a valid Kubernetes label key outside app.kubernetes.io/)."),
                 );
@@ -202,7 +194,7 @@ fn check_maps(c: &Value, diags: &mut Diagnostics) {
             if let Some(s) = v.as_str() {
                 if !label_value.as_ref().is_some_and(|r| r.is_match(s)) {
                     diags.attribute_error(
-                        root().attr("labels").key(k),
+                        AttributePath::root().attr("labels").key(k),
                         "Invalid label value",
                         format!("{s:?} is not a valid label value (up to 63 letters, digits, -, _ and ., starting and ending alphanumeric)."),
                     );

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value as Json};
 
-use crate::value::{Number, Value};
+use crate::framework::attr::{block, opt_bool, opt_int, opt_str, str_map, NotKnown};
+use crate::value::Value;
 
 use super::engines::Engine;
 
@@ -86,67 +87,6 @@ pub struct Spec {
     pub secrets: EngineSecrets,
     pub ingress: Option<Ingress>,
     pub monitoring: Option<Monitoring>,
-}
-
-/// A value is not known yet (during plan).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NotKnown;
-
-/// A known string; `Err(NotKnown)` when unknown, `Ok(None)` when null.
-pub fn opt_str(v: Option<&Value>) -> Result<Option<String>, NotKnown> {
-    match v {
-        None => Ok(None),
-        Some(v) if v.is_null() => Ok(None),
-        Some(v) if v.is_unknown() => Err(NotKnown),
-        Some(v) => v.as_str().map(|s| Some(s.to_string())).ok_or(NotKnown),
-    }
-}
-
-pub fn opt_int(v: Option<&Value>) -> Result<Option<i64>, NotKnown> {
-    match v {
-        None => Ok(None),
-        Some(v) if v.is_null() => Ok(None),
-        Some(v) => v
-            .as_number()
-            .and_then(Number::to_i64)
-            .map(Some)
-            .ok_or(NotKnown),
-    }
-}
-
-pub fn opt_bool(v: Option<&Value>) -> Result<Option<bool>, NotKnown> {
-    match v {
-        None => Ok(None),
-        Some(v) if v.is_null() => Ok(None),
-        Some(v) => v.as_bool().map(Some).ok_or(NotKnown),
-    }
-}
-
-pub fn str_map(v: Option<&Value>) -> Result<BTreeMap<String, String>, NotKnown> {
-    match v {
-        None => Ok(BTreeMap::new()),
-        Some(v) if v.is_null() => Ok(BTreeMap::new()),
-        Some(v) => v
-            .as_map()
-            .ok_or(NotKnown)?
-            .iter()
-            .map(|(k, v)| {
-                v.as_str()
-                    .map(|s| (k.clone(), s.to_string()))
-                    .ok_or(NotKnown)
-            })
-            .collect(),
-    }
-}
-
-/// A nested block's object: `Ok(None)` when absent.
-pub fn block(v: &Value, name: &str) -> Result<Option<Value>, NotKnown> {
-    match v.get_attr(name) {
-        None => Ok(None),
-        Some(b) if b.is_null() => Ok(None),
-        Some(b) if b.is_unknown() => Err(NotKnown),
-        Some(b) => Ok(Some(b.clone())),
-    }
 }
 
 impl Spec {

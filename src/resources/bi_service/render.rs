@@ -9,9 +9,9 @@ use sha2::{Digest, Sha256};
 use super::engines::{self, EnvValue};
 use super::model::Spec;
 
-pub const MANAGED_BY: &str = "terraform-provider-dataplatform";
 pub use crate::resources::kube_objects::CHECKSUM_ANNOTATION;
 pub use crate::resources::kube_objects::CONFIG_ANNOTATION;
+use crate::resources::kube_objects::MANAGED_BY;
 
 /// The selector labels of a service's pods.
 pub fn selector(spec: &Spec) -> BTreeMap<String, String> {

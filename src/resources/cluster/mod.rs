@@ -4,11 +4,10 @@
 
 use async_trait::async_trait;
 
+use crate::conns::{ProviderData, Setting};
 use crate::framework::schema::{Attribute, Block, Schema};
-use crate::framework::validators::matches;
 use crate::framework::{Context, DataSource, Diagnostic, Diagnostics, ObjectBuilder};
-use crate::provider::{ProviderData, Setting};
-use crate::resources::nodegroup::schema::CLUSTER_NAME_PATTERN;
+use crate::resources::common::eks_cluster_name;
 use crate::value::{AttributePath, Type, Value};
 
 pub struct ClusterDataSource;
@@ -21,12 +20,8 @@ fn block() -> Block {
              configure other Kubernetes tooling; the provider's own resources connect by themselves.",
         )
         .attribute(
-            Attribute::optional_computed("name", Type::String)
-                .description("Name of the cluster. Defaults to the provider's `cluster_name`.")
-                .validator(matches(
-                    CLUSTER_NAME_PATTERN,
-                    "an EKS cluster name (letters, digits, - and _, up to 100)",
-                )),
+            eks_cluster_name(Attribute::optional_computed("name", Type::String))
+                .description("Name of the cluster. Defaults to the provider's `cluster_name`."),
         )
         .attribute(Attribute::computed("id", Type::String).description("The cluster name."))
         .attribute(Attribute::computed("arn", Type::String).description("ARN of the cluster."))
@@ -94,12 +89,7 @@ impl DataSource<ProviderData> for ClusterDataSource {
             Ok(c) => c,
             Err(d) => return (config, d.at(AttributePath::root().attr("name")).into()),
         };
-        let ca = match cluster
-            .certificate_authority
-            .as_deref()
-            .map(decode_ca)
-            .transpose()
-        {
+        let ca = match cluster.ca_pem() {
             Ok(ca) => ca,
             Err(e) => {
                 return (
@@ -129,15 +119,6 @@ impl DataSource<ProviderData> for ClusterDataSource {
     }
 }
 
-/// EKS returns the CA bundle as base64 of the PEM.
-pub fn decode_ca(b64: &str) -> Result<String, String> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .map_err(|e| format!("certificate authority data is not base64: {e}"))?;
-    String::from_utf8(bytes).map_err(|_| "certificate authority data is not PEM text".to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,14 +129,5 @@ mod tests {
         assert!(s.check().is_empty(), "{:?}", s.check());
         let token = s.block.attributes.iter().find(|a| a.name == "token");
         assert!(token.is_some_and(|a| a.sensitive));
-    }
-
-    #[test]
-    fn ca_data_is_base64_of_pem() {
-        use base64::Engine as _;
-        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-        let b64 = base64::engine::general_purpose::STANDARD.encode(pem);
-        assert_eq!(decode_ca(&b64).as_deref(), Ok(pem));
-        assert!(decode_ca("not base64!").is_err());
     }
 }

@@ -16,22 +16,18 @@ use crate::clients::autoscaling::Autoscaling;
 use crate::clients::eks::{
     ConfigChange, Eks, EksError, Nodegroup as LiveNodegroup, Scaling, Taint, VersionChange,
 };
+use crate::conns::ProviderData;
 use crate::framework::{
     timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
     ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResult, Resource, Schema,
     UpdateRequest, ValidateRequest,
 };
-use crate::provider::ProviderData;
 use crate::value::{AttributePath, Value};
 
-use model::{int_of, is_set, str_of};
+use crate::framework::attr::{self, int_of, is_known_set, str_of};
 use schema::{DEFAULT_TIMEOUT, MAX_TAINTS};
 
 pub struct Nodegroup;
-
-fn root() -> AttributePath {
-    AttributePath::root()
-}
 
 fn eks_diag(summary: &str, e: &EksError) -> Diagnostic {
     Diagnostic::error(summary, e.to_string())
@@ -49,7 +45,7 @@ fn is_unsettled(status: Option<&str>) -> bool {
 fn interrupted_create(mut state: Value, planned: &Value, e: &EksError) -> ApplyResult {
     if let Some(tags) = planned.get_attr("autoscaler_tags") {
         if !tags.is_unknown() {
-            model::set(&mut state, "autoscaler_tags", tags.clone());
+            attr::set(&mut state, "autoscaler_tags", tags.clone());
         }
     }
     let mut result = ApplyResult::ok(state);
@@ -87,9 +83,7 @@ fn generated_name(planned: &Value) -> String {
     name
 }
 
-/// The AWS clients of node groups, built once per provider configuration and shared by all
-/// operations: each client has its own TLS settings and connection pool, too costly to
-/// rebuild (and reconnect) for every read of a large plan.
+/// The AWS clients node groups use, from the provider's client holder.
 #[derive(Clone)]
 struct Clients {
     eks: Eks,
@@ -97,14 +91,11 @@ struct Clients {
 }
 
 async fn clients(ctx: &Context<ProviderData>) -> Result<Clients, Diagnostic> {
-    ctx.shared(|| async {
-        let data = ctx.data();
-        Ok(Clients {
-            eks: data.eks().await?,
-            autoscaling: data.autoscaling().await?,
-        })
+    let data = ctx.data();
+    Ok(Clients {
+        eks: data.eks().await?,
+        autoscaling: data.autoscaling().await?,
     })
-    .await
 }
 
 /// Reads the live node group and its autoscaler tags.
@@ -146,7 +137,7 @@ async fn sync_autoscaler_tags(
     groups: &[String],
     wanted: &Value,
 ) -> Result<(), Diagnostic> {
-    let Some(wanted) = model::string_map(wanted) else {
+    let Some(wanted) = attr::string_map(wanted) else {
         return Ok(());
     };
     for group in groups {
@@ -161,7 +152,7 @@ fn check_scaling(config: &Value, diags: &mut Diagnostics) {
     let Some(s) = config.get_attr("scaling_config").filter(|s| !s.is_null()) else {
         return;
     };
-    let path = root().attr("scaling_config");
+    let path = AttributePath::root().attr("scaling_config");
     let (min, max, desired) = (
         int_of(s, "min_size"),
         int_of(s, "max_size"),
@@ -201,9 +192,9 @@ impl Resource<ProviderData> for Nodegroup {
 
     fn validate(&self, req: &ValidateRequest<'_>, diags: &mut Diagnostics) {
         let c = req.config;
-        if is_set(c.get_attr("name")) && is_set(c.get_attr("name_prefix")) {
+        if is_known_set(c.get_attr("name")) && is_known_set(c.get_attr("name_prefix")) {
             diags.attribute_error(
-                root().attr("name_prefix"),
+                AttributePath::root().attr("name_prefix"),
                 "Conflicting arguments",
                 "Set name or name_prefix, not both.",
             );
@@ -219,7 +210,7 @@ impl Resource<ProviderData> for Nodegroup {
                 .is_some_and(|v| !v.is_null());
             if a == b {
                 diags.attribute_error(
-                    root()
+                    AttributePath::root()
                         .attr("update_config")
                         .attr("max_unavailable_percentage"),
                     "Invalid update_config",
@@ -235,14 +226,14 @@ impl Resource<ProviderData> for Nodegroup {
             let name = l.get_attr("name").is_some_and(|v| !v.is_null());
             if id == name {
                 diags.attribute_error(
-                    root().attr("launch_template").attr("name"),
+                    AttributePath::root().attr("launch_template").attr("name"),
                     "Invalid launch_template",
                     "Set exactly one of id and name.",
                 );
             }
-            if is_set(c.get_attr("disk_size")) {
+            if is_known_set(c.get_attr("disk_size")) {
                 diags.attribute_error(
-                    root().attr("disk_size"),
+                    AttributePath::root().attr("disk_size"),
                     "Conflicting arguments",
                     "disk_size cannot be set with a launch_template: set the volume size in the launch template.",
                 );
@@ -257,7 +248,7 @@ impl Resource<ProviderData> for Nodegroup {
         let implied = usize::from(purpose == "spark-driver" || purpose == "spark-executor");
         if user_taints + implied > MAX_TAINTS {
             diags.attribute_error(
-                root().attr("taint"),
+                AttributePath::root().attr("taint"),
                 "Too many taints",
                 format!(
                     "A node group has at most {MAX_TAINTS} taints; this one would have {} ({user_taints} taint blocks{}).",
@@ -291,42 +282,42 @@ impl Resource<ProviderData> for Nodegroup {
                 ),
                 (
                     "instance_types",
-                    model::list_value(&purpose::default_instance_types(p)),
+                    attr::list_value(&purpose::default_instance_types(p)),
                 ),
             ] {
                 if config.get_attr(attr).is_none_or(Value::is_null) {
                     if !creating && prior.get_attr(attr) != Some(&default) {
-                        resp.requires_replace.push(root().attr(attr));
+                        resp.requires_replace.push(AttributePath::root().attr(attr));
                     }
-                    model::set(planned, attr, default);
+                    attr::set(planned, attr, default);
                 }
             }
         }
         if creating
             && config.get_attr("disk_size").is_none_or(Value::is_null)
-            && !is_set(config.get_attr("launch_template"))
+            && !is_known_set(config.get_attr("launch_template"))
         {
-            model::set(planned, "disk_size", Value::number(20i64));
+            attr::set(planned, "disk_size", Value::number(20i64));
         }
         if creating {
             if let (Some(s), true) = (planned.get_attr("scaling_config").cloned(), true) {
                 if s.get_attr("desired_size").is_some_and(Value::is_unknown) {
                     let mut s = s;
                     if let Some(min) = s.get_attr("min_size").cloned() {
-                        model::set(&mut s, "desired_size", min);
+                        attr::set(&mut s, "desired_size", min);
                     }
-                    model::set(planned, "scaling_config", s);
+                    attr::set(planned, "scaling_config", s);
                 }
             }
         }
         if let Some(n) = str_of(planned, "name") {
             if let Some(cluster) = str_of(planned, "cluster_name") {
-                model::set(planned, "id", Value::string(format!("{cluster}:{n}")));
+                attr::set(planned, "id", Value::string(format!("{cluster}:{n}")));
             }
         }
 
         // Labels, taints, placement and autoscaler tags: known whenever their inputs are.
-        let labels = config.get_attr("labels").and_then(model::string_map);
+        let labels = config.get_attr("labels").and_then(attr::string_map);
         let taints = config.get_attr("taint").and_then(model::taints);
         let (Some(p), Some(labels), Some(taints)) = (purpose, labels, taints) else {
             for a in [
@@ -335,15 +326,15 @@ impl Resource<ProviderData> for Nodegroup {
                 "placement",
                 "autoscaler_tags",
             ] {
-                model::set(planned, a, Value::Unknown);
+                attr::set(planned, a, Value::Unknown);
             }
             return;
         };
         let labels = purpose::effective_labels(&p, &labels);
         let taints: Vec<Taint> = purpose::effective_taints(&p, &taints);
         let (selector, tolerations) = purpose::placement(&labels, &taints);
-        model::set(planned, "effective_labels", model::map_value(&labels));
-        model::set(planned, "effective_taints", model::taints_value(&taints));
+        attr::set(planned, "effective_labels", attr::map_value(&labels));
+        attr::set(planned, "effective_taints", model::taints_value(&taints));
         let capacity = str_of(planned, "capacity_type");
         let placement = if planned
             .get_attr("capacity_type")
@@ -359,7 +350,7 @@ impl Resource<ProviderData> for Nodegroup {
                 capacity.as_deref(),
             )
         };
-        model::set(planned, "placement", placement);
+        attr::set(planned, "placement", placement);
         let disk = planned
             .get_attr("disk_size")
             .cloned()
@@ -367,25 +358,22 @@ impl Resource<ProviderData> for Nodegroup {
         let tags = match (str_of(planned, "cluster_name"), disk.is_unknown()) {
             (Some(cluster), false) => {
                 let gib = disk.as_number().and_then(|n| n.to_i64());
-                model::map_value(&purpose::autoscaler_tags(&cluster, &labels, &taints, gib))
+                attr::map_value(&purpose::autoscaler_tags(&cluster, &labels, &taints, gib))
             }
             _ => Value::Unknown,
         };
-        model::set(planned, "autoscaler_tags", tags);
+        attr::set(planned, "autoscaler_tags", tags);
 
         // tags_all: default tags under the resource's own.
-        let tags_all = match (
-            config.get_attr("tags").and_then(model::string_map),
-            req.data,
-        ) {
+        let tags_all = match (config.get_attr("tags").and_then(attr::string_map), req.data) {
             (Some(own), Some(data)) if !data.config.default_tags.is_unknown() => {
                 let mut all = data.default_tags();
                 all.extend(own);
-                model::map_value(&all)
+                attr::map_value(&all)
             }
             _ => Value::Unknown,
         };
-        model::set(planned, "tags_all", tags_all);
+        attr::set(planned, "tags_all", tags_all);
 
         // A version change moves the release version unless it is configured.
         if !creating
@@ -394,7 +382,7 @@ impl Resource<ProviderData> for Nodegroup {
                 .is_none_or(Value::is_null)
             && planned.get_attr("version") != prior.get_attr("version")
         {
-            model::set(planned, "release_version", Value::Unknown);
+            attr::set(planned, "release_version", Value::Unknown);
         }
 
         // Live-only values: unchanged when nothing else changes, unknown when an apply will run.
@@ -415,7 +403,7 @@ impl Resource<ProviderData> for Nodegroup {
                 } else {
                     prior.get_attr(k).cloned().unwrap_or(Value::Null)
                 };
-                model::set(planned, k, v);
+                attr::set(planned, k, v);
             }
         }
     }
@@ -687,7 +675,7 @@ async fn apply_changes(
             .await
             .map_err(|e| eks_diag("Cannot update node group version", &e))?;
     }
-    if let Some(wanted) = planned.get_attr("tags_all").and_then(model::string_map) {
+    if let Some(wanted) = planned.get_attr("tags_all").and_then(attr::string_map) {
         eks.sync_tags(&live.arn, &live.tags, &wanted)
             .await
             .map_err(|e| eks_diag("Cannot tag node group", &e))?;
@@ -700,7 +688,7 @@ fn config_change(live: &LiveNodegroup, prior: &Value, planned: &Value) -> Config
     let mut change = ConfigChange::default();
     if let Some(want) = planned
         .get_attr("effective_labels")
-        .and_then(model::string_map)
+        .and_then(attr::string_map)
     {
         change.labels_to_set = want
             .iter()
@@ -756,7 +744,7 @@ fn config_change(live: &LiveNodegroup, prior: &Value, planned: &Value) -> Config
 fn version_change(prior: &Value, planned: &Value) -> Option<VersionChange> {
     let changed = |attr: &str| {
         let p = planned.get_attr(attr);
-        is_set(p) && p != prior.get_attr(attr)
+        is_known_set(p) && p != prior.get_attr(attr)
     };
     let lt_version = |v: &Value| {
         v.get_attr("launch_template")
@@ -806,7 +794,7 @@ mod tests {
             )
             .set(
                 "effective_labels",
-                model::map_value(
+                attr::map_value(
                     &labels
                         .iter()
                         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -908,8 +896,8 @@ mod tests {
             .build();
         assert!(version_change(&prior, &prior).is_none());
         let mut next = prior.clone();
-        model::set(&mut next, "version", Value::string("1.29"));
-        model::set(&mut next, "release_version", Value::Unknown);
+        attr::set(&mut next, "version", Value::string("1.29"));
+        attr::set(&mut next, "release_version", Value::Unknown);
         let v = version_change(&prior, &next).expect("a version change");
         assert_eq!(v.version.as_deref(), Some("1.29"));
         assert_eq!(v.release_version, None);

@@ -3,50 +3,12 @@
 use std::collections::BTreeMap;
 
 use crate::clients::eks::{LaunchTemplate, Nodegroup, NodegroupSpec, Scaling, Taint, UpdateConfig};
+use crate::framework::attr::{int_of, list_value, map_value, str_of, string_list, string_map};
 use crate::framework::ObjectBuilder;
-use crate::value::{Known, Number, Value};
+use crate::value::Value;
 
 use super::purpose::{self, Toleration};
 use super::schema::schema;
-
-pub fn str_of(v: &Value, name: &str) -> Option<String> {
-    v.get_attr(name).and_then(Value::as_str).map(str::to_string)
-}
-
-pub fn int_of(v: &Value, name: &str) -> Option<i64> {
-    v.get_attr(name)
-        .and_then(Value::as_number)
-        .and_then(Number::to_i64)
-}
-
-/// A known map of strings, or `None` when unknown (anywhere inside).
-pub fn string_map(v: &Value) -> Option<BTreeMap<String, String>> {
-    if v.is_null() {
-        return Some(BTreeMap::new());
-    }
-    let m = v.as_map()?;
-    m.iter()
-        .map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-        .collect()
-}
-
-pub fn string_list(v: &Value) -> Option<Vec<String>> {
-    if v.is_null() {
-        return Some(Vec::new());
-    }
-    v.as_list()?
-        .iter()
-        .map(|e| e.as_str().map(str::to_string))
-        .collect()
-}
-
-pub fn map_value(m: &BTreeMap<String, String>) -> Value {
-    Value::map(m.iter().map(|(k, v)| (k.clone(), Value::string(v))))
-}
-
-pub fn list_value(l: &[String]) -> Value {
-    Value::list(l.iter().map(Value::string).collect())
-}
 
 /// Taints from `taint` blocks or `effective_taints`; `None` when unknown.
 pub fn taints(v: &Value) -> Option<Vec<Taint>> {
@@ -372,16 +334,4 @@ pub fn state(
 /// fully known.
 pub fn without_unknowns(v: Value) -> Value {
     v.transform(&mut |_, x| if x.is_unknown() { Value::Null } else { x })
-}
-
-/// `Some(true)` when a value is known and not null.
-pub fn is_set(v: Option<&Value>) -> bool {
-    v.is_some_and(|v| !v.is_null() && !v.is_unknown())
-}
-
-/// Sets a top-level attribute of an object value.
-pub fn set(v: &mut Value, name: &str, x: Value) {
-    if let Value::Known(Known::Object(fields)) = v {
-        fields.insert(name.to_string(), x);
-    }
 }

@@ -10,33 +10,21 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 
 use crate::clients::kube::ObjectRef;
+use crate::conns::ProviderData;
+use crate::framework::attr::{is_set, set, str_of};
 use crate::framework::{
     ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics, ModifyPlanRequest,
     ModifyPlanResponse, ReadRequest, ReadResult, Resource, Schema, UpdateRequest, ValidateRequest,
 };
-use crate::provider::ProviderData;
 use crate::resources::kube_objects::{
     self, apply_all, fingerprints, prints_of, prints_value, read_all, with_prints, Live, Prints,
 };
-use crate::resources::nodegroup::model::set;
 use crate::value::{AttributePath, Value};
 
 use render::{Pool, Role};
 use schema::DEFAULT_TIMEOUT;
 
 pub struct SparkPool;
-
-fn root() -> AttributePath {
-    AttributePath::root()
-}
-
-fn str_of(v: &Value, name: &str) -> Option<String> {
-    v.get_attr(name).and_then(Value::as_str).map(str::to_string)
-}
-
-fn is_set(v: Option<&Value>) -> bool {
-    v.is_some_and(|v| !v.is_null())
-}
 
 /// Computed attributes that are not configuration.
 const COMPUTED: &[&str] = &[
@@ -95,9 +83,9 @@ fn check_role(role: &Role, kind: &str, config: &Value, diags: &mut Diagnostics) 
     };
     let at = |a: &str| {
         if own(a) {
-            root().attr(kind).attr(a)
+            AttributePath::root().attr(kind).attr(a)
         } else {
-            root().attr(kind).attr("placement")
+            AttributePath::root().attr(kind).attr("placement")
         }
     };
     let unmatched: Vec<String> = role
@@ -168,7 +156,9 @@ impl Resource<ProviderData> for SparkPool {
             if let (Some(min), Some(max)) = (n("min_executors"), n("max_executors")) {
                 if min > max {
                     diags.attribute_error(
-                        root().attr("dynamic_allocation").attr("min_executors"),
+                        AttributePath::root()
+                            .attr("dynamic_allocation")
+                            .attr("min_executors"),
                         "Invalid executor bounds",
                         format!("min_executors ({min}) is greater than max_executors ({max})."),
                     );
@@ -179,7 +169,7 @@ impl Resource<ProviderData> for SparkPool {
             for k in conf.keys() {
                 if !k.starts_with("spark.") {
                     diags.attribute_error(
-                        root().attr("conf").key(k),
+                        AttributePath::root().attr("conf").key(k),
                         "Not a Spark setting",
                         format!("{k:?} does not start with \"spark.\"."),
                     );
@@ -242,7 +232,7 @@ impl Resource<ProviderData> for SparkPool {
         check_role(&pool.executor, "executor", config, &mut resp.diagnostics);
         if pool.executor.on_spot() && !pool.decommission {
             resp.diagnostics.attribute_error(
-                root().attr("decommission"),
+                AttributePath::root().attr("decommission"),
                 "Spot executors without decommissioning",
                 "The executors run on spot capacity: with decommission = false an interruption loses their shuffle \
                  and cached blocks and fails stages. Remove decommission = false.",
@@ -254,7 +244,7 @@ impl Resource<ProviderData> for SparkPool {
                     "Driver on spot capacity",
                     "A spot interruption of the driver fails the whole application; prefer an on-demand group.",
                 )
-                .at(root().attr("driver").attr("placement")),
+                .at(AttributePath::root().attr("driver").attr("placement")),
             );
         }
         let conf = pool.spark_conf();

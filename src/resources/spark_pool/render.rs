@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value as Json};
 
-use crate::resources::bi_service::model::{block, opt_bool, opt_int, opt_str, str_map, NotKnown};
+use crate::framework::attr::{block, opt_bool, opt_int, opt_str, str_map, NotKnown};
 use crate::value::Value;
 
-pub const MANAGED_BY: &str = "terraform-provider-dataplatform";
+use crate::resources::kube_objects::MANAGED_BY;
 pub const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
 pub const EXECUTOR_CONTAINER: &str = "spark-kubernetes-executor";
 
