@@ -3,6 +3,9 @@
 //! back for drift, and deleted in dependency order.
 
 pub mod drift;
+mod lifecycle;
+
+pub use lifecycle::{KubeResource, Stage};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -312,39 +315,6 @@ pub async fn delete_all(
         )
         .into(),
     }
-}
-
-/// Delete of a Kubernetes-backed resource: every recorded object, waiting up to the
-/// resource's `timeouts.delete`.
-pub async fn delete_resource(
-    ctx: &crate::framework::Context<crate::conns::ProviderData>,
-    prior: &Value,
-    default_timeout: Duration,
-) -> Diagnostics {
-    let cluster = prior.get_attr("cluster_name").and_then(Value::as_str);
-    let kube = match ctx.data().kube(cluster, &ctx.cancellation_token()).await {
-        Ok(k) => k,
-        Err(d) => return d.into(),
-    };
-    let timeout = crate::framework::timeouts::get(prior, "delete", default_timeout);
-    delete_all(&kube, &prints_of(prior), timeout, &ctx.cancellation_token()).await
-}
-
-/// The state an import starts from: `id`, `namespace` and `name`; Read restores the rest.
-///
-/// # Errors
-/// A diagnostic when the ID is not `namespace/name`.
-pub fn import_state(
-    block: &crate::framework::schema::Block,
-    id: &str,
-    example: &str,
-) -> Result<Value, Diagnostics> {
-    let (ns, name) = parse_import_id(id, example)?;
-    Ok(crate::framework::ObjectBuilder::new(block)
-        .set("id", Value::string(id))
-        .set("namespace", Value::string(ns))
-        .set("name", Value::string(name))
-        .build())
 }
 
 /// A namespaced resource's import ID, `namespace/name`.

@@ -477,7 +477,7 @@ impl Resource<ProviderData> for Nodegroup {
         };
         let clients = match clients(ctx).await {
             Ok(c) => c,
-            Err(d) => return failed_read(req.state, d),
+            Err(d) => return ReadResult::failed(req.state, req.private, d),
         };
         match read_live(&clients, &cluster, &name).await {
             Ok(Some((ng, tags))) => ReadResult::found(
@@ -488,7 +488,7 @@ impl Resource<ProviderData> for Nodegroup {
                 tracing::info!(cluster = %cluster, nodegroup = %name, "node group is gone; removing it from state");
                 ReadResult::gone()
             }
-            Err(d) => failed_read(req.state, d),
+            Err(d) => ReadResult::failed(req.state, req.private, d),
         }
     }
 
@@ -562,14 +562,6 @@ impl Resource<ProviderData> for Nodegroup {
             )
             .into()),
         }
-    }
-}
-
-fn failed_read(state: Value, d: Diagnostic) -> ReadResult {
-    ReadResult {
-        state: Some(state),
-        private: Vec::new(),
-        diagnostics: d.into(),
     }
 }
 
