@@ -10,6 +10,7 @@ pub mod model;
 pub mod plan;
 pub mod plan_modifiers;
 pub mod resource;
+pub mod rules;
 pub mod schema;
 pub mod server;
 pub mod timeouts;

@@ -111,29 +111,6 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
                 "Redash stores its metadata in PostgreSQL only: use type = \"postgres\".",
             );
         }
-        let given = |n: &str| d.get_attr(n).is_some_and(|v| !v.is_null());
-        match (given("password"), given("password_wo")) {
-            (true, true) => diags.attribute_error(
-                AttributePath::root().attr("database").attr("password_wo"),
-                "Conflicting arguments",
-                "Set password or password_wo, not both.",
-            ),
-            (false, false) => diags.attribute_error(
-                AttributePath::root().attr("database").attr("password"),
-                "Missing database password",
-                "Set password, or password_wo (with password_wo_version) on Terraform 1.11 and later.",
-            ),
-            _ => {}
-        }
-        if given("password_wo_version") && !given("password_wo") {
-            diags.attribute_error(
-                AttributePath::root()
-                    .attr("database")
-                    .attr("password_wo_version"),
-                "Invalid argument",
-                "password_wo_version only applies to password_wo.",
-            );
-        }
     }
     let (required, allowed) = engine.secret_keys();
     let secrets = c.get_attr("secrets").filter(|s| !s.is_null());

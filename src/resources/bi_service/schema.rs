@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
+use crate::framework::rules::Rule;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
 use crate::framework::validators::{int_between, matches, one_of, string_length};
@@ -223,6 +224,18 @@ fn block() -> Block {
                         Attribute::optional("password_wo_version", Type::Number)
                             .description("Bump to apply a new `password_wo`.")
                             .validator(int_between(0, i64::from(i32::MAX))),
+                    )
+                    .rule(Rule::at_least_one_of(&["password", "password_wo"]).message(
+                        "Missing database password",
+                        "Set password, or password_wo (with password_wo_version) on Terraform 1.11 and later.",
+                    ))
+                    .rule(
+                        Rule::conflicts_with("password_wo", &["password"])
+                            .message("Conflicting arguments", "Set password or password_wo, not both."),
+                    )
+                    .rule(
+                        Rule::required_with("password_wo_version", &["password_wo"])
+                            .message("Invalid argument", "password_wo_version only applies to password_wo."),
                     ),
             ),
         )

@@ -192,53 +192,7 @@ impl Resource<ProviderData> for Nodegroup {
 
     fn validate(&self, req: &ValidateRequest<'_>, diags: &mut Diagnostics) {
         let c = req.config;
-        if is_known_set(c.get_attr("name")) && is_known_set(c.get_attr("name_prefix")) {
-            diags.attribute_error(
-                AttributePath::root().attr("name_prefix"),
-                "Conflicting arguments",
-                "Set name or name_prefix, not both.",
-            );
-        }
         check_scaling(c, diags);
-        if let Some(u) = c
-            .get_attr("update_config")
-            .filter(|u| !u.is_null() && !u.is_unknown())
-        {
-            let a = u.get_attr("max_unavailable").is_some_and(|v| !v.is_null());
-            let b = u
-                .get_attr("max_unavailable_percentage")
-                .is_some_and(|v| !v.is_null());
-            if a == b {
-                diags.attribute_error(
-                    AttributePath::root()
-                        .attr("update_config")
-                        .attr("max_unavailable_percentage"),
-                    "Invalid update_config",
-                    "Set exactly one of max_unavailable and max_unavailable_percentage.",
-                );
-            }
-        }
-        if let Some(l) = c
-            .get_attr("launch_template")
-            .filter(|l| !l.is_null() && !l.is_unknown())
-        {
-            let id = l.get_attr("id").is_some_and(|v| !v.is_null());
-            let name = l.get_attr("name").is_some_and(|v| !v.is_null());
-            if id == name {
-                diags.attribute_error(
-                    AttributePath::root().attr("launch_template").attr("name"),
-                    "Invalid launch_template",
-                    "Set exactly one of id and name.",
-                );
-            }
-            if is_known_set(c.get_attr("disk_size")) {
-                diags.attribute_error(
-                    AttributePath::root().attr("disk_size"),
-                    "Conflicting arguments",
-                    "disk_size cannot be set with a launch_template: set the volume size in the launch template.",
-                );
-            }
-        }
         // The purpose taint counts against EKS's limit of 50.
         let user_taints = c
             .get_attr("taint")

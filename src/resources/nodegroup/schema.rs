@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
+use crate::framework::rules::Rule;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
 use crate::framework::validators::{int_between, matches, one_of, size_between, string_length};
@@ -262,6 +263,12 @@ fn block() -> Block {
                         Attribute::optional("max_unavailable_percentage", Type::Number)
                             .description("Percentage of nodes.")
                             .validator(int_between(1, 100)),
+                    )
+                    .rule(
+                        Rule::exactly_one_of(&["max_unavailable", "max_unavailable_percentage"]).message(
+                            "Invalid update_config",
+                            "Set exactly one of max_unavailable and max_unavailable_percentage.",
+                        ),
                     ),
             ),
         )
@@ -286,6 +293,10 @@ fn block() -> Block {
                         Attribute::required("version", Type::String)
                             .description("Launch template version; changed in place through a version update.")
                             .validator(string_length(1, 64)),
+                    )
+                    .rule(
+                        Rule::exactly_one_of(&["id", "name"])
+                            .message("Invalid launch_template", "Set exactly one of id and name."),
                     ),
             ),
         )
@@ -294,6 +305,14 @@ fn block() -> Block {
             ("update", DEFAULT_TIMEOUT),
             ("delete", DEFAULT_TIMEOUT),
         ]))
+        .rule(
+            Rule::conflicts_with("name_prefix", &["name"])
+                .message("Conflicting arguments", "Set name or name_prefix, not both."),
+        )
+        .rule(Rule::conflicts_with("disk_size", &["launch_template"]).message(
+            "Conflicting arguments",
+            "disk_size cannot be set with a launch_template: set the volume size in the launch template.",
+        ))
 }
 
 #[cfg(test)]
