@@ -1,9 +1,10 @@
 //! `dataplatform_nodegroup`: an EKS managed node group with a purpose.
 //!
-//! Order: validation, plan, create, read, update, delete, import; expand/flatten live in
-//! [`model`], purpose expansion in [`purpose`].
+//! Order: validation, plan, create, read, update, delete, import; the plan's passes live in
+//! [`plan`], expand/flatten in [`model`], purpose expansion in [`purpose`].
 
 pub mod model;
+pub mod plan;
 pub mod purpose;
 pub mod schema;
 
@@ -14,7 +15,7 @@ use async_trait::async_trait;
 
 use crate::clients::autoscaling::Autoscaling;
 use crate::clients::eks::{
-    ConfigChange, Eks, EksError, Nodegroup as LiveNodegroup, Scaling, Taint, VersionChange,
+    ConfigChange, Eks, EksError, Nodegroup as LiveNodegroup, Scaling, VersionChange,
 };
 use crate::conns::ProviderData;
 use crate::framework::{
@@ -218,148 +219,7 @@ impl Resource<ProviderData> for Nodegroup {
         req: &ModifyPlanRequest<'_, ProviderData>,
         resp: &mut ModifyPlanResponse,
     ) {
-        if req.config.is_null() {
-            return;
-        }
-        let config = req.config;
-        let prior = req.prior_state;
-        let creating = prior.is_null();
-        let planned = &mut resp.planned;
-        let purpose = str_of(planned, "purpose");
-
-        // Purpose defaults for capacity, changing which replaces the group.
-        if let Some(p) = &purpose {
-            for (attr, default) in [
-                (
-                    "capacity_type",
-                    Value::string(purpose::default_capacity_type(p)),
-                ),
-                (
-                    "instance_types",
-                    attr::list_value(&purpose::default_instance_types(p)),
-                ),
-            ] {
-                if config.get_attr(attr).is_none_or(Value::is_null) {
-                    if !creating && prior.get_attr(attr) != Some(&default) {
-                        resp.requires_replace.push(AttributePath::root().attr(attr));
-                    }
-                    attr::set(planned, attr, default);
-                }
-            }
-        }
-        if creating
-            && config.get_attr("disk_size").is_none_or(Value::is_null)
-            && !is_known_set(config.get_attr("launch_template"))
-        {
-            attr::set(planned, "disk_size", Value::number(20i64));
-        }
-        if creating {
-            if let (Some(s), true) = (planned.get_attr("scaling_config").cloned(), true) {
-                if s.get_attr("desired_size").is_some_and(Value::is_unknown) {
-                    let mut s = s;
-                    if let Some(min) = s.get_attr("min_size").cloned() {
-                        attr::set(&mut s, "desired_size", min);
-                    }
-                    attr::set(planned, "scaling_config", s);
-                }
-            }
-        }
-        if let Some(n) = str_of(planned, "name") {
-            if let Some(cluster) = str_of(planned, "cluster_name") {
-                attr::set(planned, "id", Value::string(format!("{cluster}:{n}")));
-            }
-        }
-
-        // Labels, taints, placement and autoscaler tags: known whenever their inputs are.
-        let labels = config.get_attr("labels").and_then(attr::string_map);
-        let taints = config.get_attr("taint").and_then(model::taints);
-        let (Some(p), Some(labels), Some(taints)) = (purpose, labels, taints) else {
-            for a in [
-                "effective_labels",
-                "effective_taints",
-                "placement",
-                "autoscaler_tags",
-            ] {
-                attr::set(planned, a, Value::Unknown);
-            }
-            return;
-        };
-        let labels = purpose::effective_labels(&p, &labels);
-        let taints: Vec<Taint> = purpose::effective_taints(&p, &taints);
-        let (selector, tolerations) = purpose::placement(&labels, &taints);
-        attr::set(planned, "effective_labels", attr::map_value(&labels));
-        attr::set(planned, "effective_taints", model::taints_value(&taints));
-        let capacity = str_of(planned, "capacity_type");
-        let placement = if planned
-            .get_attr("capacity_type")
-            .is_some_and(Value::is_unknown)
-        {
-            Value::Unknown
-        } else {
-            model::placement_value(
-                &selector,
-                &tolerations,
-                &labels,
-                &taints,
-                capacity.as_deref(),
-            )
-        };
-        attr::set(planned, "placement", placement);
-        let disk = planned
-            .get_attr("disk_size")
-            .cloned()
-            .unwrap_or(Value::Null);
-        let tags = match (str_of(planned, "cluster_name"), disk.is_unknown()) {
-            (Some(cluster), false) => {
-                let gib = disk.as_number().and_then(|n| n.to_i64());
-                attr::map_value(&purpose::autoscaler_tags(&cluster, &labels, &taints, gib))
-            }
-            _ => Value::Unknown,
-        };
-        attr::set(planned, "autoscaler_tags", tags);
-
-        // tags_all: default tags under the resource's own.
-        let tags_all = match (config.get_attr("tags").and_then(attr::string_map), req.data) {
-            (Some(own), Some(data)) if !data.config.default_tags.is_unknown() => {
-                let mut all = data.default_tags();
-                all.extend(own);
-                attr::map_value(&all)
-            }
-            _ => Value::Unknown,
-        };
-        attr::set(planned, "tags_all", tags_all);
-
-        // A version change moves the release version unless it is configured.
-        if !creating
-            && config
-                .get_attr("release_version")
-                .is_none_or(Value::is_null)
-            && planned.get_attr("version") != prior.get_attr("version")
-        {
-            attr::set(planned, "release_version", Value::Unknown);
-        }
-
-        // Live-only values: unchanged when nothing else changes, unknown when an apply will run.
-        // A group recorded while still CREATING or UPDATING (an interrupted apply) is planned as
-        // an update that waits for it and finishes what the interrupted apply did not.
-        if !creating {
-            let volatile = ["status", "current_desired_size"];
-            let changed = is_unsettled(prior.get_attr("status").and_then(Value::as_str))
-                || match (planned.as_map(), prior.as_map()) {
-                    (Some(p), Some(s)) => p
-                        .iter()
-                        .any(|(k, v)| !volatile.contains(&k.as_str()) && s.get(k) != Some(v)),
-                    _ => true,
-                };
-            for k in volatile {
-                let v = if changed {
-                    Value::Unknown
-                } else {
-                    prior.get_attr(k).cloned().unwrap_or(Value::Null)
-                };
-                attr::set(planned, k, v);
-            }
-        }
+        plan::modify_plan(req, resp);
     }
 
     async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
