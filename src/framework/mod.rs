@@ -19,7 +19,7 @@ pub mod validators;
 
 pub use context::{Cancelled, Context, Shared};
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
-pub use model::{FromValue, Obj, ObjectBuilder, ToValue};
+pub use model::{FromValue, IfKnown, Obj, ObjectBuilder, SetOf, ToValue};
 pub use resource::{
     ApplyResult, CreateRequest, DataSource, DeleteRequest, ModifyPlanRequest, ModifyPlanResponse,
     Provider, ReadRequest, ReadResult, Resource, UpdateRequest, ValidateRequest,

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::conns::{ProviderData, Setting};
 use crate::framework::schema::{Attribute, Block, Schema};
-use crate::framework::{Context, DataSource, Diagnostic, Diagnostics, ObjectBuilder};
+use crate::framework::{Context, DataSource, Diagnostic, Diagnostics, FromValue, ToValue};
 use crate::resources::common::eks_cluster_name;
 use crate::value::{AttributePath, Type, Value};
 
@@ -69,10 +69,10 @@ impl DataSource<ProviderData> for ClusterDataSource {
 
     async fn read(&self, ctx: &Context<ProviderData>, config: Value) -> (Value, Diagnostics) {
         let data = ctx.data();
-        let configured = config
-            .get_attr("name")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let configured = match ClusterConfig::from_value(&config, &AttributePath::root()) {
+            Ok(c) => c.name,
+            Err(d) => return (config, d.into()),
+        };
         let name = match (configured, &data.config.cluster_name) {
             (Some(n), _) => n,
             (None, Setting::Set(n)) => n.clone(),
@@ -103,25 +103,67 @@ impl DataSource<ProviderData> for ClusterDataSource {
             Ok(t) => t,
             Err(d) => return (config, d.into()),
         };
-        let opt = |v: Option<String>| v.map_or(Value::Null, Value::string);
-        let out = ObjectBuilder::new(&schema().block)
-            .set("name", Value::string(&name))
-            .set("id", Value::string(&name))
-            .set("arn", Value::string(&cluster.arn))
-            .set("endpoint", opt(cluster.endpoint))
-            .set("cluster_ca_certificate", opt(ca))
-            .set("version", opt(cluster.version))
-            .set("status", opt(cluster.status))
-            .set("oidc_issuer", opt(cluster.oidc_issuer))
-            .set("token", Value::string(token))
-            .build();
-        (out, Diagnostics::new())
+        let out = ClusterModel {
+            name: name.clone(),
+            id: name,
+            arn: cluster.arn,
+            endpoint: cluster.endpoint,
+            cluster_ca_certificate: ca,
+            version: cluster.version,
+            status: cluster.status,
+            oidc_issuer: cluster.oidc_issuer,
+            token,
+        };
+        (out.to_value(), Diagnostics::new())
+    }
+}
+
+crate::model! {
+    /// What the configuration says.
+    struct ClusterConfig {
+        name: Option<String>,
+    }
+}
+
+crate::model! {
+    /// What the data source reads.
+    struct ClusterModel {
+        name: String,
+        id: String,
+        arn: String,
+        endpoint: Option<String>,
+        cluster_ca_certificate: Option<String>,
+        version: Option<String>,
+        status: Option<String>,
+        oidc_issuer: Option<String>,
+        token: String,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_model_writes_every_attribute_of_the_schema() {
+        let out = ClusterModel {
+            name: "analytics".into(),
+            id: "analytics".into(),
+            arn: "arn".into(),
+            endpoint: None,
+            cluster_ca_certificate: None,
+            version: None,
+            status: None,
+            oidc_issuer: None,
+            token: "t".into(),
+        }
+        .to_value();
+        let written: Vec<&String> = out.as_map().map(|m| m.keys().collect()).unwrap_or_default();
+        let block = schema().block;
+        let mut declared: Vec<&String> = block.attributes.iter().map(|a| &a.name).collect();
+        declared.sort();
+        assert_eq!(written, declared);
+    }
 
     #[test]
     fn schema_is_well_formed_and_the_token_is_sensitive() {

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use crate::clients::eks::{LaunchTemplate, Nodegroup, NodegroupSpec, Scaling, Taint, UpdateConfig};
-use crate::framework::attr::{int_of, list_value, map_value, str_of, string_list, string_map};
-use crate::framework::ObjectBuilder;
-use crate::value::Value;
+use crate::framework::attr::{int_of, list_value, map_value};
+use crate::framework::{FromValue, IfKnown, ObjectBuilder};
+use crate::value::{AttributePath, Value};
 
 use super::purpose::{self, Toleration};
 use super::schema::schema;
@@ -97,68 +97,151 @@ pub fn placement_value(
     ])
 }
 
+crate::model! {
+    /// The intent recorded in a plan or state, as create and update send it to EKS. Values not
+    /// known yet (computed ones) are `None` and left to EKS.
+    pub struct GroupModel {
+        pub cluster_name: IfKnown<String>,
+        pub node_role_arn: IfKnown<String>,
+        pub subnet_ids: IfKnown<Vec<String>>,
+        pub scaling_config: IfKnown<ScalingModel>,
+        pub instance_types: IfKnown<Vec<String>>,
+        pub capacity_type: IfKnown<String>,
+        pub disk_size: IfKnown<i64>,
+        pub ami_type: IfKnown<String>,
+        pub release_version: IfKnown<String>,
+        pub version: IfKnown<String>,
+        pub effective_labels: IfKnown<BTreeMap<String, String>>,
+        pub effective_taints: IfKnown<Vec<TaintModel>>,
+        pub update_config: IfKnown<UpdateConfigModel>,
+        pub launch_template: IfKnown<LaunchTemplateModel>,
+        pub tags_all: IfKnown<BTreeMap<String, String>>,
+    }
+}
+
+crate::model! {
+    pub struct ScalingModel {
+        pub min_size: IfKnown<i64>,
+        pub max_size: IfKnown<i64>,
+        pub desired_size: IfKnown<i64>,
+    }
+}
+
+crate::model! {
+    pub struct TaintModel {
+        pub key: String,
+        pub value: Option<String>,
+        pub effect: String,
+    }
+}
+
+crate::model! {
+    pub struct UpdateConfigModel {
+        pub max_unavailable: IfKnown<i64>,
+        pub max_unavailable_percentage: IfKnown<i64>,
+    }
+}
+
+crate::model! {
+    pub struct LaunchTemplateModel {
+        pub id: IfKnown<String>,
+        pub name: IfKnown<String>,
+        pub version: IfKnown<String>,
+    }
+}
+
+impl GroupModel {
+    /// `None` when `v` is not a node group's plan or state.
+    pub fn of(v: &Value) -> Option<GroupModel> {
+        GroupModel::from_value(v, &AttributePath::root()).ok()
+    }
+
+    /// The sizes; the desired size starts at the minimum.
+    pub fn scaling(&self) -> Option<Scaling> {
+        let s = self.scaling_config.0.as_ref()?;
+        let min = s.min_size.0? as i32;
+        let max = s.max_size.0? as i32;
+        let desired = s.desired_size.0.map_or(min, |d| d as i32);
+        Some(Scaling { min, max, desired })
+    }
+
+    pub fn update_config(&self) -> Option<UpdateConfig> {
+        let u = self.update_config.0.as_ref()?;
+        u.max_unavailable
+            .0
+            .map(|n| UpdateConfig::MaxUnavailable(n as i32))
+            .or_else(|| {
+                u.max_unavailable_percentage
+                    .0
+                    .map(|n| UpdateConfig::MaxUnavailablePercentage(n as i32))
+            })
+    }
+
+    pub fn launch_template(&self) -> Option<LaunchTemplate> {
+        let l = self.launch_template.0.as_ref()?;
+        Some(LaunchTemplate {
+            id: l.id.0.clone(),
+            name: l.name.0.clone(),
+            version: l.version.0.clone(),
+        })
+    }
+
+    pub fn taints(&self) -> Vec<Taint> {
+        self.effective_taints
+            .0
+            .iter()
+            .flatten()
+            .map(|t| Taint {
+                key: t.key.clone(),
+                value: t.value.clone(),
+                effect: t.effect.clone(),
+            })
+            .collect()
+    }
+
+    /// The create request for a group named `name`.
+    pub fn spec(self, name: &str) -> NodegroupSpec {
+        NodegroupSpec {
+            name: name.to_string(),
+            scaling: self.scaling(),
+            update_config: self.update_config(),
+            launch_template: self.launch_template(),
+            taints: self.taints(),
+            cluster: self.cluster_name.0.unwrap_or_default(),
+            node_role_arn: self.node_role_arn.0.unwrap_or_default(),
+            subnet_ids: self.subnet_ids.0.unwrap_or_default(),
+            instance_types: self.instance_types.0.unwrap_or_default(),
+            capacity_type: self.capacity_type.0,
+            disk_size: self.disk_size.0.map(|d| d as i32),
+            ami_type: self.ami_type.0,
+            release_version: self.release_version.0,
+            version: self.version.0,
+            labels: self.effective_labels.0.unwrap_or_default(),
+            tags: self.tags_all.0.unwrap_or_default(),
+        }
+    }
+}
+
 pub fn scaling_of(v: &Value) -> Option<Scaling> {
-    let s = v.get_attr("scaling_config")?;
-    let min = int_of(s, "min_size")? as i32;
-    let max = int_of(s, "max_size")? as i32;
-    let desired = int_of(s, "desired_size").map_or(min, |d| d as i32);
-    Some(Scaling { min, max, desired })
+    GroupModel::of(v)?.scaling()
 }
 
 pub fn update_config_of(v: &Value) -> Option<UpdateConfig> {
-    let u = v.get_attr("update_config").filter(|u| !u.is_null())?;
-    int_of(u, "max_unavailable")
-        .map(|n| UpdateConfig::MaxUnavailable(n as i32))
-        .or_else(|| {
-            int_of(u, "max_unavailable_percentage")
-                .map(|n| UpdateConfig::MaxUnavailablePercentage(n as i32))
-        })
+    GroupModel::of(v)?.update_config()
 }
 
 pub fn launch_template_of(v: &Value) -> Option<LaunchTemplate> {
-    let l = v.get_attr("launch_template").filter(|l| !l.is_null())?;
-    Some(LaunchTemplate {
-        id: str_of(l, "id"),
-        name: str_of(l, "name"),
-        version: str_of(l, "version"),
-    })
+    GroupModel::of(v)?.launch_template()
 }
 
 /// The create request from a fully planned value (unknowns are left to EKS).
 pub fn spec(planned: &Value, name: &str) -> NodegroupSpec {
-    NodegroupSpec {
-        cluster: str_of(planned, "cluster_name").unwrap_or_default(),
-        name: name.to_string(),
-        node_role_arn: str_of(planned, "node_role_arn").unwrap_or_default(),
-        subnet_ids: planned
-            .get_attr("subnet_ids")
-            .and_then(string_list)
-            .unwrap_or_default(),
-        scaling: scaling_of(planned),
-        instance_types: planned
-            .get_attr("instance_types")
-            .and_then(string_list)
-            .unwrap_or_default(),
-        capacity_type: str_of(planned, "capacity_type"),
-        disk_size: int_of(planned, "disk_size").map(|d| d as i32),
-        ami_type: str_of(planned, "ami_type"),
-        release_version: str_of(planned, "release_version"),
-        version: str_of(planned, "version"),
-        labels: planned
-            .get_attr("effective_labels")
-            .and_then(string_map)
-            .unwrap_or_default(),
-        taints: planned
-            .get_attr("effective_taints")
-            .and_then(taints)
-            .unwrap_or_default(),
-        update_config: update_config_of(planned),
-        launch_template: launch_template_of(planned),
-        tags: planned
-            .get_attr("tags_all")
-            .and_then(string_map)
-            .unwrap_or_default(),
-    }
+    GroupModel::of(planned)
+        .map(|g| g.spec(name))
+        .unwrap_or_else(|| NodegroupSpec {
+            name: name.to_string(),
+            ..NodegroupSpec::default()
+        })
 }
 
 fn scaling_block(live: Option<Scaling>, prior: &Value) -> Value {
