@@ -218,7 +218,8 @@ pub fn object_at<'a>(v: &'a Value, path: &AttributePath) -> Result<Obj<'a>, Diag
 /// [`ToValue`]: each field is read from and written to the attribute of its own name, so
 /// resource code reads a configuration, plan or state into plain Rust values with
 /// `T::from_value` and writes state with `to_value()`, without naming attributes as strings.
-/// Fields the struct leaves out are ignored when reading; when writing, the struct must
+/// A field named like a Rust keyword is written raw (`r#type` for `type`). Fields the
+/// struct leaves out are ignored when reading; when writing, the struct must
 /// cover every attribute of its block (core rejects an object with attributes missing).
 #[macro_export]
 macro_rules! model {
@@ -239,14 +240,17 @@ macro_rules! model {
                 path: &$crate::value::AttributePath,
             ) -> Result<Self, $crate::framework::Diagnostic> {
                 let _o = $crate::framework::model::object_at(v, path)?;
-                Ok($name { $( $field: _o.get(stringify!($field))? ),* })
+                Ok($name { $( $field: _o.get(stringify!($field).trim_start_matches("r#"))? ),* })
             }
         }
 
         impl $crate::framework::ToValue for $name {
             fn to_value(&self) -> $crate::value::Value {
                 $crate::value::Value::object(vec![
-                    $( (stringify!($field), $crate::framework::ToValue::to_value(&self.$field)) ),*
+                    $( (
+                        stringify!($field).trim_start_matches("r#"),
+                        $crate::framework::ToValue::to_value(&self.$field),
+                    ) ),*
                 ])
             }
         }
