@@ -1,13 +1,7 @@
-//! Single attributes of object values, for code that works on a plan before everything in it
-//! is known (plan modification, rendering partly-unknown plans), where a typed model read
-//! through [`FromValue`](super::FromValue) would fail on the first unknown.
-//!
-//! Two families:
-//! - lenient readers ([`str_of`], [`int_of`], [`string_map`], [`string_list`]) that answer
-//!   `None` for anything not known and of the right shape;
-//! - strict readers ([`opt_str`], [`opt_int`], [`opt_bool`], [`str_map`], [`block`]) that tell
-//!   null (`Ok(None)`) from not known yet ([`NotKnown`]), for renderers that must give up
-//!   while anything they depend on is unknown.
+//! Single attributes of object values, for the plan passes that work on a plan before
+//! everything in it is known, where a typed model read through
+//! [`FromValue`](super::FromValue) would give up at the first unknown. The readers answer
+//! `None` for anything not known or not of the right shape.
 
 use std::collections::BTreeMap;
 
@@ -53,17 +47,6 @@ pub fn string_map(v: &Value) -> Option<BTreeMap<String, String>> {
         .collect()
 }
 
-/// A known list of strings (null is empty), or `None` when unknown anywhere inside.
-pub fn string_list(v: &Value) -> Option<Vec<String>> {
-    if v.is_null() {
-        return Some(Vec::new());
-    }
-    v.as_list()?
-        .iter()
-        .map(|e| e.as_str().map(str::to_string))
-        .collect()
-}
-
 pub fn map_value(m: &BTreeMap<String, String>) -> Value {
     Value::map(m.iter().map(|(k, v)| (k.clone(), Value::string(v))))
 }
@@ -72,85 +55,9 @@ pub fn list_value(l: &[String]) -> Value {
     Value::list(l.iter().map(Value::string).collect())
 }
 
-/// A value is not known yet (during plan).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NotKnown;
-
-/// A known string; `Err(NotKnown)` when unknown, `Ok(None)` when null.
-pub fn opt_str(v: Option<&Value>) -> Result<Option<String>, NotKnown> {
-    match v {
-        None => Ok(None),
-        Some(v) if v.is_null() => Ok(None),
-        Some(v) if v.is_unknown() => Err(NotKnown),
-        Some(v) => v.as_str().map(|s| Some(s.to_string())).ok_or(NotKnown),
-    }
-}
-
-pub fn opt_int(v: Option<&Value>) -> Result<Option<i64>, NotKnown> {
-    match v {
-        None => Ok(None),
-        Some(v) if v.is_null() => Ok(None),
-        Some(v) => v
-            .as_number()
-            .and_then(Number::to_i64)
-            .map(Some)
-            .ok_or(NotKnown),
-    }
-}
-
-pub fn opt_bool(v: Option<&Value>) -> Result<Option<bool>, NotKnown> {
-    match v {
-        None => Ok(None),
-        Some(v) if v.is_null() => Ok(None),
-        Some(v) => v.as_bool().map(Some).ok_or(NotKnown),
-    }
-}
-
-/// A known map of strings; null is empty.
-pub fn str_map(v: Option<&Value>) -> Result<BTreeMap<String, String>, NotKnown> {
-    match v {
-        None => Ok(BTreeMap::new()),
-        Some(v) if v.is_null() => Ok(BTreeMap::new()),
-        Some(v) => v
-            .as_map()
-            .ok_or(NotKnown)?
-            .iter()
-            .map(|(k, v)| {
-                v.as_str()
-                    .map(|s| (k.clone(), s.to_string()))
-                    .ok_or(NotKnown)
-            })
-            .collect(),
-    }
-}
-
-/// A nested block's object: `Ok(None)` when absent.
-pub fn block(v: &Value, name: &str) -> Result<Option<Value>, NotKnown> {
-    match v.get_attr(name) {
-        None => Ok(None),
-        Some(b) if b.is_null() => Ok(None),
-        Some(b) if b.is_unknown() => Err(NotKnown),
-        Some(b) => Ok(Some(b.clone())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn strict_readers_tell_null_from_unknown() {
-        let v = Value::object(vec![
-            ("a", Value::string("x")),
-            ("n", Value::Null),
-            ("u", Value::Unknown),
-        ]);
-        assert_eq!(opt_str(v.get_attr("a")), Ok(Some("x".to_string())));
-        assert_eq!(opt_str(v.get_attr("n")), Ok(None));
-        assert_eq!(opt_str(v.get_attr("u")), Err(NotKnown));
-        assert_eq!(block(&v, "u"), Err(NotKnown));
-        assert_eq!(block(&v, "missing"), Ok(None));
-    }
 
     #[test]
     fn an_unknown_value_is_set_but_not_known_set() {

@@ -2,6 +2,10 @@
 //! and `labels` attributes, and the placement types a node group hands to the workloads that
 //! run on it. One definition each, so a pattern fixed here is fixed everywhere.
 
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value as Json};
+
 use crate::framework::plan_modifiers::RequiresReplace;
 use crate::framework::schema::Attribute;
 use crate::framework::validators::matches;
@@ -93,6 +97,60 @@ pub fn placement_type() -> Type {
         ("taints", Type::List(Box::new(taint_object()))),
         ("capacity_type", Type::String),
     ])
+}
+
+crate::model! {
+    /// A value of [`placement_type`] (or of [`scheduling_type`], whose values lack the node
+    /// group's facts).
+    pub struct PlacementModel {
+        pub node_selector: Option<BTreeMap<String, String>>,
+        pub tolerations: Option<Vec<TolerationModel>>,
+        pub labels: Option<BTreeMap<String, String>>,
+        pub taints: Option<Vec<TaintModel>>,
+        pub capacity_type: Option<String>,
+    }
+}
+
+crate::model! {
+    /// A toleration, in Kubernetes form.
+    pub struct TolerationModel {
+        pub key: Option<String>,
+        pub operator: Option<String>,
+        pub value: Option<String>,
+        pub effect: Option<String>,
+    }
+}
+
+crate::model! {
+    /// A node group's taint, in Kubernetes form.
+    pub struct TaintModel {
+        pub key: Option<String>,
+        pub value: Option<String>,
+        pub effect: Option<String>,
+    }
+}
+
+impl TolerationModel {
+    /// The toleration of a pod spec: only the fields given.
+    pub fn to_json(&self) -> Json {
+        let mut o = serde_json::Map::new();
+        for (f, v) in [
+            ("key", &self.key),
+            ("operator", &self.operator),
+            ("value", &self.value),
+            ("effect", &self.effect),
+        ] {
+            if let Some(s) = v {
+                o.insert(f.to_string(), json!(s));
+            }
+        }
+        Json::Object(o)
+    }
+}
+
+/// Tolerations of a pod spec.
+pub fn tolerations_json(t: &[TolerationModel]) -> Vec<Json> {
+    t.iter().map(TolerationModel::to_json).collect()
 }
 
 #[cfg(test)]

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 use crate::framework::FromValue;
+use crate::resources::common::{tolerations_json, PlacementModel};
 use crate::value::{AttributePath, Value};
 
 use super::engines::Engine;
@@ -127,22 +128,6 @@ crate::model! {
 }
 
 crate::model! {
-    struct PlacementModel {
-        node_selector: Option<BTreeMap<String, String>>,
-        tolerations: Option<Vec<TolerationModel>>,
-    }
-}
-
-crate::model! {
-    struct TolerationModel {
-        key: Option<String>,
-        operator: Option<String>,
-        value: Option<String>,
-        effect: Option<String>,
-    }
-}
-
-crate::model! {
     struct DatabaseModel {
         r#type: String,
         host: String,
@@ -180,24 +165,6 @@ crate::model! {
         enabled: Option<bool>,
         metrics_path: Option<String>,
         restart_threshold: Option<i64>,
-    }
-}
-
-impl TolerationModel {
-    /// The Kubernetes toleration: only the fields given.
-    fn to_json(&self) -> Json {
-        let mut o = serde_json::Map::new();
-        for (f, v) in [
-            ("key", &self.key),
-            ("operator", &self.operator),
-            ("value", &self.value),
-            ("effect", &self.effect),
-        ] {
-            if let Some(s) = v {
-                o.insert(f.to_string(), json!(s));
-            }
-        }
-        Json::Object(o)
     }
 }
 
@@ -258,11 +225,7 @@ impl Spec {
         let (node_selector, tolerations) = match m.placement {
             Some(p) => (
                 p.node_selector.unwrap_or_default(),
-                p.tolerations
-                    .unwrap_or_default()
-                    .iter()
-                    .map(TolerationModel::to_json)
-                    .collect(),
+                tolerations_json(&p.tolerations.unwrap_or_default()),
             ),
             None => (BTreeMap::new(), Vec::new()),
         };
