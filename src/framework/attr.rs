@@ -19,6 +19,13 @@ pub fn int_of(v: &Value, name: &str) -> Option<i64> {
         .and_then(Number::to_i64)
 }
 
+/// A copy of an attribute (a nested block, typically) when it is known and not null.
+pub fn known_attr(v: &Value, name: &str) -> Option<Value> {
+    v.get_attr(name)
+        .filter(|b| !b.is_null() && !b.is_unknown())
+        .cloned()
+}
+
 /// Present and not null; an unknown value counts as set (it will be known at apply).
 pub fn is_set(v: Option<&Value>) -> bool {
     v.is_some_and(|v| !v.is_null())

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::kube::{Kube, KubeError, ObjectRef};
 use crate::clients::rollout::{self, RolloutError};
-use crate::framework::attr::{set, str_of};
+use crate::framework::attr::{known_attr, set, str_of};
 use crate::framework::{Diagnostic, Diagnostics, Schema};
 use crate::resources::common::{LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN};
 use crate::resources::kube_objects::{self, KubeResource, Stage};
@@ -30,17 +30,11 @@ use model::Spec;
 
 pub struct BiService;
 
-fn known_block(v: &Value, name: &str) -> Option<Value> {
-    v.get_attr(name)
-        .filter(|b| !b.is_null() && !b.is_unknown())
-        .cloned()
-}
-
 /// The non-secret configuration, as JSON of the resource's own type, for the Deployment's
 /// annotation (import reads it back).
 fn config_annotation(planned: &Value) -> Option<String> {
     let mut v = planned.clone();
-    if let Some(mut db) = known_block(&v, "database") {
+    if let Some(mut db) = known_attr(&v, "database") {
         set(&mut db, "password", Value::Null);
         set(&mut db, "password_wo", Value::Null);
         set(&mut v, "database", db);
@@ -197,7 +191,7 @@ async fn restored(kube: &Kube, live: &Json, ns: &str, name: &str) -> Result<Valu
                 .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
                 .and_then(|b| String::from_utf8(b).ok())
         };
-        if let Some(mut db) = known_block(&restored, "database") {
+        if let Some(mut db) = known_attr(&restored, "database") {
             if db
                 .get_attr("password_wo_version")
                 .is_none_or(Value::is_null)
@@ -271,7 +265,7 @@ impl KubeResource for BiService {
 
     /// The database port defaults by type.
     fn plan_defaults(&self, _config: &Value, planned: &mut Value) {
-        let Some(mut db) = known_block(planned, "database") else {
+        let Some(mut db) = known_attr(planned, "database") else {
             return;
         };
         if db

@@ -9,7 +9,8 @@ use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
 use crate::framework::validators::{int_between, matches, one_of, size_between, string_length};
 use crate::resources::common::{
-    eks_cluster_name, placement_type, string_list, string_map, taint_object, LABEL_KEY_PATTERN,
+    eks_cluster_name, labels, placement_type, string_list, string_map, taint_object,
+    LABEL_KEY_PATTERN,
 };
 use crate::value::{Type, Value};
 
@@ -149,8 +150,7 @@ fn block() -> Block {
                 .description("Replace nodes even when pods cannot be drained (PodDisruptionBudgets) during a version update."),
         )
         .attribute(
-            Attribute::optional("labels", string_map())
-                .description("Kubernetes labels for the nodes, added to (and overriding) the purpose label."),
+            labels("Kubernetes labels for the nodes, added to (and overriding) the purpose label."),
         )
         .attribute(
             Attribute::optional("tags", string_map())
