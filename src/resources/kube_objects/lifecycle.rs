@@ -15,18 +15,50 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::kube::{Kube, KubeError, ObjectRef};
 use crate::conns::ProviderData;
-use crate::framework::attr::{set, str_of};
+use crate::framework::attr::set;
 use crate::framework::{
     timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
-    ModifyPlanRequest, ModifyPlanResponse, ObjectBuilder, ReadRequest, ReadResult, Resource,
-    Schema, UpdateRequest, ValidateRequest,
+    FromValue, IfKnown, ModifyPlanRequest, ModifyPlanResponse, ObjectBuilder, ReadRequest,
+    ReadResult, Resource, Schema, UpdateRequest, ValidateRequest,
 };
+use crate::value::AttributePath;
 use crate::value::Value;
 
 use super::{
     apply_all, delete_all, fingerprints, kube_diag, parse_import_id, prints_of, prints_value,
     read_all, restore_config, with_prints, Live, Prints,
 };
+
+crate::model! {
+    /// Where a Kubernetes-backed resource lives, as far as it is known.
+    struct Location {
+        cluster_name: IfKnown<String>,
+        namespace: IfKnown<String>,
+        name: IfKnown<String>,
+    }
+}
+
+impl Location {
+    fn of(v: &Value) -> Location {
+        Location::from_value(v, &AttributePath::root()).unwrap_or(Location {
+            cluster_name: IfKnown(None),
+            namespace: IfKnown(None),
+            name: IfKnown(None),
+        })
+    }
+
+    /// `namespace` and `name`, when both are known.
+    fn key(&self) -> Option<(&str, &str)> {
+        Some((self.namespace.0.as_deref()?, self.name.0.as_deref()?))
+    }
+
+    /// A Kubernetes client for the cluster the resource deploys into.
+    async fn kube(&self, ctx: &Context<ProviderData>) -> Result<Kube, Diagnostic> {
+        ctx.data()
+            .kube(self.cluster_name.0.as_deref(), &ctx.cancellation_token())
+            .await
+    }
+}
 
 /// Where a value is rendered: write-only secrets exist only in the configuration at apply,
 /// and a stored state holds what secrets it kept.
@@ -136,7 +168,7 @@ impl<R: KubeResource> Resource<ProviderData> for R {
         }
         self.plan_defaults(req.config, &mut resp.planned);
         let planned = &mut resp.planned;
-        if let (Some(ns), Some(name)) = (str_of(planned, "namespace"), str_of(planned, "name")) {
+        if let Some((ns, name)) = Location::of(planned).key() {
             set(planned, "id", Value::string(format!("{ns}/{name}")));
         }
         let Some((spec, objects)) = self.render(planned, Stage::Plan) else {
@@ -170,14 +202,12 @@ impl<R: KubeResource> Resource<ProviderData> for R {
 
     async fn delete(&self, ctx: &Context<ProviderData>, req: DeleteRequest) -> Diagnostics {
         let prior = &req.prior_state;
-        let cluster = str_of(prior, "cluster_name");
-        let cancel = ctx.cancellation_token();
-        let kube = match ctx.data().kube(cluster.as_deref(), &cancel).await {
+        let kube = match Location::of(prior).kube(ctx).await {
             Ok(k) => k,
             Err(d) => return d.into(),
         };
         let timeout = timeouts::get(prior, "delete", R::DEFAULT_TIMEOUT);
-        delete_all(&kube, &prints_of(prior), timeout, &cancel).await
+        delete_all(&kube, &prints_of(prior), timeout, &ctx.cancellation_token()).await
     }
 
     /// The state an import starts from: `id`, `namespace` and `name`; Read restores the rest.
@@ -216,14 +246,14 @@ async fn apply<R: KubeResource>(
         );
     };
     let cancel = ctx.cancellation_token();
-    let cluster = str_of(&planned, "cluster_name");
-    let kube = match ctx.data().kube(cluster.as_deref(), &cancel).await {
+    let at = Location::of(&planned);
+    let kube = match at.kube(ctx).await {
         Ok(k) => k,
         Err(d) => return ApplyResult::failed(untouched(planned), d),
     };
     tracing::info!(
-        namespace = str_of(&planned, "namespace").unwrap_or_default(),
-        name = str_of(&planned, "name").unwrap_or_default(),
+        namespace = at.namespace.0.as_deref().unwrap_or_default(),
+        name = at.name.0.as_deref().unwrap_or_default(),
         objects = objects.len(),
         "applying {}",
         R::NOUN
@@ -251,12 +281,8 @@ async fn apply<R: KubeResource>(
 /// cannot be reached keeps the state as it is.
 async fn read<R: KubeResource>(r: &R, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
     let mut state = req.state;
-    let cluster = str_of(&state, "cluster_name");
-    let kube = match ctx
-        .data()
-        .kube(cluster.as_deref(), &ctx.cancellation_token())
-        .await
-    {
+    let at = Location::of(&state);
+    let kube = match at.kube(ctx).await {
         Ok(k) => k,
         Err(d) => return ReadResult::failed(state, req.private, d),
     };
@@ -264,7 +290,7 @@ async fn read<R: KubeResource>(r: &R, ctx: &Context<ProviderData>, req: ReadRequ
         .get_attr(R::REQUIRED_ATTRIBUTE)
         .is_none_or(Value::is_null)
     {
-        match imported(r, &kube, &state).await {
+        match imported(r, &kube, &at, &state).await {
             Ok(Some(s)) => state = s,
             Ok(None) => return ReadResult::gone(),
             Err(e) => {
@@ -286,8 +312,8 @@ async fn read<R: KubeResource>(r: &R, ctx: &Context<ProviderData>, req: ReadRequ
         }
         Live::Gone => {
             tracing::info!(
-                namespace = str_of(&state, "namespace").unwrap_or_default(),
-                name = str_of(&state, "name").unwrap_or_default(),
+                namespace = at.namespace.0.as_deref().unwrap_or_default(),
+                name = at.name.0.as_deref().unwrap_or_default(),
                 "{} is gone; removing it from state",
                 R::NOUN
             );
@@ -302,15 +328,16 @@ async fn read<R: KubeResource>(r: &R, ctx: &Context<ProviderData>, req: ReadRequ
 async fn imported<R: KubeResource>(
     r: &R,
     kube: &Kube,
+    at: &Location,
     state: &Value,
 ) -> Result<Option<Value>, KubeError> {
-    let (Some(ns), Some(name)) = (str_of(state, "namespace"), str_of(state, "name")) else {
+    let Some((ns, name)) = at.key() else {
         return Ok(None);
     };
-    let Some(live) = kube.get(&r.import_anchor(&ns, &name)).await? else {
+    let Some(live) = kube.get(&r.import_anchor(ns, name)).await? else {
         return Ok(None);
     };
-    let mut restored = r.restore(kube, &live, &ns, &name).await?;
+    let mut restored = r.restore(kube, &live, ns, name).await?;
     set(
         &mut restored,
         "id",
