@@ -26,6 +26,7 @@ use crate::framework::{
 use crate::value::{AttributePath, Value};
 
 use crate::framework::attr::{self, int_of, is_known_set, str_of};
+use model::Identity;
 use schema::{DEFAULT_TIMEOUT, MAX_TAINTS};
 
 pub struct Nodegroup;
@@ -72,11 +73,12 @@ fn unique_suffix() -> String {
 }
 
 fn generated_name(planned: &Value) -> String {
-    if let Some(n) = str_of(planned, "name") {
+    let id = Identity::of(planned);
+    if let Some(n) = id.name.0 {
         return n;
     }
-    let prefix = str_of(planned, "name_prefix").unwrap_or_else(|| {
-        let purpose = str_of(planned, "purpose").unwrap_or_else(|| "custom".into());
+    let prefix = id.name_prefix.0.unwrap_or_else(|| {
+        let purpose = id.purpose.0.unwrap_or_else(|| "custom".into());
         format!("tf-{purpose}-")
     });
     let mut name = format!("{prefix}{}", unique_suffix());
@@ -283,10 +285,7 @@ impl Resource<ProviderData> for Nodegroup {
 
     async fn read(&self, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
         let data = ctx.data();
-        let (Some(cluster), Some(name)) = (
-            str_of(&req.state, "cluster_name"),
-            str_of(&req.state, "name"),
-        ) else {
+        let Some((cluster, name)) = Identity::of(&req.state).address() else {
             return ReadResult::gone();
         };
         let clients = match clients(ctx).await {
@@ -315,8 +314,9 @@ impl Resource<ProviderData> for Nodegroup {
             Err(d) => return ApplyResult::failed(prior, d),
         };
         let eks = &clients.eks;
-        let cluster = str_of(&prior, "cluster_name").unwrap_or_default();
-        let name = str_of(&prior, "name").unwrap_or_default();
+        let id = Identity::of(&prior);
+        let cluster = id.cluster_name.0.unwrap_or_default();
+        let name = id.name.0.unwrap_or_default();
         let cancel = ctx.cancellation_token();
         let live = match eks.find_nodegroup(&cluster, &name).await {
             Ok(Some(ng)) => ng,
@@ -345,8 +345,9 @@ impl Resource<ProviderData> for Nodegroup {
             Ok(c) => c.eks,
             Err(d) => return d.into(),
         };
-        let cluster = str_of(&req.prior_state, "cluster_name").unwrap_or_default();
-        let name = str_of(&req.prior_state, "name").unwrap_or_default();
+        let id = Identity::of(&req.prior_state);
+        let cluster = id.cluster_name.0.unwrap_or_default();
+        let name = id.name.0.unwrap_or_default();
         let timeout = timeouts::get(&req.prior_state, "delete", DEFAULT_TIMEOUT);
         tracing::info!(cluster = %cluster, nodegroup = %name, "deleting node group");
         match eks

@@ -119,6 +119,32 @@ crate::model! {
 }
 
 crate::model! {
+    /// How a group is named and found.
+    pub struct Identity {
+        pub cluster_name: IfKnown<String>,
+        pub name: IfKnown<String>,
+        pub name_prefix: IfKnown<String>,
+        pub purpose: IfKnown<String>,
+    }
+}
+
+impl Identity {
+    pub fn of(v: &Value) -> Identity {
+        Identity::from_value(v, &AttributePath::root()).unwrap_or(Identity {
+            cluster_name: IfKnown(None),
+            name: IfKnown(None),
+            name_prefix: IfKnown(None),
+            purpose: IfKnown(None),
+        })
+    }
+
+    /// `cluster_name` and `name`, when both are known.
+    pub fn address(&self) -> Option<(String, String)> {
+        Some((self.cluster_name.0.clone()?, self.name.0.clone()?))
+    }
+}
+
+crate::model! {
     pub struct ScalingModel {
         pub min_size: IfKnown<i64>,
         pub max_size: IfKnown<i64>,
