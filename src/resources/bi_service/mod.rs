@@ -322,15 +322,10 @@ impl KubeResource for BiService {
         &self,
         kube: &Kube,
         spec: &Spec,
-        planned: &Value,
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<(), (ObjectRef, Diagnostic)> {
-        let wait = planned
-            .get_attr("wait_for_rollout")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        if !wait {
+        if !spec.wait_for_rollout {
             return Ok(());
         }
         let deployment = deployment(&spec.namespace, &spec.name);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use crate::framework::FromValue;
+use crate::framework::{FromValue, IfKnown};
 use crate::resources::common::{tolerations_json, PlacementModel};
 use crate::value::{AttributePath, Value};
 
@@ -88,6 +88,8 @@ pub struct Spec {
     pub secrets: EngineSecrets,
     pub ingress: Option<Ingress>,
     pub monitoring: Option<Monitoring>,
+    /// Apply waits for the Deployment's rollout.
+    pub wait_for_rollout: bool,
 }
 
 crate::model! {
@@ -107,6 +109,7 @@ crate::model! {
         secrets: Option<SecretsModel>,
         ingress: Option<IngressModel>,
         monitoring: Option<MonitoringModel>,
+        wait_for_rollout: IfKnown<bool>,
     }
 }
 
@@ -270,6 +273,7 @@ impl Spec {
             secrets,
             ingress: m.ingress.map(IngressModel::into_ingress),
             monitoring,
+            wait_for_rollout: m.wait_for_rollout.0.unwrap_or(true),
         })
     }
 

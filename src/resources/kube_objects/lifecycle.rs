@@ -136,7 +136,6 @@ pub trait KubeResource: Send + Sync + 'static {
         &self,
         _kube: &Kube,
         _spec: &Self::Spec,
-        _planned: &Value,
         _timeout: Duration,
         _cancel: &CancellationToken,
     ) -> Result<(), (ObjectRef, Diagnostic)> {
@@ -269,7 +268,7 @@ async fn apply<R: KubeResource>(
             return ApplyResult::failed(state, d);
         }
     };
-    if let Err((object, d)) = r.settle(&kube, &spec, &planned, timeout, &cancel).await {
+    if let Err((object, d)) = r.settle(&kube, &spec, timeout, &cancel).await {
         recorded.insert(object.key(), super::ROLLOUT_FAILED.to_string());
         return ApplyResult::failed(with_prints(planned, &recorded), d);
     }
