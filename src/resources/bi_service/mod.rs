@@ -26,7 +26,7 @@ use crate::resources::kube_objects::{self, KubeResource, Stage};
 use crate::value::{AttributePath, Value};
 
 use engines::Engine;
-use model::Spec;
+use model::{stored_password, Spec};
 
 pub struct BiService;
 
@@ -59,14 +59,6 @@ fn desired(planned: &Value, password: Option<&str>) -> Option<(Spec, Vec<Json>)>
     let annotation = config_annotation(planned)?;
     let objects = render::objects(&spec, password, &annotation);
     Some((spec, objects))
-}
-
-/// The password kept in a plan or state (null when it is write-only).
-fn stored_password(v: &Value) -> Option<String> {
-    v.get_attr("database")
-        .and_then(|d| d.get_attr("password"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
 }
 
 fn password_of(planned: &Value, config: &Value) -> Option<String> {

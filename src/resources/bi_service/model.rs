@@ -303,11 +303,33 @@ impl Spec {
     }
 }
 
+crate::model! {
+    /// The database credentials of a configuration, plan or state.
+    struct Credentials {
+        database: IfKnown<Passwords>,
+    }
+}
+
+crate::model! {
+    struct Passwords {
+        password: IfKnown<String>,
+        password_wo: IfKnown<String>,
+    }
+}
+
+fn passwords(v: &Value) -> Option<Passwords> {
+    Credentials::from_value(v, &AttributePath::root())
+        .ok()?
+        .database
+        .0
+}
+
+/// The password kept in a plan or state (null when it is write-only).
+pub fn stored_password(v: &Value) -> Option<String> {
+    passwords(v)?.password.0
+}
+
 /// The write-only password from the configuration (null in plan and state).
 pub fn password_wo(config: &Value) -> Option<String> {
-    config
-        .get_attr("database")
-        .and_then(|d| d.get_attr("password_wo"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    passwords(config)?.password_wo.0
 }
