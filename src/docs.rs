@@ -187,6 +187,9 @@ fn block_fields(block: &Block, prefix: &str, out: &mut String, nested: &mut Nest
             nested.push((anchor, format!("{prefix}{}", b.type_name), b.block.clone()));
         }
     }
+    for r in &block.rules {
+        let _ = write!(out, "\n{}\n", r.description());
+    }
 }
 
 fn type_label(a: &Attribute) -> String {

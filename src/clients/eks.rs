@@ -143,7 +143,6 @@ pub struct VersionChange {
     pub force: bool,
 }
 
-/// What went wrong talking to EKS. Throttling and 5xx were already retried.
 /// What DescribeCluster says about a cluster that clients need to connect.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cluster {
@@ -157,6 +156,41 @@ pub struct Cluster {
     pub oidc_issuer: Option<String>,
 }
 
+impl Cluster {
+    /// The PEM CA bundle the API server's certificate chains to.
+    ///
+    /// # Errors
+    /// When EKS sent something other than base64 of PEM text.
+    pub fn ca_pem(&self) -> Result<Option<String>, CaError> {
+        self.certificate_authority
+            .as_deref()
+            .map(decode_ca)
+            .transpose()
+    }
+}
+
+/// A cluster CA bundle that is not base64 of PEM text.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum CaError {
+    #[error("certificate authority data is not base64: {0}")]
+    NotBase64(String),
+    #[error("certificate authority data is not PEM text")]
+    NotText,
+}
+
+/// EKS returns the CA bundle as base64 of the PEM.
+///
+/// # Errors
+/// When `b64` is not base64, or does not decode to text.
+pub fn decode_ca(b64: &str) -> Result<String, CaError> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|e| CaError::NotBase64(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|_| CaError::NotText)
+}
+
+/// What went wrong talking to EKS. Throttling and 5xx were already retried.
 #[derive(Debug, Error)]
 pub enum EksError {
     #[error("{operation} of {resource} failed: {code}: {message}")]
@@ -786,5 +820,19 @@ impl Eks {
         })
         .await
         .map_err(|e| ended(what, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_data_is_base64_of_pem() {
+        use base64::Engine as _;
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let b64 = base64::engine::general_purpose::STANDARD.encode(pem);
+        assert_eq!(decode_ca(&b64).as_deref(), Ok(pem));
+        assert!(decode_ca("not base64!").is_err());
     }
 }

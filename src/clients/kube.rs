@@ -20,9 +20,6 @@ use kube::core::ApiResource;
 use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 
-/// The field manager our server-side applies are recorded under.
-pub const FIELD_MANAGER: &str = "terraform-provider-dataplatform";
-
 /// How to reach and authenticate to a cluster.
 #[derive(Clone)]
 pub enum Access {
@@ -656,17 +653,17 @@ impl Kube {
         }
     }
 
-    /// Server-side applies `obj` under [`FIELD_MANAGER`], taking ownership of conflicting
-    /// fields, and returns the live object.
+    /// Server-side applies `obj` as `field_manager`, taking ownership of conflicting fields,
+    /// and returns the live object.
     ///
     /// # Errors
     /// API and transport errors.
-    pub async fn apply(&self, obj: &Json) -> Result<Json, KubeError> {
+    pub async fn apply(&self, obj: &Json, field_manager: &str) -> Result<Json, KubeError> {
         let r = ObjectRef::of(obj)?;
         let kind = r.kind()?;
         let namespace = r.namespace.as_deref();
         let name = r.name.as_str();
-        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let params = PatchParams::apply(field_manager).force();
         let patch = Patch::Apply(obj);
         let (params, patch) = (&params, &patch);
         let live = self
@@ -1075,7 +1072,7 @@ mod tests {
         assert!(matches!(k.delete(&config_map()).await, Ok(true)));
         let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
                          "metadata": {"name": "c", "namespace": "ns"}});
-        assert!(k.apply(&obj).await.is_ok());
+        assert!(k.apply(&obj, "test").await.is_ok());
         assert_eq!(s.requests(), 4);
     }
 

@@ -3,12 +3,14 @@
 //!
 //! Dependencies point one way: `protocol` uses `framework`, which uses `value`.
 
+pub mod attr;
 pub mod context;
 pub mod diagnostics;
 pub mod model;
 pub mod plan;
 pub mod plan_modifiers;
 pub mod resource;
+pub mod rules;
 pub mod schema;
 pub mod server;
 pub mod timeouts;
@@ -17,7 +19,7 @@ pub mod validators;
 
 pub use context::{Cancelled, Context, Shared};
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
-pub use model::{FromValue, Obj, ObjectBuilder, ToValue};
+pub use model::{FromValue, IfKnown, Obj, ObjectBuilder, SetOf, ToValue};
 pub use resource::{
     ApplyResult, CreateRequest, DataSource, DeleteRequest, ModifyPlanRequest, ModifyPlanResponse,
     Provider, ReadRequest, ReadResult, Resource, UpdateRequest, ValidateRequest,

@@ -166,6 +166,97 @@ impl<T: ToValue> ToValue for BTreeMap<String, T> {
     }
 }
 
+/// A value that may not be known yet, such as a computed attribute in a plan: `None` when
+/// null or not known. Written back as null.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IfKnown<T>(pub Option<T>);
+
+impl<T: FromValue> FromValue for IfKnown<T> {
+    fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
+        if v.is_null() || v.is_unknown() {
+            Ok(IfKnown(None))
+        } else {
+            T::from_value(v, path).map(|t| IfKnown(Some(t)))
+        }
+    }
+}
+
+impl<T: ToValue> ToValue for IfKnown<T> {
+    fn to_value(&self) -> Value {
+        self.0.to_value()
+    }
+}
+
+/// The elements of a `set(T)` attribute (a [`Vec`] is written as a list).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SetOf<T>(pub Vec<T>);
+
+impl<T: FromValue> FromValue for SetOf<T> {
+    fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
+        Vec::<T>::from_value(v, path).map(SetOf)
+    }
+}
+
+impl<T: ToValue> ToValue for SetOf<T> {
+    fn to_value(&self) -> Value {
+        Value::set(self.0.iter().map(ToValue::to_value).collect())
+    }
+}
+
+/// The object a model is read from.
+///
+/// # Errors
+/// A diagnostic at `path` when `v` is not a known object.
+pub fn object_at<'a>(v: &'a Value, path: &AttributePath) -> Result<Obj<'a>, Diagnostic> {
+    if v.as_map().is_none() {
+        return Err(shape_error(path, v, "an object"));
+    }
+    Ok(Obj::at(v, path.clone()))
+}
+
+/// Declares a struct whose fields are the attributes of a block, with [`FromValue`] and
+/// [`ToValue`]: each field is read from and written to the attribute of its own name, so
+/// resource code reads a configuration, plan or state into plain Rust values with
+/// `T::from_value` and writes state with `to_value()`, without naming attributes as strings.
+/// A field named like a Rust keyword is written raw (`r#type` for `type`). Fields the
+/// struct leaves out are ignored when reading; when writing, the struct must
+/// cover every attribute of its block (core rejects an object with attributes missing).
+#[macro_export]
+macro_rules! model {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $( $(#[$fmeta])* $fvis $field: $ty ),*
+        }
+
+        impl $crate::framework::FromValue for $name {
+            fn from_value(
+                v: &$crate::value::Value,
+                path: &$crate::value::AttributePath,
+            ) -> Result<Self, $crate::framework::Diagnostic> {
+                let _o = $crate::framework::model::object_at(v, path)?;
+                Ok($name { $( $field: _o.get(stringify!($field).trim_start_matches("r#"))? ),* })
+            }
+        }
+
+        impl $crate::framework::ToValue for $name {
+            fn to_value(&self) -> $crate::value::Value {
+                $crate::value::Value::object(vec![
+                    $( (
+                        stringify!($field).trim_start_matches("r#"),
+                        $crate::framework::ToValue::to_value(&self.$field),
+                    ) ),*
+                ])
+            }
+        }
+    };
+}
+
 /// A path-aware view of an object value.
 #[derive(Clone)]
 pub struct Obj<'a> {
@@ -250,5 +341,47 @@ impl ObjectBuilder {
 
     pub fn build(self) -> Value {
         Value::object(self.fields)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::model! {
+        #[derive(Debug, PartialEq)]
+        struct Example {
+            name: String,
+            size: Option<i64>,
+            zones: SetOf<String>,
+            arn: IfKnown<String>,
+        }
+    }
+
+    #[test]
+    fn a_model_reads_and_writes_its_attributes_by_field_name() {
+        let v = Value::object(vec![
+            ("name", Value::string("a")),
+            ("size", Value::Null),
+            ("zones", Value::set(vec![Value::string("z")])),
+            ("arn", Value::Unknown),
+            ("ignored", Value::bool(true)),
+        ]);
+        let m = Example::from_value(&v, &AttributePath::root()).expect("readable");
+        assert_eq!(m.name, "a");
+        assert_eq!(m.size, None);
+        assert_eq!(m.zones, SetOf(vec!["z".to_string()]));
+        assert_eq!(m.arn, IfKnown(None));
+        let back = m.to_value();
+        assert_eq!(back.get_attr("zones"), v.get_attr("zones"));
+        assert_eq!(back.get_attr("arn"), Some(&Value::Null));
+    }
+
+    #[test]
+    fn a_missing_required_field_names_its_attribute() {
+        let v = Value::object(vec![("size", Value::number(1i64))]);
+        let e = Example::from_value(&v, &AttributePath::root()).expect_err("name is missing");
+        assert!(format!("{e:?}").contains("name"), "{e:?}");
+        assert!(Example::from_value(&Value::Null, &AttributePath::root()).is_err());
     }
 }

@@ -96,6 +96,14 @@ impl ReadResult {
             diagnostics: Diagnostics::new(),
         }
     }
+    /// The object as last known, kept in state, with what went wrong reading it.
+    pub fn failed(state: Value, private: Vec<u8>, diagnostics: impl Into<Diagnostics>) -> Self {
+        ReadResult {
+            state: Some(state),
+            private,
+            diagnostics: diagnostics.into(),
+        }
+    }
     pub fn gone() -> Self {
         ReadResult {
             state: None,

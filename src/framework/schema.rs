@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::value::{Type, Value};
 
 use super::plan_modifiers::PlanModifier;
+use super::rules::Rule;
 use super::validators::Validator;
 
 /// Whether the user must, may, or cannot set an attribute.
@@ -216,6 +217,8 @@ pub struct Block {
     pub blocks: Vec<NestedBlock>,
     pub description: String,
     pub deprecation: Option<String>,
+    /// Rules across this block's attributes and nested blocks, checked on every object.
+    pub rules: Vec<Rule>,
 }
 
 impl Block {
@@ -236,6 +239,10 @@ impl Block {
     }
     pub fn deprecated(mut self, message: impl Into<String>) -> Self {
         self.deprecation = Some(message.into());
+        self
+    }
+    pub fn rule(mut self, r: Rule) -> Self {
+        self.rules.push(r);
         self
     }
 
@@ -411,6 +418,16 @@ fn check_block(block: &Block, prefix: &str, problems: &mut Vec<String>) {
             problems.push(format!("{name}: block has no description"));
         }
         check_block(&b.block, &format!("{name}."), problems);
+    }
+    for r in &block.rules {
+        for n in r.names.iter().chain(std::iter::once(&r.at)) {
+            if !seen.contains(n) {
+                problems.push(format!(
+                    "{prefix}{n}: named by a rule ({}) but not declared",
+                    r.description()
+                ));
+            }
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Configuration validation driven by the schema: attribute validators, deprecation
-//! warnings and the write-only rules, each diagnostic carrying the attribute path.
+//! warnings, the write-only rules and the block's cross-attribute [rules](super::rules), each
+//! diagnostic carrying the attribute path.
 
 use crate::value::{AttributePath, Value};
 
@@ -66,6 +67,9 @@ fn walk(
             diags.push(Diagnostic::warning("Deprecated block", msg.clone()).at(p.clone()));
         }
         elements(&b.block, b.nesting, &p, v, caps, diags);
+    }
+    for r in &block.rules {
+        r.check(path, config, diags);
     }
 }
 

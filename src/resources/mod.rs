@@ -2,6 +2,7 @@
 
 pub mod bi_service;
 pub mod cluster;
+pub mod common;
 pub mod kube_objects;
 pub mod nodegroup;
 pub mod spark_pool;

@@ -140,110 +140,116 @@ fn db_url(scheme: &str, db: &Database, password: &str) -> String {
     )
 }
 
-/// The engine's environment and the data of its Secret.
+/// An engine's environment as it is built: plain values, and values that live in the Secret
+/// and are referred to by key.
+#[derive(Default)]
+struct Wiring {
+    env: BTreeMap<String, EnvValue>,
+    secret: BTreeMap<String, String>,
+}
+
+impl Wiring {
+    fn plain(&mut self, name: &str, value: impl Into<String>) {
+        self.env
+            .insert(name.to_string(), EnvValue::Plain(value.into()));
+    }
+
+    fn hidden(&mut self, name: &str, key: &str, value: impl Into<String>) {
+        self.secret.insert(key.to_string(), value.into());
+        self.env
+            .insert(name.to_string(), EnvValue::Secret(key.to_string()));
+    }
+}
+
+/// The engine's environment and the data of its Secret. The user's `env` comes last and
+/// overrides the engine's own variables.
 pub fn wiring(
     spec: &Spec,
     password: Option<&str>,
 ) -> (BTreeMap<String, EnvValue>, BTreeMap<String, String>) {
-    let mut env = BTreeMap::new();
-    let mut secret = BTreeMap::new();
-    let plain = |env: &mut BTreeMap<String, EnvValue>, k: &str, v: String| {
-        env.insert(k.to_string(), EnvValue::Plain(v));
-    };
-    let mut hidden = |env: &mut BTreeMap<String, EnvValue>, k: &str, key: &str, v: String| {
-        secret.insert(key.to_string(), v);
-        env.insert(k.to_string(), EnvValue::Secret(key.to_string()));
-    };
-    let pass = password.unwrap_or_default().to_string();
-    let s = &spec.secrets;
+    let mut w = Wiring::default();
+    let pass = password.unwrap_or_default();
     match spec.engine {
-        Engine::Metabase => {
-            plain(&mut env, "MB_JETTY_PORT", "3000".into());
-            match &spec.database {
-                Some(db) => {
-                    let kind = match db.kind {
-                        DbKind::Mysql => "mysql",
-                        DbKind::Postgres => "postgres",
-                    };
-                    plain(&mut env, "MB_DB_TYPE", kind.into());
-                    plain(&mut env, "MB_DB_HOST", db.host.clone());
-                    plain(&mut env, "MB_DB_PORT", db.port.to_string());
-                    plain(&mut env, "MB_DB_DBNAME", db.name.clone());
-                    hidden(
-                        &mut env,
-                        "MB_DB_USER",
-                        "database-username",
-                        db.username.clone(),
-                    );
-                    hidden(&mut env, "MB_DB_PASS", "database-password", pass);
-                }
-                None => plain(&mut env, "MB_DB_TYPE", "h2".into()),
-            }
-        }
-        Engine::Superset => {
-            if let Some(db) = &spec.database {
-                let (dialect, driver) = match db.kind {
-                    DbKind::Mysql => ("mysql", "mysql+mysqldb"),
-                    DbKind::Postgres => ("postgresql", "postgresql+psycopg2"),
-                };
-                plain(&mut env, "DATABASE_DIALECT", dialect.into());
-                plain(&mut env, "DATABASE_HOST", db.host.clone());
-                plain(&mut env, "DATABASE_PORT", db.port.to_string());
-                plain(&mut env, "DATABASE_DB", db.name.clone());
-                hidden(
-                    &mut env,
-                    "DATABASE_USER",
-                    "database-username",
-                    db.username.clone(),
-                );
-                hidden(
-                    &mut env,
-                    "DATABASE_PASSWORD",
-                    "database-password",
-                    pass.clone(),
-                );
-                hidden(
-                    &mut env,
-                    "SQLALCHEMY_DATABASE_URI",
-                    "database-url",
-                    db_url(driver, db, &pass),
-                );
-            }
-            if let Some(k) = &s.secret_key {
-                hidden(&mut env, "SUPERSET_SECRET_KEY", "secret-key", k.clone());
-            }
-            if let Some(r) = &s.redis_url {
-                hidden(&mut env, "REDIS_URL", "redis-url", r.clone());
-            }
-        }
-        Engine::Redash => {
-            if let Some(db) = &spec.database {
-                hidden(
-                    &mut env,
-                    "REDASH_DATABASE_URL",
-                    "database-url",
-                    db_url("postgresql", db, &pass),
-                );
-            }
-            if let Some(r) = &s.redis_url {
-                hidden(&mut env, "REDASH_REDIS_URL", "redis-url", r.clone());
-            }
-            if let Some(k) = &s.secret_key {
-                hidden(&mut env, "REDASH_SECRET_KEY", "secret-key", k.clone());
-            }
-            if let Some(c) = &s.cookie_secret {
-                hidden(&mut env, "REDASH_COOKIE_SECRET", "cookie-secret", c.clone());
-            }
-            plain(&mut env, "REDASH_WEB_WORKERS", "4".into());
-            plain(&mut env, "PYTHONUNBUFFERED", "0".into());
-        }
-        Engine::Zeppelin => {
-            plain(&mut env, "ZEPPELIN_ADDR", "0.0.0.0".into());
-            plain(&mut env, "ZEPPELIN_PORT", "8080".into());
-        }
+        Engine::Metabase => metabase(&mut w, spec, pass),
+        Engine::Superset => superset(&mut w, spec, pass),
+        Engine::Redash => redash(&mut w, spec, pass),
+        Engine::Zeppelin => zeppelin(&mut w),
     }
     for (k, v) in &spec.env {
-        env.insert(k.clone(), EnvValue::Plain(v.clone()));
+        w.plain(k, v.clone());
     }
-    (env, secret)
+    (w.env, w.secret)
+}
+
+/// Without a database Metabase falls back to its embedded H2.
+fn metabase(w: &mut Wiring, spec: &Spec, pass: &str) {
+    w.plain("MB_JETTY_PORT", "3000");
+    let Some(db) = &spec.database else {
+        w.plain("MB_DB_TYPE", "h2");
+        return;
+    };
+    let kind = match db.kind {
+        DbKind::Mysql => "mysql",
+        DbKind::Postgres => "postgres",
+    };
+    w.plain("MB_DB_TYPE", kind);
+    w.plain("MB_DB_HOST", db.host.clone());
+    w.plain("MB_DB_PORT", db.port.to_string());
+    w.plain("MB_DB_DBNAME", db.name.clone());
+    w.hidden("MB_DB_USER", "database-username", db.username.clone());
+    w.hidden("MB_DB_PASS", "database-password", pass);
+}
+
+fn superset(w: &mut Wiring, spec: &Spec, pass: &str) {
+    if let Some(db) = &spec.database {
+        let (dialect, driver) = match db.kind {
+            DbKind::Mysql => ("mysql", "mysql+mysqldb"),
+            DbKind::Postgres => ("postgresql", "postgresql+psycopg2"),
+        };
+        w.plain("DATABASE_DIALECT", dialect);
+        w.plain("DATABASE_HOST", db.host.clone());
+        w.plain("DATABASE_PORT", db.port.to_string());
+        w.plain("DATABASE_DB", db.name.clone());
+        w.hidden("DATABASE_USER", "database-username", db.username.clone());
+        w.hidden("DATABASE_PASSWORD", "database-password", pass);
+        w.hidden(
+            "SQLALCHEMY_DATABASE_URI",
+            "database-url",
+            db_url(driver, db, pass),
+        );
+    }
+    let s = &spec.secrets;
+    if let Some(k) = &s.secret_key {
+        w.hidden("SUPERSET_SECRET_KEY", "secret-key", k.clone());
+    }
+    if let Some(r) = &s.redis_url {
+        w.hidden("REDIS_URL", "redis-url", r.clone());
+    }
+}
+
+fn redash(w: &mut Wiring, spec: &Spec, pass: &str) {
+    if let Some(db) = &spec.database {
+        w.hidden(
+            "REDASH_DATABASE_URL",
+            "database-url",
+            db_url("postgresql", db, pass),
+        );
+    }
+    let s = &spec.secrets;
+    if let Some(r) = &s.redis_url {
+        w.hidden("REDASH_REDIS_URL", "redis-url", r.clone());
+    }
+    if let Some(k) = &s.secret_key {
+        w.hidden("REDASH_SECRET_KEY", "secret-key", k.clone());
+    }
+    if let Some(c) = &s.cookie_secret {
+        w.hidden("REDASH_COOKIE_SECRET", "cookie-secret", c.clone());
+    }
+    w.plain("REDASH_WEB_WORKERS", "4");
+    w.plain("PYTHONUNBUFFERED", "0");
+}
+
+fn zeppelin(w: &mut Wiring) {
+    w.plain("ZEPPELIN_ADDR", "0.0.0.0");
+    w.plain("ZEPPELIN_PORT", "8080");
 }

@@ -1,62 +1,40 @@
 //! `dataplatform_bi_service`: a BI tool deployed into the cluster and handed to its
 //! controllers.
 //!
-//! Order: validation, plan, create/update (apply + rollout), read (drift), delete, import.
-//! Engine wiring lives in [`engines`], object rendering in [`render`], drift in [`drift`].
+//! What the resource adds to the shared Kubernetes lifecycle ([`KubeResource`]): validation,
+//! the database port default, rendering, the rollout wait, and an import that takes the
+//! credentials back from the Secret. Engine wiring lives in [`engines`], object rendering in
+//! [`render`].
 
 pub mod engines;
 pub mod model;
 pub mod render;
 pub mod schema;
 
-use std::collections::BTreeMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value as Json;
+use tokio_util::sync::CancellationToken;
 
 use crate::clients::kube::{Kube, KubeError, ObjectRef};
 use crate::clients::rollout::{self, RolloutError};
-use crate::framework::{
-    timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
-    ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResult, Resource, Schema,
-    UpdateRequest, ValidateRequest,
-};
-use crate::provider::ProviderData;
-use crate::resources::kube_objects::{
-    self, apply_all, fingerprints, kube_diag, prints_of, prints_value, read_all, with_prints, Live,
-    Prints, ROLLOUT_FAILED,
-};
+use crate::framework::attr::{known_attr, set, str_of};
+use crate::framework::{Diagnostic, Diagnostics, Schema};
+use crate::resources::common::{LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN};
+use crate::resources::kube_objects::{self, KubeResource, Stage};
 use crate::value::{AttributePath, Value};
 
 use engines::Engine;
-use model::Spec;
-use schema::DEFAULT_TIMEOUT;
+use model::{stored_password, Spec};
 
 pub struct BiService;
-
-fn root() -> AttributePath {
-    AttributePath::root()
-}
-
-fn str_of(v: &Value, name: &str) -> Option<String> {
-    v.get_attr(name).and_then(Value::as_str).map(str::to_string)
-}
-
-fn known_block(v: &Value, name: &str) -> Option<Value> {
-    v.get_attr(name)
-        .filter(|b| !b.is_null() && !b.is_unknown())
-        .cloned()
-}
-
-fn set(v: &mut Value, name: &str, new: Value) {
-    crate::resources::nodegroup::model::set(v, name, new);
-}
 
 /// The non-secret configuration, as JSON of the resource's own type, for the Deployment's
 /// annotation (import reads it back).
 fn config_annotation(planned: &Value) -> Option<String> {
     let mut v = planned.clone();
-    if let Some(mut db) = known_block(&v, "database") {
+    if let Some(mut db) = known_attr(&v, "database") {
         set(&mut db, "password", Value::Null);
         set(&mut db, "password_wo", Value::Null);
         set(&mut v, "database", db);
@@ -84,12 +62,7 @@ fn desired(planned: &Value, password: Option<&str>) -> Option<(Spec, Vec<Json>)>
 }
 
 fn password_of(planned: &Value, config: &Value) -> Option<String> {
-    planned
-        .get_attr("database")
-        .and_then(|d| d.get_attr("password"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| model::password_wo(config))
+    stored_password(planned).or_else(|| model::password_wo(config))
 }
 
 fn check_engine(c: &Value, diags: &mut Diagnostics) {
@@ -99,7 +72,7 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
     let db = c.get_attr("database").filter(|d| !d.is_null());
     match db {
         None if engine.needs_database() => diags.attribute_error(
-            root().attr("engine"),
+            AttributePath::root().attr("engine"),
             "Missing database",
             format!(
                 "{} keeps its metadata in an external database: add a database block.",
@@ -107,7 +80,7 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
             ),
         ),
         Some(_) if !engine.supports_database() => diags.attribute_error(
-            root().attr("database").attr("type"),
+            AttributePath::root().attr("database").attr("type"),
             "Unsupported database",
             format!(
                 "{} has no application database: remove the database block.",
@@ -119,30 +92,9 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
     if let Some(d) = db.filter(|d| !d.is_unknown()) {
         if engine == Engine::Redash && str_of(d, "type").as_deref() == Some("mysql") {
             diags.attribute_error(
-                root().attr("database").attr("type"),
+                AttributePath::root().attr("database").attr("type"),
                 "Unsupported database type",
                 "Redash stores its metadata in PostgreSQL only: use type = \"postgres\".",
-            );
-        }
-        let given = |n: &str| d.get_attr(n).is_some_and(|v| !v.is_null());
-        match (given("password"), given("password_wo")) {
-            (true, true) => diags.attribute_error(
-                root().attr("database").attr("password_wo"),
-                "Conflicting arguments",
-                "Set password or password_wo, not both.",
-            ),
-            (false, false) => diags.attribute_error(
-                root().attr("database").attr("password"),
-                "Missing database password",
-                "Set password, or password_wo (with password_wo_version) on Terraform 1.11 and later.",
-            ),
-            _ => {}
-        }
-        if given("password_wo_version") && !given("password_wo") {
-            diags.attribute_error(
-                root().attr("database").attr("password_wo_version"),
-                "Invalid argument",
-                "password_wo_version only applies to password_wo.",
             );
         }
     }
@@ -159,7 +111,7 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
     for n in required {
         if !has(n) {
             diags.attribute_error(
-                root().attr("secrets").attr(*n),
+                AttributePath::root().attr("secrets").attr(*n),
                 "Missing engine secret",
                 format!("{} needs secrets.{n}.", engine.name()),
             );
@@ -168,7 +120,7 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
     for n in ["secret_key", "cookie_secret", "redis_url"] {
         if has(n) && !allowed.contains(&n) {
             diags.attribute_error(
-                root().attr("secrets").attr(n),
+                AttributePath::root().attr("secrets").attr(n),
                 "Unused engine secret",
                 format!("{} does not use secrets.{n}: remove it.", engine.name()),
             );
@@ -180,21 +132,21 @@ fn check_maps(c: &Value, diags: &mut Diagnostics) {
     if let Some(env) = c.get_attr("env").and_then(Value::as_map) {
         for bad in schema::env_names_valid(env.keys().cloned()) {
             diags.attribute_error(
-                root().attr("env").key(&bad),
+                AttributePath::root().attr("env").key(&bad),
                 "Invalid environment variable name",
                 format!("{bad:?} is not a valid environment variable name (letters, digits, _, - and ., not starting with a digit)."),
             );
         }
     }
-    let label_key = regex::Regex::new(crate::resources::nodegroup::schema::LABEL_KEY_PATTERN).ok();
-    let label_value = regex::Regex::new(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$").ok();
+    let label_key = regex::Regex::new(LABEL_KEY_PATTERN).ok();
+    let label_value = regex::Regex::new(LABEL_VALUE_PATTERN).ok();
     if let Some(labels) = c.get_attr("labels").and_then(Value::as_map) {
         for (k, v) in labels {
             if !label_key.as_ref().is_some_and(|r| r.is_match(k))
                 || k.starts_with("app.kubernetes.io/")
             {
                 diags.attribute_error(
-                    root().attr("labels").key(k),
+                    AttributePath::root().attr("labels").key(k),
                     "Invalid label",
                     format!("{k:?} is not a label key this resource can set (a valid Kubernetes label key outside app.kubernetes.io/)."),
                 );
@@ -202,7 +154,7 @@ fn check_maps(c: &Value, diags: &mut Diagnostics) {
             if let Some(s) = v.as_str() {
                 if !label_value.as_ref().is_some_and(|r| r.is_match(s)) {
                     diags.attribute_error(
-                        root().attr("labels").key(k),
+                        AttributePath::root().attr("labels").key(k),
                         "Invalid label value",
                         format!("{s:?} is not a valid label value (up to 63 letters, digits, -, _ and ., starting and ending alphanumeric)."),
                     );
@@ -212,175 +164,17 @@ fn check_maps(c: &Value, diags: &mut Diagnostics) {
     }
 }
 
-#[async_trait]
-impl Resource<ProviderData> for BiService {
-    fn type_name(&self) -> &'static str {
-        "dataplatform_bi_service"
-    }
-
-    fn schema(&self) -> Schema {
-        schema::schema()
-    }
-
-    fn validate(&self, req: &ValidateRequest<'_>, diags: &mut Diagnostics) {
-        check_engine(req.config, diags);
-        check_maps(req.config, diags);
-    }
-
-    fn modify_plan(
-        &self,
-        req: &ModifyPlanRequest<'_, ProviderData>,
-        resp: &mut ModifyPlanResponse,
-    ) {
-        if req.config.is_null() {
-            return;
-        }
-        let planned = &mut resp.planned;
-        // The database port defaults by type.
-        if let Some(mut db) = known_block(planned, "database") {
-            if db
-                .get_attr("port")
-                .is_none_or(|p| p.is_null() || p.is_unknown())
-            {
-                let port = match str_of(&db, "type").as_deref() {
-                    Some("mysql") => Value::number(3306i64),
-                    Some("postgres") => Value::number(5432i64),
-                    _ => Value::Unknown,
-                };
-                set(&mut db, "port", port);
-                set(planned, "database", db);
-            }
-        }
-        if let (Some(ns), Some(name)) = (str_of(planned, "namespace"), str_of(planned, "name")) {
-            set(planned, "id", Value::string(format!("{ns}/{name}")));
-        }
-        match desired(planned, None) {
-            Some((spec, objects)) => {
-                set(planned, "effective_image", Value::string(spec.image()));
-                set(planned, "url", Value::string(spec.url()));
-                set(planned, "objects", prints_value(&fingerprints(&objects)));
-            }
-            None => {
-                for a in ["effective_image", "url", "objects"] {
-                    set(planned, a, Value::Unknown);
-                }
-            }
-        }
-    }
-
-    async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
-        let timeout = timeouts::get(&req.planned, "create", DEFAULT_TIMEOUT);
-        self.apply(
-            ctx,
-            &req.config,
-            req.planned,
-            &BTreeMap::new(),
-            timeout,
-            true,
-        )
-        .await
-    }
-
-    async fn update(&self, ctx: &Context<ProviderData>, req: UpdateRequest) -> ApplyResult {
-        let timeout = timeouts::get(&req.planned, "update", DEFAULT_TIMEOUT);
-        let prior = prints_of(&req.prior_state);
-        self.apply(ctx, &req.config, req.planned, &prior, timeout, false)
-            .await
-    }
-
-    async fn read(&self, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
-        let data = ctx.data();
-        let mut state = req.state;
-        let cluster = str_of(&state, "cluster_name");
-        let kube = match data
-            .kube(cluster.as_deref(), &ctx.cancellation_token())
-            .await
-        {
-            Ok(k) => k,
-            Err(d) => {
-                return ReadResult {
-                    state: Some(state),
-                    private: req.private,
-                    diagnostics: d.into(),
-                }
-            }
-        };
-        if state.get_attr("engine").is_none_or(Value::is_null) {
-            // Import: restore the configuration from the live objects.
-            match imported_state(&kube, &state).await {
-                Ok(Some(s)) => state = s,
-                Ok(None) => return ReadResult::gone(),
-                Err(e) => return failed_read(state, req.private, &e),
-            }
-        }
-        let password = state
-            .get_attr("database")
-            .and_then(|d| d.get_attr("password"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let Some((spec, objects)) = desired(&state, password.as_deref()) else {
-            return ReadResult::found(state, req.private);
-        };
-        let prints = match read_all(&kube, &objects, password.is_some(), &prints_of(&state)).await {
-            Live::Found(p) => p,
-            Live::Gone => {
-                tracing::info!(namespace = %spec.namespace, name = %spec.name, "BI service is gone; removing it from state");
-                return ReadResult::gone();
-            }
-            Live::Unreachable(d) | Live::Failed(d) => {
-                return ReadResult {
-                    state: Some(state),
-                    private: req.private,
-                    diagnostics: d.into(),
-                }
-            }
-        };
-        let mut state = with_prints(state, &prints);
-        set(&mut state, "effective_image", Value::string(spec.image()));
-        set(&mut state, "url", Value::string(spec.url()));
-        ReadResult::found(state, req.private)
-    }
-
-    async fn delete(&self, ctx: &Context<ProviderData>, req: DeleteRequest) -> Diagnostics {
-        kube_objects::delete_resource(ctx, &req.prior_state, DEFAULT_TIMEOUT).await
-    }
-
-    async fn import(&self, _: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
-        kube_objects::import_state(&schema::schema().block, id, "metabase/metabase")
-    }
-}
-
-fn failed_read(state: Value, private: Vec<u8>, e: &KubeError) -> ReadResult {
-    ReadResult {
-        state: Some(state),
-        private,
-        diagnostics: kube_diag("Cannot read the BI service", e).into(),
-    }
-}
-
-/// The state of an imported service, from the Deployment's configuration annotation and the
-/// Secret. `None` when there is no such Deployment.
-async fn imported_state(kube: &Kube, state: &Value) -> Result<Option<Value>, KubeError> {
+/// The configuration of an imported service, from the Deployment's configuration annotation
+/// and the Secret.
+async fn restored(kube: &Kube, live: &Json, ns: &str, name: &str) -> Result<Value, KubeError> {
     use base64::Engine as _;
-    let (Some(ns), Some(name)) = (str_of(state, "namespace"), str_of(state, "name")) else {
-        return Ok(None);
-    };
-    let deployment = ObjectRef {
-        kind: "Deployment",
-        api_version: "apps/v1",
-        namespace: Some(ns.clone()),
-        name: name.clone(),
-    };
-    let Some(live) = kube.get(&deployment).await? else {
-        return Ok(None);
-    };
-    let mut restored = kube_objects::restore_config(&live, &schema::schema())?;
+    let mut restored = kube_objects::restore_config(live, &schema::schema())?;
     // Credentials come back from the Secret.
     let secret = ObjectRef {
         kind: "Secret",
         api_version: "v1",
-        namespace: Some(ns),
-        name,
+        namespace: Some(ns.to_string()),
+        name: name.to_string(),
     };
     if let Some(s) = kube.get(&secret).await? {
         let get = |k: &str| {
@@ -389,7 +183,7 @@ async fn imported_state(kube: &Kube, state: &Value) -> Result<Option<Value>, Kub
                 .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
                 .and_then(|b| String::from_utf8(b).ok())
         };
-        if let Some(mut db) = known_block(&restored, "database") {
+        if let Some(mut db) = known_attr(&restored, "database") {
             if db
                 .get_attr("password_wo_version")
                 .is_none_or(Value::is_null)
@@ -428,97 +222,124 @@ async fn imported_state(kube: &Kube, state: &Value) -> Result<Option<Value>, Kub
             );
         }
     }
-    set(
-        &mut restored,
-        "id",
-        state.get_attr("id").cloned().unwrap_or(Value::Null),
-    );
-    Ok(Some(restored))
+    Ok(restored)
 }
 
-impl BiService {
-    /// Applies the objects in order, deletes objects no longer wanted, and waits for the
-    /// rollout. The returned state records what exists, whatever fails.
-    async fn apply(
-        &self,
-        ctx: &Context<ProviderData>,
-        config: &Value,
-        planned: Value,
-        prior_objects: &Prints,
-        timeout: std::time::Duration,
-        creating: bool,
-    ) -> ApplyResult {
-        let data = ctx.data();
-        let password = password_of(&planned, config);
-        let Some((spec, objects)) = desired(&planned, password.as_deref()) else {
-            return ApplyResult::failed(
-                if creating { Value::Null } else { planned },
-                Diagnostic::error(
-                    "Configuration not known",
-                    "Some values are still unknown at apply time.",
-                ),
-            );
+fn deployment(namespace: &str, name: &str) -> ObjectRef {
+    ObjectRef {
+        kind: "Deployment",
+        api_version: "apps/v1",
+        namespace: Some(namespace.to_string()),
+        name: name.to_string(),
+    }
+}
+
+#[async_trait]
+impl KubeResource for BiService {
+    type Spec = Spec;
+
+    const TYPE_NAME: &'static str = "dataplatform_bi_service";
+    const NOUN: &'static str = "BI service";
+    const REQUIRED_ATTRIBUTE: &'static str = "engine";
+    const IMPORT_EXAMPLE: &'static str = "metabase/metabase";
+    const IMPORT_FAILED: &'static str = "Cannot read the BI service";
+    const OUTPUTS: &'static [&'static str] = &["effective_image", "url"];
+    const DEFAULT_TIMEOUT: Duration = schema::DEFAULT_TIMEOUT;
+
+    fn resource_schema(&self) -> Schema {
+        schema::schema()
+    }
+
+    fn check_config(&self, config: &Value, diags: &mut Diagnostics) {
+        check_engine(config, diags);
+        check_maps(config, diags);
+    }
+
+    /// The database port defaults by type.
+    fn plan_defaults(&self, _config: &Value, planned: &mut Value) {
+        let Some(mut db) = known_attr(planned, "database") else {
+            return;
         };
-        let kube = match data
-            .kube(
-                str_of(&planned, "cluster_name").as_deref(),
-                &ctx.cancellation_token(),
-            )
-            .await
+        if db
+            .get_attr("port")
+            .is_none_or(|p| p.is_null() || p.is_unknown())
         {
-            Ok(k) => k,
-            Err(d) => {
-                return ApplyResult::failed(
-                    if creating {
-                        Value::Null
-                    } else {
-                        with_prints(planned, prior_objects)
-                    },
-                    d,
-                )
-            }
-        };
-        tracing::info!(namespace = %spec.namespace, name = %spec.name, engine = spec.engine.name(), objects = objects.len(), "applying BI service");
-        let mut recorded = match apply_all(&kube, &objects, prior_objects).await {
-            Ok(r) => r,
-            Err((recorded, d)) => {
-                let state = if recorded.is_empty() {
-                    Value::Null
-                } else {
-                    with_prints(planned, &recorded)
-                };
-                return ApplyResult::failed(state, d);
-            }
-        };
-        let wait = planned
-            .get_attr("wait_for_rollout")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        if wait {
-            let deployment = ObjectRef {
-                kind: "Deployment",
-                api_version: "apps/v1",
-                namespace: Some(spec.namespace.clone()),
-                name: spec.name.clone(),
+            let port = match str_of(&db, "type").as_deref() {
+                Some("mysql") => Value::number(3306i64),
+                Some("postgres") => Value::number(5432i64),
+                _ => Value::Unknown,
             };
-            if let Err(e) =
-                rollout::wait(&kube, &deployment, timeout, &ctx.cancellation_token()).await
-            {
-                recorded.insert(deployment.key(), ROLLOUT_FAILED.to_string());
+            set(&mut db, "port", port);
+            set(planned, "database", db);
+        }
+    }
+
+    /// The plan renders without the password: fingerprints never depend on secrets.
+    fn render(&self, value: &Value, stage: Stage<'_>) -> Option<(Spec, Vec<Json>)> {
+        let password = match stage {
+            Stage::Plan => None,
+            Stage::Apply { config } => password_of(value, config),
+            Stage::Read => stored_password(value),
+        };
+        desired(value, password.as_deref())
+    }
+
+    fn outputs(&self, spec: &Spec) -> Vec<(&'static str, Value)> {
+        vec![
+            ("effective_image", Value::string(spec.image())),
+            ("url", Value::string(spec.url())),
+        ]
+    }
+
+    /// A write-only password is not in state: the Secret's data cannot be compared.
+    fn secrets_known(&self, state: &Value) -> bool {
+        stored_password(state).is_some()
+    }
+
+    fn import_anchor(&self, namespace: &str, name: &str) -> ObjectRef {
+        deployment(namespace, name)
+    }
+
+    async fn restore(
+        &self,
+        kube: &Kube,
+        anchor: &Json,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, KubeError> {
+        restored(kube, anchor, namespace, name).await
+    }
+
+    async fn settle(
+        &self,
+        kube: &Kube,
+        spec: &Spec,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<(), (ObjectRef, Diagnostic)> {
+        if !spec.wait_for_rollout {
+            return Ok(());
+        }
+        let deployment = deployment(&spec.namespace, &spec.name);
+        rollout::wait(kube, &deployment, timeout, cancel)
+            .await
+            .map_err(|e| {
                 let summary = match e {
                     RolloutError::Failed { .. } => "Rollout failed",
                     RolloutError::Timeout { .. } => "Rollout timed out",
                     _ => "Rollout not confirmed",
                 };
-                return ApplyResult::failed(
-                    with_prints(planned, &recorded),
+                (
+                    deployment.clone(),
                     Diagnostic::error(summary, e.to_string()),
-                );
-            }
-        }
-        ApplyResult::ok(with_prints(planned, &recorded))
+                )
+            })
     }
 }
+
+// What the tests use besides the resource itself.
+#[cfg(test)]
+use crate::resources::kube_objects::fingerprints;
 
 #[cfg(test)]
 mod tests;

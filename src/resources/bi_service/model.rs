@@ -3,9 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
-use crate::value::{Number, Value};
+use crate::framework::{FromValue, IfKnown};
+use crate::resources::common::{tolerations_json, PlacementModel};
+use crate::value::{AttributePath, Value};
 
 use super::engines::Engine;
 
@@ -86,178 +88,192 @@ pub struct Spec {
     pub secrets: EngineSecrets,
     pub ingress: Option<Ingress>,
     pub monitoring: Option<Monitoring>,
+    /// Apply waits for the Deployment's rollout.
+    pub wait_for_rollout: bool,
 }
 
-/// A value is not known yet (during plan).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NotKnown;
-
-/// A known string; `Err(NotKnown)` when unknown, `Ok(None)` when null.
-pub fn opt_str(v: Option<&Value>) -> Result<Option<String>, NotKnown> {
-    match v {
-        None => Ok(None),
-        Some(v) if v.is_null() => Ok(None),
-        Some(v) if v.is_unknown() => Err(NotKnown),
-        Some(v) => v.as_str().map(|s| Some(s.to_string())).ok_or(NotKnown),
+crate::model! {
+    /// The resource as configured, planned or stored, before defaults.
+    struct BiModel {
+        name: String,
+        namespace: Option<String>,
+        create_namespace: Option<bool>,
+        engine: String,
+        image: Option<ImageModel>,
+        replicas: Option<i64>,
+        resources: Option<ResourcesModel>,
+        env: Option<BTreeMap<String, String>>,
+        labels: Option<BTreeMap<String, String>>,
+        placement: Option<PlacementModel>,
+        database: Option<DatabaseModel>,
+        secrets: Option<SecretsModel>,
+        ingress: Option<IngressModel>,
+        monitoring: Option<MonitoringModel>,
+        wait_for_rollout: IfKnown<bool>,
     }
 }
 
-pub fn opt_int(v: Option<&Value>) -> Result<Option<i64>, NotKnown> {
-    match v {
-        None => Ok(None),
-        Some(v) if v.is_null() => Ok(None),
-        Some(v) => v
-            .as_number()
-            .and_then(Number::to_i64)
-            .map(Some)
-            .ok_or(NotKnown),
+crate::model! {
+    struct ImageModel {
+        repository: Option<String>,
+        tag: Option<String>,
+        pull_policy: Option<String>,
     }
 }
 
-pub fn opt_bool(v: Option<&Value>) -> Result<Option<bool>, NotKnown> {
-    match v {
-        None => Ok(None),
-        Some(v) if v.is_null() => Ok(None),
-        Some(v) => v.as_bool().map(Some).ok_or(NotKnown),
+crate::model! {
+    struct ResourcesModel {
+        cpu_request: Option<String>,
+        memory_request: Option<String>,
+        cpu_limit: Option<String>,
+        memory_limit: Option<String>,
     }
 }
 
-pub fn str_map(v: Option<&Value>) -> Result<BTreeMap<String, String>, NotKnown> {
-    match v {
-        None => Ok(BTreeMap::new()),
-        Some(v) if v.is_null() => Ok(BTreeMap::new()),
-        Some(v) => v
-            .as_map()
-            .ok_or(NotKnown)?
-            .iter()
-            .map(|(k, v)| {
-                v.as_str()
-                    .map(|s| (k.clone(), s.to_string()))
-                    .ok_or(NotKnown)
-            })
-            .collect(),
+crate::model! {
+    struct DatabaseModel {
+        r#type: String,
+        host: String,
+        port: Option<i64>,
+        name: String,
+        username: String,
+        password: Option<String>,
+        password_wo_version: Option<i64>,
     }
 }
 
-/// A nested block's object: `Ok(None)` when absent.
-pub fn block(v: &Value, name: &str) -> Result<Option<Value>, NotKnown> {
-    match v.get_attr(name) {
-        None => Ok(None),
-        Some(b) if b.is_null() => Ok(None),
-        Some(b) if b.is_unknown() => Err(NotKnown),
-        Some(b) => Ok(Some(b.clone())),
+crate::model! {
+    struct SecretsModel {
+        secret_key: Option<String>,
+        cookie_secret: Option<String>,
+        redis_url: Option<String>,
+    }
+}
+
+crate::model! {
+    struct IngressModel {
+        host: String,
+        path: Option<String>,
+        class: Option<String>,
+        scheme: Option<String>,
+        group_name: Option<String>,
+        target_type: Option<String>,
+        certificate_arn: Option<String>,
+        annotations: Option<BTreeMap<String, String>>,
+    }
+}
+
+crate::model! {
+    struct MonitoringModel {
+        enabled: Option<bool>,
+        metrics_path: Option<String>,
+        restart_threshold: Option<i64>,
+    }
+}
+
+impl DatabaseModel {
+    fn into_database(self) -> Option<Database> {
+        let kind = match self.r#type.as_str() {
+            "mysql" => DbKind::Mysql,
+            "postgres" => DbKind::Postgres,
+            _ => return None,
+        };
+        let default_port = if kind == DbKind::Mysql { 3306 } else { 5432 };
+        Some(Database {
+            kind,
+            host: self.host,
+            port: self.port.unwrap_or(default_port),
+            name: self.name,
+            username: self.username,
+            password: self.password,
+            password_wo_version: self.password_wo_version,
+        })
+    }
+}
+
+impl IngressModel {
+    fn into_ingress(self) -> Ingress {
+        Ingress {
+            host: self.host,
+            path: self.path.unwrap_or_else(|| "/".into()),
+            class: self.class.unwrap_or_else(|| "alb".into()),
+            scheme: self.scheme.unwrap_or_else(|| "internal".into()),
+            group_name: self.group_name,
+            target_type: self.target_type.unwrap_or_else(|| "ip".into()),
+            certificate_arn: self.certificate_arn,
+            annotations: self.annotations.unwrap_or_default(),
+        }
     }
 }
 
 impl Spec {
     /// Reads a planned or stored value. `None` when something it depends on is unknown.
     pub fn from_value(v: &Value) -> Option<Spec> {
-        Self::read(v).ok()
-    }
-
-    fn read(v: &Value) -> Result<Spec, NotKnown> {
-        let engine =
-            Engine::parse(&opt_str(v.get_attr("engine"))?.ok_or(NotKnown)?).ok_or(NotKnown)?;
-        let image = block(v, "image")?;
-        let img = |n: &str| image.as_ref().map_or(Ok(None), |i| opt_str(i.get_attr(n)));
-        let res = block(v, "resources")?;
-        let r = |n: &str| res.as_ref().map_or(Ok(None), |b| opt_str(b.get_attr(n)));
+        let m = BiModel::from_value(v, &AttributePath::root()).ok()?;
+        let engine = Engine::parse(&m.engine)?;
+        let image = m.image.unwrap_or(ImageModel {
+            repository: None,
+            tag: None,
+            pull_policy: None,
+        });
+        let res = m.resources.unwrap_or(ResourcesModel {
+            cpu_request: None,
+            memory_request: None,
+            cpu_limit: None,
+            memory_limit: None,
+        });
         let (cpu, mem) = engine.default_resources();
-        let memory_request = r("memory_request")?.unwrap_or_else(|| mem.to_string());
-        let memory_limit = r("memory_limit")?.unwrap_or_else(|| memory_request.clone());
-
-        let (node_selector, tolerations) = match v.get_attr("placement") {
-            Some(p) if p.is_unknown() => return Err(NotKnown),
-            Some(p) if !p.is_null() => {
-                let sel = str_map(p.get_attr("node_selector"))?;
-                let mut tols = Vec::new();
-                if let Some(list) = p.get_attr("tolerations").filter(|t| !t.is_null()) {
-                    for t in list.as_list().ok_or(NotKnown)? {
-                        let mut o = serde_json::Map::new();
-                        for f in ["key", "operator", "value", "effect"] {
-                            if let Some(s) = opt_str(t.get_attr(f))? {
-                                o.insert(f.to_string(), json!(s));
-                            }
-                        }
-                        tols.push(Json::Object(o));
-                    }
-                }
-                (sel, tols)
-            }
-            _ => (BTreeMap::new(), Vec::new()),
+        let memory_request = res.memory_request.unwrap_or_else(|| mem.to_string());
+        let memory_limit = res.memory_limit.unwrap_or_else(|| memory_request.clone());
+        let (node_selector, tolerations) = match m.placement {
+            Some(p) => (
+                p.node_selector.unwrap_or_default(),
+                tolerations_json(&p.tolerations.unwrap_or_default()),
+            ),
+            None => (BTreeMap::new(), Vec::new()),
         };
-
-        let database = match block(v, "database")? {
+        let database = match m.database {
             None => None,
-            Some(d) => {
-                let kind = match opt_str(d.get_attr("type"))?.as_deref() {
-                    Some("mysql") => DbKind::Mysql,
-                    Some("postgres") => DbKind::Postgres,
-                    _ => return Err(NotKnown),
-                };
-                let default_port = if kind == DbKind::Mysql { 3306 } else { 5432 };
-                Some(Database {
-                    kind,
-                    host: opt_str(d.get_attr("host"))?.ok_or(NotKnown)?,
-                    port: opt_int(d.get_attr("port"))?.unwrap_or(default_port),
-                    name: opt_str(d.get_attr("name"))?.ok_or(NotKnown)?,
-                    username: opt_str(d.get_attr("username"))?.ok_or(NotKnown)?,
-                    password: opt_str(d.get_attr("password"))?,
-                    password_wo_version: opt_int(d.get_attr("password_wo_version"))?,
-                })
-            }
+            Some(d) => Some(d.into_database()?),
         };
-        let secrets = match block(v, "secrets")? {
-            None => EngineSecrets::default(),
-            Some(s) => EngineSecrets {
-                secret_key: opt_str(s.get_attr("secret_key"))?,
-                cookie_secret: opt_str(s.get_attr("cookie_secret"))?,
-                redis_url: opt_str(s.get_attr("redis_url"))?,
-            },
-        };
-        let ingress = match block(v, "ingress")? {
-            None => None,
-            Some(i) => Some(Ingress {
-                host: opt_str(i.get_attr("host"))?.ok_or(NotKnown)?,
-                path: opt_str(i.get_attr("path"))?.unwrap_or_else(|| "/".into()),
-                class: opt_str(i.get_attr("class"))?.unwrap_or_else(|| "alb".into()),
-                scheme: opt_str(i.get_attr("scheme"))?.unwrap_or_else(|| "internal".into()),
-                group_name: opt_str(i.get_attr("group_name"))?,
-                target_type: opt_str(i.get_attr("target_type"))?.unwrap_or_else(|| "ip".into()),
-                certificate_arn: opt_str(i.get_attr("certificate_arn"))?,
-                annotations: str_map(i.get_attr("annotations"))?,
+        let secrets = m
+            .secrets
+            .map_or_else(EngineSecrets::default, |s| EngineSecrets {
+                secret_key: s.secret_key,
+                cookie_secret: s.cookie_secret,
+                redis_url: s.redis_url,
+            });
+        let monitoring = match m.monitoring {
+            Some(mon) if mon.enabled != Some(false) => Some(Monitoring {
+                metrics_path: mon.metrics_path.unwrap_or_else(|| "/metrics".into()),
+                restart_threshold: mon.restart_threshold.unwrap_or(3),
             }),
+            _ => None,
         };
-        let monitoring = match block(v, "monitoring")? {
-            None => None,
-            Some(m) if opt_bool(m.get_attr("enabled"))? == Some(false) => None,
-            Some(m) => Some(Monitoring {
-                metrics_path: opt_str(m.get_attr("metrics_path"))?
-                    .unwrap_or_else(|| "/metrics".into()),
-                restart_threshold: opt_int(m.get_attr("restart_threshold"))?.unwrap_or(3),
-            }),
-        };
-        Ok(Spec {
-            name: opt_str(v.get_attr("name"))?.ok_or(NotKnown)?,
-            namespace: opt_str(v.get_attr("namespace"))?.unwrap_or_else(|| "default".into()),
-            create_namespace: opt_bool(v.get_attr("create_namespace"))?.unwrap_or(false),
+        Some(Spec {
+            name: m.name,
+            namespace: m.namespace.unwrap_or_else(|| "default".into()),
+            create_namespace: m.create_namespace.unwrap_or(false),
             engine,
-            repository: img("repository")?.unwrap_or_else(|| engine.default_repository().into()),
-            tag: img("tag")?.unwrap_or_else(|| engine.default_tag().into()),
-            pull_policy: img("pull_policy")?.unwrap_or_else(|| "IfNotPresent".into()),
-            replicas: opt_int(v.get_attr("replicas"))?.unwrap_or(1),
-            cpu_request: r("cpu_request")?.unwrap_or_else(|| cpu.to_string()),
+            repository: image
+                .repository
+                .unwrap_or_else(|| engine.default_repository().into()),
+            tag: image.tag.unwrap_or_else(|| engine.default_tag().into()),
+            pull_policy: image.pull_policy.unwrap_or_else(|| "IfNotPresent".into()),
+            replicas: m.replicas.unwrap_or(1),
+            cpu_request: res.cpu_request.unwrap_or_else(|| cpu.to_string()),
             memory_request,
-            cpu_limit: r("cpu_limit")?,
+            cpu_limit: res.cpu_limit,
             memory_limit,
-            env: str_map(v.get_attr("env"))?,
-            labels: str_map(v.get_attr("labels"))?,
+            env: m.env.unwrap_or_default(),
+            labels: m.labels.unwrap_or_default(),
             node_selector,
             tolerations,
             database,
             secrets,
-            ingress,
+            ingress: m.ingress.map(IngressModel::into_ingress),
             monitoring,
+            wait_for_rollout: m.wait_for_rollout.0.unwrap_or(true),
         })
     }
 
@@ -287,11 +303,33 @@ impl Spec {
     }
 }
 
+crate::model! {
+    /// The database credentials of a configuration, plan or state.
+    struct Credentials {
+        database: IfKnown<Passwords>,
+    }
+}
+
+crate::model! {
+    struct Passwords {
+        password: IfKnown<String>,
+        password_wo: IfKnown<String>,
+    }
+}
+
+fn passwords(v: &Value) -> Option<Passwords> {
+    Credentials::from_value(v, &AttributePath::root())
+        .ok()?
+        .database
+        .0
+}
+
+/// The password kept in a plan or state (null when it is write-only).
+pub fn stored_password(v: &Value) -> Option<String> {
+    passwords(v)?.password.0
+}
+
 /// The write-only password from the configuration (null in plan and state).
 pub fn password_wo(config: &Value) -> Option<String> {
-    config
-        .get_attr("database")
-        .and_then(|d| d.get_attr("password_wo"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    passwords(config)?.password_wo.0
 }

@@ -7,11 +7,11 @@ use serde_json::{json, Map, Value as Json};
 use sha2::{Digest, Sha256};
 
 use super::engines::{self, EnvValue};
-use super::model::Spec;
+use super::model::{Ingress, Monitoring, Spec};
 
-pub const MANAGED_BY: &str = "terraform-provider-dataplatform";
 pub use crate::resources::kube_objects::CHECKSUM_ANNOTATION;
 pub use crate::resources::kube_objects::CONFIG_ANNOTATION;
+use crate::resources::kube_objects::MANAGED_BY;
 
 /// The selector labels of a service's pods.
 pub fn selector(spec: &Spec) -> BTreeMap<String, String> {
@@ -54,40 +54,61 @@ fn checksum(data: &BTreeMap<String, String>) -> String {
 /// Renders every object, in the order they are applied. `password` is the database password
 /// (from state, plan or the write-only configuration); `config` the annotation for import.
 pub fn objects(spec: &Spec, password: Option<&str>, config: &str) -> Vec<Json> {
-    use base64::Engine as _;
     let (env, data) = engines::wiring(spec, password);
     let mut out = Vec::new();
     if spec.create_namespace {
-        out.push(json!({
-            "apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": spec.namespace, "labels": {"app.kubernetes.io/managed-by": MANAGED_BY}},
-        }));
+        out.push(namespace(spec));
     }
-    let secret_name = spec.name.clone();
     if !data.is_empty() {
-        let encoded: Map<String, Json> = data
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    json!(base64::engine::general_purpose::STANDARD.encode(v)),
-                )
-            })
-            .collect();
-        out.push(json!({
-            "apiVersion": "v1", "kind": "Secret",
-            "metadata": meta(spec, &secret_name),
-            "type": "Opaque",
-            "data": encoded,
-        }));
+        out.push(secret(spec, &data));
     }
+    out.push(deployment(spec, &env, &data, config));
+    out.push(service(spec));
+    out.push(disruption_budget(spec));
+    if let Some(i) = &spec.ingress {
+        out.push(ingress(spec, i));
+    }
+    if let Some(mon) = &spec.monitoring {
+        out.push(service_monitor(spec, mon));
+        out.push(prometheus_rule(spec, mon));
+    }
+    out
+}
 
+fn namespace(spec: &Spec) -> Json {
+    json!({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": spec.namespace, "labels": {"app.kubernetes.io/managed-by": MANAGED_BY}},
+    })
+}
+
+/// The Secret is named after the service; the Deployment's environment refers to its keys.
+fn secret(spec: &Spec, data: &BTreeMap<String, String>) -> Json {
+    use base64::Engine as _;
+    let encoded: Map<String, Json> = data
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                json!(base64::engine::general_purpose::STANDARD.encode(v)),
+            )
+        })
+        .collect();
+    json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": meta(spec, &spec.name),
+        "type": "Opaque",
+        "data": encoded,
+    })
+}
+
+fn container(spec: &Spec, env: &BTreeMap<String, EnvValue>) -> Json {
     let env_list: Vec<Json> = env
         .iter()
         .map(|(k, v)| match v {
             EnvValue::Plain(s) => json!({"name": k, "value": s}),
             EnvValue::Secret(key) => {
-                json!({"name": k, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}})
+                json!({"name": k, "valueFrom": {"secretKeyRef": {"name": spec.name, "key": key}}})
             }
         })
         .collect();
@@ -121,7 +142,18 @@ pub fn objects(spec: &Spec, password: Option<&str>, config: &str) -> Vec<Json> {
     if !args.is_empty() {
         container["args"] = json!(args);
     }
-    let mut pod_spec = json!({"containers": [container]});
+    container
+}
+
+/// The pod template carries a checksum of the Secret's data, so a changed credential rolls
+/// the pods; the Deployment carries the configuration an import restores.
+fn deployment(
+    spec: &Spec,
+    env: &BTreeMap<String, EnvValue>,
+    data: &BTreeMap<String, String>,
+    config: &str,
+) -> Json {
+    let mut pod_spec = json!({"containers": [container(spec, env)]});
     if !spec.node_selector.is_empty() {
         pod_spec["nodeSelector"] = json!(spec.node_selector);
     }
@@ -130,11 +162,11 @@ pub fn objects(spec: &Spec, password: Option<&str>, config: &str) -> Vec<Json> {
     }
     let mut template_meta = json!({"labels": labels(spec)});
     if !data.is_empty() {
-        template_meta["annotations"] = json!({CHECKSUM_ANNOTATION: checksum(&data)});
+        template_meta["annotations"] = json!({CHECKSUM_ANNOTATION: checksum(data)});
     }
     let mut deployment_meta = meta(spec, &spec.name);
     deployment_meta["annotations"] = json!({CONFIG_ANNOTATION: config});
-    out.push(json!({
+    json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": deployment_meta,
         "spec": {
@@ -145,13 +177,16 @@ pub fn objects(spec: &Spec, password: Option<&str>, config: &str) -> Vec<Json> {
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {"metadata": template_meta, "spec": pod_spec},
         },
-    }));
+    })
+}
 
+/// ALB instance targets reach the pods through a node port.
+fn service(spec: &Spec) -> Json {
     let instance_targets = spec
         .ingress
         .as_ref()
         .is_some_and(|i| i.target_type == "instance");
-    out.push(json!({
+    json!({
         "apiVersion": "v1", "kind": "Service",
         "metadata": meta(spec, &spec.name),
         "spec": {
@@ -159,133 +194,128 @@ pub fn objects(spec: &Spec, password: Option<&str>, config: &str) -> Vec<Json> {
             "selector": selector(spec),
             "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
         },
-    }));
-    out.push(json!({
+    })
+}
+
+fn disruption_budget(spec: &Spec) -> Json {
+    json!({
         "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
         "metadata": meta(spec, &spec.name),
         // maxUnavailable rather than minAvailable: node drains (scale-down, node group
         // upgrades) can always evict a single-replica service instead of failing.
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(spec)}},
-    }));
+    })
+}
 
-    if let Some(i) = &spec.ingress {
-        let mut ann = BTreeMap::new();
-        ann.insert(
-            "alb.ingress.kubernetes.io/scheme".to_string(),
-            i.scheme.clone(),
-        );
-        ann.insert(
-            "alb.ingress.kubernetes.io/target-type".to_string(),
-            i.target_type.clone(),
-        );
-        ann.insert(
-            "alb.ingress.kubernetes.io/healthcheck-path".to_string(),
-            e.health_path().to_string(),
-        );
-        if let Some(g) = &i.group_name {
+/// The AWS Load Balancer Controller's annotations; the user's own win.
+fn alb_annotations(spec: &Spec, i: &Ingress) -> BTreeMap<String, String> {
+    let alb = |k: &str| format!("alb.ingress.kubernetes.io/{k}");
+    let mut ann = BTreeMap::new();
+    ann.insert(alb("scheme"), i.scheme.clone());
+    ann.insert(alb("target-type"), i.target_type.clone());
+    ann.insert(
+        alb("healthcheck-path"),
+        spec.engine.health_path().to_string(),
+    );
+    if let Some(g) = &i.group_name {
+        ann.insert(alb("group.name"), g.clone());
+    }
+    match &i.certificate_arn {
+        Some(arn) => {
+            ann.insert(alb("certificate-arn"), arn.clone());
             ann.insert(
-                "alb.ingress.kubernetes.io/group.name".to_string(),
-                g.clone(),
+                alb("listen-ports"),
+                r#"[{"HTTP":80},{"HTTPS":443}]"#.to_string(),
             );
+            ann.insert(alb("ssl-redirect"), "443".to_string());
         }
-        match &i.certificate_arn {
-            Some(arn) => {
-                ann.insert(
-                    "alb.ingress.kubernetes.io/certificate-arn".to_string(),
-                    arn.clone(),
-                );
-                ann.insert(
-                    "alb.ingress.kubernetes.io/listen-ports".to_string(),
-                    r#"[{"HTTP":80},{"HTTPS":443}]"#.to_string(),
-                );
-                ann.insert(
-                    "alb.ingress.kubernetes.io/ssl-redirect".to_string(),
-                    "443".to_string(),
-                );
-            }
-            None => {
-                ann.insert(
-                    "alb.ingress.kubernetes.io/listen-ports".to_string(),
-                    r#"[{"HTTP":80}]"#.to_string(),
-                );
-            }
+        None => {
+            ann.insert(alb("listen-ports"), r#"[{"HTTP":80}]"#.to_string());
         }
-        ann.extend(i.annotations.clone());
-        let path_type = if i.path.contains('*') {
-            "ImplementationSpecific"
-        } else {
-            "Prefix"
-        };
-        let mut m = meta(spec, &spec.name);
-        m["annotations"] = json!(ann);
-        out.push(json!({
-            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-            "metadata": m,
-            "spec": {
-                "ingressClassName": i.class,
-                "rules": [{"host": i.host, "http": {"paths": [{
-                    "path": i.path, "pathType": path_type,
-                    "backend": {"service": {"name": spec.name, "port": {"name": "http"}}},
-                }]}}],
-            },
-        }));
     }
+    ann.extend(i.annotations.clone());
+    ann
+}
 
-    if let Some(mon) = &spec.monitoring {
-        out.push(json!({
-            "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
-            "metadata": meta(spec, &spec.name),
-            "spec": {
-                "selector": {"matchLabels": selector(spec)},
-                "namespaceSelector": {"matchNames": [spec.namespace]},
-                "endpoints": [{"port": "http", "path": mon.metrics_path, "interval": "30s"}],
-            },
-        }));
-        let pods = format!("namespace=\"{}\",pod=~\"{}-.*\"", spec.namespace, spec.name);
-        let container = format!("{pods},container=\"{}\"", e.name());
-        let alert_labels = json!({"severity": "warning", "service": spec.name, "engine": e.name()});
-        out.push(json!({
-            "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
-            "metadata": meta(spec, &spec.name),
-            "spec": {"groups": [{
-                "name": format!("{}.rules", spec.name),
-                "rules": [
-                    {
-                        "alert": "BIServiceRestarting",
-                        "expr": format!("increase(kube_pod_container_status_restarts_total{{{pods}}}[15m]) > {}", mon.restart_threshold),
-                        "labels": alert_labels,
-                        "annotations": {
-                            "summary": format!("{} ({}) restarts too often", spec.name, e.name()),
-                            "description": format!("A pod of {}/{} restarted more than {} times in 15 minutes.", spec.namespace, spec.name, mon.restart_threshold),
-                        },
+fn ingress(spec: &Spec, i: &Ingress) -> Json {
+    let path_type = if i.path.contains('*') {
+        "ImplementationSpecific"
+    } else {
+        "Prefix"
+    };
+    let mut m = meta(spec, &spec.name);
+    m["annotations"] = json!(alb_annotations(spec, i));
+    json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": m,
+        "spec": {
+            "ingressClassName": i.class,
+            "rules": [{"host": i.host, "http": {"paths": [{
+                "path": i.path, "pathType": path_type,
+                "backend": {"service": {"name": spec.name, "port": {"name": "http"}}},
+            }]}}],
+        },
+    })
+}
+
+fn service_monitor(spec: &Spec, mon: &Monitoring) -> Json {
+    json!({
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
+        "metadata": meta(spec, &spec.name),
+        "spec": {
+            "selector": {"matchLabels": selector(spec)},
+            "namespaceSelector": {"matchNames": [spec.namespace]},
+            "endpoints": [{"port": "http", "path": mon.metrics_path, "interval": "30s"}],
+        },
+    })
+}
+
+/// Alerts on restarts, memory close to the limit and CPU throttling.
+fn prometheus_rule(spec: &Spec, mon: &Monitoring) -> Json {
+    let e = spec.engine;
+    let pods = format!("namespace=\"{}\",pod=~\"{}-.*\"", spec.namespace, spec.name);
+    let container = format!("{pods},container=\"{}\"", e.name());
+    let alert_labels = json!({"severity": "warning", "service": spec.name, "engine": e.name()});
+    json!({
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+        "metadata": meta(spec, &spec.name),
+        "spec": {"groups": [{
+            "name": format!("{}.rules", spec.name),
+            "rules": [
+                {
+                    "alert": "BIServiceRestarting",
+                    "expr": format!("increase(kube_pod_container_status_restarts_total{{{pods}}}[15m]) > {}", mon.restart_threshold),
+                    "labels": alert_labels,
+                    "annotations": {
+                        "summary": format!("{} ({}) restarts too often", spec.name, e.name()),
+                        "description": format!("A pod of {}/{} restarted more than {} times in 15 minutes.", spec.namespace, spec.name, mon.restart_threshold),
                     },
-                    {
-                        "alert": "BIServiceMemoryHigh",
-                        "expr": format!(
-                            "max by (pod) (container_memory_working_set_bytes{{{container}}}) / max by (pod) (kube_pod_container_resource_limits{{{container},resource=\"memory\"}}) > 0.9"
-                        ),
-                        "for": "10m",
-                        "labels": alert_labels,
-                        "annotations": {
-                            "summary": format!("{} ({}) is close to its memory limit", spec.name, e.name()),
-                            "description": format!("A pod of {}/{} has used over 90% of its memory limit for 10 minutes.", spec.namespace, spec.name),
-                        },
+                },
+                {
+                    "alert": "BIServiceMemoryHigh",
+                    "expr": format!(
+                        "max by (pod) (container_memory_working_set_bytes{{{container}}}) / max by (pod) (kube_pod_container_resource_limits{{{container},resource=\"memory\"}}) > 0.9"
+                    ),
+                    "for": "10m",
+                    "labels": alert_labels,
+                    "annotations": {
+                        "summary": format!("{} ({}) is close to its memory limit", spec.name, e.name()),
+                        "description": format!("A pod of {}/{} has used over 90% of its memory limit for 10 minutes.", spec.namespace, spec.name),
                     },
-                    {
-                        "alert": "BIServiceCPUThrottled",
-                        "expr": format!(
-                            "sum by (pod) (rate(container_cpu_cfs_throttled_periods_total{{{container}}}[5m])) / sum by (pod) (rate(container_cpu_cfs_periods_total{{{container}}}[5m])) > 0.5"
-                        ),
-                        "for": "15m",
-                        "labels": alert_labels,
-                        "annotations": {
-                            "summary": format!("{} ({}) is CPU throttled", spec.name, e.name()),
-                            "description": format!("Over half of the CPU periods of a pod of {}/{} were throttled for 15 minutes.", spec.namespace, spec.name),
-                        },
+                },
+                {
+                    "alert": "BIServiceCPUThrottled",
+                    "expr": format!(
+                        "sum by (pod) (rate(container_cpu_cfs_throttled_periods_total{{{container}}}[5m])) / sum by (pod) (rate(container_cpu_cfs_periods_total{{{container}}}[5m])) > 0.5"
+                    ),
+                    "for": "15m",
+                    "labels": alert_labels,
+                    "annotations": {
+                        "summary": format!("{} ({}) is CPU throttled", spec.name, e.name()),
+                        "description": format!("Over half of the CPU periods of a pod of {}/{} were throttled for 15 minutes.", spec.namespace, spec.name),
                     },
-                ],
-            }]},
-        }));
-    }
-    out
+                },
+            ],
+        }]},
+    })
 }

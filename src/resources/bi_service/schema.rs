@@ -3,27 +3,25 @@
 use std::time::Duration;
 
 use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
+use crate::framework::rules::Rule;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
 use crate::framework::validators::{int_between, matches, one_of, string_length};
-use crate::resources::nodegroup::schema::{scheduling_type, CLUSTER_NAME_PATTERN};
+use crate::resources::common::{
+    labels, namespace, scheduling_type, string_map, target_cluster_name, NAMESPACE_PATTERN,
+    QUANTITY_PATTERN,
+};
 use crate::value::{Type, Value};
 
 use super::engines::ENGINES;
 
 pub const DNS_LABEL: &str = r"^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$";
-pub const NAMESPACE_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
 pub const HOSTNAME_PATTERN: &str = r"^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$";
 pub const CERTIFICATE_ARN_PATTERN: &str =
     r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]{1,128}$";
-pub const QUANTITY_PATTERN: &str = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$";
 pub const ENV_NAME_PATTERN: &str = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$";
 pub const PATH_PATTERN: &str = r"^/[A-Za-z0-9/_.*~-]*$";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
-
-fn string_map() -> Type {
-    Type::Map(Box::new(Type::String))
-}
 
 /// The schema, built once per process.
 pub fn schema() -> Schema {
@@ -49,13 +47,10 @@ fn block() -> Block {
                 .plan_modifier(UseStateForUnknown),
         )
         .attribute(
-            Attribute::optional("cluster_name", Type::String)
-                .description(
-                    "EKS cluster to deploy into. Defaults to the provider's `kubernetes` block, then to its \
-                     `cluster_name`.",
-                )
-                .validator(matches(CLUSTER_NAME_PATTERN, "an EKS cluster name (letters, digits, - and _, up to 100)"))
-                .plan_modifier(RequiresReplace),
+            target_cluster_name(
+                "EKS cluster to deploy into. Defaults to the provider's `kubernetes` block, then to its \
+                 `cluster_name`.",
+            ),
         )
         .attribute(
             Attribute::required("name", Type::String)
@@ -64,11 +59,8 @@ fn block() -> Block {
                 .plan_modifier(RequiresReplace),
         )
         .attribute(
-            Attribute::optional_computed("namespace", Type::String)
-                .description("Namespace to deploy into. Default `default`.")
-                .default_value(Value::string("default"))
-                .validator(matches(NAMESPACE_PATTERN, "a lowercase DNS label (a-z, 0-9 and -, up to 63 characters)"))
-                .plan_modifier(RequiresReplace),
+            namespace("Namespace to deploy into. Default `default`.")
+                .default_value(Value::string("default")),
         )
         .attribute(
             Attribute::optional_computed("create_namespace", Type::Bool)
@@ -101,8 +93,7 @@ fn block() -> Block {
                 ),
         )
         .attribute(
-            Attribute::optional("labels", string_map())
-                .description("Extra labels on every object and pod."),
+            labels("Extra labels on every object and pod."),
         )
         .attribute(
             Attribute::optional("placement", scheduling_type())
@@ -233,6 +224,18 @@ fn block() -> Block {
                         Attribute::optional("password_wo_version", Type::Number)
                             .description("Bump to apply a new `password_wo`.")
                             .validator(int_between(0, i64::from(i32::MAX))),
+                    )
+                    .rule(Rule::at_least_one_of(&["password", "password_wo"]).message(
+                        "Missing database password",
+                        "Set password, or password_wo (with password_wo_version) on Terraform 1.11 and later.",
+                    ))
+                    .rule(
+                        Rule::conflicts_with("password_wo", &["password"])
+                            .message("Conflicting arguments", "Set password or password_wo, not both."),
+                    )
+                    .rule(
+                        Rule::required_with("password_wo_version", &["password_wo"])
+                            .message("Invalid argument", "password_wo_version only applies to password_wo."),
                     ),
             ),
         )

@@ -4,11 +4,10 @@
 
 use async_trait::async_trait;
 
+use crate::conns::{ProviderData, Setting};
 use crate::framework::schema::{Attribute, Block, Schema};
-use crate::framework::validators::matches;
-use crate::framework::{Context, DataSource, Diagnostic, Diagnostics, ObjectBuilder};
-use crate::provider::{ProviderData, Setting};
-use crate::resources::nodegroup::schema::CLUSTER_NAME_PATTERN;
+use crate::framework::{Context, DataSource, Diagnostic, Diagnostics, FromValue, ToValue};
+use crate::resources::common::eks_cluster_name;
 use crate::value::{AttributePath, Type, Value};
 
 pub struct ClusterDataSource;
@@ -21,12 +20,8 @@ fn block() -> Block {
              configure other Kubernetes tooling; the provider's own resources connect by themselves.",
         )
         .attribute(
-            Attribute::optional_computed("name", Type::String)
-                .description("Name of the cluster. Defaults to the provider's `cluster_name`.")
-                .validator(matches(
-                    CLUSTER_NAME_PATTERN,
-                    "an EKS cluster name (letters, digits, - and _, up to 100)",
-                )),
+            eks_cluster_name(Attribute::optional_computed("name", Type::String))
+                .description("Name of the cluster. Defaults to the provider's `cluster_name`."),
         )
         .attribute(Attribute::computed("id", Type::String).description("The cluster name."))
         .attribute(Attribute::computed("arn", Type::String).description("ARN of the cluster."))
@@ -74,10 +69,10 @@ impl DataSource<ProviderData> for ClusterDataSource {
 
     async fn read(&self, ctx: &Context<ProviderData>, config: Value) -> (Value, Diagnostics) {
         let data = ctx.data();
-        let configured = config
-            .get_attr("name")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let configured = match ClusterConfig::from_value(&config, &AttributePath::root()) {
+            Ok(c) => c.name,
+            Err(d) => return (config, d.into()),
+        };
         let name = match (configured, &data.config.cluster_name) {
             (Some(n), _) => n,
             (None, Setting::Set(n)) => n.clone(),
@@ -94,12 +89,7 @@ impl DataSource<ProviderData> for ClusterDataSource {
             Ok(c) => c,
             Err(d) => return (config, d.at(AttributePath::root().attr("name")).into()),
         };
-        let ca = match cluster
-            .certificate_authority
-            .as_deref()
-            .map(decode_ca)
-            .transpose()
-        {
+        let ca = match cluster.ca_pem() {
             Ok(ca) => ca,
             Err(e) => {
                 return (
@@ -113,29 +103,41 @@ impl DataSource<ProviderData> for ClusterDataSource {
             Ok(t) => t,
             Err(d) => return (config, d.into()),
         };
-        let opt = |v: Option<String>| v.map_or(Value::Null, Value::string);
-        let out = ObjectBuilder::new(&schema().block)
-            .set("name", Value::string(&name))
-            .set("id", Value::string(&name))
-            .set("arn", Value::string(&cluster.arn))
-            .set("endpoint", opt(cluster.endpoint))
-            .set("cluster_ca_certificate", opt(ca))
-            .set("version", opt(cluster.version))
-            .set("status", opt(cluster.status))
-            .set("oidc_issuer", opt(cluster.oidc_issuer))
-            .set("token", Value::string(token))
-            .build();
-        (out, Diagnostics::new())
+        let out = ClusterModel {
+            name: name.clone(),
+            id: name,
+            arn: cluster.arn,
+            endpoint: cluster.endpoint,
+            cluster_ca_certificate: ca,
+            version: cluster.version,
+            status: cluster.status,
+            oidc_issuer: cluster.oidc_issuer,
+            token,
+        };
+        (out.to_value(), Diagnostics::new())
     }
 }
 
-/// EKS returns the CA bundle as base64 of the PEM.
-pub fn decode_ca(b64: &str) -> Result<String, String> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .map_err(|e| format!("certificate authority data is not base64: {e}"))?;
-    String::from_utf8(bytes).map_err(|_| "certificate authority data is not PEM text".to_string())
+crate::model! {
+    /// What the configuration says.
+    struct ClusterConfig {
+        name: Option<String>,
+    }
+}
+
+crate::model! {
+    /// What the data source reads.
+    struct ClusterModel {
+        name: String,
+        id: String,
+        arn: String,
+        endpoint: Option<String>,
+        cluster_ca_certificate: Option<String>,
+        version: Option<String>,
+        status: Option<String>,
+        oidc_issuer: Option<String>,
+        token: String,
+    }
 }
 
 #[cfg(test)]
@@ -143,19 +145,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_model_writes_every_attribute_of_the_schema() {
+        let out = ClusterModel {
+            name: "analytics".into(),
+            id: "analytics".into(),
+            arn: "arn".into(),
+            endpoint: None,
+            cluster_ca_certificate: None,
+            version: None,
+            status: None,
+            oidc_issuer: None,
+            token: "t".into(),
+        }
+        .to_value();
+        let written: Vec<&String> = out.as_map().map(|m| m.keys().collect()).unwrap_or_default();
+        let block = schema().block;
+        let mut declared: Vec<&String> = block.attributes.iter().map(|a| &a.name).collect();
+        declared.sort();
+        assert_eq!(written, declared);
+    }
+
+    #[test]
     fn schema_is_well_formed_and_the_token_is_sensitive() {
         let s = schema();
         assert!(s.check().is_empty(), "{:?}", s.check());
         let token = s.block.attributes.iter().find(|a| a.name == "token");
         assert!(token.is_some_and(|a| a.sensitive));
-    }
-
-    #[test]
-    fn ca_data_is_base64_of_pem() {
-        use base64::Engine as _;
-        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-        let b64 = base64::engine::general_purpose::STANDARD.encode(pem);
-        assert_eq!(decode_ca(&b64).as_deref(), Ok(pem));
-        assert!(decode_ca("not base64!").is_err());
     }
 }

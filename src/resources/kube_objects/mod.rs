@@ -3,6 +3,9 @@
 //! back for drift, and deleted in dependency order.
 
 pub mod drift;
+mod lifecycle;
+
+pub use lifecycle::{KubeResource, Stage};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -16,6 +19,9 @@ use crate::clients::wait::{self, Backoff, Poll, WaitEnd};
 use crate::framework::{Diagnostic, Diagnostics};
 use crate::value::Value;
 
+/// The `app.kubernetes.io/managed-by` label of every object, and the field manager its
+/// server-side applies run as (so `kubectl` shows one owner for both).
+pub const MANAGED_BY: &str = "terraform-provider-dataplatform";
 /// Marker in `objects` for an object deleted outside Terraform.
 pub const DELETED: &str = "deleted";
 /// Marker in `objects` for a Deployment whose last rollout failed: the next plan re-applies.
@@ -113,7 +119,7 @@ pub fn prints_of(state: &Value) -> Prints {
 }
 
 pub fn with_prints(mut state: Value, prints: &Prints) -> Value {
-    crate::resources::nodegroup::model::set(&mut state, "objects", prints_value(prints));
+    crate::framework::attr::set(&mut state, "objects", prints_value(prints));
     state
 }
 
@@ -183,7 +189,7 @@ pub async fn apply_all(
     let mut recorded = prior.clone();
     for obj in objects {
         let Ok(r) = ObjectRef::of(obj) else { continue };
-        if let Err(e) = kube.apply(obj).await {
+        if let Err(e) = kube.apply(obj, MANAGED_BY).await {
             return Err((recorded, kube_diag(&format!("Cannot apply {r}"), &e)));
         }
         recorded.insert(r.key(), wanted.get(&r.key()).cloned().unwrap_or_default());
@@ -311,39 +317,6 @@ pub async fn delete_all(
     }
 }
 
-/// Delete of a Kubernetes-backed resource: every recorded object, waiting up to the
-/// resource's `timeouts.delete`.
-pub async fn delete_resource(
-    ctx: &crate::framework::Context<crate::provider::ProviderData>,
-    prior: &Value,
-    default_timeout: Duration,
-) -> Diagnostics {
-    let cluster = prior.get_attr("cluster_name").and_then(Value::as_str);
-    let kube = match ctx.data().kube(cluster, &ctx.cancellation_token()).await {
-        Ok(k) => k,
-        Err(d) => return d.into(),
-    };
-    let timeout = crate::framework::timeouts::get(prior, "delete", default_timeout);
-    delete_all(&kube, &prints_of(prior), timeout, &ctx.cancellation_token()).await
-}
-
-/// The state an import starts from: `id`, `namespace` and `name`; Read restores the rest.
-///
-/// # Errors
-/// A diagnostic when the ID is not `namespace/name`.
-pub fn import_state(
-    block: &crate::framework::schema::Block,
-    id: &str,
-    example: &str,
-) -> Result<Value, Diagnostics> {
-    let (ns, name) = parse_import_id(id, example)?;
-    Ok(crate::framework::ObjectBuilder::new(block)
-        .set("id", Value::string(id))
-        .set("namespace", Value::string(ns))
-        .set("name", Value::string(name))
-        .build())
-}
-
 /// A namespaced resource's import ID, `namespace/name`.
 ///
 /// # Errors
@@ -380,7 +353,7 @@ pub fn config_annotation(
 ) -> Option<String> {
     let mut v = planned.clone();
     for a in drop {
-        crate::resources::nodegroup::model::set(&mut v, a, Value::Null);
+        crate::framework::attr::set(&mut v, a, Value::Null);
     }
     crate::value::encode_json_value(&v, &schema.value_type())
         .ok()

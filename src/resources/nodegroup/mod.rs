@@ -1,9 +1,10 @@
 //! `dataplatform_nodegroup`: an EKS managed node group with a purpose.
 //!
-//! Order: validation, plan, create, read, update, delete, import; expand/flatten live in
-//! [`model`], purpose expansion in [`purpose`].
+//! Order: validation, plan, create, read, update, delete, import; the plan's passes live in
+//! [`plan`], expand/flatten in [`model`], purpose expansion in [`purpose`].
 
 pub mod model;
+pub mod plan;
 pub mod purpose;
 pub mod schema;
 
@@ -14,24 +15,21 @@ use async_trait::async_trait;
 
 use crate::clients::autoscaling::Autoscaling;
 use crate::clients::eks::{
-    ConfigChange, Eks, EksError, Nodegroup as LiveNodegroup, Scaling, Taint, VersionChange,
+    ConfigChange, Eks, EksError, Nodegroup as LiveNodegroup, Scaling, VersionChange,
 };
+use crate::conns::ProviderData;
 use crate::framework::{
     timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
     ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResult, Resource, Schema,
     UpdateRequest, ValidateRequest,
 };
-use crate::provider::ProviderData;
 use crate::value::{AttributePath, Value};
 
-use model::{int_of, is_set, str_of};
+use crate::framework::attr::{self, int_of, is_known_set, str_of};
+use model::Identity;
 use schema::{DEFAULT_TIMEOUT, MAX_TAINTS};
 
 pub struct Nodegroup;
-
-fn root() -> AttributePath {
-    AttributePath::root()
-}
 
 fn eks_diag(summary: &str, e: &EksError) -> Diagnostic {
     Diagnostic::error(summary, e.to_string())
@@ -49,7 +47,7 @@ fn is_unsettled(status: Option<&str>) -> bool {
 fn interrupted_create(mut state: Value, planned: &Value, e: &EksError) -> ApplyResult {
     if let Some(tags) = planned.get_attr("autoscaler_tags") {
         if !tags.is_unknown() {
-            model::set(&mut state, "autoscaler_tags", tags.clone());
+            attr::set(&mut state, "autoscaler_tags", tags.clone());
         }
     }
     let mut result = ApplyResult::ok(state);
@@ -75,11 +73,12 @@ fn unique_suffix() -> String {
 }
 
 fn generated_name(planned: &Value) -> String {
-    if let Some(n) = str_of(planned, "name") {
+    let id = Identity::of(planned);
+    if let Some(n) = id.name.0 {
         return n;
     }
-    let prefix = str_of(planned, "name_prefix").unwrap_or_else(|| {
-        let purpose = str_of(planned, "purpose").unwrap_or_else(|| "custom".into());
+    let prefix = id.name_prefix.0.unwrap_or_else(|| {
+        let purpose = id.purpose.0.unwrap_or_else(|| "custom".into());
         format!("tf-{purpose}-")
     });
     let mut name = format!("{prefix}{}", unique_suffix());
@@ -87,9 +86,7 @@ fn generated_name(planned: &Value) -> String {
     name
 }
 
-/// The AWS clients of node groups, built once per provider configuration and shared by all
-/// operations: each client has its own TLS settings and connection pool, too costly to
-/// rebuild (and reconnect) for every read of a large plan.
+/// The AWS clients node groups use, from the provider's client holder.
 #[derive(Clone)]
 struct Clients {
     eks: Eks,
@@ -97,14 +94,11 @@ struct Clients {
 }
 
 async fn clients(ctx: &Context<ProviderData>) -> Result<Clients, Diagnostic> {
-    ctx.shared(|| async {
-        let data = ctx.data();
-        Ok(Clients {
-            eks: data.eks().await?,
-            autoscaling: data.autoscaling().await?,
-        })
+    let data = ctx.data();
+    Ok(Clients {
+        eks: data.eks().await?,
+        autoscaling: data.autoscaling().await?,
     })
-    .await
 }
 
 /// Reads the live node group and its autoscaler tags.
@@ -146,7 +140,7 @@ async fn sync_autoscaler_tags(
     groups: &[String],
     wanted: &Value,
 ) -> Result<(), Diagnostic> {
-    let Some(wanted) = model::string_map(wanted) else {
+    let Some(wanted) = attr::string_map(wanted) else {
         return Ok(());
     };
     for group in groups {
@@ -161,7 +155,7 @@ fn check_scaling(config: &Value, diags: &mut Diagnostics) {
     let Some(s) = config.get_attr("scaling_config").filter(|s| !s.is_null()) else {
         return;
     };
-    let path = root().attr("scaling_config");
+    let path = AttributePath::root().attr("scaling_config");
     let (min, max, desired) = (
         int_of(s, "min_size"),
         int_of(s, "max_size"),
@@ -201,53 +195,7 @@ impl Resource<ProviderData> for Nodegroup {
 
     fn validate(&self, req: &ValidateRequest<'_>, diags: &mut Diagnostics) {
         let c = req.config;
-        if is_set(c.get_attr("name")) && is_set(c.get_attr("name_prefix")) {
-            diags.attribute_error(
-                root().attr("name_prefix"),
-                "Conflicting arguments",
-                "Set name or name_prefix, not both.",
-            );
-        }
         check_scaling(c, diags);
-        if let Some(u) = c
-            .get_attr("update_config")
-            .filter(|u| !u.is_null() && !u.is_unknown())
-        {
-            let a = u.get_attr("max_unavailable").is_some_and(|v| !v.is_null());
-            let b = u
-                .get_attr("max_unavailable_percentage")
-                .is_some_and(|v| !v.is_null());
-            if a == b {
-                diags.attribute_error(
-                    root()
-                        .attr("update_config")
-                        .attr("max_unavailable_percentage"),
-                    "Invalid update_config",
-                    "Set exactly one of max_unavailable and max_unavailable_percentage.",
-                );
-            }
-        }
-        if let Some(l) = c
-            .get_attr("launch_template")
-            .filter(|l| !l.is_null() && !l.is_unknown())
-        {
-            let id = l.get_attr("id").is_some_and(|v| !v.is_null());
-            let name = l.get_attr("name").is_some_and(|v| !v.is_null());
-            if id == name {
-                diags.attribute_error(
-                    root().attr("launch_template").attr("name"),
-                    "Invalid launch_template",
-                    "Set exactly one of id and name.",
-                );
-            }
-            if is_set(c.get_attr("disk_size")) {
-                diags.attribute_error(
-                    root().attr("disk_size"),
-                    "Conflicting arguments",
-                    "disk_size cannot be set with a launch_template: set the volume size in the launch template.",
-                );
-            }
-        }
         // The purpose taint counts against EKS's limit of 50.
         let user_taints = c
             .get_attr("taint")
@@ -257,7 +205,7 @@ impl Resource<ProviderData> for Nodegroup {
         let implied = usize::from(purpose == "spark-driver" || purpose == "spark-executor");
         if user_taints + implied > MAX_TAINTS {
             diags.attribute_error(
-                root().attr("taint"),
+                AttributePath::root().attr("taint"),
                 "Too many taints",
                 format!(
                     "A node group has at most {MAX_TAINTS} taints; this one would have {} ({user_taints} taint blocks{}).",
@@ -273,153 +221,7 @@ impl Resource<ProviderData> for Nodegroup {
         req: &ModifyPlanRequest<'_, ProviderData>,
         resp: &mut ModifyPlanResponse,
     ) {
-        if req.config.is_null() {
-            return;
-        }
-        let config = req.config;
-        let prior = req.prior_state;
-        let creating = prior.is_null();
-        let planned = &mut resp.planned;
-        let purpose = str_of(planned, "purpose");
-
-        // Purpose defaults for capacity, changing which replaces the group.
-        if let Some(p) = &purpose {
-            for (attr, default) in [
-                (
-                    "capacity_type",
-                    Value::string(purpose::default_capacity_type(p)),
-                ),
-                (
-                    "instance_types",
-                    model::list_value(&purpose::default_instance_types(p)),
-                ),
-            ] {
-                if config.get_attr(attr).is_none_or(Value::is_null) {
-                    if !creating && prior.get_attr(attr) != Some(&default) {
-                        resp.requires_replace.push(root().attr(attr));
-                    }
-                    model::set(planned, attr, default);
-                }
-            }
-        }
-        if config.get_attr("disk_size").is_none_or(Value::is_null) {
-            if is_set(config.get_attr("launch_template")) {
-                // The launch template sizes the volume; EKS reports none.
-                model::set(planned, "disk_size", Value::Null);
-            } else if creating {
-                model::set(planned, "disk_size", Value::number(20i64));
-            }
-        }
-        if creating {
-            if let (Some(s), true) = (planned.get_attr("scaling_config").cloned(), true) {
-                if s.get_attr("desired_size").is_some_and(Value::is_unknown) {
-                    let mut s = s;
-                    if let Some(min) = s.get_attr("min_size").cloned() {
-                        model::set(&mut s, "desired_size", min);
-                    }
-                    model::set(planned, "scaling_config", s);
-                }
-            }
-        }
-        if let Some(n) = str_of(planned, "name") {
-            if let Some(cluster) = str_of(planned, "cluster_name") {
-                model::set(planned, "id", Value::string(format!("{cluster}:{n}")));
-            }
-        }
-
-        // Labels, taints, placement and autoscaler tags: known whenever their inputs are.
-        let labels = config.get_attr("labels").and_then(model::string_map);
-        let taints = config.get_attr("taint").and_then(model::taints);
-        let (Some(p), Some(labels), Some(taints)) = (purpose, labels, taints) else {
-            for a in [
-                "effective_labels",
-                "effective_taints",
-                "placement",
-                "autoscaler_tags",
-            ] {
-                model::set(planned, a, Value::Unknown);
-            }
-            return;
-        };
-        let labels = purpose::effective_labels(&p, &labels);
-        let taints: Vec<Taint> = purpose::effective_taints(&p, &taints);
-        let (selector, tolerations) = purpose::placement(&labels, &taints);
-        model::set(planned, "effective_labels", model::map_value(&labels));
-        model::set(planned, "effective_taints", model::taints_value(&taints));
-        let capacity = str_of(planned, "capacity_type");
-        let placement = if planned
-            .get_attr("capacity_type")
-            .is_some_and(Value::is_unknown)
-        {
-            Value::Unknown
-        } else {
-            model::placement_value(
-                &selector,
-                &tolerations,
-                &labels,
-                &taints,
-                capacity.as_deref(),
-            )
-        };
-        model::set(planned, "placement", placement);
-        let disk = planned
-            .get_attr("disk_size")
-            .cloned()
-            .unwrap_or(Value::Null);
-        let tags = match (str_of(planned, "cluster_name"), disk.is_unknown()) {
-            (Some(cluster), false) => {
-                let gib = disk.as_number().and_then(|n| n.to_i64());
-                model::map_value(&purpose::autoscaler_tags(&cluster, &labels, &taints, gib))
-            }
-            _ => Value::Unknown,
-        };
-        model::set(planned, "autoscaler_tags", tags);
-
-        // tags_all: default tags under the resource's own.
-        let tags_all = match (
-            config.get_attr("tags").and_then(model::string_map),
-            req.data,
-        ) {
-            (Some(own), Some(data)) if !data.config.default_tags.is_unknown() => {
-                let mut all = data.default_tags();
-                all.extend(own);
-                model::map_value(&all)
-            }
-            _ => Value::Unknown,
-        };
-        model::set(planned, "tags_all", tags_all);
-
-        // A version change moves the release version unless it is configured.
-        if !creating
-            && config
-                .get_attr("release_version")
-                .is_none_or(Value::is_null)
-            && planned.get_attr("version") != prior.get_attr("version")
-        {
-            model::set(planned, "release_version", Value::Unknown);
-        }
-
-        // Live-only values: unchanged when nothing else changes, unknown when an apply will run.
-        // A group recorded while still CREATING or UPDATING (an interrupted apply) is planned as
-        // an update that waits for it and finishes what the interrupted apply did not.
-        if !creating {
-            let volatile = ["status", "current_desired_size"];
-            let changed = is_unsettled(prior.get_attr("status").and_then(Value::as_str))
-                || match (planned.as_map(), prior.as_map()) {
-                    (Some(p), Some(s)) => p
-                        .iter()
-                        .any(|(k, v)| !volatile.contains(&k.as_str()) && s.get(k) != Some(v)),
-                    _ => true,
-                };
-            for k in volatile {
-                let v = if changed {
-                    Value::Unknown
-                } else {
-                    prior.get_attr(k).cloned().unwrap_or(Value::Null)
-                };
-                model::set(planned, k, v);
-            }
-        }
+        plan::modify_plan(req, resp);
     }
 
     async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
@@ -483,15 +285,12 @@ impl Resource<ProviderData> for Nodegroup {
 
     async fn read(&self, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
         let data = ctx.data();
-        let (Some(cluster), Some(name)) = (
-            str_of(&req.state, "cluster_name"),
-            str_of(&req.state, "name"),
-        ) else {
+        let Some((cluster, name)) = Identity::of(&req.state).address() else {
             return ReadResult::gone();
         };
         let clients = match clients(ctx).await {
             Ok(c) => c,
-            Err(d) => return failed_read(req.state, d),
+            Err(d) => return ReadResult::failed(req.state, req.private, d),
         };
         match read_live(&clients, &cluster, &name).await {
             Ok(Some((ng, tags))) => ReadResult::found(
@@ -502,7 +301,7 @@ impl Resource<ProviderData> for Nodegroup {
                 tracing::info!(cluster = %cluster, nodegroup = %name, "node group is gone; removing it from state");
                 ReadResult::gone()
             }
-            Err(d) => failed_read(req.state, d),
+            Err(d) => ReadResult::failed(req.state, req.private, d),
         }
     }
 
@@ -515,8 +314,9 @@ impl Resource<ProviderData> for Nodegroup {
             Err(d) => return ApplyResult::failed(prior, d),
         };
         let eks = &clients.eks;
-        let cluster = str_of(&prior, "cluster_name").unwrap_or_default();
-        let name = str_of(&prior, "name").unwrap_or_default();
+        let id = Identity::of(&prior);
+        let cluster = id.cluster_name.0.unwrap_or_default();
+        let name = id.name.0.unwrap_or_default();
         let cancel = ctx.cancellation_token();
         let live = match eks.find_nodegroup(&cluster, &name).await {
             Ok(Some(ng)) => ng,
@@ -545,8 +345,9 @@ impl Resource<ProviderData> for Nodegroup {
             Ok(c) => c.eks,
             Err(d) => return d.into(),
         };
-        let cluster = str_of(&req.prior_state, "cluster_name").unwrap_or_default();
-        let name = str_of(&req.prior_state, "name").unwrap_or_default();
+        let id = Identity::of(&req.prior_state);
+        let cluster = id.cluster_name.0.unwrap_or_default();
+        let name = id.name.0.unwrap_or_default();
         let timeout = timeouts::get(&req.prior_state, "delete", DEFAULT_TIMEOUT);
         tracing::info!(cluster = %cluster, nodegroup = %name, "deleting node group");
         match eks
@@ -576,14 +377,6 @@ impl Resource<ProviderData> for Nodegroup {
             )
             .into()),
         }
-    }
-}
-
-fn failed_read(state: Value, d: Diagnostic) -> ReadResult {
-    ReadResult {
-        state: Some(state),
-        private: Vec::new(),
-        diagnostics: d.into(),
     }
 }
 
@@ -619,7 +412,7 @@ impl Nodegroup {
         // Unknown at plan time when the root volume's size was (a launch template leaves it to
         // EKS): the group as created says what the autoscaler's template must advertise.
         let wanted = match planned.get_attr("autoscaler_tags") {
-            Some(Value::Unknown) => model::map_value(&purpose::autoscaler_tags(
+            Some(Value::Unknown) => attr::map_value(&purpose::autoscaler_tags(
                 cluster,
                 &live.labels,
                 &live.taints,
@@ -697,7 +490,7 @@ async fn apply_changes(
             .await
             .map_err(|e| eks_diag("Cannot update node group version", &e))?;
     }
-    if let Some(wanted) = planned.get_attr("tags_all").and_then(model::string_map) {
+    if let Some(wanted) = planned.get_attr("tags_all").and_then(attr::string_map) {
         eks.sync_tags(&live.arn, &live.tags, &wanted)
             .await
             .map_err(|e| eks_diag("Cannot tag node group", &e))?;
@@ -710,7 +503,7 @@ fn config_change(live: &LiveNodegroup, prior: &Value, planned: &Value) -> Config
     let mut change = ConfigChange::default();
     if let Some(want) = planned
         .get_attr("effective_labels")
-        .and_then(model::string_map)
+        .and_then(attr::string_map)
     {
         change.labels_to_set = want
             .iter()
@@ -766,7 +559,7 @@ fn config_change(live: &LiveNodegroup, prior: &Value, planned: &Value) -> Config
 fn version_change(prior: &Value, planned: &Value) -> Option<VersionChange> {
     let changed = |attr: &str| {
         let p = planned.get_attr(attr);
-        is_set(p) && p != prior.get_attr(attr)
+        is_known_set(p) && p != prior.get_attr(attr)
     };
     let lt_version = |v: &Value| {
         v.get_attr("launch_template")
@@ -816,7 +609,7 @@ mod tests {
             )
             .set(
                 "effective_labels",
-                model::map_value(
+                attr::map_value(
                     &labels
                         .iter()
                         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -918,8 +711,8 @@ mod tests {
             .build();
         assert!(version_change(&prior, &prior).is_none());
         let mut next = prior.clone();
-        model::set(&mut next, "version", Value::string("1.29"));
-        model::set(&mut next, "release_version", Value::Unknown);
+        attr::set(&mut next, "version", Value::string("1.29"));
+        attr::set(&mut next, "release_version", Value::Unknown);
         let v = version_change(&prior, &next).expect("a version change");
         assert_eq!(v.version.as_deref(), Some("1.29"));
         assert_eq!(v.release_version, None);

@@ -3,50 +3,11 @@
 use std::collections::BTreeMap;
 
 use crate::clients::eks::{LaunchTemplate, Nodegroup, NodegroupSpec, Scaling, Taint, UpdateConfig};
-use crate::framework::ObjectBuilder;
-use crate::value::{Known, Number, Value};
+use crate::framework::attr::map_value;
+use crate::framework::{FromValue, IfKnown, SetOf, ToValue};
+use crate::value::{AttributePath, Value};
 
 use super::purpose::{self, Toleration};
-use super::schema::schema;
-
-pub fn str_of(v: &Value, name: &str) -> Option<String> {
-    v.get_attr(name).and_then(Value::as_str).map(str::to_string)
-}
-
-pub fn int_of(v: &Value, name: &str) -> Option<i64> {
-    v.get_attr(name)
-        .and_then(Value::as_number)
-        .and_then(Number::to_i64)
-}
-
-/// A known map of strings, or `None` when unknown (anywhere inside).
-pub fn string_map(v: &Value) -> Option<BTreeMap<String, String>> {
-    if v.is_null() {
-        return Some(BTreeMap::new());
-    }
-    let m = v.as_map()?;
-    m.iter()
-        .map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-        .collect()
-}
-
-pub fn string_list(v: &Value) -> Option<Vec<String>> {
-    if v.is_null() {
-        return Some(Vec::new());
-    }
-    v.as_list()?
-        .iter()
-        .map(|e| e.as_str().map(str::to_string))
-        .collect()
-}
-
-pub fn map_value(m: &BTreeMap<String, String>) -> Value {
-    Value::map(m.iter().map(|(k, v)| (k.clone(), Value::string(v))))
-}
-
-pub fn list_value(l: &[String]) -> Value {
-    Value::list(l.iter().map(Value::string).collect())
-}
 
 /// Taints from `taint` blocks or `effective_taints`; `None` when unknown.
 pub fn taints(v: &Value) -> Option<Vec<Taint>> {
@@ -135,117 +96,303 @@ pub fn placement_value(
     ])
 }
 
+crate::model! {
+    /// The intent recorded in a plan or state, as create and update send it to EKS. Values not
+    /// known yet (computed ones) are `None` and left to EKS.
+    pub struct GroupModel {
+        pub cluster_name: IfKnown<String>,
+        pub node_role_arn: IfKnown<String>,
+        pub subnet_ids: IfKnown<Vec<String>>,
+        pub scaling_config: IfKnown<ScalingModel>,
+        pub instance_types: IfKnown<Vec<String>>,
+        pub capacity_type: IfKnown<String>,
+        pub disk_size: IfKnown<i64>,
+        pub ami_type: IfKnown<String>,
+        pub release_version: IfKnown<String>,
+        pub version: IfKnown<String>,
+        pub effective_labels: IfKnown<BTreeMap<String, String>>,
+        pub effective_taints: IfKnown<Vec<TaintModel>>,
+        pub update_config: IfKnown<UpdateConfigModel>,
+        pub launch_template: IfKnown<LaunchTemplateModel>,
+        pub tags_all: IfKnown<BTreeMap<String, String>>,
+    }
+}
+
+crate::model! {
+    /// How a group is named and found.
+    pub struct Identity {
+        pub cluster_name: IfKnown<String>,
+        pub name: IfKnown<String>,
+        pub name_prefix: IfKnown<String>,
+        pub purpose: IfKnown<String>,
+    }
+}
+
+impl Identity {
+    pub fn of(v: &Value) -> Identity {
+        Identity::from_value(v, &AttributePath::root()).unwrap_or(Identity {
+            cluster_name: IfKnown(None),
+            name: IfKnown(None),
+            name_prefix: IfKnown(None),
+            purpose: IfKnown(None),
+        })
+    }
+
+    /// `cluster_name` and `name`, when both are known.
+    pub fn address(&self) -> Option<(String, String)> {
+        Some((self.cluster_name.0.clone()?, self.name.0.clone()?))
+    }
+}
+
+crate::model! {
+    pub struct ScalingModel {
+        pub min_size: IfKnown<i64>,
+        pub max_size: IfKnown<i64>,
+        pub desired_size: IfKnown<i64>,
+    }
+}
+
+crate::model! {
+    pub struct TaintModel {
+        pub key: String,
+        pub value: Option<String>,
+        pub effect: String,
+    }
+}
+
+crate::model! {
+    pub struct UpdateConfigModel {
+        pub max_unavailable: IfKnown<i64>,
+        pub max_unavailable_percentage: IfKnown<i64>,
+    }
+}
+
+crate::model! {
+    pub struct LaunchTemplateModel {
+        pub id: IfKnown<String>,
+        pub name: IfKnown<String>,
+        pub version: IfKnown<String>,
+    }
+}
+
+impl GroupModel {
+    /// `None` when `v` is not a node group's plan or state.
+    pub fn of(v: &Value) -> Option<GroupModel> {
+        GroupModel::from_value(v, &AttributePath::root()).ok()
+    }
+
+    /// The sizes; the desired size starts at the minimum.
+    pub fn scaling(&self) -> Option<Scaling> {
+        let s = self.scaling_config.0.as_ref()?;
+        let min = s.min_size.0? as i32;
+        let max = s.max_size.0? as i32;
+        let desired = s.desired_size.0.map_or(min, |d| d as i32);
+        Some(Scaling { min, max, desired })
+    }
+
+    pub fn update_config(&self) -> Option<UpdateConfig> {
+        let u = self.update_config.0.as_ref()?;
+        u.max_unavailable
+            .0
+            .map(|n| UpdateConfig::MaxUnavailable(n as i32))
+            .or_else(|| {
+                u.max_unavailable_percentage
+                    .0
+                    .map(|n| UpdateConfig::MaxUnavailablePercentage(n as i32))
+            })
+    }
+
+    pub fn launch_template(&self) -> Option<LaunchTemplate> {
+        let l = self.launch_template.0.as_ref()?;
+        Some(LaunchTemplate {
+            id: l.id.0.clone(),
+            name: l.name.0.clone(),
+            version: l.version.0.clone(),
+        })
+    }
+
+    pub fn taints(&self) -> Vec<Taint> {
+        self.effective_taints
+            .0
+            .iter()
+            .flatten()
+            .map(|t| Taint {
+                key: t.key.clone(),
+                value: t.value.clone(),
+                effect: t.effect.clone(),
+            })
+            .collect()
+    }
+
+    /// The create request for a group named `name`.
+    pub fn spec(self, name: &str) -> NodegroupSpec {
+        NodegroupSpec {
+            name: name.to_string(),
+            scaling: self.scaling(),
+            update_config: self.update_config(),
+            launch_template: self.launch_template(),
+            taints: self.taints(),
+            cluster: self.cluster_name.0.unwrap_or_default(),
+            node_role_arn: self.node_role_arn.0.unwrap_or_default(),
+            subnet_ids: self.subnet_ids.0.unwrap_or_default(),
+            instance_types: self.instance_types.0.unwrap_or_default(),
+            capacity_type: self.capacity_type.0,
+            disk_size: self.disk_size.0.map(|d| d as i32),
+            ami_type: self.ami_type.0,
+            release_version: self.release_version.0,
+            version: self.version.0,
+            labels: self.effective_labels.0.unwrap_or_default(),
+            tags: self.tags_all.0.unwrap_or_default(),
+        }
+    }
+}
+
 pub fn scaling_of(v: &Value) -> Option<Scaling> {
-    let s = v.get_attr("scaling_config")?;
-    let min = int_of(s, "min_size")? as i32;
-    let max = int_of(s, "max_size")? as i32;
-    let desired = int_of(s, "desired_size").map_or(min, |d| d as i32);
-    Some(Scaling { min, max, desired })
+    GroupModel::of(v)?.scaling()
 }
 
 pub fn update_config_of(v: &Value) -> Option<UpdateConfig> {
-    let u = v.get_attr("update_config").filter(|u| !u.is_null())?;
-    int_of(u, "max_unavailable")
-        .map(|n| UpdateConfig::MaxUnavailable(n as i32))
-        .or_else(|| {
-            int_of(u, "max_unavailable_percentage")
-                .map(|n| UpdateConfig::MaxUnavailablePercentage(n as i32))
-        })
+    GroupModel::of(v)?.update_config()
 }
 
 pub fn launch_template_of(v: &Value) -> Option<LaunchTemplate> {
-    let l = v.get_attr("launch_template").filter(|l| !l.is_null())?;
-    Some(LaunchTemplate {
-        id: str_of(l, "id"),
-        name: str_of(l, "name"),
-        version: str_of(l, "version"),
-    })
+    GroupModel::of(v)?.launch_template()
 }
 
 /// The create request from a fully planned value (unknowns are left to EKS).
 pub fn spec(planned: &Value, name: &str) -> NodegroupSpec {
-    NodegroupSpec {
-        cluster: str_of(planned, "cluster_name").unwrap_or_default(),
-        name: name.to_string(),
-        node_role_arn: str_of(planned, "node_role_arn").unwrap_or_default(),
-        subnet_ids: planned
-            .get_attr("subnet_ids")
-            .and_then(string_list)
-            .unwrap_or_default(),
-        scaling: scaling_of(planned),
-        instance_types: planned
-            .get_attr("instance_types")
-            .and_then(string_list)
-            .unwrap_or_default(),
-        capacity_type: str_of(planned, "capacity_type"),
-        disk_size: int_of(planned, "disk_size").map(|d| d as i32),
-        ami_type: str_of(planned, "ami_type"),
-        release_version: str_of(planned, "release_version"),
-        version: str_of(planned, "version"),
-        labels: planned
-            .get_attr("effective_labels")
-            .and_then(string_map)
-            .unwrap_or_default(),
-        taints: planned
-            .get_attr("effective_taints")
-            .and_then(taints)
-            .unwrap_or_default(),
-        update_config: update_config_of(planned),
-        launch_template: launch_template_of(planned),
-        tags: planned
-            .get_attr("tags_all")
-            .and_then(string_map)
-            .unwrap_or_default(),
+    GroupModel::of(planned)
+        .map(|g| g.spec(name))
+        .unwrap_or_else(|| NodegroupSpec {
+            name: name.to_string(),
+            ..NodegroupSpec::default()
+        })
+}
+
+crate::model! {
+    /// What a prior state or plan says of intent rather than of the live group.
+    struct Intent {
+        purpose: Value,
+        name_prefix: Value,
+        labels: Value,
+        taint: Value,
+        tags: Value,
+        force_update_version: Value,
+        timeouts: Value,
+        scaling_config: IfKnown<ScalingModel>,
+        update_config: Value,
+        launch_template: IfKnown<LaunchTemplateRefs>,
     }
 }
 
-fn scaling_block(live: Option<Scaling>, prior: &Value) -> Value {
-    let Some(s) = live else { return Value::Null };
+crate::model! {
+    /// Which of its references the configuration gives a launch template by.
+    struct LaunchTemplateRefs {
+        id: Value,
+        name: Value,
+    }
+}
+
+crate::model! {
+    /// Every attribute of the schema, as state.
+    struct NodegroupState {
+        id: String,
+        cluster_name: String,
+        name: String,
+        name_prefix: Value,
+        purpose: Value,
+        node_role_arn: String,
+        subnet_ids: SetOf<String>,
+        instance_types: Vec<String>,
+        capacity_type: Option<String>,
+        disk_size: Option<i64>,
+        ami_type: Option<String>,
+        version: Option<String>,
+        release_version: Option<String>,
+        force_update_version: Value,
+        labels: Value,
+        tags: Value,
+        tags_all: BTreeMap<String, String>,
+        arn: String,
+        status: String,
+        autoscaling_group_names: Vec<String>,
+        current_desired_size: Option<i64>,
+        effective_labels: BTreeMap<String, String>,
+        effective_taints: Value,
+        autoscaler_tags: BTreeMap<String, String>,
+        placement: Value,
+        scaling_config: Option<ScalingModel>,
+        taint: Value,
+        update_config: Option<UpdateConfigModel>,
+        launch_template: Option<LaunchTemplateModel>,
+        timeouts: Value,
+    }
+}
+
+impl Intent {
+    /// No prior (import).
+    fn none() -> Intent {
+        Intent {
+            purpose: Value::Null,
+            name_prefix: Value::Null,
+            labels: Value::Null,
+            taint: Value::Null,
+            tags: Value::Null,
+            force_update_version: Value::Null,
+            timeouts: Value::Null,
+            scaling_config: IfKnown(None),
+            update_config: Value::Null,
+            launch_template: IfKnown(None),
+        }
+    }
+}
+
+fn scaling_block(live: Option<Scaling>, prior: &Intent) -> Option<ScalingModel> {
+    let s = live?;
     // The autoscaler owns the live desired size: keep what was asked for.
     let desired = prior
-        .get_attr("scaling_config")
-        .and_then(|p| int_of(p, "desired_size"))
+        .scaling_config
+        .0
+        .as_ref()
+        .and_then(|p| p.desired_size.0)
         .unwrap_or(i64::from(s.desired));
-    Value::object(vec![
-        ("min_size", Value::number(i64::from(s.min))),
-        ("max_size", Value::number(i64::from(s.max))),
-        ("desired_size", Value::number(desired)),
-    ])
+    Some(ScalingModel {
+        min_size: IfKnown(Some(i64::from(s.min))),
+        max_size: IfKnown(Some(i64::from(s.max))),
+        desired_size: IfKnown(Some(desired)),
+    })
 }
 
-fn update_config_block(u: Option<UpdateConfig>) -> Value {
-    match u {
-        None => Value::Null,
-        Some(UpdateConfig::MaxUnavailable(n)) => Value::object(vec![
-            ("max_unavailable", Value::number(i64::from(n))),
-            ("max_unavailable_percentage", Value::Null),
-        ]),
-        Some(UpdateConfig::MaxUnavailablePercentage(n)) => Value::object(vec![
-            ("max_unavailable", Value::Null),
-            ("max_unavailable_percentage", Value::number(i64::from(n))),
-        ]),
-    }
+fn update_config_block(u: Option<UpdateConfig>) -> Option<UpdateConfigModel> {
+    let (count, percentage) = match u? {
+        UpdateConfig::MaxUnavailable(n) => (Some(i64::from(n)), None),
+        UpdateConfig::MaxUnavailablePercentage(n) => (None, Some(i64::from(n))),
+    };
+    Some(UpdateConfigModel {
+        max_unavailable: IfKnown(count),
+        max_unavailable_percentage: IfKnown(percentage),
+    })
 }
 
-fn launch_template_block(l: &Option<LaunchTemplate>, prior: &Value) -> Value {
-    let Some(l) = l else { return Value::Null };
+fn launch_template_block(
+    l: &Option<LaunchTemplate>,
+    prior: &Intent,
+) -> Option<LaunchTemplateModel> {
+    let l = l.as_ref()?;
     // EKS reports both id and name; keep the one the configuration uses.
-    let p = prior.get_attr("launch_template").filter(|p| !p.is_null());
-    let uses_name = p.is_some_and(|p| p.get_attr("name").is_some_and(|n| !n.is_null()));
-    let uses_id = p.is_some_and(|p| p.get_attr("id").is_some_and(|n| !n.is_null()));
+    let p = prior.launch_template.0.as_ref();
+    let uses_name = p.is_some_and(|p| !p.name.is_null());
+    let uses_id = p.is_some_and(|p| !p.id.is_null());
     let (id, name) = match (uses_id, uses_name) {
         (false, true) => (None, l.name.clone()),
         (true, false) => (l.id.clone(), None),
         _ => (l.id.clone(), l.name.clone()),
     };
-    Value::object(vec![
-        ("id", id.map_or(Value::Null, Value::string)),
-        ("name", name.map_or(Value::Null, Value::string)),
-        (
-            "version",
-            l.version.clone().map_or(Value::Null, Value::string),
-        ),
-    ])
+    Some(LaunchTemplateModel {
+        id: IfKnown(id),
+        name: IfKnown(name),
+        version: IfKnown(l.version.clone()),
+    })
 }
 
 /// The state of a live node group. Fields that describe intent rather than the live object
@@ -257,8 +404,9 @@ pub fn state(
     asg_tags: &BTreeMap<String, String>,
     default_tags: &BTreeMap<String, String>,
 ) -> Value {
-    let block = schema().block;
-    let importing = prior.get_attr("purpose").is_none_or(Value::is_null);
+    let prior =
+        Intent::from_value(prior, &AttributePath::root()).unwrap_or_else(|_| Intent::none());
+    let importing = prior.purpose.is_null();
     let (purpose_v, labels_v, taint_v, tags_v) = if importing {
         let (p, labels, user_taints) = purpose::split_live(&ng.labels, &ng.taints);
         let user_tags: BTreeMap<String, String> = ng
@@ -282,90 +430,66 @@ pub fn state(
             },
         )
     } else {
+        let taint = if prior.taint.is_null() {
+            Value::list(vec![])
+        } else {
+            prior.taint.clone()
+        };
         (
-            prior.get_attr("purpose").cloned().unwrap_or(Value::Null),
-            prior.get_attr("labels").cloned().unwrap_or(Value::Null),
-            prior
-                .get_attr("taint")
-                .cloned()
-                .unwrap_or(Value::list(vec![])),
-            prior.get_attr("tags").cloned().unwrap_or(Value::Null),
+            prior.purpose.clone(),
+            prior.labels.clone(),
+            taint,
+            prior.tags.clone(),
         )
     };
     let (selector, tolerations) = purpose::placement(&ng.labels, &ng.taints);
-    let keep = |name: &str| prior.get_attr(name).cloned().unwrap_or(Value::Null);
-    let opt_str = |s: &Option<String>| s.as_ref().map_or(Value::Null, Value::string);
-    ObjectBuilder::new(&block)
-        .set("id", Value::string(format!("{}:{}", ng.cluster, ng.name)))
-        .set("cluster_name", Value::string(&ng.cluster))
-        .set("name", Value::string(&ng.name))
-        .set("name_prefix", keep("name_prefix"))
-        .set("purpose", purpose_v)
-        .set("node_role_arn", Value::string(&ng.node_role_arn))
-        .set(
-            "subnet_ids",
-            Value::set(ng.subnet_ids.iter().map(Value::string).collect()),
-        )
-        .set("instance_types", list_value(&ng.instance_types))
-        .set("capacity_type", opt_str(&ng.capacity_type))
-        .set(
-            "disk_size",
-            ng.disk_size
-                .map_or(Value::Null, |d| Value::number(i64::from(d))),
-        )
-        .set("ami_type", opt_str(&ng.ami_type))
-        .set("version", opt_str(&ng.version))
-        .set("release_version", opt_str(&ng.release_version))
-        .set("force_update_version", keep("force_update_version"))
-        .set("labels", labels_v)
-        .set("tags", tags_v)
-        .set("tags_all", map_value(&ng.tags))
-        .set("arn", Value::string(&ng.arn))
-        .set("status", Value::string(&ng.status))
-        .set(
-            "autoscaling_group_names",
-            list_value(&ng.autoscaling_groups),
-        )
-        .set(
-            "current_desired_size",
-            ng.scaling
-                .map_or(Value::Null, |s| Value::number(i64::from(s.desired))),
-        )
-        .set("effective_labels", map_value(&ng.labels))
-        .set("effective_taints", taints_value(&ng.taints))
-        .set("autoscaler_tags", map_value(asg_tags))
-        .set(
-            "placement",
-            placement_value(
-                &selector,
-                &tolerations,
-                &ng.labels,
-                &ng.taints,
-                ng.capacity_type.as_deref(),
-            ),
-        )
-        .set("scaling_config", scaling_block(ng.scaling, prior))
-        .set("taint", taint_v)
-        .set(
-            "update_config",
-            // EKS reports its default (max_unavailable 1) when none was configured: only a
-            // configured block, or an imported non-default one, is tracked.
-            if prior
-                .get_attr("update_config")
-                .is_some_and(|u| !u.is_null())
-                || (importing && ng.update_config != Some(UpdateConfig::MaxUnavailable(1)))
-            {
-                update_config_block(ng.update_config)
-            } else {
-                Value::Null
-            },
-        )
-        .set(
-            "launch_template",
-            launch_template_block(&ng.launch_template, prior),
-        )
-        .set("timeouts", keep("timeouts"))
-        .build()
+    // EKS reports its default (max_unavailable 1) when none was configured: only a
+    // configured block, or an imported non-default one, is tracked.
+    let tracks_update_config = !prior.update_config.is_null()
+        || (importing && ng.update_config != Some(UpdateConfig::MaxUnavailable(1)));
+    NodegroupState {
+        id: format!("{}:{}", ng.cluster, ng.name),
+        cluster_name: ng.cluster.clone(),
+        name: ng.name.clone(),
+        name_prefix: prior.name_prefix.clone(),
+        purpose: purpose_v,
+        node_role_arn: ng.node_role_arn.clone(),
+        subnet_ids: SetOf(ng.subnet_ids.clone()),
+        instance_types: ng.instance_types.clone(),
+        capacity_type: ng.capacity_type.clone(),
+        disk_size: ng.disk_size.map(i64::from),
+        ami_type: ng.ami_type.clone(),
+        version: ng.version.clone(),
+        release_version: ng.release_version.clone(),
+        force_update_version: prior.force_update_version.clone(),
+        labels: labels_v,
+        tags: tags_v,
+        tags_all: ng.tags.clone(),
+        arn: ng.arn.clone(),
+        status: ng.status.clone(),
+        autoscaling_group_names: ng.autoscaling_groups.clone(),
+        current_desired_size: ng.scaling.map(|s| i64::from(s.desired)),
+        effective_labels: ng.labels.clone(),
+        effective_taints: taints_value(&ng.taints),
+        autoscaler_tags: asg_tags.clone(),
+        placement: placement_value(
+            &selector,
+            &tolerations,
+            &ng.labels,
+            &ng.taints,
+            ng.capacity_type.as_deref(),
+        ),
+        scaling_config: scaling_block(ng.scaling, &prior),
+        taint: taint_v,
+        update_config: if tracks_update_config {
+            update_config_block(ng.update_config)
+        } else {
+            None
+        },
+        launch_template: launch_template_block(&ng.launch_template, &prior),
+        timeouts: prior.timeouts.clone(),
+    }
+    .to_value()
 }
 
 /// Replaces every unknown inside `v` with null: the state after a failed create must be
@@ -374,14 +498,27 @@ pub fn without_unknowns(v: Value) -> Value {
     v.transform(&mut |_, x| if x.is_unknown() { Value::Null } else { x })
 }
 
-/// `Some(true)` when a value is known and not null.
-pub fn is_set(v: Option<&Value>) -> bool {
-    v.is_some_and(|v| !v.is_null() && !v.is_unknown())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Sets a top-level attribute of an object value.
-pub fn set(v: &mut Value, name: &str, x: Value) {
-    if let Value::Known(Known::Object(fields)) = v {
-        fields.insert(name.to_string(), x);
+    #[test]
+    fn the_state_has_every_attribute_and_block_of_the_schema() {
+        let out = state(
+            &Nodegroup::default(),
+            &Value::Null,
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+        );
+        let written: Vec<&String> = out.as_map().map(|m| m.keys().collect()).unwrap_or_default();
+        let block = super::super::schema::schema().block;
+        let mut declared: Vec<&String> = block
+            .attributes
+            .iter()
+            .map(|a| &a.name)
+            .chain(block.blocks.iter().map(|b| &b.type_name))
+            .collect();
+        declared.sort();
+        assert_eq!(written, declared);
     }
 }

@@ -4,9 +4,14 @@
 use std::time::Duration;
 
 use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
+use crate::framework::rules::Rule;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
 use crate::framework::validators::{int_between, matches, one_of, size_between, string_length};
+use crate::resources::common::{
+    eks_cluster_name, labels, placement_type, string_list, string_map, taint_object,
+    LABEL_KEY_PATTERN,
+};
 use crate::value::{Type, Value};
 
 pub const PURPOSES: &[&str] = &["infra", "spark-driver", "spark-executor", "custom"];
@@ -26,61 +31,12 @@ pub const AMI_TYPES: &[&str] = &[
     "BOTTLEROCKET_ARM_64_NVIDIA",
     "CUSTOM",
 ];
-pub const CLUSTER_NAME_PATTERN: &str = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$";
 pub const NODEGROUP_NAME_PATTERN: &str = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$";
 pub const NAME_PREFIX_PATTERN: &str = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,36}$";
 pub const ROLE_ARN_PATTERN: &str =
     r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$";
-pub const LABEL_KEY_PATTERN: &str =
-    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
 pub const MAX_TAINTS: usize = 50;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
-
-fn string_list() -> Type {
-    Type::List(Box::new(Type::String))
-}
-
-fn string_map() -> Type {
-    Type::Map(Box::new(Type::String))
-}
-
-pub fn taint_object() -> Type {
-    Type::object(vec![
-        ("key", Type::String),
-        ("value", Type::String),
-        ("effect", Type::String),
-    ])
-}
-
-pub fn toleration_object() -> Type {
-    Type::object(vec![
-        ("key", Type::String),
-        ("operator", Type::String),
-        ("value", Type::String),
-        ("effect", Type::String),
-    ])
-}
-
-/// Node selector and tolerations: what a pod spec needs to land on a group.
-pub fn scheduling_type() -> Type {
-    Type::object(vec![
-        ("node_selector", string_map()),
-        ("tolerations", Type::List(Box::new(toleration_object()))),
-    ])
-}
-
-/// A node group's `placement`: how to schedule onto it, and the facts consumers check that
-/// against at plan time (its node labels, taints in Kubernetes form, and capacity type).
-/// Assignable to attributes of [`scheduling_type`]: the extra attributes are dropped.
-pub fn placement_type() -> Type {
-    Type::object(vec![
-        ("node_selector", string_map()),
-        ("tolerations", Type::List(Box::new(toleration_object()))),
-        ("labels", string_map()),
-        ("taints", Type::List(Box::new(taint_object()))),
-        ("capacity_type", Type::String),
-    ])
-}
 
 /// The schema, built once per process (it compiles the validators' patterns).
 pub fn schema() -> Schema {
@@ -105,9 +61,8 @@ fn block() -> Block {
                 .plan_modifier(UseStateForUnknown),
         )
         .attribute(
-            Attribute::required("cluster_name", Type::String)
+            eks_cluster_name(Attribute::required("cluster_name", Type::String))
                 .description("Name of the EKS cluster.")
-                .validator(matches(CLUSTER_NAME_PATTERN, "an EKS cluster name (letters, digits, - and _, up to 100)"))
                 .plan_modifier(RequiresReplace),
         )
         .attribute(
@@ -195,8 +150,7 @@ fn block() -> Block {
                 .description("Replace nodes even when pods cannot be drained (PodDisruptionBudgets) during a version update."),
         )
         .attribute(
-            Attribute::optional("labels", string_map())
-                .description("Kubernetes labels for the nodes, added to (and overriding) the purpose label."),
+            labels("Kubernetes labels for the nodes, added to (and overriding) the purpose label."),
         )
         .attribute(
             Attribute::optional("tags", string_map())
@@ -309,6 +263,12 @@ fn block() -> Block {
                         Attribute::optional("max_unavailable_percentage", Type::Number)
                             .description("Percentage of nodes.")
                             .validator(int_between(1, 100)),
+                    )
+                    .rule(
+                        Rule::exactly_one_of(&["max_unavailable", "max_unavailable_percentage"]).message(
+                            "Invalid update_config",
+                            "Set exactly one of max_unavailable and max_unavailable_percentage.",
+                        ),
                     ),
             ),
         )
@@ -333,6 +293,10 @@ fn block() -> Block {
                         Attribute::required("version", Type::String)
                             .description("Launch template version; changed in place through a version update.")
                             .validator(string_length(1, 64)),
+                    )
+                    .rule(
+                        Rule::exactly_one_of(&["id", "name"])
+                            .message("Invalid launch_template", "Set exactly one of id and name."),
                     ),
             ),
         )
@@ -341,6 +305,14 @@ fn block() -> Block {
             ("update", DEFAULT_TIMEOUT),
             ("delete", DEFAULT_TIMEOUT),
         ]))
+        .rule(
+            Rule::conflicts_with("name_prefix", &["name"])
+                .message("Conflicting arguments", "Set name or name_prefix, not both."),
+        )
+        .rule(Rule::conflicts_with("disk_size", &["launch_template"]).message(
+            "Conflicting arguments",
+            "disk_size cannot be set with a launch_template: set the volume size in the launch template.",
+        ))
 }
 
 #[cfg(test)]

@@ -1,42 +1,26 @@
 //! `dataplatform_spark_pool`: the Spark contract on the node groups, checked at plan time.
 //!
-//! Order: plan (defaults, placement checks, outputs), create/update, read, delete, import.
-//! Rendering lives in [`render`].
+//! What the resource adds to the shared Kubernetes lifecycle ([`KubeResource`]): defaults
+//! that follow the name and the executors' capacity, placement checks at plan time, and the
+//! outputs (Spark configuration, pod templates, SparkApplication defaults). Rendering lives
+//! in [`render`].
 
 pub mod render;
 pub mod schema;
 
-use async_trait::async_trait;
+use std::time::Duration;
+
 use serde_json::Value as Json;
 
 use crate::clients::kube::ObjectRef;
-use crate::framework::{
-    ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics, ModifyPlanRequest,
-    ModifyPlanResponse, ReadRequest, ReadResult, Resource, Schema, UpdateRequest, ValidateRequest,
-};
-use crate::provider::ProviderData;
-use crate::resources::kube_objects::{
-    self, apply_all, fingerprints, prints_of, prints_value, read_all, with_prints, Live, Prints,
-};
-use crate::resources::nodegroup::model::set;
+use crate::framework::attr::{is_set, set, str_of};
+use crate::framework::{Diagnostic, Diagnostics, Schema};
+use crate::resources::kube_objects::{self, KubeResource, Stage};
 use crate::value::{AttributePath, Value};
 
 use render::{Pool, Role};
-use schema::DEFAULT_TIMEOUT;
 
 pub struct SparkPool;
-
-fn root() -> AttributePath {
-    AttributePath::root()
-}
-
-fn str_of(v: &Value, name: &str) -> Option<String> {
-    v.get_attr(name).and_then(Value::as_str).map(str::to_string)
-}
-
-fn is_set(v: Option<&Value>) -> bool {
-    v.is_some_and(|v| !v.is_null())
-}
 
 /// Computed attributes that are not configuration.
 const COMPUTED: &[&str] = &[
@@ -95,9 +79,9 @@ fn check_role(role: &Role, kind: &str, config: &Value, diags: &mut Diagnostics) 
     };
     let at = |a: &str| {
         if own(a) {
-            root().attr(kind).attr(a)
+            AttributePath::root().attr(kind).attr(a)
         } else {
-            root().attr(kind).attr("placement")
+            AttributePath::root().attr(kind).attr("placement")
         }
     };
     let unmatched: Vec<String> = role
@@ -144,18 +128,27 @@ fn check_role(role: &Role, kind: &str, config: &Value, diags: &mut Diagnostics) 
     }
 }
 
-#[async_trait]
-impl Resource<ProviderData> for SparkPool {
-    fn type_name(&self) -> &'static str {
-        "dataplatform_spark_pool"
-    }
+impl KubeResource for SparkPool {
+    type Spec = Pool;
 
-    fn schema(&self) -> Schema {
+    const TYPE_NAME: &'static str = "dataplatform_spark_pool";
+    const NOUN: &'static str = "Spark pool";
+    const REQUIRED_ATTRIBUTE: &'static str = "driver";
+    const IMPORT_EXAMPLE: &'static str = "spark/etl";
+    const IMPORT_FAILED: &'static str = "Cannot import the Spark pool";
+    const OUTPUTS: &'static [&'static str] = &[
+        "spark_conf",
+        "driver_pod_template",
+        "executor_pod_template",
+        "spark_application_defaults",
+    ];
+    const DEFAULT_TIMEOUT: Duration = schema::DEFAULT_TIMEOUT;
+
+    fn resource_schema(&self) -> Schema {
         schema::schema()
     }
 
-    fn validate(&self, req: &ValidateRequest<'_>, diags: &mut Diagnostics) {
-        let c = req.config;
+    fn check_config(&self, c: &Value, diags: &mut Diagnostics) {
         if let Some(d) = c
             .get_attr("dynamic_allocation")
             .filter(|d| !d.is_null() && !d.is_unknown())
@@ -168,7 +161,9 @@ impl Resource<ProviderData> for SparkPool {
             if let (Some(min), Some(max)) = (n("min_executors"), n("max_executors")) {
                 if min > max {
                     diags.attribute_error(
-                        root().attr("dynamic_allocation").attr("min_executors"),
+                        AttributePath::root()
+                            .attr("dynamic_allocation")
+                            .attr("min_executors"),
                         "Invalid executor bounds",
                         format!("min_executors ({min}) is greater than max_executors ({max})."),
                     );
@@ -179,7 +174,7 @@ impl Resource<ProviderData> for SparkPool {
             for k in conf.keys() {
                 if !k.starts_with("spark.") {
                     diags.attribute_error(
-                        root().attr("conf").key(k),
+                        AttributePath::root().attr("conf").key(k),
                         "Not a Spark setting",
                         format!("{k:?} does not start with \"spark.\"."),
                     );
@@ -188,16 +183,9 @@ impl Resource<ProviderData> for SparkPool {
         }
     }
 
-    fn modify_plan(
-        &self,
-        req: &ModifyPlanRequest<'_, ProviderData>,
-        resp: &mut ModifyPlanResponse,
-    ) {
-        if req.config.is_null() {
-            return;
-        }
-        let config = req.config;
-        let planned = &mut resp.planned;
+    /// The namespace and template directory follow the name; executors on spot capacity
+    /// decommission unless told otherwise.
+    fn plan_defaults(&self, config: &Value, planned: &mut Value) {
         let name = str_of(planned, "name");
         if !is_set(config.get_attr("namespace")) {
             set(
@@ -222,234 +210,71 @@ impl Resource<ProviderData> for SparkPool {
                 d.map_or(Value::Unknown, Value::bool),
             );
         }
-        if let (Some(ns), Some(n)) = (str_of(planned, "namespace"), &name) {
-            set(planned, "id", Value::string(format!("{ns}/{n}")));
-        }
-        let Some((pool, objects)) = desired(planned) else {
-            for a in [
-                "spark_conf",
-                "driver_pod_template",
-                "executor_pod_template",
-                "spark_application_defaults",
-                "objects",
-            ] {
-                set(planned, a, Value::Unknown);
-            }
-            return;
-        };
-        // Placement checked at plan time, before anything is created.
-        check_role(&pool.driver, "driver", config, &mut resp.diagnostics);
-        check_role(&pool.executor, "executor", config, &mut resp.diagnostics);
+    }
+
+    /// Placement checked at plan time, before anything is created.
+    fn plan_checks(&self, config: &Value, pool: &Pool, diags: &mut Diagnostics) {
+        check_role(&pool.driver, "driver", config, diags);
+        check_role(&pool.executor, "executor", config, diags);
         if pool.executor.on_spot() && !pool.decommission {
-            resp.diagnostics.attribute_error(
-                root().attr("decommission"),
+            diags.attribute_error(
+                AttributePath::root().attr("decommission"),
                 "Spot executors without decommissioning",
                 "The executors run on spot capacity: with decommission = false an interruption loses their shuffle \
                  and cached blocks and fails stages. Remove decommission = false.",
             );
         }
         if pool.driver.on_spot() {
-            resp.diagnostics.push(
+            diags.push(
                 Diagnostic::warning(
                     "Driver on spot capacity",
                     "A spot interruption of the driver fails the whole application; prefer an on-demand group.",
                 )
-                .at(root().attr("driver").attr("placement")),
+                .at(AttributePath::root().attr("driver").attr("placement")),
             );
         }
+    }
+
+    fn render(&self, value: &Value, _: Stage<'_>) -> Option<(Pool, Vec<Json>)> {
+        desired(value)
+    }
+
+    fn outputs(&self, pool: &Pool) -> Vec<(&'static str, Value)> {
         let conf = pool.spark_conf();
-        set(
-            planned,
-            "spark_conf",
-            Value::map(conf.iter().map(|(k, v)| (k.clone(), Value::string(v)))),
-        );
-        set(
-            planned,
-            "driver_pod_template",
-            Value::string(render::to_yaml(&pool.driver_template())),
-        );
-        set(
-            planned,
-            "executor_pod_template",
-            Value::string(render::to_yaml(&pool.executor_template())),
-        );
-        set(
-            planned,
-            "spark_application_defaults",
-            Value::string(pool.spark_application_defaults().to_string()),
-        );
-        set(planned, "objects", prints_value(&fingerprints(&objects)));
+        vec![
+            (
+                "spark_conf",
+                Value::map(conf.iter().map(|(k, v)| (k.clone(), Value::string(v)))),
+            ),
+            (
+                "driver_pod_template",
+                Value::string(render::to_yaml(&pool.driver_template())),
+            ),
+            (
+                "executor_pod_template",
+                Value::string(render::to_yaml(&pool.executor_template())),
+            ),
+            (
+                "spark_application_defaults",
+                Value::string(pool.spark_application_defaults().to_string()),
+            ),
+        ]
     }
 
-    async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
-        self.apply(ctx, req.planned, &Prints::new(), true).await
-    }
-
-    async fn update(&self, ctx: &Context<ProviderData>, req: UpdateRequest) -> ApplyResult {
-        let prior = prints_of(&req.prior_state);
-        self.apply(ctx, req.planned, &prior, false).await
-    }
-
-    async fn read(&self, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
-        let data = ctx.data();
-        let mut state = req.state;
-        let kube = match data
-            .kube(
-                str_of(&state, "cluster_name").as_deref(),
-                &ctx.cancellation_token(),
-            )
-            .await
-        {
-            Ok(k) => k,
-            Err(d) => {
-                return ReadResult {
-                    state: Some(state),
-                    private: req.private,
-                    diagnostics: d.into(),
-                }
-            }
-        };
-        if state.get_attr("driver").is_none_or(Value::is_null) {
-            // Import: the configuration is kept on the pod-template ConfigMap.
-            let (Some(ns), Some(name)) = (str_of(&state, "namespace"), str_of(&state, "name"))
-            else {
-                return ReadResult::gone();
-            };
-            let cm = ObjectRef {
-                kind: "ConfigMap",
-                api_version: "v1",
-                namespace: Some(ns),
-                name: format!("{name}-pod-templates"),
-            };
-            let restored = match kube.get(&cm).await {
-                Ok(None) => return ReadResult::gone(),
-                Ok(Some(live)) => kube_objects::restore_config(&live, &schema::schema()),
-                Err(e) => Err(e),
-            };
-            match restored {
-                Ok(mut r) => {
-                    set(
-                        &mut r,
-                        "id",
-                        state.get_attr("id").cloned().unwrap_or(Value::Null),
-                    );
-                    state = r;
-                }
-                Err(e) => {
-                    return ReadResult {
-                        state: Some(state),
-                        private: req.private,
-                        diagnostics: kube_objects::kube_diag("Cannot import the Spark pool", &e)
-                            .into(),
-                    }
-                }
-            }
-        }
-        let Some((pool, objects)) = desired(&state) else {
-            return ReadResult::found(state, req.private);
-        };
-        match read_all(&kube, &objects, true, &prints_of(&state)).await {
-            Live::Found(prints) => {
-                let mut state = with_prints(state, &prints);
-                let conf = pool.spark_conf();
-                set(
-                    &mut state,
-                    "spark_conf",
-                    Value::map(conf.iter().map(|(k, v)| (k.clone(), Value::string(v)))),
-                );
-                set(
-                    &mut state,
-                    "driver_pod_template",
-                    Value::string(render::to_yaml(&pool.driver_template())),
-                );
-                set(
-                    &mut state,
-                    "executor_pod_template",
-                    Value::string(render::to_yaml(&pool.executor_template())),
-                );
-                set(
-                    &mut state,
-                    "spark_application_defaults",
-                    Value::string(pool.spark_application_defaults().to_string()),
-                );
-                ReadResult::found(state, req.private)
-            }
-            Live::Gone => {
-                tracing::info!(namespace = %pool.namespace, name = %pool.name, "Spark pool is gone; removing it from state");
-                ReadResult::gone()
-            }
-            Live::Unreachable(d) | Live::Failed(d) => ReadResult {
-                state: Some(state),
-                private: req.private,
-                diagnostics: d.into(),
-            },
-        }
-    }
-
-    async fn delete(&self, ctx: &Context<ProviderData>, req: DeleteRequest) -> Diagnostics {
-        kube_objects::delete_resource(ctx, &req.prior_state, DEFAULT_TIMEOUT).await
-    }
-
-    async fn import(&self, _: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
-        kube_objects::import_state(&schema::schema().block, id, "spark/etl")
-    }
-}
-
-impl SparkPool {
-    async fn apply(
-        &self,
-        ctx: &Context<ProviderData>,
-        planned: Value,
-        prior: &Prints,
-        creating: bool,
-    ) -> ApplyResult {
-        let Some((pool, objects)) = desired(&planned) else {
-            return ApplyResult::failed(
-                if creating {
-                    Value::Null
-                } else {
-                    with_prints(planned, prior)
-                },
-                Diagnostic::error(
-                    "Configuration not known",
-                    "Some values are still unknown at apply time.",
-                ),
-            );
-        };
-        let kube = match ctx
-            .data()
-            .kube(
-                str_of(&planned, "cluster_name").as_deref(),
-                &ctx.cancellation_token(),
-            )
-            .await
-        {
-            Ok(k) => k,
-            Err(d) => {
-                return ApplyResult::failed(
-                    if creating {
-                        Value::Null
-                    } else {
-                        with_prints(planned, prior)
-                    },
-                    d,
-                )
-            }
-        };
-        tracing::info!(namespace = %pool.namespace, name = %pool.name, objects = objects.len(), "applying Spark pool");
-        match apply_all(&kube, &objects, prior).await {
-            Ok(recorded) => ApplyResult::ok(with_prints(planned, &recorded)),
-            Err((recorded, d)) => {
-                let state = if recorded.is_empty() {
-                    Value::Null
-                } else {
-                    with_prints(planned, &recorded)
-                };
-                ApplyResult::failed(state, d)
-            }
+    /// The configuration is kept on the pod-template ConfigMap.
+    fn import_anchor(&self, namespace: &str, name: &str) -> ObjectRef {
+        ObjectRef {
+            kind: "ConfigMap",
+            api_version: "v1",
+            namespace: Some(namespace.to_string()),
+            name: format!("{name}-pod-templates"),
         }
     }
 }
+
+// The tests drive the resource through the framework's trait, as the server does.
+#[cfg(test)]
+use crate::framework::{ModifyPlanRequest, ModifyPlanResponse, Resource};
 
 #[cfg(test)]
 mod tests;

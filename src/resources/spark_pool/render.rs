@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value as Json};
 
-use crate::resources::bi_service::model::{block, opt_bool, opt_int, opt_str, str_map, NotKnown};
-use crate::value::Value;
+use crate::framework::FromValue;
+use crate::resources::common::{tolerations_json, PlacementModel, TolerationModel};
+use crate::value::{AttributePath, Value};
 
-pub const MANAGED_BY: &str = "terraform-provider-dataplatform";
+use crate::resources::kube_objects::MANAGED_BY;
 pub const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
 pub const EXECUTOR_CONTAINER: &str = "spark-kubernetes-executor";
 
@@ -56,79 +57,101 @@ pub struct Pool {
     pub operator: Option<(String, String)>,
 }
 
-fn tolerations(v: Option<&Value>) -> Result<Option<Vec<Json>>, NotKnown> {
-    let Some(list) = v.filter(|l| !l.is_null()) else {
-        return Ok(None);
-    };
-    let mut out = Vec::new();
-    for t in list.as_list().ok_or(NotKnown)? {
-        let mut o = Map::new();
-        for f in ["key", "operator", "value", "effect"] {
-            if let Some(s) = opt_str(t.get_attr(f))? {
-                o.insert(f.to_string(), json!(s));
-            }
-        }
-        out.push(Json::Object(o));
+crate::model! {
+    /// The pool as configured, planned or stored, before defaults.
+    struct PoolModel {
+        name: String,
+        namespace: Option<String>,
+        create_namespace: Option<bool>,
+        image: Option<String>,
+        decommission: Option<bool>,
+        pod_template_dir: Option<String>,
+        conf: Option<BTreeMap<String, String>>,
+        driver: RoleModel,
+        executor: RoleModel,
+        dynamic_allocation: Option<DynamicModel>,
+        quota: Option<QuotaModel>,
+        spark_operator: Option<OperatorModel>,
     }
-    Ok(Some(out))
 }
 
-fn role(v: &Value, kind: &str) -> Result<Role, NotKnown> {
-    let b = block(v, kind)?.ok_or(NotKnown)?;
-    let p = b
-        .get_attr("placement")
-        .filter(|p| !p.is_null())
-        .ok_or(NotKnown)?;
-    if p.is_unknown() {
-        return Err(NotKnown);
+crate::model! {
+    struct ExecutorOnly {
+        executor: RoleModel,
     }
-    let mut group_taints = Vec::new();
-    if let Some(list) = p.get_attr("taints").filter(|l| !l.is_null()) {
-        for t in list.as_list().ok_or(NotKnown)? {
-            group_taints.push(Taint {
-                key: opt_str(t.get_attr("key"))?.unwrap_or_default(),
-                value: opt_str(t.get_attr("value"))?,
-                effect: opt_str(t.get_attr("effect"))?.unwrap_or_default(),
-            });
+}
+
+crate::model! {
+    struct RoleModel {
+        placement: PlacementModel,
+        node_selector: Option<BTreeMap<String, String>>,
+        tolerations: Option<Vec<TolerationModel>>,
+        service_account: Option<String>,
+        cores: Option<i64>,
+        memory: Option<String>,
+        memory_overhead: Option<String>,
+        instances: Option<i64>,
+        local_dirs: Option<Vec<String>>,
+    }
+}
+
+crate::model! {
+    struct DynamicModel {
+        enabled: Option<bool>,
+        min_executors: Option<i64>,
+        max_executors: Option<i64>,
+    }
+}
+
+crate::model! {
+    struct QuotaModel {
+        cpu: Option<String>,
+        memory: Option<String>,
+        pods: Option<i64>,
+    }
+}
+
+crate::model! {
+    struct OperatorModel {
+        enabled: Option<bool>,
+        namespace: Option<String>,
+        service_account: Option<String>,
+    }
+}
+
+impl RoleModel {
+    /// The role's own selector and tolerations win over those of its node group.
+    fn into_role(self, kind: &str) -> Role {
+        let p = self.placement;
+        let group_taints = p
+            .taints
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| Taint {
+                key: t.key.unwrap_or_default(),
+                value: t.value,
+                effect: t.effect.unwrap_or_default(),
+            })
+            .collect();
+        let driver = kind == "driver";
+        Role {
+            node_selector: self.node_selector.or(p.node_selector).unwrap_or_default(),
+            tolerations: tolerations_json(&self.tolerations.or(p.tolerations).unwrap_or_default()),
+            group_labels: p.labels.unwrap_or_default(),
+            group_taints,
+            capacity_type: p.capacity_type,
+            service_account: self
+                .service_account
+                .unwrap_or_else(|| format!("spark-{kind}")),
+            cores: self.cores.unwrap_or(if driver { 1 } else { 4 }),
+            memory: self
+                .memory
+                .unwrap_or_else(|| if driver { "2g" } else { "8g" }.into()),
+            memory_overhead: self.memory_overhead,
+            instances: self.instances.unwrap_or(2),
+            local_dirs: self.local_dirs.unwrap_or_default(),
         }
     }
-    let node_selector = match b.get_attr("node_selector").filter(|s| !s.is_null()) {
-        Some(s) => str_map(Some(s))?,
-        None => str_map(p.get_attr("node_selector"))?,
-    };
-    let tolerations = match tolerations(b.get_attr("tolerations"))? {
-        Some(t) => t,
-        None => tolerations(p.get_attr("tolerations"))?.unwrap_or_default(),
-    };
-    let local_dirs = match b.get_attr("local_dirs").filter(|l| !l.is_null()) {
-        Some(l) => l
-            .as_list()
-            .ok_or(NotKnown)?
-            .iter()
-            .map(|e| e.as_str().map(str::to_string).ok_or(NotKnown))
-            .collect::<Result<_, NotKnown>>()?,
-        None => Vec::new(),
-    };
-    Ok(Role {
-        node_selector,
-        tolerations,
-        group_labels: str_map(p.get_attr("labels"))?,
-        group_taints,
-        capacity_type: opt_str(p.get_attr("capacity_type"))?,
-        service_account: opt_str(b.get_attr("service_account"))?
-            .unwrap_or_else(|| format!("spark-{kind}")),
-        cores: opt_int(b.get_attr("cores"))?.unwrap_or(if kind == "driver" { 1 } else { 4 }),
-        memory: opt_str(b.get_attr("memory"))?.unwrap_or_else(|| {
-            if kind == "driver" {
-                "2g".into()
-            } else {
-                "8g".into()
-            }
-        }),
-        memory_overhead: opt_str(b.get_attr("memory_overhead"))?,
-        instances: opt_int(b.get_attr("instances"))?.unwrap_or(2),
-        local_dirs,
-    })
 }
 
 impl Role {
@@ -139,7 +162,8 @@ impl Role {
 
 /// Whether decommissioning defaults on: executors on spot.
 pub fn default_decommission(v: &Value) -> Option<bool> {
-    role(v, "executor").ok().map(|r| r.on_spot())
+    let m = ExecutorOnly::from_value(v, &AttributePath::root()).ok()?;
+    Some(m.executor.into_role("executor").on_spot())
 }
 
 pub fn default_template_dir(name: &str) -> String {
@@ -149,47 +173,34 @@ pub fn default_template_dir(name: &str) -> String {
 impl Pool {
     /// Reads a planned or stored value; `None` while something is unknown.
     pub fn from_value(v: &Value) -> Option<Pool> {
-        Self::read(v).ok()
-    }
-
-    fn read(v: &Value) -> Result<Pool, NotKnown> {
-        let name = opt_str(v.get_attr("name"))?.ok_or(NotKnown)?;
-        let driver = role(v, "driver")?;
-        let executor = role(v, "executor")?;
-        let dynamic = match block(v, "dynamic_allocation")? {
+        let m = PoolModel::from_value(v, &AttributePath::root()).ok()?;
+        let name = m.name;
+        let driver = m.driver.into_role("driver");
+        let executor = m.executor.into_role("executor");
+        let dynamic = match m.dynamic_allocation {
             None => Some((0, 50)),
-            Some(d) if opt_bool(d.get_attr("enabled"))? == Some(false) => None,
-            Some(d) => Some((
-                opt_int(d.get_attr("min_executors"))?.unwrap_or(0),
-                opt_int(d.get_attr("max_executors"))?.unwrap_or(50),
-            )),
+            Some(d) if d.enabled == Some(false) => None,
+            Some(d) => Some((d.min_executors.unwrap_or(0), d.max_executors.unwrap_or(50))),
         };
-        let quota = match block(v, "quota")? {
-            None => None,
-            Some(q) => Some((
-                opt_str(q.get_attr("cpu"))?,
-                opt_str(q.get_attr("memory"))?,
-                opt_int(q.get_attr("pods"))?,
-            )),
-        };
-        let operator = match block(v, "spark_operator")? {
-            None => None,
-            Some(o) if opt_bool(o.get_attr("enabled"))? == Some(false) => None,
-            Some(o) => Some((
-                opt_str(o.get_attr("namespace"))?.unwrap_or_else(|| "spark-operator".into()),
-                opt_str(o.get_attr("service_account"))?
+        let quota = m.quota.map(|q| (q.cpu, q.memory, q.pods));
+        let operator = match m.spark_operator {
+            Some(o) if o.enabled != Some(false) => Some((
+                o.namespace.unwrap_or_else(|| "spark-operator".into()),
+                o.service_account
                     .unwrap_or_else(|| "spark-operator-controller".into()),
             )),
+            _ => None,
         };
         let on_spot = executor.on_spot();
-        Ok(Pool {
-            namespace: opt_str(v.get_attr("namespace"))?.unwrap_or_else(|| name.clone()),
-            create_namespace: opt_bool(v.get_attr("create_namespace"))?.unwrap_or(true),
-            image: opt_str(v.get_attr("image"))?.unwrap_or_else(|| "apache/spark:3.5.3".into()),
-            decommission: opt_bool(v.get_attr("decommission"))?.unwrap_or(on_spot),
-            template_dir: opt_str(v.get_attr("pod_template_dir"))?
+        Some(Pool {
+            namespace: m.namespace.unwrap_or_else(|| name.clone()),
+            create_namespace: m.create_namespace.unwrap_or(true),
+            image: m.image.unwrap_or_else(|| "apache/spark:3.5.3".into()),
+            decommission: m.decommission.unwrap_or(on_spot),
+            template_dir: m
+                .pod_template_dir
                 .unwrap_or_else(|| default_template_dir(&name)),
-            conf: str_map(v.get_attr("conf"))?,
+            conf: m.conf.unwrap_or_default(),
             driver,
             executor,
             dynamic,

@@ -6,9 +6,9 @@ use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
 use crate::framework::validators::{int_between, matches, size_between};
-use crate::resources::bi_service::schema::{NAMESPACE_PATTERN, QUANTITY_PATTERN};
-use crate::resources::nodegroup::schema::{
-    placement_type, toleration_object, CLUSTER_NAME_PATTERN,
+use crate::resources::common::{
+    namespace, placement_type, string_map, target_cluster_name, toleration_object,
+    NAMESPACE_PATTERN, QUANTITY_PATTERN,
 };
 use crate::value::{Type, Value};
 
@@ -17,10 +17,6 @@ pub const SPARK_MEMORY: &str = r"^[0-9]+[kmgtKMGT]?$";
 pub const IMAGE: &str = r"^[a-z0-9]+([._/:-][a-zA-Z0-9]+)*(@sha256:[a-f0-9]{64})?$";
 pub const HOST_PATH: &str = r"^/[A-Za-z0-9/_.-]*$";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
-
-fn string_map() -> Type {
-    Type::Map(Box::new(Type::String))
-}
 
 pub fn schema() -> Schema {
     static SCHEMA: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
@@ -111,10 +107,7 @@ fn block() -> Block {
                 .plan_modifier(UseStateForUnknown),
         )
         .attribute(
-            Attribute::optional("cluster_name", Type::String)
-                .description("EKS cluster to deploy into. Defaults to the provider's `kubernetes` block, then to its `cluster_name`.")
-                .validator(matches(CLUSTER_NAME_PATTERN, "an EKS cluster name (letters, digits, - and _, up to 100)"))
-                .plan_modifier(RequiresReplace),
+            target_cluster_name("EKS cluster to deploy into. Defaults to the provider's `kubernetes` block, then to its `cluster_name`."),
         )
         .attribute(
             Attribute::required("name", Type::String)
@@ -123,10 +116,7 @@ fn block() -> Block {
                 .plan_modifier(RequiresReplace),
         )
         .attribute(
-            Attribute::optional_computed("namespace", Type::String)
-                .description("Namespace of the pool's jobs. Defaults to the pool's name.")
-                .validator(matches(NAMESPACE_PATTERN, "a lowercase DNS label (a-z, 0-9 and -, up to 63 characters)"))
-                .plan_modifier(RequiresReplace),
+            namespace("Namespace of the pool's jobs. Defaults to the pool's name."),
         )
         .attribute(
             Attribute::optional_computed("create_namespace", Type::Bool)

@@ -1,0 +1,346 @@
+//! The lifecycle every Kubernetes-backed resource shares, written once: a resource says what
+//! objects it wants ([`KubeResource::render`]), what it reports ([`KubeResource::outputs`]) and
+//! which object an import starts from ([`KubeResource::import_anchor`]); plan, create, read
+//! (drift), update, delete and import follow from that.
+//!
+//! Plan: defaults, `id`, the objects' fingerprints and the outputs, all without contacting
+//! the cluster. Apply: the objects in order, stale ones deleted, then the resource's own wait
+//! ([`KubeResource::settle`]). Read: the live objects fingerprinted against the wanted ones.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+use tokio_util::sync::CancellationToken;
+
+use crate::clients::kube::{Kube, KubeError, ObjectRef};
+use crate::conns::ProviderData;
+use crate::framework::attr::set;
+use crate::framework::{
+    timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
+    FromValue, IfKnown, ModifyPlanRequest, ModifyPlanResponse, ObjectBuilder, ReadRequest,
+    ReadResult, Resource, Schema, UpdateRequest, ValidateRequest,
+};
+use crate::value::AttributePath;
+use crate::value::Value;
+
+use super::{
+    apply_all, delete_all, fingerprints, kube_diag, parse_import_id, prints_of, prints_value,
+    read_all, restore_config, with_prints, Live, Prints,
+};
+
+crate::model! {
+    /// Where a Kubernetes-backed resource lives, as far as it is known.
+    struct Location {
+        cluster_name: IfKnown<String>,
+        namespace: IfKnown<String>,
+        name: IfKnown<String>,
+    }
+}
+
+impl Location {
+    fn of(v: &Value) -> Location {
+        Location::from_value(v, &AttributePath::root()).unwrap_or(Location {
+            cluster_name: IfKnown(None),
+            namespace: IfKnown(None),
+            name: IfKnown(None),
+        })
+    }
+
+    /// `namespace` and `name`, when both are known.
+    fn key(&self) -> Option<(&str, &str)> {
+        Some((self.namespace.0.as_deref()?, self.name.0.as_deref()?))
+    }
+
+    /// A Kubernetes client for the cluster the resource deploys into.
+    async fn kube(&self, ctx: &Context<ProviderData>) -> Result<Kube, Diagnostic> {
+        ctx.data()
+            .kube(self.cluster_name.0.as_deref(), &ctx.cancellation_token())
+            .await
+    }
+}
+
+/// Where a value is rendered: write-only secrets exist only in the configuration at apply,
+/// and a stored state holds what secrets it kept.
+#[derive(Clone, Copy)]
+pub enum Stage<'a> {
+    Plan,
+    Apply { config: &'a Value },
+    Read,
+}
+
+/// A resource made of Kubernetes objects. Implementing it makes a [`Resource`].
+#[async_trait]
+pub trait KubeResource: Send + Sync + 'static {
+    /// The resource read from a plan or state, as far as rendering needs it.
+    type Spec: Send + Sync;
+
+    /// The full type name, e.g. `dataplatform_spark_pool`.
+    const TYPE_NAME: &'static str;
+    /// How logs name it, e.g. `Spark pool`.
+    const NOUN: &'static str;
+    /// A required attribute: null only in the state an import starts from.
+    const REQUIRED_ATTRIBUTE: &'static str;
+    /// The import ID the import error shows as an example, `namespace/name`.
+    const IMPORT_EXAMPLE: &'static str;
+    /// Summary of the error when an import cannot read its configuration back.
+    const IMPORT_FAILED: &'static str;
+    /// Computed attributes derived from the spec ([`Self::outputs`]); unknown while it is.
+    const OUTPUTS: &'static [&'static str];
+    /// Used when `timeouts` does not say.
+    const DEFAULT_TIMEOUT: Duration;
+
+    fn resource_schema(&self) -> Schema;
+
+    /// Cross-attribute checks of the configuration.
+    fn check_config(&self, _config: &Value, _diags: &mut Diagnostics) {}
+
+    /// Defaults that depend on other attributes, before the plan is rendered.
+    fn plan_defaults(&self, _config: &Value, _planned: &mut Value) {}
+
+    /// Checks of a rendered plan (placement, capacity), before anything is created.
+    fn plan_checks(&self, _config: &Value, _spec: &Self::Spec, _diags: &mut Diagnostics) {}
+
+    /// The spec and the objects to apply, in order; `None` while something is unknown.
+    fn render(&self, value: &Value, stage: Stage<'_>) -> Option<(Self::Spec, Vec<Json>)>;
+
+    /// The values of [`Self::OUTPUTS`].
+    fn outputs(&self, spec: &Self::Spec) -> Vec<(&'static str, Value)>;
+
+    /// Whether a state rendered at [`Stage::Read`] holds the real Secret data (not
+    /// write-only placeholders), so a changed Secret shows as drift.
+    fn secrets_known(&self, _state: &Value) -> bool {
+        true
+    }
+
+    /// The object whose configuration annotation an import restores the resource from.
+    fn import_anchor(&self, namespace: &str, name: &str) -> ObjectRef;
+
+    /// The configuration of an imported resource, from its live anchor object.
+    ///
+    /// # Errors
+    /// When the anchor or the objects it points to cannot be read back.
+    async fn restore(
+        &self,
+        _kube: &Kube,
+        anchor: &Json,
+        _namespace: &str,
+        _name: &str,
+    ) -> Result<Value, KubeError> {
+        restore_config(anchor, &self.resource_schema())
+    }
+
+    /// Waits for the applied objects to work (a rollout). On failure, the object to mark
+    /// and the diagnostic.
+    async fn settle(
+        &self,
+        _kube: &Kube,
+        _spec: &Self::Spec,
+        _timeout: Duration,
+        _cancel: &CancellationToken,
+    ) -> Result<(), (ObjectRef, Diagnostic)> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<R: KubeResource> Resource<ProviderData> for R {
+    fn type_name(&self) -> &'static str {
+        R::TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        self.resource_schema()
+    }
+
+    fn validate(&self, req: &ValidateRequest<'_>, diags: &mut Diagnostics) {
+        self.check_config(req.config, diags);
+    }
+
+    fn modify_plan(
+        &self,
+        req: &ModifyPlanRequest<'_, ProviderData>,
+        resp: &mut ModifyPlanResponse,
+    ) {
+        if req.config.is_null() {
+            return;
+        }
+        self.plan_defaults(req.config, &mut resp.planned);
+        let planned = &mut resp.planned;
+        if let Some((ns, name)) = Location::of(planned).key() {
+            set(planned, "id", Value::string(format!("{ns}/{name}")));
+        }
+        let Some((spec, objects)) = self.render(planned, Stage::Plan) else {
+            for a in R::OUTPUTS.iter().chain(&["objects"]) {
+                set(planned, a, Value::Unknown);
+            }
+            return;
+        };
+        self.plan_checks(req.config, &spec, &mut resp.diagnostics);
+        let planned = &mut resp.planned;
+        for (a, v) in self.outputs(&spec) {
+            set(planned, a, v);
+        }
+        set(planned, "objects", prints_value(&fingerprints(&objects)));
+    }
+
+    async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
+        let timeout = timeouts::get(&req.planned, "create", R::DEFAULT_TIMEOUT);
+        apply(self, ctx, &req.config, req.planned, None, timeout).await
+    }
+
+    async fn update(&self, ctx: &Context<ProviderData>, req: UpdateRequest) -> ApplyResult {
+        let timeout = timeouts::get(&req.planned, "update", R::DEFAULT_TIMEOUT);
+        let prior = prints_of(&req.prior_state);
+        apply(self, ctx, &req.config, req.planned, Some(&prior), timeout).await
+    }
+
+    async fn read(&self, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
+        read(self, ctx, req).await
+    }
+
+    async fn delete(&self, ctx: &Context<ProviderData>, req: DeleteRequest) -> Diagnostics {
+        let prior = &req.prior_state;
+        let kube = match Location::of(prior).kube(ctx).await {
+            Ok(k) => k,
+            Err(d) => return d.into(),
+        };
+        let timeout = timeouts::get(prior, "delete", R::DEFAULT_TIMEOUT);
+        delete_all(&kube, &prints_of(prior), timeout, &ctx.cancellation_token()).await
+    }
+
+    /// The state an import starts from: `id`, `namespace` and `name`; Read restores the rest.
+    async fn import(&self, _: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
+        let (ns, name) = parse_import_id(id, R::IMPORT_EXAMPLE)?;
+        Ok(ObjectBuilder::new(&self.resource_schema().block)
+            .set("id", Value::string(id))
+            .set("namespace", Value::string(ns))
+            .set("name", Value::string(name))
+            .build())
+    }
+}
+
+/// Applies the objects in order, deletes those no longer wanted, and settles. The returned
+/// state records what exists, whatever fails: on create (`prior` none) nothing is recorded
+/// until an object exists.
+async fn apply<R: KubeResource>(
+    r: &R,
+    ctx: &Context<ProviderData>,
+    config: &Value,
+    planned: Value,
+    prior: Option<&Prints>,
+    timeout: Duration,
+) -> ApplyResult {
+    let untouched = |planned: Value| match prior {
+        None => Value::Null,
+        Some(p) => with_prints(planned, p),
+    };
+    let Some((spec, objects)) = r.render(&planned, Stage::Apply { config }) else {
+        return ApplyResult::failed(
+            untouched(planned),
+            Diagnostic::error(
+                "Configuration not known",
+                "Some values are still unknown at apply time.",
+            ),
+        );
+    };
+    let cancel = ctx.cancellation_token();
+    let at = Location::of(&planned);
+    let kube = match at.kube(ctx).await {
+        Ok(k) => k,
+        Err(d) => return ApplyResult::failed(untouched(planned), d),
+    };
+    tracing::info!(
+        namespace = at.namespace.0.as_deref().unwrap_or_default(),
+        name = at.name.0.as_deref().unwrap_or_default(),
+        objects = objects.len(),
+        "applying {}",
+        R::NOUN
+    );
+    let mut recorded = match apply_all(&kube, &objects, prior.unwrap_or(&Prints::new())).await {
+        Ok(r) => r,
+        Err((recorded, d)) => {
+            let state = if recorded.is_empty() {
+                Value::Null
+            } else {
+                with_prints(planned, &recorded)
+            };
+            return ApplyResult::failed(state, d);
+        }
+    };
+    if let Err((object, d)) = r.settle(&kube, &spec, timeout, &cancel).await {
+        recorded.insert(object.key(), super::ROLLOUT_FAILED.to_string());
+        return ApplyResult::failed(with_prints(planned, &recorded), d);
+    }
+    ApplyResult::ok(with_prints(planned, &recorded))
+}
+
+/// Refresh: an imported state is restored from its anchor first; then the live objects are
+/// fingerprinted. Objects that are all gone remove the resource from state; a cluster that
+/// cannot be reached keeps the state as it is.
+async fn read<R: KubeResource>(r: &R, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
+    let mut state = req.state;
+    let at = Location::of(&state);
+    let kube = match at.kube(ctx).await {
+        Ok(k) => k,
+        Err(d) => return ReadResult::failed(state, req.private, d),
+    };
+    if state
+        .get_attr(R::REQUIRED_ATTRIBUTE)
+        .is_none_or(Value::is_null)
+    {
+        match imported(r, &kube, &at, &state).await {
+            Ok(Some(s)) => state = s,
+            Ok(None) => return ReadResult::gone(),
+            Err(e) => {
+                return ReadResult::failed(state, req.private, kube_diag(R::IMPORT_FAILED, &e))
+            }
+        }
+    }
+    let Some((spec, objects)) = r.render(&state, Stage::Read) else {
+        return ReadResult::found(state, req.private);
+    };
+    let secrets_known = r.secrets_known(&state);
+    match read_all(&kube, &objects, secrets_known, &prints_of(&state)).await {
+        Live::Found(prints) => {
+            let mut state = with_prints(state, &prints);
+            for (a, v) in r.outputs(&spec) {
+                set(&mut state, a, v);
+            }
+            ReadResult::found(state, req.private)
+        }
+        Live::Gone => {
+            tracing::info!(
+                namespace = at.namespace.0.as_deref().unwrap_or_default(),
+                name = at.name.0.as_deref().unwrap_or_default(),
+                "{} is gone; removing it from state",
+                R::NOUN
+            );
+            ReadResult::gone()
+        }
+        Live::Unreachable(d) | Live::Failed(d) => ReadResult::failed(state, req.private, d),
+    }
+}
+
+/// The state of an imported resource, restored from its anchor object, with the import's
+/// `id`. `None` when there is no such object.
+async fn imported<R: KubeResource>(
+    r: &R,
+    kube: &Kube,
+    at: &Location,
+    state: &Value,
+) -> Result<Option<Value>, KubeError> {
+    let Some((ns, name)) = at.key() else {
+        return Ok(None);
+    };
+    let Some(live) = kube.get(&r.import_anchor(ns, name)).await? else {
+        return Ok(None);
+    };
+    let mut restored = r.restore(kube, &live, ns, name).await?;
+    set(
+        &mut restored,
+        "id",
+        state.get_attr("id").cloned().unwrap_or(Value::Null),
+    );
+    Ok(Some(restored))
+}
