@@ -209,13 +209,16 @@ impl<R: KubeResource> Resource<ProviderData> for R {
         delete_all(&kube, &prints_of(prior), timeout, &ctx.cancellation_token()).await
     }
 
-    /// The state an import starts from: `id`, `namespace` and `name`; Read restores the rest.
+    /// The state an import starts from: `id`, `namespace`, `name` and the cluster the ID names
+    /// (`cluster:namespace/name`; without one, the provider's); Read restores the rest.
     async fn import(&self, _: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
-        let (ns, name) = parse_import_id(id, R::IMPORT_EXAMPLE)?;
+        let at = parse_import_id(id, R::IMPORT_EXAMPLE)?;
+        let cluster = at.cluster.map_or(Value::Null, Value::string);
         Ok(ObjectBuilder::new(&self.resource_schema().block)
-            .set("id", Value::string(id))
-            .set("namespace", Value::string(ns))
-            .set("name", Value::string(name))
+            .set("id", Value::string(format!("{}/{}", at.namespace, at.name)))
+            .set("namespace", Value::string(at.namespace))
+            .set("name", Value::string(at.name))
+            .set("cluster_name", cluster)
             .build())
     }
 }

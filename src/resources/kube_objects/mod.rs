@@ -317,11 +317,20 @@ pub async fn delete_all(
     }
 }
 
-/// A namespaced resource's import ID, `namespace/name`.
+/// Where an import finds a resource: the cluster when the ID names one, namespace and name.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ImportId<'a> {
+    pub cluster: Option<&'a str>,
+    pub namespace: &'a str,
+    pub name: &'a str,
+}
+
+/// A namespaced resource's import ID: `cluster:namespace/name`, or `namespace/name` for the
+/// cluster the provider names.
 ///
 /// # Errors
-/// A diagnostic showing the expected form.
-pub fn parse_import_id<'a>(id: &'a str, example: &str) -> Result<(&'a str, &'a str), Diagnostics> {
+/// A diagnostic showing the expected forms.
+pub fn parse_import_id<'a>(id: &'a str, example: &str) -> Result<ImportId<'a>, Diagnostics> {
     let label = |s: &str| {
         !s.is_empty()
             && s.len() <= 63
@@ -330,11 +339,27 @@ pub fn parse_import_id<'a>(id: &'a str, example: &str) -> Result<(&'a str, &'a s
             && !s.starts_with('-')
             && !s.ends_with('-')
     };
-    match id.split_once('/') {
-        Some((ns, name)) if label(ns) && label(name) => Ok((ns, name)),
+    let cluster_name = |s: &str| {
+        regex::Regex::new(crate::resources::common::CLUSTER_NAME_PATTERN)
+            .is_ok_and(|r| r.is_match(s))
+    };
+    let (cluster, rest) = match id.split_once(':') {
+        Some((c, rest)) if cluster_name(c) => (Some(c), rest),
+        Some(_) => (None, ""),
+        None => (None, id),
+    };
+    match rest.split_once('/') {
+        Some((namespace, name)) if label(namespace) && label(name) => Ok(ImportId {
+            cluster,
+            namespace,
+            name,
+        }),
         _ => Err(Diagnostic::error(
             "Invalid import ID",
-            format!("Expected \"namespace/name\" (e.g. {example:?}), got {id:?}."),
+            format!(
+                "Expected \"cluster:namespace/name\" (e.g. \"analytics:{example}\"), or \"namespace/name\" \
+                 when the provider names the cluster; got {id:?}."
+            ),
         )
         .into()),
     }
@@ -400,12 +425,37 @@ mod tests {
     }
 
     #[test]
-    fn import_ids_are_namespace_slash_name() {
-        assert!(matches!(
-            parse_import_id("spark/etl", "x/y"),
-            Ok(("spark", "etl"))
-        ));
-        for bad in ["spark", "Spark/etl", "spark/", "/etl", "a/b/c", "-a/b"] {
+    fn import_ids_name_the_cluster_or_leave_it_to_the_provider() {
+        let id = |cluster, namespace, name| ImportId {
+            cluster,
+            namespace,
+            name,
+        };
+        assert_eq!(
+            parse_import_id("spark/etl", "x/y").ok(),
+            Some(id(None, "spark", "etl"))
+        );
+        assert_eq!(
+            parse_import_id("analytics:spark/etl", "x/y").ok(),
+            Some(id(Some("analytics"), "spark", "etl"))
+        );
+        assert_eq!(
+            parse_import_id("Data_Lake-2:hbi/metabase", "x/y").ok(),
+            Some(id(Some("Data_Lake-2"), "hbi", "metabase"))
+        );
+        for bad in [
+            "spark",
+            "Spark/etl",
+            "spark/",
+            "/etl",
+            "a/b/c",
+            "-a/b",
+            ":spark/etl",
+            "bad cluster:spark/etl",
+            "analytics:",
+            "analytics:spark",
+            "a:b:c/d",
+        ] {
             assert!(parse_import_id(bad, "x/y").is_err(), "{bad}");
         }
     }
