@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds a release of terraform-provider-dataplatform in the layout the Terraform registries use.
 #
-#   testbed/release.sh [--out DIR] [--target TRIPLE]... [--host] [--no-build] [--binary PATH] VERSION
+#   testbed/release.sh [--out DIR] [--target TRIPLE]... [--host] [--no-build]
+#                      [--binary PATH [--platform OS_ARCH]] VERSION
 #   make release VERSION=x.y.z [TARGETS="x86_64-unknown-linux-musl aarch64-unknown-linux-musl"]
 #
 # Platforms, built from this machine with zig as C compiler and linker (cargo-zigbuild; the tools
@@ -11,8 +12,10 @@
 #   darwin_amd64   x86_64-apple-darwin
 #   darwin_arm64   aarch64-apple-darwin
 #   windows_amd64  x86_64-pc-windows-gnu
-# Without --target all five are built; --target picks some; --host builds for this machine only
-# with the host toolchain; --binary packages an already built provider for this machine.
+# Without --target all five are built (the macOS ones only with SDKROOT pointing at a MacOSX.sdk:
+# they link against its frameworks); --target picks some; --host builds for this machine only
+# with the host toolchain; --binary packages an already built provider for this machine, or for
+# OS_ARCH with --platform (checked to be an executable of it).
 #
 # Writes into DIR (default target/release-artifacts/VERSION):
 #   terraform-provider-dataplatform_VERSION_OS_ARCH.zip   one per platform; the binary inside is
@@ -39,7 +42,7 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 [--out DIR] [--target TRIPLE]... [--no-build] [--binary PATH] VERSION" >&2
+  echo "usage: $0 [--out DIR] [--target TRIPLE]... [--host] [--no-build] [--binary PATH [--platform OS_ARCH]] VERSION" >&2
   exit 2
 }
 
@@ -49,6 +52,7 @@ CARGO=${CARGO:-cargo}
 BUILD_TIMEOUT=${RELEASE_BUILD_TIMEOUT:-3600}
 
 out=""
+prebuilt_platform=""
 host=0
 build=1
 prebuilt=""
@@ -63,6 +67,7 @@ while [[ $# -gt 0 ]]; do
     --no-build) build=0; shift ;;
     --host) host=1; shift ;;
     --binary) [[ $# -ge 2 ]] || usage; prebuilt=$2; shift 2 ;;
+    --platform) [[ $# -ge 2 ]] || usage; prebuilt_platform=$2; shift 2 ;;
     -h|--help) usage ;;
     -*) echo "unknown option $1" >&2; usage ;;
     *) [[ -z "$version" ]] || usage; version=$1; shift ;;
@@ -181,9 +186,15 @@ check_binary() {
 }
 
 if [[ -n "$prebuilt" ]]; then
-  # An already built provider for this machine (the test suite packages its own build).
-  "$prebuilt" --version >/dev/null 2>&1 || { echo "release: $prebuilt --version failed" >&2; exit 1; }
-  package "$prebuilt" "$(host_platform)"
+  # An already built provider: for this machine (the test suite packages its own build), or
+  # with --platform for another one (a macOS build made on a Mac).
+  platform=${prebuilt_platform:-$(host_platform)}
+  if [[ "$platform" == "$(host_platform)" ]]; then
+    "$prebuilt" --version >/dev/null 2>&1 || { echo "release: $prebuilt --version failed" >&2; exit 1; }
+  else
+    check_binary "$prebuilt" "$platform"
+  fi
+  package "$prebuilt" "$platform"
 elif [[ $build -eq 1 && $host -eq 1 ]]; then
   platform=$(host_platform)
   echo "release: building $NAME $version for $platform" >&2
@@ -193,7 +204,17 @@ elif [[ $build -eq 1 && $host -eq 1 ]]; then
   "$binary" --version >/dev/null 2>&1 || { echo "release: $binary --version failed" >&2; exit 1; }
   package "$binary" "$platform"
 elif [[ $build -eq 1 ]]; then
-  [[ ${#targets[@]} -gt 0 ]] || targets=("${RELEASE_TARGETS[@]}")
+  if [[ ${#targets[@]} -eq 0 ]]; then
+    for t in "${RELEASE_TARGETS[@]}"; do
+      # macOS binaries link against the Security and CoreFoundation frameworks, which only a
+      # macOS SDK has: without SDKROOT they are built on a Mac (see the publishing guide).
+      if [[ "$t" == *-apple-darwin && -z "${SDKROOT:-}" ]]; then
+        echo "release: skipping $(platform_of_triple "$t"): set SDKROOT to a MacOSX.sdk to build it here" >&2
+        continue
+      fi
+      targets+=("$t")
+    done
+  fi
   zigbuild="$root/.testbed/cargo-tools/bin/cargo-zigbuild"
   [[ -x "$zigbuild" ]] || { echo "release: $zigbuild is missing: run testbed/release-tools.sh" >&2; exit 1; }
   for triple in "${targets[@]}"; do
@@ -207,7 +228,7 @@ elif [[ $build -eq 1 ]]; then
       "$zigbuild" zigbuild --locked --release --bins --target "$triple"
     binary="target/$triple/release/$NAME$exe"
     check_binary "$binary" "$platform"
-    echo "release: $platform: $(stat -c %s "$binary") bytes, built in $((SECONDS - started)) s" >&2
+    echo "release: $platform: $(wc -c <"$binary" | tr -d ' ') bytes, built in $((SECONDS - started)) s" >&2
     package "$binary" "$platform"
   done
 fi
