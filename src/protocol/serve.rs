@@ -267,18 +267,27 @@ pub async fn serve<P: Provider>(provider: P, env: PluginEnv) -> Result<(), Serve
         .map_err(ServeError::Stdout)?;
     drop(out);
     tracing::debug!(handshake = %line.rsplit('|').nth(2).unwrap_or(""), tls = env.client_cert_pem.is_some(), "serving");
-    tokio::spawn(async {
-        if let Ok(mut sigint) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        {
-            while sigint.recv().await.is_some() {
-                tracing::debug!(
-                    "SIGINT ignored: Terraform stops the provider through StopProvider"
-                );
-            }
-        }
-    });
+    tokio::spawn(ignore_interrupts());
     run(provider, listener, CancellationToken::new(), false).await
+}
+
+/// Ctrl-C reaches the plugin too (its terminal's process group; on Windows, its console). It is
+/// ignored, as go-plugin does: Terraform stops the provider through StopProvider.
+async fn ignore_interrupts() {
+    #[cfg(unix)]
+    if let Ok(mut sigint) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    {
+        while sigint.recv().await.is_some() {
+            tracing::debug!("SIGINT ignored: Terraform stops the provider through StopProvider");
+        }
+    }
+    #[cfg(windows)]
+    if let Ok(mut ctrl_c) = tokio::signal::windows::ctrl_c() {
+        while ctrl_c.recv().await.is_some() {
+            tracing::debug!("Ctrl-C ignored: Terraform stops the provider through StopProvider");
+        }
+    }
 }
 
 /// Debug mode: serves plaintext for Terraform to attach to, printing `TF_REATTACH_PROVIDERS`,
