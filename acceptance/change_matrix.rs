@@ -20,23 +20,6 @@ mod cases;
 
 use cases::{Case, Expect, Phase, PHASES};
 
-fn schemas() -> Vec<(&'static str, dp::framework::Schema)> {
-    vec![
-        (
-            "dataplatform_nodegroup",
-            dp::resources::nodegroup::schema::schema(),
-        ),
-        (
-            "dataplatform_bi_service",
-            dp::resources::bi_service::schema::schema(),
-        ),
-        (
-            "dataplatform_spark_pool",
-            dp::resources::spark_pool::schema::schema(),
-        ),
-    ]
-}
-
 /// The sandbox's values for the tokens of `values.json`.
 fn tokens(e: &ClusterEnv) -> BTreeMap<String, Json> {
     let role = e.aws.node_role_arn();
@@ -109,7 +92,7 @@ fn planned_actions(ws: &Workspace) -> BTreeMap<String, (Vec<String>, Json)> {
 
 /// What each instance's plan must be in `phase`; returns the failures.
 fn check_plan(ws: &Workspace, cases: &[Case], phase: Phase) -> Vec<String> {
-    let schemas = schemas();
+    let schemas = cases::schemas();
     let planned = planned_actions(ws);
     let mut failures = Vec::new();
     for c in cases {
@@ -212,7 +195,7 @@ fn matrix(version: &str) {
         );
     }
     let write_only = version != "1.0.3";
-    let cases: Vec<Case> = schemas()
+    let cases: Vec<Case> = cases::schemas()
         .iter()
         .flat_map(|(t, s)| cases::generate(t, s))
         .filter(|c| write_only || !c.write_only)

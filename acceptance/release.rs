@@ -45,11 +45,11 @@ fn host_platform() -> String {
 }
 
 /// Runs `cmd` in its own process group, killing the group after `limit`.
-fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
+pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Output {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
     let start = Instant::now();
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {cmd:?}: {e}"));
     let mut stdout = child.stdout.take().expect("stdout");
@@ -218,7 +218,7 @@ resource "dataplatform_nodegroup" "infra" {{
             .env("CHECKPOINT_DISABLE", "1")
             .env("TF_IN_AUTOMATION", "1")
             .env("TF_INPUT", "0");
-        run_bounded(cmd, TERRAFORM_LIMIT)
+        run_bounded(&mut cmd, TERRAFORM_LIMIT)
     }
 
     fn init(&self) -> Output {
@@ -251,7 +251,7 @@ fn release_installs_from_a_filesystem_mirror_with_a_lock_file() {
             "RELEASE_BUILD_TIMEOUT",
             (RELEASE_LIMIT.as_secs() - 60).to_string(),
         );
-    let built = run_bounded(cmd, RELEASE_LIMIT);
+    let built = run_bounded(&mut cmd, RELEASE_LIMIT);
     built.assert_success();
     eprintln!("release: built in {:.0?}", built.elapsed);
 
@@ -333,7 +333,7 @@ fn release_installs_from_a_filesystem_mirror_with_a_lock_file() {
     let mut cmd = Command::new("python3");
     cmd.args(["-c", TAMPER]);
     cmd.arg(&mirror_zip).arg(&bad_zip);
-    run_bounded(cmd, Duration::from_secs(120)).assert_success();
+    run_bounded(&mut cmd, Duration::from_secs(120)).assert_success();
     assert_ne!(sha256_hex(&bad_zip), sums[&zip_name]);
 
     let mirror = out.join("mirror");
@@ -363,7 +363,7 @@ fn release_installs_from_a_filesystem_mirror_with_a_lock_file() {
         );
         let mut cmd = Command::new(&installed);
         cmd.arg("--version");
-        let reported = run_bounded(cmd, Duration::from_secs(30));
+        let reported = run_bounded(&mut cmd, Duration::from_secs(30));
         reported.assert_success();
         assert!(
             reported.text().contains(&format!("{NAME} {VERSION}")),

@@ -10,22 +10,15 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::kube_sandbox::env;
-use crate::support::{repo_root, required_providers, Output, Workspace};
+use crate::release::run_bounded;
+use crate::support::{hcl_list, repo_root, required_providers, Output, Workspace};
 
 const VERSION: &str = "0.1.0";
 const NAME: &str = "terraform-provider-dataplatform";
 
+/// Runs a command of the release or of its checks: the release packaging is the longest.
 fn run(cmd: &mut Command) -> Output {
-    let started = std::time::Instant::now();
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("start {cmd:?}: {e}"));
-    Output {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    }
+    run_bounded(cmd, Duration::from_secs(600))
 }
 
 /// A throwaway GPG home with one signing key; returns its fingerprint.
@@ -198,20 +191,14 @@ fn plan_and_apply_with(provider: &Path) {
     let e = env();
     let mut ws = Workspace::with_binary("1.15.5", provider);
     e.aws.apply_env(&mut ws);
-    let subnets = e
-        .aws
-        .subnet_ids()
-        .iter()
-        .map(|s| format!("\"{s}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let subnets = hcl_list(&e.aws.subnet_ids());
     ws.write(
         "main.tf",
         &format!(
             "{}\nprovider \"dataplatform\" {{\n  region = \"eu-central-1\"\n}}\n\n\
              resource \"dataplatform_nodegroup\" \"infra\" {{\n  cluster_name  = \"analytics\"\n  \
              name          = \"infra\"\n  purpose       = \"infra\"\n  node_role_arn = \"{}\"\n  \
-             subnet_ids    = [{subnets}]\n  scaling_config {{\n    min_size = 1\n    max_size = 3\n  }}\n}}\n",
+             subnet_ids    = {subnets}\n  scaling_config {{\n    min_size = 1\n    max_size = 3\n  }}\n}}\n",
             required_providers(),
             e.aws.node_role_arn()
         ),

@@ -19,6 +19,16 @@ use serde_json::{Map, Value as Json};
 use super::dp::framework::schema::{Attribute, AttributeType, Block, BlockNesting, Mode, Schema};
 use super::dp::value::{self, Known, Type, Value};
 
+/// Every resource of the provider, by type name: the matrix covers a new one without a test.
+pub fn schemas() -> Vec<(&'static str, Schema)> {
+    use super::dp::framework::Provider;
+    super::dp::provider::DataplatformProvider
+        .resources()
+        .iter()
+        .map(|r| (r.type_name(), r.schema()))
+        .collect()
+}
+
 /// The per-attribute value table.
 pub const VALUES: &str = include_str!("values.json");
 
@@ -155,7 +165,7 @@ pub fn generate(resource: &str, schema: &Schema) -> Vec<Case> {
         missing: Vec::new(),
         cases: Vec::new(),
     };
-    g.block(&schema.block, &[], &base, &base, &Json::Null);
+    g.block(&schema.block, &[], &base, &base);
     for k in g.values.keys() {
         assert!(
             g.used.contains(k),
@@ -182,31 +192,32 @@ pub fn generate(resource: &str, schema: &Schema) -> Vec<Case> {
     cases
 }
 
-fn rename(v: &Json, name: &str) -> Json {
+/// `v` with every string replaced by `f` of it.
+fn map_strings(v: &Json, f: &impl Fn(&str) -> Json) -> Json {
     match v {
-        Json::String(s) => Json::String(s.replace("@name@", name)),
-        Json::Array(a) => Json::Array(a.iter().map(|x| rename(x, name)).collect()),
+        Json::String(s) => f(s),
+        Json::Array(a) => Json::Array(a.iter().map(|x| map_strings(x, f)).collect()),
         Json::Object(o) => Json::Object(
             o.iter()
-                .map(|(k, x)| (k.clone(), rename(x, name)))
+                .map(|(k, x)| (k.clone(), map_strings(x, f)))
                 .collect(),
         ),
         other => other.clone(),
     }
 }
 
+fn rename(v: &Json, name: &str) -> Json {
+    map_strings(v, &|s| Json::String(s.replace("@name@", name)))
+}
+
 /// Replaces every string equal to a key of `tokens` (`"@subnet_ids@"`) by its value.
 pub fn substitute(v: &Json, tokens: &BTreeMap<String, Json>) -> Json {
-    match v {
-        Json::String(s) => tokens.get(s).cloned().unwrap_or_else(|| v.clone()),
-        Json::Array(a) => Json::Array(a.iter().map(|x| substitute(x, tokens)).collect()),
-        Json::Object(o) => Json::Object(
-            o.iter()
-                .map(|(k, x)| (k.clone(), substitute(x, tokens)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
+    map_strings(v, &|s| {
+        tokens
+            .get(s)
+            .cloned()
+            .unwrap_or_else(|| Json::String(s.to_string()))
+    })
 }
 
 struct Gen<'a> {
@@ -295,7 +306,7 @@ impl Gen<'_> {
     /// The cases of `block`'s attributes and blocks. `at` is the path of `block`'s object in
     /// the configuration, `base` the configuration in which that object exists, `present` the
     /// object as it is there.
-    fn block(&mut self, block: &Block, at: &[String], base: &Json, present: &Json, _parent: &Json) {
+    fn block(&mut self, block: &Block, at: &[String], base: &Json, present: &Json) {
         for a in &block.attributes {
             if a.mode == Mode::Computed {
                 continue;
@@ -387,7 +398,7 @@ impl Gen<'_> {
                 let inner = existing.unwrap_or_else(|| {
                     panic!("values.json: the base of {} lacks {key}", self.resource)
                 });
-                self.block(&b.block, &path, base, &inner, present);
+                self.block(&b.block, &path, base, &inner);
                 continue;
             }
             let Some(e) = self.block_entry(&key) else {
@@ -415,7 +426,7 @@ impl Gen<'_> {
                     write_only: false,
                 });
                 let inner_base = put(base, &path, Some(va.clone()));
-                self.block(&b.block, &path, &inner_base, &va, present);
+                self.block(&b.block, &path, &inner_base, &va);
                 continue;
             }
             let case_base = put(base, &path, None);
@@ -463,7 +474,7 @@ impl Gen<'_> {
             };
             if b.nesting == BlockNesting::Single {
                 let inner_base = put(base, &path, Some(element.clone()));
-                self.block(&b.block, &path, &inner_base, &element, present);
+                self.block(&b.block, &path, &inner_base, &element);
             } else {
                 // Attributes of list elements are covered by the block's own change.
                 for a in &b.block.attributes {
@@ -536,21 +547,6 @@ pub fn replacing_paths(block: &Block) -> Vec<Vec<String>> {
     out
 }
 
-/// What a plan did to one instance, read from `before` and `after` state JSON (`after_unknown`
-/// marks values known only after apply), as Terraform's JSON plan gives them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Planned {
-    NoOp,
-    Update,
-    Replace,
-}
-
-/// Whether the plan from `before` to `after` must replace: some attribute that forces
-/// replacement changed (or becomes unknown).
-pub fn must_replace(block: &Block, before: &Json, after: &Json, after_unknown: &Json) -> bool {
-    !replacing_changes(block, before, after, after_unknown).is_empty()
-}
-
 /// The attributes that force replacement and change from `before` to `after`, as
 /// `path: before -> after`.
 pub fn replacing_changes(
@@ -591,7 +587,8 @@ pub fn replacing_changes(
         .collect()
 }
 
-/// [`must_replace`] for provider values (unknown is a change).
+/// Whether a plan from `before` to `after` must replace: some attribute that forces replacement
+/// changed, or is unknown in `after` (provider values; [`replacing_changes`] reads plan JSON).
 pub fn must_replace_value(block: &Block, before: &Value, after: &Value) -> bool {
     replacing_paths(block).iter().any(|p| {
         let get = |root: &Value| {

@@ -246,6 +246,19 @@ impl Walk {
         if a.plan_modifiers.is_empty() {
             return planned;
         }
+        self.modifiers(a, path, config, prior, planned)
+    }
+
+    /// Pass 3 for one attribute: its plan modifiers in order; the replacement and diagnostics
+    /// they ask for are recorded.
+    fn modifiers(
+        &mut self,
+        a: &Attribute,
+        path: &AttributePath,
+        config: &Value,
+        prior: &Value,
+        planned: Value,
+    ) -> Value {
         let req = AttributePlanRequest {
             path,
             config,
@@ -267,31 +280,14 @@ impl Walk {
         resp.plan
     }
 
-    /// Runs the plan modifiers of a removed block's attributes against a null plan, for the
+    /// A removed block: its attributes' plan modifiers run against a null plan, for the
     /// replacements they ask for.
     fn removed(&mut self, block: &Block, path: &AttributePath, prior: &Value) {
         for a in &block.attributes {
             let state = attr(prior, &a.name);
-            if a.plan_modifiers.is_empty() || state.is_null() {
-                continue;
-            }
-            let path = path.clone().attr(&a.name);
-            let req = AttributePlanRequest {
-                path: &path,
-                config: &Value::Null,
-                state,
-                creating: false,
-            };
-            let mut resp = AttributePlanResponse {
-                plan: Value::Null,
-                requires_replace: false,
-                diagnostics: Diagnostics::new(),
-            };
-            for m in &a.plan_modifiers {
-                m.modify(&req, &mut resp);
-            }
-            if resp.requires_replace {
-                self.requires_replace.push(path);
+            if !a.plan_modifiers.is_empty() && !state.is_null() {
+                let path = path.clone().attr(&a.name);
+                self.modifiers(a, &path, &Value::Null, state, Value::Null);
             }
         }
     }

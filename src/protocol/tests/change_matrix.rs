@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use tonic::transport::Channel;
 
 use super::core_model::{applied, assert_plan_valid, proposed_new, Core, CORES};
-use super::fixture::{dv, nesting_schema, serve_in_process, start, undv};
+use super::fixture::{configure, dv, nesting_schema, serve_in_process, start, undv};
 use crate::framework::schema::{Block, Schema};
 use crate::framework::Provider;
 use crate::protocol::generated::tfplugin6 as pb;
@@ -105,25 +105,12 @@ async fn validate(client: &mut Client, type_name: &str, ty: &Type, config: &Valu
 /// The real provider, configured as the examples configure it.
 async fn provider() -> Client {
     let (mut client, _channel, _stop, _done) = serve_in_process(DataplatformProvider).await;
-    let ty = DataplatformProvider.schema().value_type();
+    let schema = DataplatformProvider.schema();
     let config = cases::config_value(
-        &DataplatformProvider.schema().block,
+        &schema.block,
         &serde_json::json!({"region": "eu-central-1", "cluster_name": "analytics"}),
     );
-    let resp = client
-        .configure_provider(pb::configure_provider::Request {
-            terraform_version: "1.15.5".into(),
-            config: Some(dv(&config, &ty)),
-            client_capabilities: None,
-        })
-        .await
-        .expect("configure")
-        .into_inner();
-    assert!(
-        errors(&resp.diagnostics).is_empty(),
-        "{:?}",
-        resp.diagnostics
-    );
+    configure(&mut client, &schema.value_type(), &config).await;
     client
 }
 
@@ -299,20 +286,7 @@ async fn every_attribute_and_block_of_every_resource_on_both_core_versions() {
     let mut client = provider().await;
     let mut failures = Vec::new();
     let mut total = 0;
-    for (type_name, schema) in [
-        (
-            "dataplatform_nodegroup",
-            crate::resources::nodegroup::schema::schema(),
-        ),
-        (
-            "dataplatform_bi_service",
-            crate::resources::bi_service::schema::schema(),
-        ),
-        (
-            "dataplatform_spark_pool",
-            crate::resources::spark_pool::schema::schema(),
-        ),
-    ] {
+    for (type_name, schema) in cases::schemas() {
         for core in CORES {
             let (f, n) = run_matrix(&mut client, core, type_name, &schema).await;
             failures.extend(f);

@@ -539,18 +539,26 @@ impl Harness {
         .schema()
         .value_type();
         let config = Value::object(vec![("region", Value::string(region))]);
-        let resp = self
-            .client
-            .configure_provider(pb::configure_provider::Request {
-                terraform_version: "1.15.5".into(),
-                config: Some(dv(&config, &ty)),
-                client_capabilities: None,
-            })
-            .await
-            .expect("configure")
-            .into_inner();
-        assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+        configure(&mut self.client, &ty, &config).await;
     }
+}
+
+/// ConfigureProvider as Terraform 1.15.5 sends it; panics unless the provider accepts it.
+pub async fn configure(
+    client: &mut pb::provider_client::ProviderClient<Channel>,
+    ty: &Type,
+    config: &Value,
+) {
+    let resp = client
+        .configure_provider(pb::configure_provider::Request {
+            terraform_version: "1.15.5".into(),
+            config: Some(dv(config, ty)),
+            client_capabilities: None,
+        })
+        .await
+        .expect("configure")
+        .into_inner();
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
 }
 
 pub fn dv(v: &Value, ty: &Type) -> pb::DynamicValue {

@@ -64,16 +64,16 @@ pub fn purpose_defaults(req: &ModifyPlanRequest<'_, ProviderData>, resp: &mut Mo
 
 pub fn creation_defaults(req: &ModifyPlanRequest<'_, ProviderData>, planned: &mut Value) {
     let config = req.config;
-    let unset_disk = config.get_attr("disk_size").is_none_or(Value::is_null);
-    if unset_disk && is_known_set(config.get_attr("launch_template")) {
-        // EKS reports no disk size for a group with a launch template: known now, not later.
-        attr::set(planned, "disk_size", Value::Null);
+    if config.get_attr("disk_size").is_none_or(Value::is_null) {
+        if is_known_set(config.get_attr("launch_template")) {
+            // EKS reports no disk size for a group with a launch template: known now, not later.
+            attr::set(planned, "disk_size", Value::Null);
+        } else if creating(req) {
+            attr::set(planned, "disk_size", Value::number(20i64));
+        }
     }
     if !creating(req) {
         return;
-    }
-    if unset_disk && !is_known_set(config.get_attr("launch_template")) {
-        attr::set(planned, "disk_size", Value::number(20i64));
     }
     if let Some(mut s) = planned.get_attr("scaling_config").cloned() {
         if s.get_attr("desired_size").is_some_and(Value::is_unknown) {
