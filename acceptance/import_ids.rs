@@ -32,8 +32,9 @@ resource "dataplatform_bi_service" "metabase" {{
 }}
 
 resource "dataplatform_spark_pool" "etl" {{
-  cluster_name = "analytics"
-  name         = "etl"
+  cluster_name     = "analytics"
+  name             = "etl"
+  create_namespace = true
   driver {{
     placement = {driver}
   }}

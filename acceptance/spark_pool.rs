@@ -55,6 +55,7 @@ resource "dataplatform_nodegroup" "spark_executor" {{
 
 resource "dataplatform_spark_pool" "etl" {{
   name             = "etl"
+  create_namespace = true
   pod_template_dir = "{template_dir}"
 
   driver {{

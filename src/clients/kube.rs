@@ -87,6 +87,31 @@ impl KubeError {
             _ => None,
         }
     }
+
+    /// For a server-side apply refused because other field managers own fields it would
+    /// change (409 Conflict), the names of those managers.
+    pub fn conflicting_managers(&self) -> Option<Vec<String>> {
+        let KubeError::Api {
+            code: 409,
+            reason,
+            message,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        if reason != "Conflict" || !message.starts_with("Apply failed") {
+            return None;
+        }
+        let mut managers: Vec<String> = message
+            .split("with \"")
+            .skip(1)
+            .filter_map(|rest| rest.split_once('"').map(|(m, _)| m.to_string()))
+            .collect();
+        managers.sort();
+        managers.dedup();
+        Some(managers)
+    }
 }
 
 /// A kind the provider manages, with what the API needs to address it.
@@ -109,6 +134,12 @@ pub const KINDS: &[Kind] = &[
     Kind::core("LimitRange", "limitranges", true),
     Kind::new("apps/v1", "Deployment", "deployments", true),
     Kind::new("apps/v1", "ReplicaSet", "replicasets", true),
+    Kind::new(
+        "autoscaling/v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        true,
+    ),
     Kind::new("networking.k8s.io/v1", "Ingress", "ingresses", true),
     Kind::new(
         "policy/v1",
@@ -653,17 +684,24 @@ impl Kube {
         }
     }
 
-    /// Server-side applies `obj` as `field_manager`, taking ownership of conflicting fields,
-    /// and returns the live object.
+    /// Server-side applies `obj` as `field_manager` and returns the live object. With `force`,
+    /// fields other managers own are taken over; without, such an apply fails with 409
+    /// Conflict ([`KubeError::conflicting_managers`]).
     ///
     /// # Errors
     /// API and transport errors.
-    pub async fn apply(&self, obj: &Json, field_manager: &str) -> Result<Json, KubeError> {
+    pub async fn apply(
+        &self,
+        obj: &Json,
+        field_manager: &str,
+        force: bool,
+    ) -> Result<Json, KubeError> {
         let r = ObjectRef::of(obj)?;
         let kind = r.kind()?;
         let namespace = r.namespace.as_deref();
         let name = r.name.as_str();
-        let params = PatchParams::apply(field_manager).force();
+        let params = PatchParams::apply(field_manager);
+        let params = if force { params.force() } else { params };
         let patch = Patch::Apply(obj);
         let (params, patch) = (&params, &patch);
         let live = self
@@ -746,6 +784,82 @@ impl Kube {
             }
         })
         .await
+    }
+
+    /// Every object in a namespace, as `Kind/name`, of every namespaced kind the server
+    /// serves that can be listed (found through discovery, so custom resources count).
+    ///
+    /// # Errors
+    /// API and transport errors.
+    pub async fn namespace_contents(&self, namespace: &str) -> Result<Vec<String>, KubeError> {
+        let mut lists = vec![(
+            String::new(),
+            self.call("discovery", "v1", |client| async move {
+                client.list_core_api_resources("v1").await
+            })
+            .await?,
+        )];
+        let groups = self
+            .call("discovery", "apis", |client| async move {
+                client.list_api_groups().await
+            })
+            .await?;
+        for g in groups.groups {
+            let Some(v) = g.preferred_version.or_else(|| g.versions.first().cloned()) else {
+                continue;
+            };
+            let gv = v.group_version;
+            let gv = gv.as_str();
+            let list = self
+                .call("discovery", gv, |client| async move {
+                    client.list_api_group_resources(gv).await
+                })
+                .await?;
+            lists.push((gv.to_string(), list));
+        }
+        let mut found = Vec::new();
+        for (gv, list) in lists {
+            let gv = if gv.is_empty() { "v1".to_string() } else { gv };
+            for res in list.resources {
+                let listable = res.verbs.iter().any(|v| v == "list");
+                if !res.namespaced || !listable || res.name.contains('/') {
+                    continue;
+                }
+                let (group, version) = gv.split_once('/').unwrap_or(("", gv.as_str()));
+                let ar = ApiResource {
+                    group: group.to_string(),
+                    version: version.to_string(),
+                    api_version: gv.clone(),
+                    kind: res.kind.clone(),
+                    plural: res.name.clone(),
+                };
+                let ar = &ar;
+                let items = self
+                    .call(&res.kind, namespace, |client| async move {
+                        Api::<DynamicObject>::namespaced_with(client, namespace, ar)
+                            .list(&ListParams::default())
+                            .await
+                    })
+                    .await;
+                let items = match items {
+                    Ok(l) => l.items,
+                    // Served but not listable by us, or gone since discovery.
+                    Err(KubeError::Api {
+                        code: 403 | 404 | 405,
+                        ..
+                    }) => continue,
+                    Err(e) => return Err(e),
+                };
+                for o in items {
+                    if let Some(name) = o.metadata.name {
+                        found.push(format!("{}/{name}", res.kind));
+                    }
+                }
+            }
+        }
+        found.sort();
+        found.dedup();
+        Ok(found)
     }
 
     /// The server's version, e.g. `v1.32.0`.
@@ -1072,7 +1186,7 @@ mod tests {
         assert!(matches!(k.delete(&config_map()).await, Ok(true)));
         let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
                          "metadata": {"name": "c", "namespace": "ns"}});
-        assert!(k.apply(&obj, "test").await.is_ok());
+        assert!(k.apply(&obj, "test", false).await.is_ok());
         assert_eq!(s.requests(), 4);
     }
 

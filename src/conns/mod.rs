@@ -140,18 +140,23 @@ impl ProviderData {
     /// # Errors
     /// A diagnostic when the cluster does not exist or EKS cannot be asked.
     pub async fn eks_cluster(&self, name: &str) -> Result<Cluster, Diagnostic> {
-        let eks = self.eks().await?;
-        match eks.find_cluster(name).await {
-            Ok(Some(c)) => Ok(c),
-            Ok(None) => Err(Diagnostic::error(
+        self.find_eks_cluster(name).await?.ok_or_else(|| {
+            Diagnostic::error(
                 "EKS cluster not found",
                 format!("There is no EKS cluster named {name:?} in this account and region."),
-            )),
-            Err(e) => Err(Diagnostic::error(
-                "Cannot describe the EKS cluster",
-                e.to_string(),
-            )),
-        }
+            )
+        })
+    }
+
+    /// An EKS cluster's connection facts, `None` when there is no such cluster.
+    ///
+    /// # Errors
+    /// A diagnostic when EKS cannot be asked.
+    pub async fn find_eks_cluster(&self, name: &str) -> Result<Option<Cluster>, Diagnostic> {
+        let eks = self.eks().await?;
+        eks.find_cluster(name)
+            .await
+            .map_err(|e| Diagnostic::error("Cannot describe the EKS cluster", e.to_string()))
     }
 
     /// A fresh IAM authentication token for an EKS cluster.
@@ -265,6 +270,37 @@ impl ProviderData {
         cluster_name: Option<&str>,
         cancel: &CancellationToken,
     ) -> Result<Kube, Diagnostic> {
+        match self.kube_if_cluster(cluster_name, cancel).await? {
+            Some(k) => Ok(k),
+            None => Err(Diagnostic::error(
+                "EKS cluster not found",
+                format!(
+                    "There is no EKS cluster named {:?} in this account and region.",
+                    self.cluster_label(cluster_name).unwrap_or_default()
+                ),
+            )),
+        }
+    }
+
+    /// The name a resource's cluster goes by: the EKS cluster it (or the provider) names,
+    /// `None` for a cluster given by the provider's `kubernetes` block.
+    pub fn cluster_label(&self, cluster_name: Option<&str>) -> Option<String> {
+        match self.cluster_target(cluster_name).ok()? {
+            Target::Eks(name) => Some(name),
+            Target::Configured(_) => None,
+        }
+    }
+
+    /// Like [`Self::kube`], but `None` when the EKS cluster the resource deploys into does not
+    /// exist (deleted outside Terraform, say): its objects went with it.
+    ///
+    /// # Errors
+    /// As [`Self::kube`], but for a missing cluster.
+    pub async fn kube_if_cluster(
+        &self,
+        cluster_name: Option<&str>,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Kube>, Diagnostic> {
         let target = self.cluster_target(cluster_name)?;
         let key = match &target {
             Target::Eks(name) => format!("eks:{name}"),
@@ -275,14 +311,16 @@ impl ProviderData {
             let fresh = matches!(target, Target::Configured(_))
                 || made.elapsed() < eks_token::TOKEN_LIFETIME;
             if fresh {
-                return Ok(client.with_cancellation(cancel.clone()));
+                return Ok(Some(client.with_cancellation(cancel.clone())));
             }
         }
         let mut tokens: Option<Arc<dyn TokenSource>> = None;
         let access = match target {
             Target::Configured(a) => a,
             Target::Eks(name) => {
-                let cluster = self.eks_cluster(&name).await?;
+                let Some(cluster) = self.find_eks_cluster(&name).await? else {
+                    return Ok(None);
+                };
                 let endpoint = cluster.endpoint.clone().ok_or_else(|| {
                     Diagnostic::error(
                         "EKS cluster has no endpoint yet",
@@ -310,7 +348,7 @@ impl ProviderData {
             .await
             .map_err(|e| Diagnostic::error("Invalid Kubernetes connection", e.to_string()))?;
         cache.insert(key, (client.clone(), Instant::now()));
-        Ok(client.with_cancellation(cancel.clone()))
+        Ok(Some(client.with_cancellation(cancel.clone())))
     }
 
     /// The provider's `default_tags`, when known.

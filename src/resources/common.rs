@@ -9,7 +9,7 @@ use serde_json::{json, Value as Json};
 use crate::framework::plan_modifiers::RequiresReplace;
 use crate::framework::schema::Attribute;
 use crate::framework::validators::matches;
-use crate::value::Type;
+use crate::value::{Type, Value};
 
 /// An EKS cluster name.
 pub const CLUSTER_NAME_PATTERN: &str = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$";
@@ -54,6 +54,38 @@ pub fn namespace(description: &str) -> Attribute {
             "a lowercase DNS label (a-z, 0-9 and -, up to 63 characters)",
         ))
         .plan_modifier(RequiresReplace)
+}
+
+/// `owner_id`: the mark a Kubernetes-backed resource writes on its objects.
+pub fn owner_id() -> Attribute {
+    Attribute::computed("owner_id", Type::String).description(
+        "Random ID made when the resource is created, written on every object it creates (annotation \
+         `dataplatform.io/owner-id`, next to `dataplatform.io/owner` naming the resource). Only objects carrying \
+         it are changed or deleted by this resource. Import restores it from the objects.",
+    )
+}
+
+/// `adopt_existing`: the opt-in to take over objects this resource did not create.
+pub fn adopt_existing() -> Attribute {
+    Attribute::optional_computed("adopt_existing", Type::Bool)
+        .description(
+            "Take over objects that already exist under the names this resource creates, instead of refusing \
+             to apply: they get this resource's owner mark and are deleted when it is destroyed (a namespace \
+             only when nothing else lives in it). Default `false`: an existing object not created by this \
+             resource is an error naming it and who manages it.",
+        )
+        .default_value(Value::bool(false))
+}
+
+/// `force_conflicts`: the opt-in to take over fields another field manager owns.
+pub fn force_conflicts() -> Attribute {
+    Attribute::optional_computed("force_conflicts", Type::Bool)
+        .description(
+            "Server-side apply with force: take over fields another field manager (kubectl, a controller, \
+             another tool) set to other values. Default `false`: such a conflict is an error naming the manager \
+             and the fields.",
+        )
+        .default_value(Value::bool(false))
 }
 
 /// `labels`: a map of Kubernetes labels.

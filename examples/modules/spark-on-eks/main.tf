@@ -43,9 +43,10 @@ resource "dataplatform_nodegroup" "spark_executor" {
 }
 
 resource "dataplatform_spark_pool" "this" {
-  cluster_name = var.cluster_name
-  name         = "${var.environment}-spark"
-  image        = var.spark_image
+  cluster_name     = var.cluster_name
+  name             = "${var.environment}-spark"
+  create_namespace = true
+  image            = var.spark_image
 
   driver {
     placement = dataplatform_nodegroup.spark_driver.placement

@@ -29,6 +29,8 @@ resource "dataplatform_nodegroup" "spark_executor" {
 resource "dataplatform_spark_pool" "etl" {
   cluster_name = "analytics"
   name         = "etl"
+  # A namespace of the pool's own, deleted with it; leave out to use an existing one.
+  create_namespace = true
   image        = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/analytics/spark:3.5.3"
 
   driver {

@@ -291,9 +291,27 @@ impl KubeResource for BiService {
         ]
     }
 
-    /// A write-only password is not in state: the Secret's data cannot be compared.
-    fn secrets_known(&self, state: &Value) -> bool {
-        stored_password(state).is_some()
+    /// A write-only password is not in state: the Secret keys made from it cannot be
+    /// compared; the others still show drift.
+    fn unknown_secret_keys(&self, state: &Value) -> &'static [&'static str] {
+        if stored_password(state).is_some() {
+            &[]
+        } else {
+            &["database-password", "database-url"]
+        }
+    }
+
+    /// A new `password_wo` that may not have reached the cluster is sent again by the next
+    /// apply: the state keeps the version last applied.
+    fn after_failed_apply(&self, prior: &Value, state: &mut Value) {
+        let Some(mut db) = known_attr(state, "database") else {
+            return;
+        };
+        let version = known_attr(prior, "database")
+            .and_then(|d| d.get_attr("password_wo_version").cloned())
+            .unwrap_or(Value::Null);
+        set(&mut db, "password_wo_version", version);
+        set(state, "database", db);
     }
 
     fn import_anchor(&self, namespace: &str, name: &str) -> ObjectRef {

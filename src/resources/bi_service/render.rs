@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value as Json};
-use sha2::{Digest, Sha256};
 
 use super::engines::{self, EnvValue};
 use super::model::{Ingress, Monitoring, Spec};
@@ -38,17 +37,6 @@ fn meta(spec: &Spec, name: &str) -> Json {
 /// The Secret's data (plain text, not yet base64) for a password.
 pub fn secret_data(spec: &Spec, password: Option<&str>) -> BTreeMap<String, String> {
     engines::wiring(spec, password).1
-}
-
-fn checksum(data: &BTreeMap<String, String>) -> String {
-    let mut h = Sha256::new();
-    for (k, v) in data {
-        h.update(k.as_bytes());
-        h.update([0]);
-        h.update(v.as_bytes());
-        h.update([0]);
-    }
-    hex::encode(h.finalize())
 }
 
 /// Renders every object, in the order they are applied. `password` is the database password
@@ -145,8 +133,8 @@ fn container(spec: &Spec, env: &BTreeMap<String, EnvValue>) -> Json {
     container
 }
 
-/// The pod template carries a checksum of the Secret's data, so a changed credential rolls
-/// the pods; the Deployment carries the configuration an import restores.
+/// The pod template carries a keyed checksum of the Secret's data
+/// ([`crate::resources::kube_objects::checksum`]), so a changed credential rolls the pods; the Deployment carries the configuration an import restores.
 fn deployment(
     spec: &Spec,
     env: &BTreeMap<String, EnvValue>,
@@ -162,7 +150,8 @@ fn deployment(
     }
     let mut template_meta = json!({"labels": labels(spec)});
     if !data.is_empty() {
-        template_meta["annotations"] = json!({CHECKSUM_ANNOTATION: checksum(data)});
+        // Names the Secret; the apply puts the keyed checksum of its data here.
+        template_meta["annotations"] = json!({CHECKSUM_ANNOTATION: spec.name});
     }
     let mut deployment_meta = meta(spec, &spec.name);
     deployment_meta["annotations"] = json!({CONFIG_ANNOTATION: config});

@@ -7,7 +7,7 @@ use crate::framework::rules::Rule;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
 use crate::framework::validators::{int_between, matches, one_of, string_length};
-use crate::resources::common::{
+use crate::resources::common::{self as common, 
     labels, namespace, scheduling_type, string_map, target_cluster_name, NAMESPACE_PATTERN,
     QUANTITY_PATTERN,
 };
@@ -65,7 +65,8 @@ fn block() -> Block {
         .attribute(
             Attribute::optional_computed("create_namespace", Type::Bool)
                 .description(
-                    "Create the namespace (and delete it, with everything in it, on destroy). Default `false`.",
+                    "Create the namespace, owned by the service: destroy deletes it when nothing the service did not \
+                     create lives in it. Default `false`: deploy into an existing namespace, never deleted.",
                 )
                 .default_value(Value::bool(false))
                 .plan_modifier(RequiresReplace),
@@ -120,6 +121,9 @@ fn block() -> Block {
                  the in-cluster Service URL when there is no ingress.",
             ),
         )
+        .attribute(common::owner_id())
+        .attribute(common::adopt_existing())
+        .attribute(common::force_conflicts())
         .attribute(
             Attribute::computed("objects", string_map()).description(
                 "The Kubernetes objects managed, as `Kind/namespace/name` to a fingerprint of the fields this \

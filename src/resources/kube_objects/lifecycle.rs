@@ -25,8 +25,8 @@ use crate::value::AttributePath;
 use crate::value::Value;
 
 use super::{
-    apply_all, delete_all, fingerprints, kube_diag, parse_import_id, prints_of, prints_value,
-    read_all, restore_config, with_prints, Live, Prints,
+    apply_all, delete_all, fingerprints, kube_diag, ownership, parse_import_id, prints_of,
+    prints_value, read_all, restore_config, with_prints, Live, Owner, Prints,
 };
 
 crate::model! {
@@ -58,6 +58,72 @@ impl Location {
             .kube(self.cluster_name.0.as_deref(), &ctx.cancellation_token())
             .await
     }
+
+    /// Like [`Self::kube`], but `None` when the EKS cluster no longer exists.
+    async fn kube_if_cluster(&self, ctx: &Context<ProviderData>) -> Result<Option<Kube>, Diagnostic> {
+        ctx.data()
+            .kube_if_cluster(self.cluster_name.0.as_deref(), &ctx.cancellation_token())
+            .await
+    }
+
+    /// The resource as its objects' owner, with the ID `value` records (or a new one) and
+    /// its ownership settings.
+    fn owner<R: KubeResource>(
+        &self,
+        ctx: &Context<ProviderData>,
+        kube: &Kube,
+        value: &Value,
+    ) -> Result<Owner, Diagnostic> {
+        let id = match value.get_attr("owner_id").and_then(Value::as_str) {
+            Some(id) => id.to_string(),
+            None => new_owner_id()?,
+        };
+        let cluster = ctx
+            .data()
+            .cluster_label(self.cluster_name.0.as_deref())
+            .unwrap_or_else(|| kube.host().trim_end_matches('/').to_string());
+        let (ns, name) = self.key().unwrap_or_default();
+        let mut owner = Owner::new(&id, R::TYPE_NAME, &cluster, ns, name);
+        let flag = |a: &str| value.get_attr(a).and_then(Value::as_bool).unwrap_or(false);
+        owner.adopt = flag("adopt_existing");
+        owner.force = flag("force_conflicts");
+        Ok(owner)
+    }
+
+    /// The ID `terraform import` takes for the resource.
+    fn import_id(&self) -> String {
+        let (ns, name) = self.key().unwrap_or_default();
+        match self.cluster_name.0.as_deref() {
+            Some(c) => format!("{c}:{ns}/{name}"),
+            None => format!("{ns}/{name}"),
+        }
+    }
+}
+
+/// A new random owner ID (128 bits, hex).
+fn new_owner_id() -> Result<String, Diagnostic> {
+    let mut id = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut id).map_err(|_| {
+        Diagnostic::error(
+            "No random source",
+            "The system's random number generator failed.",
+        )
+    })?;
+    Ok(hex::encode(id))
+}
+
+/// A warning for a resource whose EKS cluster no longer exists.
+fn cluster_gone<R: KubeResource>(at: &Location) -> Diagnostic {
+    Diagnostic::warning(
+        format!("{}'s cluster no longer exists", R::NOUN),
+        format!(
+            "The EKS cluster {:?} of {} {}/{} is gone, and its objects with it: the resource is removed from state.",
+            at.cluster_name.0.as_deref().unwrap_or_default(),
+            R::TYPE_NAME,
+            at.namespace.0.as_deref().unwrap_or_default(),
+            at.name.0.as_deref().unwrap_or_default(),
+        ),
+    )
 }
 
 /// Where a value is rendered: write-only secrets exist only in the configuration at apply,
@@ -107,11 +173,16 @@ pub trait KubeResource: Send + Sync + 'static {
     /// The values of [`Self::OUTPUTS`].
     fn outputs(&self, spec: &Self::Spec) -> Vec<(&'static str, Value)>;
 
-    /// Whether a state rendered at [`Stage::Read`] holds the real Secret data (not
-    /// write-only placeholders), so a changed Secret shows as drift.
-    fn secrets_known(&self, _state: &Value) -> bool {
-        true
+    /// The Secret data keys whose values a state rendered at [`Stage::Read`] does not hold
+    /// (they come from write-only attributes): left out when a changed Secret is looked for.
+    fn unknown_secret_keys(&self, _state: &Value) -> &'static [&'static str] {
+        &[]
     }
+
+    /// The state to keep after a failed apply: attributes that say a write-only value was
+    /// sent (a version) go back to `prior`'s values (null on create), so the next plan sends
+    /// it again.
+    fn after_failed_apply(&self, _prior: &Value, _state: &mut Value) {}
 
     /// The object whose configuration annotation an import restores the resource from.
     fn import_anchor(&self, namespace: &str, name: &str) -> ObjectRef;
@@ -167,6 +238,9 @@ impl<R: KubeResource> Resource<ProviderData> for R {
         }
         self.plan_defaults(req.config, &mut resp.planned);
         let planned = &mut resp.planned;
+        if planned.get_attr("owner_id").is_none_or(Value::is_null) {
+            set(planned, "owner_id", Value::Unknown);
+        }
         if let Some((ns, name)) = Location::of(planned).key() {
             set(planned, "id", Value::string(format!("{ns}/{name}")));
         }
@@ -186,27 +260,50 @@ impl<R: KubeResource> Resource<ProviderData> for R {
 
     async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
         let timeout = timeouts::get(&req.planned, "create", R::DEFAULT_TIMEOUT);
-        apply(self, ctx, &req.config, req.planned, None, timeout).await
+        let mut result = apply(self, ctx, &req.config, req.planned, None, timeout).await;
+        if result.diagnostics.has_errors() && !result.state.is_null() {
+            self.after_failed_apply(&Value::Null, &mut result.state);
+        }
+        result
     }
 
     async fn update(&self, ctx: &Context<ProviderData>, req: UpdateRequest) -> ApplyResult {
         let timeout = timeouts::get(&req.planned, "update", R::DEFAULT_TIMEOUT);
         let prior = prints_of(&req.prior_state);
-        apply(self, ctx, &req.config, req.planned, Some(&prior), timeout).await
+        let mut result = apply(self, ctx, &req.config, req.planned, Some(&prior), timeout).await;
+        if result.diagnostics.has_errors() {
+            self.after_failed_apply(&req.prior_state, &mut result.state);
+        }
+        result
     }
 
     async fn read(&self, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
         read(self, ctx, req).await
     }
 
+    /// Deletes what the resource created; a cluster that no longer exists took it along.
     async fn delete(&self, ctx: &Context<ProviderData>, req: DeleteRequest) -> Diagnostics {
         let prior = &req.prior_state;
-        let kube = match Location::of(prior).kube(ctx).await {
-            Ok(k) => k,
+        let at = Location::of(prior);
+        let kube = match at.kube_if_cluster(ctx).await {
+            Ok(Some(k)) => k,
+            Ok(None) => return cluster_gone::<R>(&at).into(),
+            Err(d) => return d.into(),
+        };
+        // Legacy states have no owner ID: objects are then proven by the state alone.
+        let owner = match at.owner::<R>(ctx, &kube, &owner_id_or_none(prior)) {
+            Ok(o) => o,
             Err(d) => return d.into(),
         };
         let timeout = timeouts::get(prior, "delete", R::DEFAULT_TIMEOUT);
-        delete_all(&kube, &prints_of(prior), timeout, &ctx.cancellation_token()).await
+        delete_all(
+            &kube,
+            &prints_of(prior),
+            &owner,
+            timeout,
+            &ctx.cancellation_token(),
+        )
+        .await
     }
 
     /// The state an import starts from: `id`, `namespace`, `name` and the cluster the ID names
@@ -253,6 +350,12 @@ async fn apply<R: KubeResource>(
         Ok(k) => k,
         Err(d) => return ApplyResult::failed(untouched(planned), d),
     };
+    let owner = match at.owner::<R>(ctx, &kube, &planned) {
+        Ok(o) => o,
+        Err(d) => return ApplyResult::failed(untouched(planned), d),
+    };
+    let mut planned = planned;
+    set(&mut planned, "owner_id", Value::string(&owner.id));
     tracing::info!(
         namespace = at.namespace.0.as_deref().unwrap_or_default(),
         name = at.name.0.as_deref().unwrap_or_default(),
@@ -260,7 +363,10 @@ async fn apply<R: KubeResource>(
         "applying {}",
         R::NOUN
     );
-    let mut recorded = match apply_all(&kube, &objects, prior.unwrap_or(&Prints::new())).await {
+    let import_id = at.import_id();
+    let empty = Prints::new();
+    let applied = apply_all(&kube, &objects, prior.unwrap_or(&empty), &owner, &import_id).await;
+    let (mut recorded, mut diags) = match applied {
         Ok(r) => r,
         Err((recorded, d)) => {
             let state = if recorded.is_empty() {
@@ -273,9 +379,13 @@ async fn apply<R: KubeResource>(
     };
     if let Err((object, d)) = r.settle(&kube, &spec, timeout, &cancel).await {
         recorded.insert(object.key(), super::ROLLOUT_FAILED.to_string());
-        return ApplyResult::failed(with_prints(planned, &recorded), d);
+        diags.push(d);
     }
-    ApplyResult::ok(with_prints(planned, &recorded))
+    ApplyResult {
+        state: with_prints(planned, &recorded),
+        private: Vec::new(),
+        diagnostics: diags,
+    }
 }
 
 /// Refresh: an imported state is restored from its anchor first; then the live objects are
@@ -284,8 +394,13 @@ async fn apply<R: KubeResource>(
 async fn read<R: KubeResource>(r: &R, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
     let mut state = req.state;
     let at = Location::of(&state);
-    let kube = match at.kube(ctx).await {
-        Ok(k) => k,
+    let kube = match at.kube_if_cluster(ctx).await {
+        Ok(Some(k)) => k,
+        Ok(None) => {
+            let mut gone = ReadResult::gone();
+            gone.diagnostics.push(cluster_gone::<R>(&at));
+            return gone;
+        }
         Err(d) => return ReadResult::failed(state, req.private, d),
     };
     if state
@@ -303,8 +418,20 @@ async fn read<R: KubeResource>(r: &R, ctx: &Context<ProviderData>, req: ReadRequ
     let Some((spec, objects)) = r.render(&state, Stage::Read) else {
         return ReadResult::found(state, req.private);
     };
-    let secrets_known = r.secrets_known(&state);
-    match read_all(&kube, &objects, secrets_known, &prints_of(&state)).await {
+    let unknown = r.unknown_secret_keys(&state);
+    let owner_id = state
+        .get_attr("owner_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let live = read_all(
+        &kube,
+        &objects,
+        unknown,
+        &prints_of(&state),
+        owner_id.as_deref(),
+    )
+    .await;
+    match live {
         Live::Found(prints) => {
             let mut state = with_prints(state, &prints);
             for (a, v) in r.outputs(&spec) {
@@ -345,5 +472,17 @@ async fn imported<R: KubeResource>(
         "id",
         state.get_attr("id").cloned().unwrap_or(Value::Null),
     );
+    let owner_id = ownership::owner_id(&live).map_or(Value::Null, Value::string);
+    set(&mut restored, "owner_id", owner_id);
     Ok(Some(restored))
+}
+
+/// The state's `owner_id`, null when it has none (written by an earlier provider version):
+/// such a state proves its objects by listing them.
+fn owner_id_or_none(state: &Value) -> Value {
+    let mut v = state.clone();
+    if state.get_attr("owner_id").is_none_or(Value::is_null) {
+        set(&mut v, "owner_id", Value::string(""));
+    }
+    v
 }

@@ -2,10 +2,13 @@
 //! apply, recorded in state as `Kind/namespace/name` → fingerprint of the fields we set, read
 //! back for drift, and deleted in dependency order.
 
+pub mod checksum;
 pub mod drift;
 mod lifecycle;
+pub mod ownership;
 
 pub use lifecycle::{KubeResource, Stage};
+pub use ownership::{Claim, Owner};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -28,7 +31,10 @@ pub const DELETED: &str = "deleted";
 pub const ROLLOUT_FAILED: &str = "rollout failed";
 /// Marker in `objects` for a Secret whose data was changed outside Terraform.
 pub const SECRET_CHANGED: &str = "data changed";
-/// Checksum of a Secret's data on a pod template: a changed credential rolls the pods.
+/// Marker in `objects` for an object replaced outside Terraform by someone else's.
+pub const NOT_OURS: &str = "owned by another";
+/// Keyed checksum of a Secret's data on a pod template, so a changed credential rolls the
+/// pods ([`checksum`]).
 pub const CHECKSUM_ANNOTATION: &str = "dataplatform.io/secret-checksum";
 
 /// `Kind/namespace/name` → fingerprint (or one of the markers).
@@ -178,35 +184,270 @@ pub fn kube_diag(summary: &str, e: &KubeError) -> Diagnostic {
     Diagnostic::error(summary, detail)
 }
 
-/// Applies `objects` in order and deletes those of `prior` no longer wanted. On failure the
-/// prints of what exists (applied so far, and prior objects) come with the diagnostic.
+/// Applies `objects` in order, as `owner`, and deletes those of `prior` no longer wanted.
+///
+/// Before anything is written every object is read: one that exists and is not the owner's
+/// is refused ([`ownership`]), unless the owner adopts. Deployments an autoscaler scales are
+/// applied without `spec.replicas`. On failure the prints of what exists (applied so far, and
+/// prior objects) come with the diagnostics.
 pub async fn apply_all(
     kube: &Kube,
     objects: &[Json],
     prior: &Prints,
-) -> Result<Prints, (Prints, Diagnostic)> {
+    owner: &Owner,
+    import_id: &str,
+) -> Result<(Prints, Diagnostics), (Prints, Diagnostics)> {
     let wanted = fingerprints(objects);
     let mut recorded = prior.clone();
+    let fail = |recorded: &Prints, d: Diagnostic| Err((recorded.clone(), d.into()));
+    let mut lives = Vec::with_capacity(objects.len());
+    let mut refused = Diagnostics::new();
     for obj in objects {
+        let r = ObjectRef::of(obj).ok();
+        let live = match &r {
+            Some(r) => match kube.get(r).await {
+                Ok(l) => l,
+                Err(e) => return fail(&recorded, kube_diag(&format!("Cannot read {r}"), &e)),
+            },
+            None => None,
+        };
+        if let (Some(r), Some(l)) = (&r, &live) {
+            if let Claim::Foreign(why) = owner.claim(l, prior.contains_key(&r.key())) {
+                if !owner.adopt {
+                    refused.push(ownership::refusal(r, &why, owner, import_id));
+                }
+            }
+        }
+        lives.push(live);
+    }
+    if refused.has_errors() {
+        return Err((recorded, refused));
+    }
+    let mut objects = objects.to_vec();
+    if let Err(d) = seal_checksums(&mut objects, &lives) {
+        return fail(&recorded, d);
+    }
+    let scaled = match autoscaled(kube, &objects).await {
+        Ok(s) => s,
+        Err(e) => return fail(&recorded, kube_diag("Cannot list the autoscalers", &e)),
+    };
+    for (obj, live) in objects.iter().zip(&lives) {
         let Ok(r) = ObjectRef::of(obj) else { continue };
-        if let Err(e) = kube.apply(obj, MANAGED_BY).await {
-            return Err((recorded, kube_diag(&format!("Cannot apply {r}"), &e)));
+        let mut marked = owner.mark(obj);
+        if scaled.contains(&r.key()) {
+            if let Err(e) = hand_replicas_over(kube, &marked, live.as_ref(), owner).await {
+                return fail(&recorded, kube_diag(&format!("Cannot apply {r}"), &e));
+            }
+            if let Some(spec) = marked.get_mut("spec").and_then(Json::as_object_mut) {
+                spec.remove("replicas");
+            }
+        }
+        if let Err(d) = apply_one(kube, &r, &marked, live.as_ref(), owner).await {
+            return fail(&recorded, d);
         }
         recorded.insert(r.key(), wanted.get(&r.key()).cloned().unwrap_or_default());
     }
-    let mut stale: Vec<ObjectRef> = prior
+    let stale: Vec<ObjectRef> = prior
         .keys()
         .filter(|k| !wanted.contains_key(*k))
         .filter_map(|k| object_ref(k))
         .collect();
-    stale.sort_by_key(|r| delete_rank(r.kind));
-    for r in stale {
-        if let Err(e) = kube.delete(&r).await {
-            return Err((recorded, kube_diag(&format!("Cannot delete {r}"), &e)));
+    match delete_owned(kube, &stale, owner).await {
+        Ok(kept) => Ok((wanted, kept.into_iter().map(|(_, d)| d).collect())),
+        Err((deleted, d)) => {
+            for r in deleted {
+                recorded.remove(&r.key());
+            }
+            fail(&recorded, d)
         }
-        recorded.remove(&r.key());
     }
-    Ok(wanted)
+}
+
+/// Server-side applies one marked object as the owner's field manager. Conflicts with the
+/// field manager of earlier provider versions are the owner's own fields: taken over, and the
+/// old manager's claim released.
+async fn apply_one(
+    kube: &Kube,
+    r: &ObjectRef,
+    marked: &Json,
+    live: Option<&Json>,
+    owner: &Owner,
+) -> Result<(), Diagnostic> {
+    let legacy = live.is_some_and(|l| {
+        ownership::field_managers(l)
+            .iter()
+            .any(|m| m == ownership::LEGACY_FIELD_MANAGER)
+    });
+    let applied = match kube.apply(marked, &owner.field_manager, owner.force).await {
+        Err(e) => match e.conflicting_managers() {
+            Some(m) if legacy && m.iter().all(|m| m == ownership::LEGACY_FIELD_MANAGER) => {
+                kube.apply(marked, &owner.field_manager, true).await
+            }
+            Some(_) => return Err(ownership::conflict(r, &e)),
+            None => Err(e),
+        },
+        ok => ok,
+    };
+    applied.map_err(|e| kube_diag(&format!("Cannot apply {r}"), &e))?;
+    if legacy {
+        // An empty apply releases every field the old manager claimed; the owner's stay.
+        let mut meta = serde_json::Map::new();
+        meta.insert("name".into(), json!(r.name));
+        if let Some(ns) = &r.namespace {
+            meta.insert("namespace".into(), json!(ns));
+        }
+        let empty = json!({"apiVersion": r.api_version, "kind": r.kind, "metadata": meta});
+        kube.apply(&empty, ownership::LEGACY_FIELD_MANAGER, false)
+            .await
+            .map_err(|e| kube_diag(&format!("Cannot release {r} from the old field manager"), &e))?;
+    }
+    Ok(())
+}
+
+/// The field manager that keeps `spec.replicas` while an autoscaler takes it over.
+const REPLICAS_HANDOVER: &str = "dataplatform/replicas-handover";
+
+/// Before a Deployment is applied without `spec.replicas` (an autoscaler scales it), the
+/// current count is applied by a hand-over manager, so dropping the field from the owner's
+/// configuration does not reset it to one.
+async fn hand_replicas_over(
+    kube: &Kube,
+    marked: &Json,
+    live: Option<&Json>,
+    owner: &Owner,
+) -> Result<(), KubeError> {
+    let Some(live) = live else { return Ok(()) };
+    let owned = ownership::applies_replicas(live, &owner.field_manager)
+        || ownership::applies_replicas(live, ownership::LEGACY_FIELD_MANAGER);
+    let Some(replicas) = live.pointer("/spec/replicas").filter(|_| owned) else {
+        return Ok(());
+    };
+    let handover = json!({
+        "apiVersion": marked["apiVersion"], "kind": marked["kind"],
+        "metadata": {"name": marked["metadata"]["name"], "namespace": marked["metadata"]["namespace"]},
+        "spec": {"replicas": replicas},
+    });
+    kube.apply(&handover, REPLICAS_HANDOVER, true).await.map(drop)
+}
+
+/// The Deployments among `objects` that a HorizontalPodAutoscaler scales, as object keys.
+async fn autoscaled(
+    kube: &Kube,
+    objects: &[Json],
+) -> Result<std::collections::BTreeSet<String>, KubeError> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for o in objects.iter().filter(|o| o["kind"] == "Deployment") {
+        let Some(ns) = o.pointer("/metadata/namespace").and_then(Json::as_str) else {
+            continue;
+        };
+        if !seen.insert(ns.to_string()) {
+            continue;
+        }
+        for hpa in kube
+            .list("autoscaling/v2", "HorizontalPodAutoscaler", ns, "")
+            .await?
+        {
+            let target = &hpa["spec"]["scaleTargetRef"];
+            if target["kind"] == "Deployment" {
+                if let Some(name) = target["name"].as_str() {
+                    out.insert(format!("Deployment/{ns}/{name}"));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Seals the Secret checksums of pod templates ([`checksum`]), with the HMAC key each live
+/// Secret keeps or a new one.
+fn seal_checksums(objects: &mut [Json], lives: &[Option<Json>]) -> Result<(), Diagnostic> {
+    let mut keys = BTreeMap::new();
+    for id in checksum::summed_secrets(objects) {
+        let live = objects.iter().zip(lives).find_map(|(o, l)| {
+            let r = ObjectRef::of(o).ok()?;
+            (r.kind == "Secret"
+                && format!("{}/{}", r.namespace.as_deref().unwrap_or_default(), r.name) == id)
+                .then_some(l.as_ref())
+                .flatten()
+        });
+        let key = match live.and_then(checksum::live_key) {
+            Some(k) => k,
+            None => checksum::new_key().map_err(|_| {
+                Diagnostic::error(
+                    "No random source",
+                    "The system's random number generator failed.",
+                )
+            })?,
+        };
+        keys.insert(id, key);
+    }
+    checksum::seal(objects, &keys);
+    Ok(())
+}
+
+/// Deletes those of `refs` that carry the owner's mark (or were written by an earlier
+/// version), dependents first; a namespace only when nothing else lives in it. Returns what
+/// was left in place, each with a warning saying why; on failure, what is gone and the error.
+async fn delete_owned(
+    kube: &Kube,
+    refs: &[ObjectRef],
+    owner: &Owner,
+) -> Result<Vec<(ObjectRef, Diagnostic)>, (Vec<ObjectRef>, Diagnostic)> {
+    let mut refs = refs.to_vec();
+    refs.sort_by_key(|r| delete_rank(r.kind));
+    let mut kept = Vec::new();
+    let mut deleted = Vec::new();
+    for r in refs {
+        let live = match kube.get(&r).await {
+            Ok(Some(l)) => l,
+            Ok(None) => {
+                deleted.push(r);
+                continue;
+            }
+            Err(e) => return Err((deleted, kube_diag(&format!("Cannot read {r}"), &e))),
+        };
+        if let Claim::Foreign(why) = owner.claim(&live, true) {
+            let d = Diagnostic::warning(
+                format!("{r} left in place"),
+                format!("{r} is not deleted: {why}. Destroy deletes only what the resource created."),
+            );
+            kept.push((r, d));
+            continue;
+        }
+        if r.kind == "Namespace" {
+            let others = match kube.namespace_contents(&r.name).await {
+                Ok(c) => c,
+                Err(e) => {
+                    return Err((deleted, kube_diag(&format!("Cannot list what {r} holds"), &e)))
+                }
+            };
+            let others: Vec<String> = others
+                .into_iter()
+                .filter(|o| !ownership::cluster_made(o))
+                .collect();
+            if !others.is_empty() {
+                let shown: Vec<&str> = others.iter().take(10).map(String::as_str).collect();
+                let more = others.len().saturating_sub(shown.len());
+                let d = Diagnostic::warning(
+                    format!("{r} left in place"),
+                    format!(
+                        "{r} is not deleted: it holds objects this resource did not create: {}{}. Delete the \
+                         namespace by hand once they are gone.",
+                        shown.join(", "),
+                        if more > 0 { format!(" and {more} more") } else { String::new() }
+                    ),
+                );
+                kept.push((r, d));
+                continue;
+            }
+        }
+        if let Err(e) = kube.delete(&r).await {
+            return Err((deleted, kube_diag(&format!("Cannot delete {r}"), &e)));
+        }
+        deleted.push(r);
+    }
+    Ok(kept)
 }
 
 /// What refresh found.
@@ -220,38 +461,49 @@ pub enum Live {
     Failed(Diagnostic),
 }
 
-/// Reads the live objects and fingerprints the fields we set. `secret_values_known` says
-/// whether Secret data in `desired` holds the real values (not write-only placeholders).
+/// Reads the live objects and fingerprints the fields we set. `unknown_secret_keys` are Secret
+/// data keys whose values the state does not hold (write-only), so they cannot be compared.
+/// `owner_id`: objects that carry another owner's ID are not ours any more.
 pub async fn read_all(
     kube: &Kube,
     desired: &[Json],
-    secret_values_known: bool,
+    unknown_secret_keys: &[&str],
     prior: &Prints,
+    owner_id: Option<&str>,
 ) -> Live {
+    let scaled = match autoscaled(kube, desired).await {
+        Ok(s) => s,
+        Err(e @ KubeError::Transport { .. }) => return unreachable(&e),
+        Err(e) => return Live::Failed(kube_diag("Cannot list the autoscalers", &e)),
+    };
     let mut prints = Prints::new();
     let mut present = 0usize;
     for obj in desired {
         let Ok(r) = ObjectRef::of(obj) else { continue };
         let print = match kube.get(&r).await {
             Ok(None) => DELETED.to_string(),
-            Ok(Some(live)) => {
+            Ok(Some(live)) if ownership::owner_id(&live).is_some_and(|id| Some(id) != owner_id) => {
+                NOT_OURS.to_string()
+            }
+            Ok(Some(mut live)) => {
                 present += 1;
+                if scaled.contains(&r.key()) {
+                    // The autoscaler's replica count is not drift.
+                    if let (Some(l), Some(d)) = (
+                        live.get_mut("spec").and_then(Json::as_object_mut),
+                        obj.pointer("/spec/replicas"),
+                    ) {
+                        l.insert("replicas".into(), d.clone());
+                    }
+                }
                 let projected = drift::project(obj, &live);
-                if r.kind == "Secret"
-                    && secret_values_known
-                    && projected.get("data") != obj.get("data")
-                {
+                if r.kind == "Secret" && secret_changed(obj, &projected, unknown_secret_keys) {
                     SECRET_CHANGED.to_string()
                 } else {
                     fingerprint(&projected)
                 }
             }
-            Err(e @ KubeError::Transport { .. }) => {
-                return Live::Unreachable(Diagnostic::warning(
-                    "Cluster not reachable; live objects not read",
-                    format!("{e}\n\nThe plan uses the last known state."),
-                ))
-            }
+            Err(e @ KubeError::Transport { .. }) => return unreachable(&e),
             Err(e) => return Live::Failed(kube_diag("Cannot read the live objects", &e)),
         };
         prints.insert(r.key(), print);
@@ -268,20 +520,73 @@ pub async fn read_all(
     Live::Found(prints)
 }
 
-/// Deletes every recorded object, dependents first, and waits until they are gone.
+fn unreachable(e: &KubeError) -> Live {
+    Live::Unreachable(Diagnostic::warning(
+        "Cluster not reachable; live objects not read",
+        format!("{e}\n\nThe plan uses the last known state."),
+    ))
+}
+
+/// Whether a Secret's live data (projected onto the keys we set) differs from what we set,
+/// leaving out the keys whose values are not known.
+fn secret_changed(desired: &Json, projected: &Json, unknown: &[&str]) -> bool {
+    let known = |v: Option<&Json>| -> BTreeMap<String, Json> {
+        v.and_then(Json::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| !unknown.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    known(desired.get("data")) != known(projected.get("data"))
+}
+
+/// Deletes the recorded objects the owner may delete ([`delete_owned`]) and waits until they
+/// are gone; what is left in place comes back as warnings.
 pub async fn delete_all(
     kube: &Kube,
     recorded: &Prints,
+    owner: &Owner,
     timeout: Duration,
     cancel: &CancellationToken,
 ) -> Diagnostics {
-    let mut refs: Vec<ObjectRef> = recorded.keys().filter_map(|k| object_ref(k)).collect();
-    refs.sort_by_key(|r| delete_rank(r.kind));
-    for r in &refs {
-        if let Err(e) = kube.delete(r).await {
-            return kube_diag(&format!("Cannot delete {r}"), &e).into();
+    let refs: Vec<ObjectRef> = recorded.keys().filter_map(|k| object_ref(k)).collect();
+    let (namespaces, objects): (Vec<ObjectRef>, Vec<ObjectRef>) =
+        refs.into_iter().partition(|r| r.kind == "Namespace");
+    let mut diags = Diagnostics::new();
+    // The namespace is looked at only once the resource's own objects are gone from it.
+    for batch in [objects, namespaces] {
+        let kept = match delete_owned(kube, &batch, owner).await {
+            Ok(kept) => kept,
+            Err((_, d)) => {
+                diags.push(d);
+                return diags;
+            }
+        };
+        let waiting: Vec<&ObjectRef> = batch
+            .iter()
+            .filter(|r| !kept.iter().any(|(k, _)| k == *r))
+            .collect();
+        for (_, d) in kept {
+            diags.push(d);
+        }
+        if let Err(d) = wait_gone(kube, &waiting, timeout, cancel).await {
+            diags.push(d);
+            return diags;
         }
     }
+    diags
+}
+
+/// Waits until none of `refs` exists.
+async fn wait_gone(
+    kube: &Kube,
+    refs: &[&ObjectRef],
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<(), Diagnostic> {
     let backoff = Backoff {
         initial: Duration::from_millis(200),
         factor: 1.5,
@@ -289,7 +594,7 @@ pub async fn delete_all(
     };
     let waited = wait::until(timeout, backoff, cancel, || async {
         let mut left = Vec::new();
-        for r in &refs {
+        for r in refs {
             if kube.get(r).await?.is_some() {
                 left.push(r.key());
             }
@@ -302,18 +607,18 @@ pub async fn delete_all(
     })
     .await;
     match waited {
-        Ok(()) => Diagnostics::new(),
-        Err(WaitEnd::Failed(e)) => kube_diag("Cannot confirm deletion", &e).into(),
-        Err(WaitEnd::Cancelled) => {
-            Diagnostic::error("Deletion cancelled", "Terraform asked the provider to stop.").into()
-        }
-        Err(WaitEnd::TimedOut { waited, last }) => Diagnostic::error(
+        Ok(()) => Ok(()),
+        Err(WaitEnd::Failed(e)) => Err(kube_diag("Cannot confirm deletion", &e)),
+        Err(WaitEnd::Cancelled) => Err(Diagnostic::error(
+            "Deletion cancelled",
+            "Terraform asked the provider to stop.",
+        )),
+        Err(WaitEnd::TimedOut { waited, last }) => Err(Diagnostic::error(
             "Objects not deleted in time",
             format!(
                 "After {waited:?}: {last}. Finalizers may be holding them; raise timeouts.delete or check the objects."
             ),
-        )
-        .into(),
+        )),
     }
 }
 

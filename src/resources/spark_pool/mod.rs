@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use crate::clients::kube::ObjectRef;
-use crate::framework::attr::{is_set, set, str_of};
+use crate::framework::attr::{is_known_set, is_set, set, str_of};
 use crate::framework::{Diagnostic, Diagnostics, Schema};
 use crate::resources::kube_objects::{self, KubeResource, Stage};
 use crate::value::{AttributePath, Value};
@@ -201,6 +201,11 @@ impl KubeResource for SparkPool {
                 "pod_template_dir",
                 dir.map_or(Value::Unknown, Value::string),
             );
+        }
+        // New pools use an existing namespace; pools created when the default was `true`
+        // keep what their state says (the proposed value), so upgrading replaces nothing.
+        if !is_known_set(planned.get_attr("create_namespace")) {
+            set(planned, "create_namespace", Value::bool(false));
         }
         if !is_set(config.get_attr("decommission")) {
             let d = render::default_decommission(planned);

@@ -194,7 +194,7 @@ impl Pool {
         let on_spot = executor.on_spot();
         Some(Pool {
             namespace: m.namespace.unwrap_or_else(|| name.clone()),
-            create_namespace: m.create_namespace.unwrap_or(true),
+            create_namespace: m.create_namespace.unwrap_or(false),
             image: m.image.unwrap_or_else(|| "apache/spark:3.5.3".into()),
             decommission: m.decommission.unwrap_or(on_spot),
             template_dir: m

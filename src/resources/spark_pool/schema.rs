@@ -6,7 +6,7 @@ use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
 use crate::framework::validators::{int_between, matches, size_between};
-use crate::resources::common::{
+use crate::resources::common::{self as common, 
     namespace, placement_type, string_map, target_cluster_name, toleration_object,
     NAMESPACE_PATTERN, QUANTITY_PATTERN,
 };
@@ -120,8 +120,12 @@ fn block() -> Block {
         )
         .attribute(
             Attribute::optional_computed("create_namespace", Type::Bool)
-                .description("Create the namespace (and delete it, with everything in it, on destroy). Default `true`.")
-                .default_value(Value::bool(true))
+                .description(
+                    "Create the namespace, owned by the pool: destroy deletes it when nothing the pool did not create \
+                     lives in it. Default `false`: the pool deploys into an existing namespace, which it never \
+                     deletes, next to other pools and workloads. (Pools created by versions whose default was `true` \
+                     keep `true` while the argument is left out.)",
+                )
                 .plan_modifier(RequiresReplace),
         )
         .attribute(
@@ -166,6 +170,9 @@ fn block() -> Block {
                  inside it, so they apply without the operator's webhook). Use with `jsondecode()`.",
             ),
         )
+        .attribute(common::owner_id())
+        .attribute(common::adopt_existing())
+        .attribute(common::force_conflicts())
         .attribute(
             Attribute::computed("objects", string_map()).description(
                 "The Kubernetes objects managed, as `Kind/namespace/name` to a fingerprint of the fields this \

@@ -1,7 +1,7 @@
 //! The HTTP front: authentication, discovery, Namespaces, server-side apply with removals,
 //! dry runs and watches, in front of kube-fake-client's in-memory API server.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::convert::Infallible;
 use std::io::Write;
 use std::pin::Pin;
@@ -11,6 +11,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+
+use crate::ownership::{self, Field};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
@@ -58,6 +60,8 @@ pub struct State {
     pub write: tokio::sync::Mutex<()>,
     /// Last applied configuration per (object key, field manager).
     applied: std::sync::Mutex<HashMap<(String, String), Value>>,
+    /// Fields set by create, replace and patch, per (object key, field manager).
+    updated: std::sync::Mutex<HashMap<(String, String), BTreeSet<Field>>>,
     pub failures: std::sync::Mutex<Vec<Failure>>,
     pub stats: std::sync::Mutex<Stats>,
     pub auth: AuthConfig,
@@ -191,6 +195,7 @@ impl State {
             client: tokio::sync::RwLock::new(build_client().await),
             write: tokio::sync::Mutex::new(()),
             applied: Default::default(),
+            updated: Default::default(),
             failures: Default::default(),
             stats: Default::default(),
             auth,
@@ -274,16 +279,66 @@ impl State {
         *self.client.write().await = build_client().await;
         self.latest_rv.store(1, Ordering::SeqCst);
         self.applied.lock().unwrap().clear();
+        self.updated.lock().unwrap().clear();
         self.failures.lock().unwrap().clear();
         *self.stats.lock().unwrap() = Stats::default();
         self.faults.lock().unwrap().reset(self.fault_seed);
     }
 
     fn forget_applied(&self, key_prefix: &str) {
-        self.applied
-            .lock()
-            .unwrap()
-            .retain(|(k, _), _| !(k == key_prefix || k.starts_with(&format!("{key_prefix}/"))));
+        let gone = |k: &String| k == key_prefix || k.starts_with(&format!("{key_prefix}/"));
+        self.applied.lock().unwrap().retain(|(k, _), _| !gone(k));
+        self.updated.lock().unwrap().retain(|(k, _), _| !gone(k));
+    }
+
+    /// `manager` now owns `fields` of the object `key`; other managers lose them.
+    fn take_fields(&self, key: &str, manager: &str, fields: &[Field], record: bool) {
+        if fields.is_empty() {
+            return;
+        }
+        let mut updated = self.updated.lock().unwrap();
+        for ((k, m), owned) in updated.iter_mut() {
+            if k == key && m != manager {
+                owned.retain(|o| !fields.iter().any(|f| ownership::overlaps(o, f)));
+            }
+        }
+        updated.retain(|_, owned| !owned.is_empty());
+        if record {
+            updated
+                .entry((key.to_string(), manager.to_string()))
+                .or_default()
+                .extend(fields.iter().cloned());
+        }
+        drop(updated);
+        let mut applied = self.applied.lock().unwrap();
+        for ((k, m), body) in applied.iter_mut() {
+            if k == key && m != manager {
+                for f in fields {
+                    remove_path(body, f);
+                }
+            }
+        }
+    }
+
+    /// The managers other than `manager` owning fields of `key`, with what they own: applied
+    /// configurations' fields and written fields.
+    fn other_owners(&self, key: &str, manager: &str) -> Vec<(String, BTreeSet<Field>)> {
+        let mut out: Vec<(String, BTreeSet<Field>)> = Vec::new();
+        for ((k, m), body) in self.applied.lock().unwrap().iter() {
+            if k == key && m != manager {
+                out.push((m.clone(), ownership::fields(body).into_iter().collect()));
+            }
+        }
+        for ((k, m), owned) in self.updated.lock().unwrap().iter() {
+            if k == key && m != manager {
+                match out.iter_mut().find(|(o, _)| o == m) {
+                    Some((_, set)) => set.extend(owned.iter().cloned()),
+                    None => out.push((m.clone(), owned.clone())),
+                }
+            }
+        }
+        out.sort();
+        out
     }
 
     fn log_line(&self, line: &str) {
@@ -548,17 +603,6 @@ fn removed_paths(prev: &Value, next: &Value, path: &mut Vec<String>, out: &mut V
         }
         path.pop();
     }
-}
-
-fn has_path(v: &Value, path: &[String]) -> bool {
-    let mut cur = v;
-    for seg in path {
-        match cur.get(seg) {
-            Some(next) => cur = next,
-            None => return false,
-        }
-    }
-    true
 }
 
 fn remove_path(v: &mut Value, path: &[String]) {
@@ -933,12 +977,32 @@ async fn resources(
             }
         }
     }
+    let is_apply = content_type.contains("apply-patch");
+    let before = match (method, rp.object_path()) {
+        (&Method::PUT | &Method::PATCH, Some(path)) if !is_apply && rp.sub.is_none() => {
+            state.get(&path).await
+        }
+        _ => None,
+    };
     let r = match *method {
         Method::POST => create(state, rp, query, content_type, body, |v| v).await,
         Method::PUT => replace(state, rp, query, content_type, body, |v| v).await,
         Method::PATCH => patch(state, rp, query, content_type, body, |v| v).await,
         _ => delete(state, rp, query, body).await,
     };
+    if r.ok() && is_write && !is_apply && rp.sub.is_none() && !query.dry_run() {
+        // Writers own what they set: all of a created object, the changed fields otherwise.
+        let manager = query.get("fieldManager").unwrap_or("unknown");
+        let name = r.body.pointer("/metadata/name").and_then(Value::as_str);
+        if let Some(name) = name {
+            let key = format!("{}/{name}", rp.collection_path());
+            let fields = match &before {
+                Some(old) => ownership::changed(old, &r.body),
+                None => ownership::fields(&r.body),
+            };
+            state.take_fields(&key, manager, &fields, true);
+        }
+    }
     if r.ok() && rp.group == "apps" {
         state.wake.notify_one();
     }
@@ -1254,22 +1318,40 @@ async fn server_side_apply(
     patch_body: Value,
 ) -> Reply {
     let live = state.get(obj_path).await;
-    let (prev, others): (Option<Value>, Vec<Value>) = {
-        let applied = state.applied.lock().unwrap();
-        let prev = applied
-            .get(&(key.to_string(), manager.to_string()))
-            .cloned();
-        let others = applied
-            .iter()
-            .filter(|((k, m), _)| k == key && m != manager)
-            .map(|(_, v)| v.clone())
-            .collect();
-        (prev, others)
+    let prev = state
+        .applied
+        .lock()
+        .unwrap()
+        .get(&(key.to_string(), manager.to_string()))
+        .cloned();
+    let others = state.other_owners(key, manager);
+    // Fields this apply changes; without force, those another manager owns are conflicts.
+    let taken: Vec<Field> = match &live {
+        Some(l) => ownership::changed(l, &patch_body),
+        None => Vec::new(),
     };
+    if !query.flag("force") {
+        let conflicts: Vec<(String, Field)> = others
+            .iter()
+            .flat_map(|(m, owned)| {
+                taken
+                    .iter()
+                    .filter(|f| ownership::owns_any(owned, f))
+                    .map(|f| (m.clone(), f.clone()))
+            })
+            .collect();
+        if !conflicts.is_empty() {
+            let api_version = patch_body
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            return reply(409, ownership::conflict_body(api_version, &conflicts));
+        }
+    }
     let mut removals = Vec::new();
     if let (Some(_), Some(prev)) = (&live, &prev) {
         removed_paths(prev, &patch_body, &mut Vec::new(), &mut removals);
-        removals.retain(|p| !others.iter().any(|o| has_path(o, p)));
+        removals.retain(|p| !others.iter().any(|(_, owned)| ownership::owns_any(owned, p)));
     }
     let pruned = live.clone().map(|mut l| {
         for p in &removals {
@@ -1316,6 +1398,7 @@ async fn server_side_apply(
         )
         .await;
     if r.ok() {
+        state.take_fields(key, manager, &taken, false);
         state
             .applied
             .lock()

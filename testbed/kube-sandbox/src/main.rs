@@ -10,6 +10,7 @@ mod control;
 mod controller;
 mod discovery;
 mod faults;
+mod ownership;
 mod pods;
 mod tls;
 
