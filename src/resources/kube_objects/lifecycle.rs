@@ -238,9 +238,6 @@ impl<R: KubeResource> Resource<ProviderData> for R {
         }
         self.plan_defaults(req.config, &mut resp.planned);
         let planned = &mut resp.planned;
-        if planned.get_attr("owner_id").is_none_or(Value::is_null) {
-            set(planned, "owner_id", Value::Unknown);
-        }
         if let Some((ns, name)) = Location::of(planned).key() {
             set(planned, "id", Value::string(format!("{ns}/{name}")));
         }
@@ -256,6 +253,10 @@ impl<R: KubeResource> Resource<ProviderData> for R {
             set(planned, a, v);
         }
         set(planned, "objects", prints_value(&fingerprints(&objects)));
+        // Made at create (and for states of earlier versions, which have none).
+        if planned.get_attr("owner_id").is_none_or(Value::is_null) {
+            set(planned, "owner_id", Value::Unknown);
+        }
     }
 
     async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
@@ -331,18 +332,14 @@ async fn apply<R: KubeResource>(
     prior: Option<&Prints>,
     timeout: Duration,
 ) -> ApplyResult {
-    let untouched = |planned: Value| match prior {
+    let untouched = |mut planned: Value| match prior {
         None => Value::Null,
-        Some(p) => with_prints(planned, p),
-    };
-    let Some((spec, objects)) = r.render(&planned, Stage::Apply { config }) else {
-        return ApplyResult::failed(
-            untouched(planned),
-            Diagnostic::error(
-                "Configuration not known",
-                "Some values are still unknown at apply time.",
-            ),
-        );
+        Some(p) => {
+            if planned.get_attr("owner_id").is_some_and(Value::is_unknown) {
+                set(&mut planned, "owner_id", Value::Null);
+            }
+            with_prints(planned, p)
+        }
     };
     let cancel = ctx.cancellation_token();
     let at = Location::of(&planned);
@@ -356,6 +353,15 @@ async fn apply<R: KubeResource>(
     };
     let mut planned = planned;
     set(&mut planned, "owner_id", Value::string(&owner.id));
+    let Some((spec, objects)) = r.render(&planned, Stage::Apply { config }) else {
+        return ApplyResult::failed(
+            untouched(planned),
+            Diagnostic::error(
+                "Configuration not known",
+                "Some values are still unknown at apply time.",
+            ),
+        );
+    };
     tracing::info!(
         namespace = at.namespace.0.as_deref().unwrap_or_default(),
         name = at.name.0.as_deref().unwrap_or_default(),

@@ -53,6 +53,7 @@ fn role(kind: &str, p: Value, extra: Vec<(&str, Value)>) -> Value {
 fn seed_pool(executor_extra: Vec<(&str, Value)>) -> Value {
     ObjectBuilder::new(&schema::schema().block)
         .set("name", Value::string("etl"))
+        .set("create_namespace", Value::bool(true))
         .set(
             "driver",
             role(
