@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use crate::clients::kube::ObjectRef;
-use crate::framework::attr::{is_known_set, is_set, set, str_of};
+use crate::framework::attr::{is_known_set, is_set, known_attr, set, str_of};
 use crate::framework::{Diagnostic, Diagnostics, Schema};
 use crate::resources::kube_objects::{self, KubeResource, Stage};
 use crate::value::{AttributePath, Value};
@@ -201,6 +201,24 @@ impl KubeResource for SparkPool {
                 "pod_template_dir",
                 dir.map_or(Value::Unknown, Value::string),
             );
+        }
+        // Service accounts of their own for pools that share a namespace. A pool keeps the
+        // name its state has (the proposed value).
+        let namespace = str_of(planned, "namespace");
+        for kind in ["driver", "executor"] {
+            let Some(mut role) = known_attr(planned, kind) else {
+                continue;
+            };
+            if is_known_set(role.get_attr("service_account")) {
+                continue;
+            }
+            let sa = match (&name, &namespace) {
+                (Some(n), Some(ns)) if n == ns => Value::string(format!("spark-{kind}")),
+                (Some(n), Some(_)) => Value::string(format!("{n}-spark-{kind}")),
+                _ => Value::Unknown,
+            };
+            set(&mut role, "service_account", sa);
+            set(planned, kind, role);
         }
         // New pools use an existing namespace; pools created when the default was `true`
         // keep what their state says (the proposed value), so upgrading replaces nothing.

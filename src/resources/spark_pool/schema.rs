@@ -47,8 +47,10 @@ fn role(kind: &str, defaults: (i64, &str)) -> Block {
         )
         .attribute(
             Attribute::optional_computed("service_account", Type::String)
-                .description(format!("Service account of the {kind} pods. Default `spark-{kind}`."))
-                .default_value(Value::string(format!("spark-{kind}")))
+                .description(format!(
+                    "Service account of the {kind} pods. Default `spark-{kind}` in a namespace named after the pool, \
+                     `<name>-spark-{kind}` in any other (so pools can share a namespace)."
+                ))
                 .validator(matches(NAMESPACE_PATTERN, "a service account name (lowercase DNS label)")),
         )
         .attribute(
