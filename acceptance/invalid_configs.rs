@@ -1,7 +1,8 @@
 //! The corpus of invalid configurations under `acceptance/testdata/invalid/`: each one is
 //! refused by real Terraform at validate or plan time with a diagnostic naming the attribute
 //! (at its line, where the file marks one with `# <-`), never with a crash, and nothing is
-//! created (no plan succeeds, and the AWS endpoint is a closed port).
+//! created (no plan succeeds, and the AWS endpoint is a closed port). A secret the file names
+//! with `# absent:` appears nowhere in Terraform's output.
 
 use std::path::PathBuf;
 
@@ -64,6 +65,10 @@ fn every_invalid_configuration_is_refused_with_its_attribute_and_line() {
                 .find_map(|l| l.strip_prefix("# expect: "))
                 .map(str::trim);
             let line = text.lines().position(|l| l.contains("# <-")).map(|i| i + 1);
+            let absent = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("# absent: "))
+                .map(str::trim);
             let mut problems = Vec::new();
             if out.success() {
                 problems.push("the plan succeeded".to_string());
@@ -80,6 +85,11 @@ fn every_invalid_configuration_is_refused_with_its_attribute_and_line() {
             if let Some(e) = expect {
                 if !flat.contains(e) {
                     problems.push(format!("{e:?} not in the diagnostic"));
+                }
+            }
+            for secret in absent {
+                if shown.contains(secret) {
+                    problems.push(format!("the output shows {secret:?}"));
                 }
             }
             if let Some(n) = line {

@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod model;
 pub mod plan;
 pub mod plan_modifiers;
+pub mod redact;
 pub mod resource;
 pub mod rules;
 pub mod schema;

@@ -17,6 +17,7 @@ use super::context::{Context, Shared};
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::model::ObjectBuilder;
 use super::plan;
+use super::redact::Secrets;
 use super::resource::{
     ApplyResult, CreateRequest, DataSource, DeleteRequest, ModifyPlanRequest, ModifyPlanResponse,
     Provider, ReadRequest, Resource, UpdateRequest, ValidateRequest,
@@ -193,6 +194,7 @@ impl<P: Provider> ProviderServer<P> {
             self.provider.validate(config, &mut d);
             d
         });
+        Secrets::of(&self.provider_schema.block, &[config]).redact(&mut diags);
         diags
     }
 
@@ -211,6 +213,7 @@ impl<P: Provider> ProviderServer<P> {
             Ok(None) => {}
             Err(d) => diags.extend(d),
         }
+        Secrets::of(&self.provider_schema.block, &[config]).redact(&mut diags);
         diags
     }
 
@@ -229,6 +232,7 @@ impl<P: Provider> ProviderServer<P> {
             r.validate(&ValidateRequest { config }, &mut d);
             d
         });
+        Secrets::of(&schema.block, &[config]).redact(&mut diags);
         diags
     }
 
@@ -242,6 +246,7 @@ impl<P: Provider> ProviderServer<P> {
             ds.validate(&ValidateRequest { config }, &mut d);
             d
         });
+        Secrets::of(&schema.block, &[config]).redact(&mut diags);
         diags
     }
 
@@ -324,16 +329,20 @@ impl<P: Provider> ProviderServer<P> {
             return failed_state(state, Diagnostics::new());
         }
         let fallback = state.clone();
-        match guard("ReadResource", r.read(&ctx, ReadRequest { state, private })).await {
-            Ok(res) => StateResponse {
-                state: res
-                    .state
-                    .map_or(Value::Null, |s| strip_write_only(&schema.block, s)),
-                private: res.private,
-                diagnostics: res.diagnostics,
-            },
-            Err(d) => failed_state(fallback, d),
-        }
+        let secrets = Secrets::of(&schema.block, &[&state]);
+        let mut resp =
+            match guard("ReadResource", r.read(&ctx, ReadRequest { state, private })).await {
+                Ok(res) => StateResponse {
+                    state: res
+                        .state
+                        .map_or(Value::Null, |s| strip_write_only(&schema.block, s)),
+                    private: res.private,
+                    diagnostics: res.diagnostics,
+                },
+                Err(d) => failed_state(fallback, d),
+            };
+        secrets.redact(&mut resp.diagnostics);
+        resp
     }
 
     pub fn plan_resource_change(
@@ -373,6 +382,7 @@ impl<P: Provider> ProviderServer<P> {
                 Diagnostics::new()
             });
             diags.extend(resp.diagnostics);
+            Secrets::of(&schema.block, &[config, prior]).redact(&mut diags);
             return PlanResponse {
                 planned: Value::Null,
                 requires_replace: Vec::new(),
@@ -399,6 +409,7 @@ impl<P: Provider> ProviderServer<P> {
             Diagnostics::new()
         });
         diags.extend(resp.diagnostics);
+        Secrets::of(&schema.block, &[config, prior]).redact(&mut diags);
         let mut requires_replace = Vec::new();
         if !prior.is_null() {
             let derived = plan::replaced_after(&schema.block, prior, &resp.planned);
@@ -417,6 +428,26 @@ impl<P: Provider> ProviderServer<P> {
     }
 
     pub async fn apply_resource_change(
+        &self,
+        type_name: &str,
+        prior: Value,
+        planned: Value,
+        config: Value,
+        planned_private: Vec<u8>,
+    ) -> StateResponse {
+        let Some((_, schema, _)) = self.resources.get(type_name) else {
+            return failed_state(prior, unknown_type("resource", type_name));
+        };
+        // Errors from the remote side may quote what was sent.
+        let secrets = Secrets::of(&schema.block, &[&config, &prior]);
+        let mut resp = self
+            .apply_unredacted(type_name, prior, planned, config, planned_private)
+            .await;
+        secrets.redact(&mut resp.diagnostics);
+        resp
+    }
+
+    async fn apply_unredacted(
         &self,
         type_name: &str,
         prior: Value,

@@ -25,6 +25,19 @@ pub enum DurationError {
     TooLarge(String),
 }
 
+impl DurationError {
+    /// What is wrong, without quoting the input (for values that must not be shown).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DurationError::Empty => "it is empty",
+            DurationError::MissingUnit(_) => "a number has no unit (use s, m or h, e.g. \"30m\")",
+            DurationError::UnknownUnit { .. } => "it has a unit other than ms, s, m or h",
+            DurationError::InvalidNumber(_) => "it holds something other than numbers and units",
+            DurationError::TooLarge(_) => "it is too large",
+        }
+    }
+}
+
 /// Parses durations such as `90s`, `45m`, `1h30m`, `1.5h`, `500ms` (Go's time.ParseDuration
 /// for non-negative values).
 ///

@@ -1,5 +1,10 @@
 //! Attribute validators: checks run at validate time on known, non-null values, each
 //! producing a diagnostic that names the attribute, and each describing itself for the docs.
+//!
+//! A validator sees its value through a [`Subject`], which knows whether the value is
+//! sensitive (the attribute is sensitive or write-only, or nested in one that is). Messages
+//! quote a value only through [`Subject::got`] and its siblings, which never quote a sensitive
+//! one: they say what is wrong with it instead ("the value has a trailing newline").
 
 use std::fmt::Write as _;
 
@@ -10,12 +15,87 @@ use crate::value::{AttributePath, Value};
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::timeouts::parse_duration;
 
+/// The value a validator checks, where it is, and whether it may be shown.
+#[derive(Clone, Copy, Debug)]
+pub struct Subject<'a> {
+    pub path: &'a AttributePath,
+    /// Known and not null.
+    pub value: &'a Value,
+    /// Sensitive or write-only, itself or through the attribute it is nested in: the value
+    /// must not appear in any message.
+    pub sensitive: bool,
+}
+
+/// Said of a sensitive value instead of quoting it.
+pub const NOT_SHOWN: &str = "The value is sensitive, so it is not shown.";
+
+impl Subject<'_> {
+    /// The end of a message about the string `s`: `, got "s".`, or for a sensitive value what
+    /// can be said of it without showing it.
+    pub fn got(&self, s: &str) -> String {
+        self.got_with(s, None)
+    }
+
+    /// As [`Subject::got`], with `fact` ("is too long") said first of a sensitive value.
+    fn got_with(&self, s: &str, fact: Option<&str>) -> String {
+        if !self.sensitive {
+            return format!(", got {s:?}.");
+        }
+        let facts: Vec<String> = fact
+            .map(str::to_string)
+            .into_iter()
+            .chain(describe(s))
+            .collect();
+        if facts.is_empty() {
+            format!(". {NOT_SHOWN}")
+        } else {
+            format!("; the value {}. {NOT_SHOWN}", facts.join(" and "))
+        }
+    }
+
+    /// The end of a message about a value other than a string: `, got 12.` when it may be
+    /// shown, `.` and that it is not shown otherwise.
+    fn got_other(&self, shown: impl std::fmt::Display) -> String {
+        if self.sensitive {
+            format!(". {NOT_SHOWN}")
+        } else {
+            format!(", got {shown}.")
+        }
+    }
+}
+
+/// What can be said of a string without showing it: empty, surrounded by or holding
+/// whitespace (a value read from a file keeps its trailing newline), control characters.
+pub fn describe(s: &str) -> Vec<String> {
+    let mut facts = Vec::new();
+    if s.is_empty() {
+        facts.push("is empty".to_string());
+        return facts;
+    }
+    if s.ends_with('\n') {
+        facts.push("has a trailing newline".to_string());
+    } else if s.ends_with(char::is_whitespace) {
+        facts.push("has trailing whitespace".to_string());
+    }
+    if s.starts_with(char::is_whitespace) {
+        facts.push("has leading whitespace".to_string());
+    }
+    if s.trim().contains(char::is_whitespace) {
+        facts.push("contains whitespace".to_string());
+    }
+    if s.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        facts.push("contains control characters".to_string());
+    }
+    facts
+}
+
 /// A check on one attribute's value.
 pub trait Validator: Send + Sync {
     /// Markdown shown in the docs ("must be one of `a`, `b`").
     fn description(&self) -> String;
-    /// Called only with a known, non-null value.
-    fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics);
+    /// Called only with a known, non-null value. Messages quote the value only through
+    /// [`Subject::got`].
+    fn validate(&self, subject: &Subject<'_>, diags: &mut Diagnostics);
 }
 
 fn invalid(path: &AttributePath, detail: String) -> Diagnostic {
@@ -40,14 +120,16 @@ impl Validator for OneOf {
         }
         s
     }
-    fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
-        if let Some(s) = value.as_str() {
+    fn validate(&self, subject: &Subject<'_>, diags: &mut Diagnostics) {
+        let path = subject.path;
+        if let Some(s) = subject.value.as_str() {
             if !self.0.contains(&s) {
                 diags.push(invalid(
                     path,
                     format!(
-                        "{path} {}, got {s:?}.",
-                        self.description().replace('`', "\"")
+                        "{path} {}{}",
+                        self.description().replace('`', "\""),
+                        subject.got(s)
                     ),
                 ));
             }
@@ -90,12 +172,13 @@ impl Validator for Matches {
     fn description(&self) -> String {
         format!("must be {}", self.what)
     }
-    fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
-        if let Some(s) = value.as_str() {
+    fn validate(&self, subject: &Subject<'_>, diags: &mut Diagnostics) {
+        let path = subject.path;
+        if let Some(s) = subject.value.as_str() {
             if !self.regex().is_match(s) {
                 diags.push(invalid(
                     path,
-                    format!("{path} must be {}, got {s:?}.", self.what),
+                    format!("{path} must be {}{}", self.what, subject.got(s)),
                 ));
             }
         }
@@ -119,14 +202,25 @@ impl Validator for StringLength {
             self.min, self.max
         )
     }
-    fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
-        if let Some(s) = value.as_str() {
+    fn validate(&self, subject: &Subject<'_>, diags: &mut Diagnostics) {
+        let path = subject.path;
+        if let Some(s) = subject.value.as_str() {
             let n = s.chars().count();
             if n < self.min || n > self.max {
+                let end = if subject.sensitive {
+                    let fact = if n < self.min {
+                        "is too short"
+                    } else {
+                        "is too long"
+                    };
+                    subject.got_with(s, Some(fact))
+                } else {
+                    format!(", got {n}.")
+                };
                 diags.push(invalid(
                     path,
                     format!(
-                        "{path} must be between {} and {} characters long, got {n}.",
+                        "{path} must be between {} and {} characters long{end}",
                         self.min, self.max
                     ),
                 ));
@@ -152,15 +246,18 @@ impl Validator for IntBetween {
             self.min, self.max
         )
     }
-    fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
-        if let Some(n) = value.as_number() {
+    fn validate(&self, subject: &Subject<'_>, diags: &mut Diagnostics) {
+        let path = subject.path;
+        if let Some(n) = subject.value.as_number() {
             let ok = n.is_integer() && n.to_i64().is_some_and(|i| i >= self.min && i <= self.max);
             if !ok {
                 diags.push(invalid(
                     path,
                     format!(
-                        "{path} must be a whole number between {} and {}, got {n}.",
-                        self.min, self.max
+                        "{path} must be a whole number between {} and {}{}",
+                        self.min,
+                        self.max,
+                        subject.got_other(n)
                     ),
                 ));
             }
@@ -182,7 +279,9 @@ impl Validator for SizeBetween {
     fn description(&self) -> String {
         format!("must have between {} and {} elements", self.min, self.max)
     }
-    fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
+    fn validate(&self, subject: &Subject<'_>, diags: &mut Diagnostics) {
+        let path = subject.path;
+        let value = subject.value;
         let n = value
             .as_list()
             .map(|l| l.len())
@@ -192,8 +291,10 @@ impl Validator for SizeBetween {
                 diags.push(invalid(
                     path,
                     format!(
-                        "{path} must have between {} and {} elements, got {n}.",
-                        self.min, self.max
+                        "{path} must have between {} and {} elements{}",
+                        self.min,
+                        self.max,
+                        subject.got_other(n)
                     ),
                 ));
             }
@@ -208,18 +309,34 @@ impl Validator for HttpUrl {
     fn description(&self) -> String {
         "must be an absolute `http` or `https` URL".to_string()
     }
-    fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
-        if let Some(s) = value.as_str() {
+    fn validate(&self, subject: &Subject<'_>, diags: &mut Diagnostics) {
+        let path = subject.path;
+        if let Some(s) = subject.value.as_str() {
             match url::Url::parse(s) {
                 Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.host().is_some() => {}
-                Ok(u) => diags.push(invalid(
+                // The scheme is part of the value: shown only when the value may be.
+                Ok(u) if !subject.sensitive => diags.push(invalid(
                     path,
                     format!(
                         "{path} must be an http or https URL with a host, got scheme {:?}.",
                         u.scheme()
                     ),
                 )),
-                Err(e) => diags.push(invalid(path, format!("{path} is not a valid URL: {e}."))),
+                Ok(_) => diags.push(invalid(
+                    path,
+                    format!(
+                        "{path} must be an http or https URL with a host{}",
+                        subject.got(s)
+                    ),
+                )),
+                // The parser's messages are fixed texts ("invalid port number").
+                Err(e) if !subject.sensitive => {
+                    diags.push(invalid(path, format!("{path} is not a valid URL: {e}.")))
+                }
+                Err(e) => diags.push(invalid(
+                    path,
+                    format!("{path} is not a valid URL ({e}){}", subject.got(s)),
+                )),
             }
         }
     }
@@ -232,13 +349,20 @@ impl Validator for Duration {
     fn description(&self) -> String {
         "must be a duration such as `30s`, `45m` or `1h30m`".to_string()
     }
-    fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
-        if let Some(s) = value.as_str() {
+    fn validate(&self, subject: &Subject<'_>, diags: &mut Diagnostics) {
+        let path = subject.path;
+        if let Some(s) = subject.value.as_str() {
             if let Err(e) = parse_duration(s) {
-                diags.push(invalid(
-                    path,
-                    format!("{path} is not a valid duration: {e}."),
-                ));
+                // The parser's errors quote the input.
+                let detail = if subject.sensitive {
+                    format!(
+                        "{path} is not a valid duration: {}. {NOT_SHOWN}",
+                        e.reason()
+                    )
+                } else {
+                    format!("{path} is not a valid duration: {e}.")
+                };
+                diags.push(invalid(path, detail));
             }
         }
     }
@@ -251,8 +375,9 @@ impl Validator for PemCertificate {
     fn description(&self) -> String {
         "must be PEM-encoded certificate data".to_string()
     }
-    fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
-        if let Some(s) = value.as_str() {
+    fn validate(&self, subject: &Subject<'_>, diags: &mut Diagnostics) {
+        let path = subject.path;
+        if let Some(s) = subject.value.as_str() {
             let mut reader = s.as_bytes();
             let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut reader).collect();
             match certs {
@@ -270,17 +395,121 @@ impl Validator for PemCertificate {
 }
 
 /// Runs a list of validators on a value, skipping null and unknown values (they are checked
-/// again at apply time, when known).
+/// again at apply time, when known). `sensitive`: the value must not be shown.
 pub fn run(
     validators: &[std::sync::Arc<dyn Validator>],
     path: &AttributePath,
     value: &Value,
+    sensitive: bool,
     diags: &mut Diagnostics,
 ) {
     if value.is_null() || value.is_unknown() {
         return;
     }
+    let subject = Subject {
+        path,
+        value,
+        sensitive,
+    };
     for v in validators {
-        v.validate(path, value, diags);
+        v.validate(&subject, diags);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "s3cr3t-value";
+
+    /// Every validator of the framework, with a value of its type it refuses.
+    fn refusing() -> Vec<(Box<dyn Validator>, Value)> {
+        let s = |v: &str| Value::string(v);
+        vec![
+            (Box::new(one_of(&["a", "b"])), s(SECRET)),
+            (
+                Box::new(matches(r"^rediss?://[^\s]+$", "a redis:// URL")),
+                s(&format!("redis://default:{SECRET}@cache:6379/0\n")),
+            ),
+            (Box::new(string_length(1, 4)), s(SECRET)),
+            (Box::new(int_between(1, 10)), Value::number(31337i64)),
+            (
+                Box::new(size_between(0, 1)),
+                Value::list(vec![s(SECRET), s(SECRET)]),
+            ),
+            (Box::new(HttpUrl), s(&format!("{SECRET}:opaque"))),
+            (
+                Box::new(HttpUrl),
+                s(&format!("https://u:{SECRET}@h:99999/")),
+            ),
+            (Box::new(Duration), s(&format!("{SECRET}m"))),
+            (Box::new(Duration), s(&format!("5{SECRET}"))),
+            (Box::new(PemCertificate), s(SECRET)),
+        ]
+    }
+
+    fn details(v: &dyn Validator, value: &Value, sensitive: bool) -> Vec<String> {
+        let path = AttributePath::root().attr("secrets").attr("value");
+        let mut d = Diagnostics::new();
+        v.validate(
+            &Subject {
+                path: &path,
+                value,
+                sensitive,
+            },
+            &mut d,
+        );
+        d.iter()
+            .map(|x| format!("{} {}", x.summary, x.detail))
+            .collect()
+    }
+
+    #[test]
+    fn no_validator_quotes_a_sensitive_value() {
+        for (v, value) in refusing() {
+            let shown = details(v.as_ref(), &value, true);
+            assert_eq!(shown.len(), 1, "{}: {shown:?}", v.description());
+            let text = shown.join("\n");
+            assert!(!text.to_lowercase().contains(SECRET), "{text}");
+            assert!(!text.contains("31337"), "{text}");
+            assert!(
+                text.contains("secrets.value"),
+                "names the attribute: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_that_are_not_sensitive_are_still_quoted() {
+        let (v, value) = (one_of(&["a", "b"]), Value::string("c"));
+        assert_eq!(
+            details(&v, &value, false),
+            vec!["Invalid attribute value secrets.value must be one of \"a\", \"b\", got \"c\"."]
+        );
+        let v = string_length(1, 4);
+        assert!(details(&v, &Value::string("abcdef"), false)[0].ends_with(", got 6."));
+    }
+
+    #[test]
+    fn a_sensitive_value_is_described_without_being_shown() {
+        let v = matches(r"^rediss?://[^\s]+$", "a redis:// or rediss:// URL");
+        let value = Value::string(format!("redis://default:{SECRET}@cache:6379/0\n"));
+        assert_eq!(
+            details(&v, &value, true),
+            vec![format!(
+                "Invalid attribute value secrets.value must be a redis:// or rediss:// URL; \
+                 the value has a trailing newline. {NOT_SHOWN}"
+            )]
+        );
+        let long = details(&string_length(1, 4), &Value::string(" ab cd"), true);
+        assert!(
+            long[0].contains(
+                "the value is too long and has leading whitespace and contains whitespace."
+            ),
+            "{long:?}"
+        );
+        assert_eq!(describe(""), vec!["is empty"]);
+        assert_eq!(describe("a\u{7}b"), vec!["contains control characters"]);
+        assert!(describe("plain").is_empty());
     }
 }

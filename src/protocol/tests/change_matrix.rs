@@ -21,11 +21,11 @@ use crate::value::{Known, Type, Value};
 use crate as dp;
 
 #[path = "../../../acceptance/change_matrix/cases.rs"]
-mod cases;
+pub(super) mod cases;
 
 use cases::{Expect, PHASES};
 
-type Client = pb::provider_client::ProviderClient<Channel>;
+pub(super) type Client = pb::provider_client::ProviderClient<Channel>;
 
 fn errors(d: &[pb::Diagnostic]) -> Vec<String> {
     d.iter()
@@ -103,7 +103,7 @@ async fn validate(client: &mut Client, type_name: &str, ty: &Type, config: &Valu
 }
 
 /// The real provider, configured as the examples configure it.
-async fn provider() -> Client {
+pub(super) async fn provider() -> Client {
     let (mut client, _channel, _stop, _done) = serve_in_process(DataplatformProvider).await;
     let schema = DataplatformProvider.schema();
     let config = cases::config_value(
@@ -114,7 +114,7 @@ async fn provider() -> Client {
     client
 }
 
-fn tokens() -> BTreeMap<String, Json> {
+pub(super) fn tokens() -> BTreeMap<String, Json> {
     [
         (
             "@node_role_arn@",

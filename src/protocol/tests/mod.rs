@@ -5,4 +5,5 @@ mod change_matrix;
 mod core_model;
 mod fixture;
 mod rpc;
+mod sensitive;
 mod tls;
