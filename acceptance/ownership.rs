@@ -44,7 +44,10 @@ fn assert_log_clean(ws: &Workspace) {
             assert!(!log.contains(&form), "the trace log holds a password");
         }
     }
-    assert!(!log.contains("k8s-aws-v1."), "the trace log holds an EKS token");
+    assert!(
+        !log.contains("k8s-aws-v1."),
+        "the trace log holds an EKS token"
+    );
 }
 
 #[track_caller]
@@ -158,13 +161,21 @@ fn other_team(kube: &KubeSandbox, ns: &str) {
 
 #[track_caller]
 fn assert_other_team_intact(kube: &KubeSandbox, ns: &str) {
-    assert!(kube.get(&format!("/api/v1/namespaces/{ns}")).is_some(), "namespace {ns} deleted");
     assert!(
-        kube.get(&format!("/apis/apps/v1/namespaces/{ns}/deployments/reports")).is_some(),
+        kube.get(&format!("/api/v1/namespaces/{ns}")).is_some(),
+        "namespace {ns} deleted"
+    );
+    assert!(
+        kube.get(&format!(
+            "/apis/apps/v1/namespaces/{ns}/deployments/reports"
+        ))
+        .is_some(),
         "the other team's Deployment was deleted"
     );
     let sa = kube
-        .get(&format!("/api/v1/namespaces/{ns}/serviceaccounts/spark-driver"))
+        .get(&format!(
+            "/api/v1/namespaces/{ns}/serviceaccounts/spark-driver"
+        ))
         .expect("the other team's ServiceAccount was deleted");
     assert!(
         sa["metadata"]["annotations"]["dataplatform.io/owner-id"].is_null(),
@@ -191,7 +202,11 @@ fn pools_and_services_in_a_shared_namespace_leave_what_they_did_not_create() {
         // The pool would create a ServiceAccount the other team has: refused, nothing written.
         ws.write(
             "main.tf",
-            &format!("{}{}", provider(), pools("    service_account = \"spark-driver\"")),
+            &format!(
+                "{}{}",
+                provider(),
+                pools("    service_account = \"spark-driver\"")
+            ),
         );
         let out = apply(&ws);
         assert_failed_with(
@@ -205,7 +220,9 @@ fn pools_and_services_in_a_shared_namespace_leave_what_they_did_not_create() {
         );
         assert!(
             e.kube
-                .get(&format!("/api/v1/namespaces/{ns}/configmaps/etl-pod-templates"))
+                .get(&format!(
+                    "/api/v1/namespaces/{ns}/configmaps/etl-pod-templates"
+                ))
                 .is_none(),
             "terraform {v}: the refused pool wrote objects"
         );
@@ -215,7 +232,12 @@ fn pools_and_services_in_a_shared_namespace_leave_what_they_did_not_create() {
         let service = |extra: &str| zeppelin("notebooks", "notebooks", &ns, extra);
         ws.write(
             "main.tf",
-            &format!("{}{}{}", provider(), pools(""), service("  create_namespace = true")),
+            &format!(
+                "{}{}{}",
+                provider(),
+                pools(""),
+                service("  create_namespace = true")
+            ),
         );
         let out = apply(&ws);
         assert_failed_with(
@@ -227,7 +249,10 @@ fn pools_and_services_in_a_shared_namespace_leave_what_they_did_not_create() {
         );
 
         // With their own service accounts, both pools and the service live side by side.
-        ws.write("main.tf", &format!("{}{}{}", provider(), pools(""), service("")));
+        ws.write(
+            "main.tf",
+            &format!("{}{}{}", provider(), pools(""), service("")),
+        );
         let out = apply(&ws);
         assert!(out.success(), "terraform {v}: {}", out.text());
         for sa in ["etl-spark-driver", "ml-spark-driver", "etl-spark-executor"] {
@@ -272,7 +297,10 @@ fn pools_and_services_in_a_shared_namespace_leave_what_they_did_not_create() {
         let out = apply(&ws);
         assert!(out.success(), "terraform {v}: {}", out.text());
         let live = e.kube.get(&deployment).expect("the service's Deployment");
-        assert_eq!(live["spec"]["replicas"], 4, "terraform {v}: the apply reset the autoscaler's replicas");
+        assert_eq!(
+            live["spec"]["replicas"], 4,
+            "terraform {v}: the apply reset the autoscaler's replicas"
+        );
         assert_no_changes(&ws);
 
         // Someone edits a field the service sets: drift, and a conflict naming them.
@@ -298,7 +326,9 @@ fn pools_and_services_in_a_shared_namespace_leave_what_they_did_not_create() {
                 "{}{}{}",
                 provider(),
                 pools(""),
-                service("  env = { ZEPPELIN_NOTEBOOK_DIR = \"/notebooks\" }\n  force_conflicts = true")
+                service(
+                    "  env = { ZEPPELIN_NOTEBOOK_DIR = \"/notebooks\" }\n  force_conflicts = true"
+                )
             ),
         );
         let out = apply(&ws);
@@ -316,11 +346,15 @@ fn pools_and_services_in_a_shared_namespace_leave_what_they_did_not_create() {
         assert!(out.success(), "terraform {v}: {}", out.text());
         assert!(e
             .kube
-            .get(&format!("/api/v1/namespaces/{ns}/serviceaccounts/ml-spark-driver"))
+            .get(&format!(
+                "/api/v1/namespaces/{ns}/serviceaccounts/ml-spark-driver"
+            ))
             .is_none());
         assert!(e
             .kube
-            .get(&format!("/api/v1/namespaces/{ns}/configmaps/etl-pod-templates"))
+            .get(&format!(
+                "/api/v1/namespaces/{ns}/configmaps/etl-pod-templates"
+            ))
             .is_some());
 
         // Destroying everything leaves the namespace and the other team's objects.
@@ -329,7 +363,9 @@ fn pools_and_services_in_a_shared_namespace_leave_what_they_did_not_create() {
         assert!(e.kube.get(&deployment).is_none());
         assert!(e
             .kube
-            .get(&format!("/api/v1/namespaces/{ns}/configmaps/etl-pod-templates"))
+            .get(&format!(
+                "/api/v1/namespaces/{ns}/configmaps/etl-pod-templates"
+            ))
             .is_none());
         assert_other_team_intact(&e.kube, &ns);
         assert_log_clean(&ws);
@@ -374,7 +410,9 @@ fn existing_objects_are_refused_imported_or_adopted() {
         );
         let live = e
             .kube
-            .get(&format!("/apis/apps/v1/namespaces/{ns}/deployments/notebooks"))
+            .get(&format!(
+                "/apis/apps/v1/namespaces/{ns}/deployments/notebooks"
+            ))
             .expect("the Deployment");
         assert_eq!(
             live["metadata"]["annotations"]["dataplatform.io/owner-id"],
@@ -410,7 +448,9 @@ fn existing_objects_are_refused_imported_or_adopted() {
         assert!(e.kube.get(&format!("/api/v1/namespaces/{ns}")).is_some());
         assert!(e
             .kube
-            .get(&format!("/apis/apps/v1/namespaces/{ns}/deployments/notebooks"))
+            .get(&format!(
+                "/apis/apps/v1/namespaces/{ns}/deployments/notebooks"
+            ))
             .is_none());
         assert_log_clean(&second);
 
@@ -542,14 +582,24 @@ resource "dataplatform_bi_service" "metabase" {{
     let secret = "/api/v1/namespaces/default/secrets/metabase";
     let password_in_cluster = || {
         let s = e.kube.get(secret).expect("the Secret");
-        let b = s["data"]["database-password"].as_str().unwrap_or_default().to_string();
-        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b).unwrap_or_default())
+        let b = s["data"]["database-password"]
+            .as_str()
             .unwrap_or_default()
+            .to_string();
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default()
     };
     ws.write("main.tf", &config(PASSWORD, 1, ""));
     let out = apply(&ws);
     assert!(out.success(), "{}", out.text());
-    assert!(password_in_cluster() == PASSWORD, "the first password was not applied");
+    assert!(
+        password_in_cluster() == PASSWORD,
+        "the first password was not applied"
+    );
 
     // Someone else took the password key: the rotation's apply fails on the conflict.
     patch(
@@ -562,16 +612,32 @@ resource "dataplatform_bi_service" "metabase" {{
     let out = apply(&ws);
     assert_failed_with(&out, &["kubectl-edit", ".data.database-password"]);
     let version = state_resources(&ws)[0]["values"]["database"].clone();
-    let version = if version.is_array() { version[0].clone() } else { version };
+    let version = if version.is_array() {
+        version[0].clone()
+    } else {
+        version
+    };
     let version = version["password_wo_version"].clone();
-    assert_eq!(version, json!(1), "the failed rotation's version was recorded");
+    assert_eq!(
+        version,
+        json!(1),
+        "the failed rotation's version was recorded"
+    );
     let out = ws.run(&["plan", "-detailed-exitcode", "-no-color"]);
-    assert_eq!(out.code, Some(2), "the next plan must send the password again:\n{}", out.text());
+    assert_eq!(
+        out.code,
+        Some(2),
+        "the next plan must send the password again:\n{}",
+        out.text()
+    );
 
     ws.write("main.tf", &config(ROTATED, 2, "  force_conflicts = true"));
     let out = apply(&ws);
     assert!(out.success(), "{}", out.text());
-    assert!(password_in_cluster() == ROTATED, "the rotated password was not applied");
+    assert!(
+        password_in_cluster() == ROTATED,
+        "the rotated password was not applied"
+    );
     assert_no_changes(&ws);
 
     // A key that does not come from the write-only password still shows drift.

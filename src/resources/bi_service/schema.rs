@@ -7,9 +7,9 @@ use crate::framework::rules::Rule;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
 use crate::framework::validators::{int_between, matches, one_of, string_length};
-use crate::resources::common::{self as common, 
-    labels, namespace, scheduling_type, string_map, target_cluster_name, NAMESPACE_PATTERN,
-    QUANTITY_PATTERN,
+use crate::resources::common::{
+    self as common, labels, namespace, scheduling_type, string_map, target_cluster_name,
+    NAMESPACE_PATTERN, QUANTITY_PATTERN,
 };
 use crate::value::{Type, Value};
 

@@ -60,7 +60,10 @@ impl Location {
     }
 
     /// Like [`Self::kube`], but `None` when the EKS cluster no longer exists.
-    async fn kube_if_cluster(&self, ctx: &Context<ProviderData>) -> Result<Option<Kube>, Diagnostic> {
+    async fn kube_if_cluster(
+        &self,
+        ctx: &Context<ProviderData>,
+    ) -> Result<Option<Kube>, Diagnostic> {
         ctx.data()
             .kube_if_cluster(self.cluster_name.0.as_deref(), &ctx.cancellation_token())
             .await

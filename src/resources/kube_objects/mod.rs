@@ -299,7 +299,12 @@ async fn apply_one(
         let empty = json!({"apiVersion": r.api_version, "kind": r.kind, "metadata": meta});
         kube.apply(&empty, ownership::LEGACY_FIELD_MANAGER, false)
             .await
-            .map_err(|e| kube_diag(&format!("Cannot release {r} from the old field manager"), &e))?;
+            .map_err(|e| {
+                kube_diag(
+                    &format!("Cannot release {r} from the old field manager"),
+                    &e,
+                )
+            })?;
     }
     Ok(())
 }
@@ -327,7 +332,9 @@ async fn hand_replicas_over(
         "metadata": {"name": marked["metadata"]["name"], "namespace": marked["metadata"]["namespace"]},
         "spec": {"replicas": replicas},
     });
-    kube.apply(&handover, REPLICAS_HANDOVER, true).await.map(drop)
+    kube.apply(&handover, REPLICAS_HANDOVER, true)
+        .await
+        .map(drop)
 }
 
 /// The Deployments among `objects` that a HorizontalPodAutoscaler scales, as object keys.
@@ -410,7 +417,9 @@ async fn delete_owned(
         if let Claim::Foreign(why) = owner.claim(&live, true) {
             let d = Diagnostic::warning(
                 format!("{r} left in place"),
-                format!("{r} is not deleted: {why}. Destroy deletes only what the resource created."),
+                format!(
+                    "{r} is not deleted: {why}. Destroy deletes only what the resource created."
+                ),
             );
             kept.push((r, d));
             continue;
@@ -419,7 +428,10 @@ async fn delete_owned(
             let others = match kube.namespace_contents(&r.name).await {
                 Ok(c) => c,
                 Err(e) => {
-                    return Err((deleted, kube_diag(&format!("Cannot list what {r} holds"), &e)))
+                    return Err((
+                        deleted,
+                        kube_diag(&format!("Cannot list what {r} holds"), &e),
+                    ))
                 }
             };
             let others: Vec<String> = others

@@ -175,7 +175,10 @@ fn describe_foreign(live: &Json) -> String {
     if let Some(m) = managed_by(live) {
         who.push(format!("app.kubernetes.io/managed-by={m}"));
     }
-    for key in ["meta.helm.sh/release-name", "meta.helm.sh/release-namespace"] {
+    for key in [
+        "meta.helm.sh/release-name",
+        "meta.helm.sh/release-namespace",
+    ] {
         if let Some(v) = annotation(live, key) {
             who.push(format!("{key}={v}"));
         }
@@ -237,10 +240,12 @@ pub fn conflict(r: &ObjectRef, e: &KubeError) -> Diagnostic {
 /// Objects a namespace holds that say nothing about who uses it: made by the cluster itself
 /// (the default service account, the root CA, events and endpoints).
 pub fn cluster_made(object: &str) -> bool {
-    matches!(object, "ServiceAccount/default" | "ConfigMap/kube-root-ca.crt")
-        || ["Event/", "Endpoints/", "EndpointSlice/"]
-            .iter()
-            .any(|p| object.starts_with(p))
+    matches!(
+        object,
+        "ServiceAccount/default" | "ConfigMap/kube-root-ca.crt"
+    ) || ["Event/", "Endpoints/", "EndpointSlice/"]
+        .iter()
+        .any(|p| object.starts_with(p))
 }
 
 #[cfg(test)]
@@ -248,7 +253,13 @@ mod tests {
     use super::*;
 
     fn owner() -> Owner {
-        Owner::new("id-1", "dataplatform_spark_pool", "analytics", "spark", "etl")
+        Owner::new(
+            "id-1",
+            "dataplatform_spark_pool",
+            "analytics",
+            "spark",
+            "etl",
+        )
     }
 
     #[test]
@@ -256,10 +267,17 @@ mod tests {
         let o = owner();
         assert_eq!(o.field_manager, "dataplatform/spark_pool/spark/etl");
         assert_eq!(o.name, "dataplatform_spark_pool analytics:spark/etl");
-        let obj = json!({"kind": "ServiceAccount", "metadata": {"name": "x", "namespace": "spark"}});
+        let obj =
+            json!({"kind": "ServiceAccount", "metadata": {"name": "x", "namespace": "spark"}});
         let marked = o.mark(&obj);
         assert_eq!(o.claim(&marked, false), Claim::Ours);
-        let other = Owner::new("id-2", "dataplatform_spark_pool", "analytics", "spark", "etl");
+        let other = Owner::new(
+            "id-2",
+            "dataplatform_spark_pool",
+            "analytics",
+            "spark",
+            "etl",
+        );
         assert!(matches!(other.claim(&marked, true), Claim::Foreign(w) if w.contains("spark/etl")));
         let legacy = json!({"metadata": {"labels": {"app.kubernetes.io/managed-by": MANAGED_BY}}});
         assert_eq!(o.claim(&legacy, true), Claim::Legacy);
@@ -280,6 +298,9 @@ mod tests {
         let name = "x".repeat(63);
         let m = field_manager("dataplatform_bi_service", &ns, &name);
         assert_eq!(m.len(), MAX_FIELD_MANAGER);
-        assert_ne!(m, field_manager("dataplatform_bi_service", &ns, &"y".repeat(63)));
+        assert_ne!(
+            m,
+            field_manager("dataplatform_bi_service", &ns, &"y".repeat(63))
+        );
     }
 }

@@ -6,8 +6,8 @@ use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
 use crate::framework::validators::{int_between, matches, size_between};
-use crate::resources::common::{self as common, 
-    namespace, placement_type, string_map, target_cluster_name, toleration_object,
+use crate::resources::common::{
+    self as common, namespace, placement_type, string_map, target_cluster_name, toleration_object,
     NAMESPACE_PATTERN, QUANTITY_PATTERN,
 };
 use crate::value::{Type, Value};

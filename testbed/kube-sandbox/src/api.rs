@@ -1351,7 +1351,11 @@ async fn server_side_apply(
     let mut removals = Vec::new();
     if let (Some(_), Some(prev)) = (&live, &prev) {
         removed_paths(prev, &patch_body, &mut Vec::new(), &mut removals);
-        removals.retain(|p| !others.iter().any(|(_, owned)| ownership::owns_any(owned, p)));
+        removals.retain(|p| {
+            !others
+                .iter()
+                .any(|(_, owned)| ownership::owns_any(owned, p))
+        });
     }
     let pruned = live.clone().map(|mut l| {
         for p in &removals {
