@@ -253,8 +253,7 @@ impl Validator for PemCertificate {
     }
     fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
         if let Some(s) = value.as_str() {
-            let mut reader = s.as_bytes();
-            let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut reader).collect();
+            let certs: Result<Vec<_>, _> = crate::pem::certificates(s).collect();
             match certs {
                 Ok(c) if !c.is_empty() => {}
                 _ => diags.push(invalid(
