@@ -5,4 +5,6 @@ mod change_matrix;
 mod core_model;
 mod fixture;
 mod rpc;
+#[cfg(unix)]
+mod socket;
 mod tls;
