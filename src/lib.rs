@@ -18,7 +18,7 @@
 //! - [`value`]: Terraform's type system and the msgpack/JSON wire codecs.
 //!
 //! Beside them: [`docs`] generates `docs/` from the schemas, [`logging`] writes go-hclog JSON
-//! to stderr.
+//! to stderr, [`pem`] reads PEM certificates.
 //!
 //! Where tests live:
 //! - Unit tests sit at the end of the file they test, in `#[cfg(test)] mod tests { .. }`,
@@ -36,6 +36,7 @@ pub mod conns;
 pub mod docs;
 pub mod framework;
 pub mod logging;
+pub mod pem;
 pub mod protocol;
 pub mod provider;
 pub mod resources;

@@ -12,7 +12,9 @@ use dataplatform::{docs, logging};
 const USAGE: &str = "\
 Usage:
   terraform-provider-dataplatform            serve as a plugin (Terraform starts it this way)
-  terraform-provider-dataplatform --debug    serve for Terraform to attach to (prints TF_REATTACH_PROVIDERS)
+  terraform-provider-dataplatform --debug    serve for Terraform to attach to (prints TF_REATTACH_PROVIDERS);
+                                             listens on a unix socket in a new owner-only directory under
+                                             TMPDIR (or PLUGIN_UNIX_SOCKET_DIR), removed on exit; not on Windows
   terraform-provider-dataplatform docs [--check] [--dir DIR]
                                              write docs/ from the schema and examples/ (--check: fail if stale)
   terraform-provider-dataplatform --version";
@@ -93,6 +95,7 @@ fn debug() -> ExitCode {
     };
     let opts = ServeOptions {
         provider_address: PROVIDER_ADDRESS.to_string(),
+        unix_socket_dir: handshake::unix_socket_dir(|k| std::env::var(k).ok()),
     };
     let result = rt.block_on(protocol::serve_debug(DataplatformProvider, opts));
     rt.shutdown_background();

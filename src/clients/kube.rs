@@ -422,8 +422,7 @@ impl std::fmt::Debug for Kube {
 }
 
 fn pem_to_der(pem: &str) -> Result<Vec<Vec<u8>>, KubeError> {
-    let mut reader = std::io::BufReader::new(pem.as_bytes());
-    let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut reader).collect();
+    let certs: Result<Vec<_>, _> = crate::pem::certificates(pem).collect();
     let certs = certs.map_err(|e| KubeError::Config(format!("cluster CA certificate: {e}")))?;
     if certs.is_empty() {
         return Err(KubeError::Config(

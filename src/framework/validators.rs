@@ -378,8 +378,7 @@ impl Validator for PemCertificate {
     fn validate(&self, subject: &Subject<'_>, diags: &mut Diagnostics) {
         let path = subject.path;
         if let Some(s) = subject.value.as_str() {
-            let mut reader = s.as_bytes();
-            let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut reader).collect();
+            let certs: Result<Vec<_>, _> = crate::pem::certificates(s).collect();
             match certs {
                 Ok(c) if !c.is_empty() => {}
                 _ => diags.push(invalid(

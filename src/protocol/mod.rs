@@ -3,6 +3,7 @@
 //! - [`handshake`]: the go-plugin environment and handshake line.
 //! - [`tls`]: AutoMTLS pinned to Terraform's client certificate.
 //! - [`serve`]: listening, serving and shutting down.
+//! - [`socket_dir`]: the private directory of the unix socket served without mutual TLS.
 //! - `provider_service`: tfplugin6 RPC handlers (decode, call the framework, encode).
 //! - `plugin_services`: go-plugin's controller, stdio and broker, and gRPC health.
 
@@ -11,6 +12,7 @@ pub mod handshake;
 mod plugin_services;
 mod provider_service;
 pub mod serve;
+pub mod socket_dir;
 pub mod tls;
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ pub enum TlsSetupError {
     #[error("PLUGIN_CLIENT_CERT holds no PEM certificate")]
     NoClientCertificate,
     #[error("PLUGIN_CLIENT_CERT is not valid PEM: {0}")]
-    BadPem(#[source] std::io::Error),
+    BadPem(#[source] crate::pem::PemError),
     #[error("could not generate the server certificate: {0}")]
     Generate(#[from] rcgen::Error),
     #[error("could not build the TLS configuration: {0}")]
@@ -43,8 +43,7 @@ pub struct PluginTls {
 /// # Errors
 /// [`TlsSetupError`] when the PEM holds no certificate or key generation fails.
 pub fn server_config(client_pem: &str) -> Result<PluginTls, TlsSetupError> {
-    let mut reader = client_pem.as_bytes();
-    let client = rustls_pemfile::certs(&mut reader)
+    let client = crate::pem::certificates(client_pem)
         .next()
         .ok_or(TlsSetupError::NoClientCertificate)?
         .map_err(TlsSetupError::BadPem)?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, Endpoint};
 
 use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
 use crate::framework::schema::{
@@ -21,7 +21,7 @@ use crate::framework::{
     ReadRequest, ReadResult, Resource, ResourceList, UpdateRequest,
 };
 use crate::protocol::generated::tfplugin6 as pb;
-use crate::protocol::handshake::PluginEnv;
+use crate::protocol::handshake::{ListenAddr, PluginEnv};
 use crate::protocol::serve::{run, Listener};
 use crate::value::{self, Type, Value};
 
@@ -511,15 +511,17 @@ pub async fn serve_in_process<P: Provider>(
     CancellationToken,
     tokio::task::JoinHandle<Result<(), crate::protocol::ServeError>>,
 ) {
-    let listener = Listener::bind(&PluginEnv {
-        client_cert_pem: None,
-    })
-    .await
-    .expect("bind");
-    let addr = listener.local_addr().expect("addr");
+    // Without a client certificate, as with TF_DISABLE_PLUGIN_TLS: a unix socket.
+    let listener = Listener::bind(&PluginEnv::default()).await.expect("bind");
+    let ListenAddr::Unix(path) = listener.addr().clone() else {
+        panic!(
+            "plaintext is served on a unix socket, not {}",
+            listener.addr()
+        );
+    };
     let stop = CancellationToken::new();
     let done = tokio::spawn(run(provider, listener, stop.clone(), false));
-    let channel = Channel::from_shared(format!("http://{addr}"))
+    let channel = Endpoint::from_shared(format!("unix:{}", path.display()))
         .expect("uri")
         .connect_timeout(Duration::from_secs(5))
         .connect()

@@ -6,4 +6,6 @@ mod core_model;
 mod fixture;
 mod rpc;
 mod sensitive;
+#[cfg(unix)]
+mod socket;
 mod tls;

@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use super::fixture::{TestProvider, World};
-use crate::protocol::handshake::PluginEnv;
+use crate::protocol::handshake::{ListenAddr, PluginEnv};
 use crate::protocol::serve::{run, Listener};
 
 /// Terraform's kind of client certificate: ECDSA P-521, self-signed, CA:TRUE, SAN localhost.
@@ -135,10 +135,13 @@ async fn only_terraforms_certificate_is_accepted() {
     let (other_cert, other_key, _) = terraform_like_cert();
     let listener = Listener::bind(&PluginEnv {
         client_cert_pem: Some(pem),
+        ..PluginEnv::default()
     })
     .await
     .unwrap();
-    let addr = listener.local_addr().unwrap();
+    let ListenAddr::Tcp(addr) = listener.addr().clone() else {
+        panic!("mutual TLS is served on TCP, not {}", listener.addr());
+    };
     let server_der = listener.server_cert_der().unwrap().to_vec();
     let stop = CancellationToken::new();
     let server = tokio::spawn(run(

@@ -241,12 +241,19 @@ impl<R: KubeResource> Resource<ProviderData> for R {
         }
         self.plan_defaults(req.config, &mut resp.planned);
         let planned = &mut resp.planned;
+        // Made at apply; nothing rendered depends on it.
+        if planned.get_attr("owner_id").is_some_and(Value::is_unknown) {
+            set(planned, "owner_id", Value::Null);
+        }
         if let Some((ns, name)) = Location::of(planned).key() {
             set(planned, "id", Value::string(format!("{ns}/{name}")));
         }
         let Some((spec, objects)) = self.render(planned, Stage::Plan) else {
             for a in R::OUTPUTS.iter().chain(&["objects"]) {
                 set(planned, a, Value::Unknown);
+            }
+            if planned.get_attr("owner_id").is_none_or(Value::is_null) {
+                set(planned, "owner_id", Value::Unknown);
             }
             return;
         };
