@@ -16,11 +16,11 @@ resource "dataplatform_nodegroup" "infra" {
 }
 
 resource "dataplatform_nodegroup" "spark_driver" {
-  cluster_name   = var.cluster_name
-  name           = "${var.environment}-spark-drivers"
-  purpose        = "spark-driver"
-  node_role_arn  = var.node_role_arn
-  subnet_ids     = var.subnet_ids
+  cluster_name  = var.cluster_name
+  name          = "${var.environment}-spark-drivers"
+  purpose       = "spark-driver"
+  node_role_arn = var.node_role_arn
+  subnet_ids    = var.subnet_ids
   scaling_config {
     min_size = var.driver_size.min
     max_size = var.driver_size.max

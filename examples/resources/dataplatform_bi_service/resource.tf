@@ -59,7 +59,7 @@ resource "dataplatform_bi_service" "metabase" {
 
 # Superset: PostgreSQL, Redis and its secret key; credentials land in a Secret.
 resource "dataplatform_bi_service" "superset" {
-  cluster_name = "analytics"
+  cluster_name     = "analytics"
   name             = "superset"
   namespace        = "superset"
   create_namespace = true

@@ -27,11 +27,10 @@ resource "dataplatform_nodegroup" "spark_executor" {
 # Where the ETL team's jobs run. Placement is checked against the node groups at plan time;
 # decommissioning is on because the executors run on spot.
 resource "dataplatform_spark_pool" "etl" {
-  cluster_name = "analytics"
-  name         = "etl"
-  # A namespace of the pool's own, deleted with it; leave out to use an existing one.
-  create_namespace = true
-  image        = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/analytics/spark:3.5.3"
+  cluster_name     = "analytics"
+  name             = "etl"
+  create_namespace = true # a namespace of its own; leave out to deploy into an existing one
+  image            = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/analytics/spark:3.5.3"
 
   driver {
     placement = dataplatform_nodegroup.spark_driver.placement
