@@ -476,7 +476,7 @@ fn existing_objects_are_refused_imported_or_adopted() {
             &out,
             &[
                 &format!("Service/{lab}/notebooks already exists"),
-                "field managers kubectl-create",
+                "it was not created by this resource",
             ],
         );
         third.write(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value as Json};
 
-use crate::framework::plan_modifiers::RequiresReplace;
+use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
 use crate::framework::schema::Attribute;
 use crate::framework::validators::matches;
 use crate::value::{Type, Value};
@@ -63,6 +63,7 @@ pub fn owner_id() -> Attribute {
          `dataplatform.io/owner-id`, next to `dataplatform.io/owner` naming the resource). Only objects carrying \
          it are changed or deleted by this resource. Import restores it from the objects.",
     )
+    .plan_modifier(UseStateForUnknown)
 }
 
 /// `adopt_existing`: the opt-in to take over objects this resource did not create.

@@ -241,9 +241,14 @@ impl<R: KubeResource> Resource<ProviderData> for R {
         }
         self.plan_defaults(req.config, &mut resp.planned);
         let planned = &mut resp.planned;
-        // Made at apply; nothing rendered depends on it.
-        if planned.get_attr("owner_id").is_some_and(Value::is_unknown) {
-            set(planned, "owner_id", Value::Null);
+        // Made at create and kept; nothing rendered depends on it.
+        let prior_id = req
+            .prior_state
+            .get_attr("owner_id")
+            .filter(|v| v.as_str().is_some())
+            .cloned();
+        if planned.get_attr("owner_id").is_none_or(Value::is_unknown) {
+            set(planned, "owner_id", prior_id.unwrap_or(Value::Null));
         }
         if let Some((ns, name)) = Location::of(planned).key() {
             set(planned, "id", Value::string(format!("{ns}/{name}")));

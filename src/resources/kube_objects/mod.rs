@@ -687,14 +687,15 @@ pub fn parse_import_id<'a>(id: &'a str, example: &str) -> Result<ImportId<'a>, D
 pub const CONFIG_ANNOTATION: &str = "dataplatform.io/config";
 
 /// The configuration to keep in [`CONFIG_ANNOTATION`]: `planned` with the computed and secret
-/// attributes (`drop`) nulled, as JSON of the resource's own type.
+/// attributes (`drop`, and `owner_id`) nulled, as JSON of the resource's own type.
 pub fn config_annotation(
     planned: &Value,
     schema: &crate::framework::Schema,
     drop: &[&str],
 ) -> Option<String> {
     let mut v = planned.clone();
-    for a in drop {
+    // The owner ID is on the objects already, and made only at apply.
+    for a in drop.iter().chain(&["owner_id"]) {
         crate::framework::attr::set(&mut v, a, Value::Null);
     }
     crate::value::encode_json_value(&v, &schema.value_type())
