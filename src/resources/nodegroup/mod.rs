@@ -9,11 +9,12 @@ pub mod purpose;
 pub mod schema;
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
 use crate::clients::autoscaling::Autoscaling;
+use crate::clients::bounds::Bounds;
 use crate::clients::eks::{
     ConfigChange, Eks, EksError, Nodegroup as LiveNodegroup, Scaling, VersionChange,
 };
@@ -28,6 +29,9 @@ use crate::value::{AttributePath, Value};
 use crate::framework::attr::{self, int_of, is_known_set, str_of};
 use model::Identity;
 use schema::{DEFAULT_TIMEOUT, MAX_TAINTS};
+
+/// How long a refresh of one node group may take, the SDK's retries included.
+const READ_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 
 pub struct Nodegroup;
 
@@ -44,7 +48,7 @@ fn is_unsettled(status: Option<&str>) -> bool {
 /// and goes on being created: it is recorded as planned (so that Terraform does not taint it
 /// and replace it), with its live status, and the next plan updates it in place, waiting for
 /// it to become ACTIVE and writing its Auto Scaling group tags.
-fn interrupted_create(mut state: Value, planned: &Value, e: &EksError) -> ApplyResult {
+fn interrupted_create(mut state: Value, planned: &Value, why: &str) -> ApplyResult {
     if let Some(tags) = planned.get_attr("autoscaler_tags") {
         if !tags.is_unknown() {
             attr::set(&mut state, "autoscaler_tags", tags.clone());
@@ -54,7 +58,7 @@ fn interrupted_create(mut state: Value, planned: &Value, e: &EksError) -> ApplyR
     result.diagnostics.push(Diagnostic::warning(
         "Interrupted while the node group was being created",
         format!(
-            "{e}. The node group exists and EKS goes on creating it: it is recorded in the state \
+            "{why}. The node group exists and EKS goes on creating it: it is recorded in the state \
              as it is now, and the next apply waits for it to become ACTIVE and writes its Auto \
              Scaling group tags."
         ),
@@ -93,11 +97,14 @@ struct Clients {
     autoscaling: Autoscaling,
 }
 
-async fn clients(ctx: &Context<ProviderData>) -> Result<Clients, Diagnostic> {
+/// The clients for one operation: every call they make ends when Terraform asks the provider
+/// to stop, or when the operation has run for `limit`.
+async fn clients(ctx: &Context<ProviderData>, limit: Duration) -> Result<Clients, Diagnostic> {
     let data = ctx.data();
+    let bounds = Bounds::new(ctx.cancellation_token(), limit);
     Ok(Clients {
-        eks: data.eks().await?,
-        autoscaling: data.autoscaling().await?,
+        eks: data.eks().await?.bounded(bounds.clone()),
+        autoscaling: data.autoscaling().await?.bounded(bounds),
     })
 }
 
@@ -226,16 +233,15 @@ impl Resource<ProviderData> for Nodegroup {
 
     async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
         let data = ctx.data();
-        let clients = match clients(ctx).await {
+        let planned = req.planned;
+        let timeout = timeouts::get(&planned, "create", DEFAULT_TIMEOUT);
+        let clients = match clients(ctx, timeout).await {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(Value::Null, d),
         };
         let eks = &clients.eks;
-        let planned = req.planned;
         let name = generated_name(&planned);
         let spec = model::spec(&planned, &name);
-        let timeout = timeouts::get(&planned, "create", DEFAULT_TIMEOUT);
-        let cancel = ctx.cancellation_token();
         tracing::info!(cluster = %spec.cluster, nodegroup = %name, "creating node group");
         let created = match eks.create_nodegroup(&spec).await {
             Ok(ng) => ng,
@@ -243,6 +249,7 @@ impl Resource<ProviderData> for Nodegroup {
                 return ApplyResult::failed(Value::Null, eks_diag("Cannot create node group", &e))
             }
         };
+        let (cluster, name) = (created.cluster.clone(), created.name.clone());
         // From here on the group exists: every failure returns a state that records it.
         let recorded = |ng: &LiveNodegroup| {
             model::without_unknowns(model::state(
@@ -252,19 +259,16 @@ impl Resource<ProviderData> for Nodegroup {
                 &data.default_tags(),
             ))
         };
-        if let Err(e) = eks
-            .wait_active(&spec.cluster, &name, timeout, &cancel)
-            .await
-        {
-            if let EksError::Cancelled { .. } = e {
-                return interrupted_create(recorded(&created), &planned, &e);
+        if let Err(e) = eks.wait_active(&cluster, &name).await {
+            if e.is_cancelled() {
+                return interrupted_create(recorded(&created), &planned, &e.to_string());
             }
-            // Record the group as it was last seen. After a cancellation (Terraform waits for
-            // this answer) or an unreachable endpoint, no second round of SDK retries: what
-            // CreateNodegroup returned is recorded. A group that is gone is not recorded.
+            // Record the group as it was last seen. Out of time or with EKS unreachable, no
+            // second round of calls: what CreateNodegroup returned is recorded. A group that is
+            // gone is not recorded.
             let state = match &e {
-                EksError::Cancelled { .. } | EksError::Transport { .. } => recorded(&created),
-                _ => match eks.find_nodegroup(&spec.cluster, &name).await {
+                EksError::Timeout { .. } | EksError::Transport { .. } => recorded(&created),
+                _ => match eks.find_nodegroup(&cluster, &name).await {
                     Ok(None) => Value::Null,
                     Ok(Some(ng)) => recorded(&ng),
                     Err(_) => recorded(&created),
@@ -272,15 +276,24 @@ impl Resource<ProviderData> for Nodegroup {
             };
             return ApplyResult::failed(state, eks_diag("Node group did not become ready", &e));
         }
-        self.finish(
-            data,
-            &clients,
-            &spec.cluster,
-            &name,
-            &planned,
-            &recorded(&created),
-        )
-        .await
+        let result = self
+            .finish(
+                data,
+                &clients,
+                &cluster,
+                &name,
+                &planned,
+                &recorded(&created),
+            )
+            .await;
+        if result.diagnostics.has_errors() && ctx.is_cancelled() && !result.state.is_null() {
+            return interrupted_create(
+                recorded(&created),
+                &planned,
+                "Terraform asked the provider to stop while it finished the node group",
+            );
+        }
+        result
     }
 
     async fn read(&self, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
@@ -288,7 +301,7 @@ impl Resource<ProviderData> for Nodegroup {
         let Some((cluster, name)) = Identity::of(&req.state).address() else {
             return ReadResult::gone();
         };
-        let clients = match clients(ctx).await {
+        let clients = match clients(ctx, READ_TIMEOUT).await {
             Ok(c) => c,
             Err(d) => return ReadResult::failed(req.state, req.private, d),
         };
@@ -309,7 +322,8 @@ impl Resource<ProviderData> for Nodegroup {
         let data = ctx.data();
         let prior = req.prior_state;
         let planned = req.planned;
-        let clients = match clients(ctx).await {
+        let timeout = timeouts::get(&planned, "update", DEFAULT_TIMEOUT);
+        let clients = match clients(ctx, timeout).await {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(prior, d),
         };
@@ -317,7 +331,6 @@ impl Resource<ProviderData> for Nodegroup {
         let id = Identity::of(&prior);
         let cluster = id.cluster_name.0.unwrap_or_default();
         let name = id.name.0.unwrap_or_default();
-        let cancel = ctx.cancellation_token();
         let live = match eks.find_nodegroup(&cluster, &name).await {
             Ok(Some(ng)) => ng,
             Ok(None) => {
@@ -331,7 +344,7 @@ impl Resource<ProviderData> for Nodegroup {
             }
             Err(e) => return ApplyResult::failed(prior, eks_diag("Cannot read node group", &e)),
         };
-        if let Err(d) = apply_changes(eks, &cluster, &name, live, &prior, &planned, &cancel).await {
+        if let Err(d) = apply_changes(eks, &cluster, &name, live, &prior, &planned).await {
             return self
                 .failed_update(data, &clients, &cluster, &name, &prior, d)
                 .await;
@@ -341,19 +354,16 @@ impl Resource<ProviderData> for Nodegroup {
     }
 
     async fn delete(&self, ctx: &Context<ProviderData>, req: DeleteRequest) -> Diagnostics {
-        let eks = match clients(ctx).await {
+        let timeout = timeouts::get(&req.prior_state, "delete", DEFAULT_TIMEOUT);
+        let eks = match clients(ctx, timeout).await {
             Ok(c) => c.eks,
             Err(d) => return d.into(),
         };
         let id = Identity::of(&req.prior_state);
         let cluster = id.cluster_name.0.unwrap_or_default();
         let name = id.name.0.unwrap_or_default();
-        let timeout = timeouts::get(&req.prior_state, "delete", DEFAULT_TIMEOUT);
         tracing::info!(cluster = %cluster, nodegroup = %name, "deleting node group");
-        match eks
-            .delete_nodegroup(&cluster, &name, timeout, &ctx.cancellation_token())
-            .await
-        {
+        match eks.delete_nodegroup(&cluster, &name).await {
             Ok(()) => Diagnostics::new(),
             Err(e) => eks_diag("Cannot delete node group", &e).into(),
         }
@@ -462,8 +472,8 @@ impl Nodegroup {
 
 /// Takes a live group from its last known values to the plan: waits for a group still being
 /// created or updated (an apply interrupted while it waited, or a change made outside
-/// Terraform), then changes its configuration, its version and its tags, each update waited
-/// for within the `update` timeout.
+/// Terraform), then changes its configuration, its version and its tags, all within the
+/// `update` timeout.
 async fn apply_changes(
     eks: &Eks,
     cluster: &str,
@@ -471,22 +481,20 @@ async fn apply_changes(
     live: LiveNodegroup,
     prior: &Value,
     planned: &Value,
-    cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<(), Diagnostic> {
-    let timeout = timeouts::get(planned, "update", DEFAULT_TIMEOUT);
     let live = if is_unsettled(Some(live.status.as_str())) {
-        eks.wait_active(cluster, name, timeout, cancel)
+        eks.wait_active(cluster, name)
             .await
             .map_err(|e| eks_diag("Node group did not become ready", &e))?
     } else {
         live
     };
     let change = config_change(&live, prior, planned);
-    eks.update_config(cluster, name, &change, timeout, cancel)
+    eks.update_config(cluster, name, &change)
         .await
         .map_err(|e| eks_diag("Cannot update node group", &e))?;
     if let Some(v) = version_change(prior, planned) {
-        eks.update_version(cluster, name, &v, timeout, cancel)
+        eks.update_version(cluster, name, &v)
             .await
             .map_err(|e| eks_diag("Cannot update node group version", &e))?;
     }
