@@ -13,6 +13,7 @@ use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eks::types as t;
 use aws_sdk_eks::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::bounds::{Bounds, Cut};
@@ -65,6 +66,54 @@ pub struct NodegroupSpec {
     pub update_config: Option<UpdateConfig>,
     pub launch_template: Option<LaunchTemplate>,
     pub tags: BTreeMap<String, String>,
+}
+
+impl NodegroupSpec {
+    /// A stable text of everything the create request asks for: the same request gives the
+    /// same text in every process and run, whatever order its sets and maps came in.
+    pub fn canonical(&self) -> String {
+        let mut subnets = self.subnet_ids.clone();
+        subnets.sort();
+        let mut taints = self.taints.clone();
+        taints.sort();
+        serde_json::json!({
+            "v": 1,
+            "cluster": self.cluster,
+            "name": self.name,
+            "node_role_arn": self.node_role_arn,
+            "subnet_ids": subnets,
+            "scaling": self.scaling.map(|s| [s.min, s.max, s.desired]),
+            "instance_types": self.instance_types,
+            "capacity_type": self.capacity_type,
+            "disk_size": self.disk_size,
+            "ami_type": self.ami_type,
+            "release_version": self.release_version,
+            "version": self.version,
+            "labels": self.labels,
+            "taints": taints
+                .iter()
+                .map(|t| (&t.key, &t.value, &t.effect))
+                .collect::<Vec<_>>(),
+            "update_config": self.update_config.map(|u| match u {
+                UpdateConfig::MaxUnavailable(n) => ("count", n),
+                UpdateConfig::MaxUnavailablePercentage(n) => ("percentage", n),
+            }),
+            "launch_template": self
+                .launch_template
+                .as_ref()
+                .map(|l| (&l.id, &l.name, &l.version)),
+            "tags": self.tags,
+        })
+        .to_string()
+    }
+
+    /// The CreateNodegroup client request token: derived from the whole request, so a create
+    /// sent again (a retry, or the next run after a lost answer) is the same request to EKS,
+    /// which answers with the group it made instead of making a second one.
+    pub fn request_token(&self) -> String {
+        let digest = Sha256::digest(self.canonical().as_bytes());
+        format!("tfdp-{}", &hex::encode(digest)[..32])
+    }
 }
 
 /// A health issue or update error, as EKS names it.
@@ -629,7 +678,8 @@ impl Eks {
         }
     }
 
-    /// Starts creating a node group (returns at once, status CREATING).
+    /// Starts creating a node group (returns at once, status CREATING). The request carries
+    /// [`NodegroupSpec::request_token`], so sending the same spec again is idempotent.
     ///
     /// # Errors
     /// [`EksError::Api`] when EKS refuses (e.g. a name already in use).
@@ -638,6 +688,7 @@ impl Eks {
         let mut req = self
             .client
             .create_nodegroup()
+            .client_request_token(spec.request_token())
             .cluster_name(&spec.cluster)
             .nodegroup_name(&spec.name)
             .node_role(&spec.node_role_arn)
@@ -1194,6 +1245,38 @@ mod tests {
             .await
             .expect_err("out of time");
         assert!(matches!(&e, EksError::Timeout { .. }), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn the_create_request_carries_its_token() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let url = {
+            let seen = seen.clone();
+            stub(Arc::new(move |line: &str| {
+                if let Ok(mut s) = seen.lock() {
+                    s.push(line.to_string());
+                }
+                Some((400, Some("InvalidParameterException"), "{}".into()))
+            }))
+            .await
+        };
+        let spec = NodegroupSpec {
+            cluster: "analytics".into(),
+            name: "infra".into(),
+            ..NodegroupSpec::default()
+        };
+        let _ = eks(&url).create_nodegroup(&spec).await;
+        let _ = eks(&url).create_nodegroup(&spec).await;
+        let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        let token = format!("\"clientRequestToken\":\"{}\"", spec.request_token());
+        assert_eq!(seen.len(), 2);
+        for request in &seen {
+            assert!(
+                request.starts_with("POST /clusters/analytics/node-groups")
+                    && request.contains(&token),
+                "the same token in each request: {request}"
+            );
+        }
     }
 
     #[test]

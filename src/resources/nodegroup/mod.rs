@@ -4,12 +4,13 @@
 //! [`plan`], expand/flatten in [`model`], purpose expansion in [`purpose`].
 
 pub mod model;
+pub mod ownership;
 pub mod plan;
 pub mod purpose;
 pub mod schema;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -28,6 +29,7 @@ use crate::value::{AttributePath, Value};
 
 use crate::framework::attr::{self, int_of, is_known_set, str_of};
 use model::Identity;
+use ownership::{Claims, Naming, PENDING_TAG};
 use schema::{DEFAULT_TIMEOUT, MAX_TAINTS};
 
 /// How long a refresh of one node group may take, the SDK's retries included.
@@ -64,30 +66,6 @@ fn interrupted_create(mut state: Value, planned: &Value, why: &str) -> ApplyResu
         ),
     ));
     result
-}
-
-/// A unique suffix: UTC timestamp to the millisecond plus 4 random hex digits.
-fn unique_suffix() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let millis = now.as_millis();
-    let nanos = now.subsec_nanos();
-    format!("{millis}{:04x}", (nanos ^ std::process::id()) & 0xffff)
-}
-
-fn generated_name(planned: &Value) -> String {
-    let id = Identity::of(planned);
-    if let Some(n) = id.name.0 {
-        return n;
-    }
-    let prefix = id.name_prefix.0.unwrap_or_else(|| {
-        let purpose = id.purpose.0.unwrap_or_else(|| "custom".into());
-        format!("tf-{purpose}-")
-    });
-    let mut name = format!("{prefix}{}", unique_suffix());
-    name.truncate(63);
-    name
 }
 
 /// The AWS clients node groups use, from the provider's client holder.
@@ -240,13 +218,32 @@ impl Resource<ProviderData> for Nodegroup {
             Err(d) => return ApplyResult::failed(Value::Null, d),
         };
         let eks = &clients.eks;
-        let name = generated_name(&planned);
-        let spec = model::spec(&planned, &name);
-        tracing::info!(cluster = %spec.cluster, nodegroup = %name, "creating node group");
-        let created = match eks.create_nodegroup(&spec).await {
-            Ok(ng) => ng,
-            Err(e) => {
-                return ApplyResult::failed(Value::Null, eks_diag("Cannot create node group", &e))
+        let naming = Naming::of(&planned);
+        let mut spec = model::spec(&planned, "");
+        let mark = ownership::mark(&spec, &naming);
+        let claims = Claims::of(ctx).await;
+        // The group an earlier create of this plan left behind, or a new name.
+        let found = ownership::plan_create(eks, &claims, &spec.cluster, &naming, &mark).await;
+        let created = match found {
+            Err(d) => return ApplyResult::failed(Value::Null, d),
+            Ok(ownership::Plan::Adopt(ng)) => {
+                tracing::info!(cluster = %ng.cluster, nodegroup = %ng.name, status = %ng.status,
+                    "recording the node group an interrupted create of this plan left behind");
+                *ng
+            }
+            Ok(ownership::Plan::Create(name)) => {
+                spec.name = name;
+                spec.tags.insert(PENDING_TAG.to_string(), mark.clone());
+                tracing::info!(cluster = %spec.cluster, nodegroup = %spec.name, "creating node group");
+                match eks.create_nodegroup(&spec).await {
+                    Ok(ng) => ng,
+                    Err(e) => {
+                        return ApplyResult::failed(
+                            Value::Null,
+                            eks_diag("Cannot create node group", &e),
+                        )
+                    }
+                }
             }
         };
         let (cluster, name) = (created.cluster.clone(), created.name.clone());
@@ -265,18 +262,38 @@ impl Resource<ProviderData> for Nodegroup {
             }
             // Record the group as it was last seen. Out of time or with EKS unreachable, no
             // second round of calls: what CreateNodegroup returned is recorded. A group that is
-            // gone is not recorded.
+            // gone is not recorded; one that failed is recorded without its pending tag (the
+            // next apply replaces it rather than taking it over again).
             let state = match &e {
                 EksError::Timeout { .. } | EksError::Transport { .. } => recorded(&created),
                 _ => match eks.find_nodegroup(&cluster, &name).await {
                     Ok(None) => Value::Null,
-                    Ok(Some(ng)) => recorded(&ng),
+                    Ok(Some(ng)) => {
+                        let _ = eks.remove_tags(&ng.arn, vec![PENDING_TAG.into()]).await;
+                        recorded(&ng)
+                    }
                     Err(_) => recorded(&created),
                 },
             };
             return ApplyResult::failed(state, eks_diag("Node group did not become ready", &e));
         }
-        let result = self
+        let mut warnings = Vec::new();
+        if let Err(e) = eks
+            .remove_tags(&created.arn, vec![PENDING_TAG.to_string()])
+            .await
+        {
+            if e.is_cancelled() {
+                return interrupted_create(recorded(&created), &planned, &e.to_string());
+            }
+            warnings.push(Diagnostic::warning(
+                "Node group created; its pending-create tag remains",
+                format!(
+                    "{e}. The node group is recorded in the state; the tag {PENDING_TAG} is \
+                     removed by the next apply that changes the group."
+                ),
+            ));
+        }
+        let mut result = self
             .finish(
                 data,
                 &clients,
@@ -292,6 +309,9 @@ impl Resource<ProviderData> for Nodegroup {
                 &planned,
                 "Terraform asked the provider to stop while it finished the node group",
             );
+        }
+        for w in warnings {
+            result.diagnostics.push(w);
         }
         result
     }
@@ -472,8 +492,9 @@ impl Nodegroup {
 
 /// Takes a live group from its last known values to the plan: waits for a group still being
 /// created or updated (an apply interrupted while it waited, or a change made outside
-/// Terraform), then changes its configuration, its version and its tags, all within the
-/// `update` timeout.
+/// Terraform), then changes its configuration, its version and its tags (the pending-create tag
+/// of an interrupted create goes with the tags no longer wanted), all within the `update`
+/// timeout.
 async fn apply_changes(
     eks: &Eks,
     cluster: &str,
