@@ -13,6 +13,7 @@ mod invalid_configs;
 mod kube_faults;
 mod kube_sandbox;
 mod nodegroup;
+mod nodegroup_recovery;
 mod ownership;
 mod plugin_process;
 mod provider_core;

@@ -365,6 +365,47 @@ impl Running {
         assert!(status.success(), "kill -{signal} -{}", self.pid());
     }
 
+    /// The provider processes the command started (in its process group, running the
+    /// provider binary).
+    pub fn provider_pids(&self) -> Vec<u32> {
+        let group = self.pid();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                // `pid (comm) state ppid pgrp ...`: the fields after the command's name.
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let pgrp = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(2))
+                    .and_then(|g| g.parse::<u32>().ok());
+                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+                pgrp == Some(group)
+                    && exe
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("terraform-provider-dataplatform"))
+            })
+            .collect()
+    }
+
+    /// SIGKILLs the provider processes the command started (as the OOM killer or a crash
+    /// would end them); returns how many there were.
+    pub fn kill_provider(&self) -> usize {
+        let pids = self.provider_pids();
+        for pid in &pids {
+            let status = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status()
+                .expect("run kill");
+            assert!(status.success(), "kill -KILL {pid}");
+        }
+        pids.len()
+    }
+
     /// Waits for the command to exit, killing it (and its process group) after `limit` from
     /// its start.
     pub fn wait_with_limit(mut self, limit: Duration) -> Output {

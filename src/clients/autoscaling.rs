@@ -1,41 +1,80 @@
 //! Auto Scaling group tags: what the cluster autoscaler reads to discover a node group's
-//! groups and to scale them from zero.
+//! groups and to scale them from zero. Every call runs under the client's [`Bounds`]: a
+//! cancellation or the operation's deadline ends it, whatever the SDK's retries would still do.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_autoscaling::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_autoscaling::types::{Filter, Tag};
 use aws_sdk_autoscaling::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use thiserror::Error;
+
+use super::bounds::{Bounds, Cut};
 
 /// What went wrong with Auto Scaling (throttling and 5xx were already retried).
 #[derive(Clone, Debug, Error)]
-#[error("{operation} on Auto Scaling group {group} failed: {message}")]
+#[error("{operation} on Auto Scaling group {group} {failure}")]
 pub struct AutoscalingError {
     pub operation: &'static str,
     pub group: String,
-    pub message: String,
+    pub failure: Failure,
 }
 
-fn error<E: ProvideErrorMetadata + std::error::Error + 'static>(
-    operation: &'static str,
-    group: &str,
-    e: SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
-) -> AutoscalingError {
-    let message = match e.code() {
-        Some(code) => format!("{code}: {}", e.message().unwrap_or("")),
-        None => match e.raw_response() {
-            Some(r) => format!("unexpected HTTP {} response", r.status().as_u16()),
-            None => super::aws::error_chain(&e),
-        },
-    };
-    AutoscalingError {
-        operation,
-        group: group.to_string(),
-        message,
+/// How an Auto Scaling call failed.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum Failure {
+    #[error("failed: {code}: {message}")]
+    Api { code: String, message: String },
+    #[error("could not reach Auto Scaling: {0}")]
+    Transport(String),
+    #[error("got a response that could not be read (HTTP {status}): {detail}")]
+    Unreadable { status: u16, detail: String },
+    #[error("was cancelled: the provider was asked to stop")]
+    Cancelled,
+    #[error("timed out: no answer within the operation's time ({after:?})")]
+    TimedOut { after: Duration },
+}
+
+impl From<Cut> for Failure {
+    fn from(cut: Cut) -> Self {
+        match cut {
+            Cut::Cancelled => Failure::Cancelled,
+            Cut::TimedOut { after } => Failure::TimedOut { after },
+        }
     }
+}
+
+fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    e: SdkError<E, HttpResponse>,
+) -> Failure {
+    if let Some(code) = e.code() {
+        return Failure::Api {
+            code: code.to_string(),
+            message: e.message().unwrap_or("").to_string(),
+        };
+    }
+    match (&e, e.raw_response()) {
+        (SdkError::ServiceError(_) | SdkError::ResponseError(_), Some(raw)) => {
+            Failure::Unreadable {
+                status: raw.status().as_u16(),
+                detail: super::aws::error_chain(&e),
+            }
+        }
+        _ => Failure::Transport(super::aws::error_chain(&e)),
+    }
+}
+
+/// Sends one request under `bounds`.
+async fn call<T, E, F>(bounds: &Bounds, send: F) -> Result<T, Failure>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+{
+    bounds.run(send).await?.map_err(failure)
 }
 
 /// How long the first read of a batch waits for others to join it.
@@ -46,7 +85,7 @@ const MAX_BATCH: usize = 50;
 
 /// Tags of several groups: group name to its tags.
 type GroupTags = BTreeMap<String, BTreeMap<String, String>>;
-type BatchResult = Result<Arc<GroupTags>, (&'static str, String)>;
+type BatchResult = Result<Arc<GroupTags>, (&'static str, Failure)>;
 
 /// Reads of group tags collected into one DescribeTags call.
 struct Batch {
@@ -65,6 +104,7 @@ struct TagBatcher {
 pub struct Autoscaling {
     client: Client,
     batcher: Arc<TagBatcher>,
+    bounds: Bounds,
 }
 
 impl std::fmt::Debug for Autoscaling {
@@ -78,6 +118,16 @@ impl Autoscaling {
         Autoscaling {
             client,
             batcher: Arc::default(),
+            bounds: Bounds::default(),
+        }
+    }
+
+    /// The same client (sharing its batches), whose calls end when `bounds` say so.
+    #[must_use]
+    pub fn bounded(&self, bounds: Bounds) -> Autoscaling {
+        Autoscaling {
+            bounds,
+            ..self.clone()
         }
     }
 
@@ -91,7 +141,15 @@ impl Autoscaling {
         group: &str,
         prefix: &str,
     ) -> Result<BTreeMap<String, String>, AutoscalingError> {
-        let result = self.batched(group).await;
+        let result =
+            self.bounds
+                .run(self.batched(group))
+                .await
+                .map_err(|cut| AutoscalingError {
+                    operation: "DescribeTags",
+                    group: group.to_string(),
+                    failure: cut.into(),
+                })?;
         match result {
             Some(Ok(all)) => Ok(all
                 .get(group)
@@ -102,10 +160,10 @@ impl Autoscaling {
                         .collect()
                 })
                 .unwrap_or_default()),
-            Some(Err((operation, message))) => Err(AutoscalingError {
+            Some(Err((operation, failure))) => Err(AutoscalingError {
                 operation,
                 group: group.to_string(),
-                message,
+                failure,
             }),
             // The batch's reader went away before answering: ask alone.
             None => self.tags_now(group, prefix).await,
@@ -134,7 +192,9 @@ impl Autoscaling {
                         done,
                     });
                     *open = Some(batch.clone());
-                    tokio::spawn(self.clone().read_batch(batch));
+                    // Not under this caller's bounds: each member bounds its own wait, and the
+                    // read ends when the last of them stops waiting.
+                    tokio::spawn(self.bounded(Bounds::default()).read_batch(batch));
                     rx
                 }
             }
@@ -145,7 +205,8 @@ impl Autoscaling {
             .and_then(|r| r.clone())
     }
 
-    /// Waits for the batch to fill, closes it, reads it and answers every member.
+    /// Waits for the batch to fill, closes it, reads it and answers every member; gives up
+    /// the read when no member waits for it any more (each was cancelled or ran out of time).
     async fn read_batch(self, batch: Arc<Batch>) {
         tokio::time::sleep(BATCH_WINDOW).await;
         {
@@ -161,11 +222,10 @@ impl Autoscaling {
             .iter()
             .cloned()
             .collect();
-        let result = self
-            .describe_tags(&groups)
-            .await
-            .map(Arc::new)
-            .map_err(|e| (e.operation, e.message));
+        let result = tokio::select! {
+            r = self.describe_tags(&groups) => r.map(Arc::new).map_err(|e| (e.operation, e.failure)),
+            _ = batch.done.closed() => return,
+        };
         batch.done.send_replace(Some(result));
     }
 
@@ -177,20 +237,26 @@ impl Autoscaling {
             .collect();
         let mut token: Option<String> = None;
         loop {
-            let resp = self
-                .client
-                .describe_tags()
-                .filters(
-                    Filter::builder()
-                        .name("auto-scaling-group")
-                        .set_values(Some(groups.to_vec()))
-                        .build(),
-                )
-                .max_records(100)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| error("DescribeTags", &groups.join(", "), e))?;
+            let resp = call(
+                &self.bounds,
+                self.client
+                    .describe_tags()
+                    .filters(
+                        Filter::builder()
+                            .name("auto-scaling-group")
+                            .set_values(Some(groups.to_vec()))
+                            .build(),
+                    )
+                    .max_records(100)
+                    .set_next_token(token.clone())
+                    .send(),
+            )
+            .await
+            .map_err(|failure| AutoscalingError {
+                operation: "DescribeTags",
+                group: groups.join(", "),
+                failure,
+            })?;
             for t in resp.tags() {
                 if let (Some(g), Some(k), Some(v)) = (t.resource_id(), t.key(), t.value()) {
                     if let Some(tags) = out.get_mut(g) {
@@ -252,13 +318,20 @@ impl Autoscaling {
             .filter(|k| !wanted.contains_key(*k))
             .map(|k| tag(k, None))
             .collect();
+        let failed = |operation| {
+            move |failure| AutoscalingError {
+                operation,
+                group: group.to_string(),
+                failure,
+            }
+        };
         if !stale.is_empty() {
-            self.client
-                .delete_tags()
-                .set_tags(Some(stale))
-                .send()
-                .await
-                .map_err(|e| error("DeleteTags", group, e))?;
+            call(
+                &self.bounds,
+                self.client.delete_tags().set_tags(Some(stale)).send(),
+            )
+            .await
+            .map_err(failed("DeleteTags"))?;
         }
         let changed: Vec<Tag> = wanted
             .iter()
@@ -266,12 +339,15 @@ impl Autoscaling {
             .map(|(k, v)| tag(k, Some(v)))
             .collect();
         if !changed.is_empty() {
-            self.client
-                .create_or_update_tags()
-                .set_tags(Some(changed))
-                .send()
-                .await
-                .map_err(|e| error("CreateOrUpdateTags", group, e))?;
+            call(
+                &self.bounds,
+                self.client
+                    .create_or_update_tags()
+                    .set_tags(Some(changed))
+                    .send(),
+            )
+            .await
+            .map_err(failed("CreateOrUpdateTags"))?;
         }
         Ok(())
     }
@@ -447,7 +523,10 @@ mod tests {
             let a = a.expect_err("the batch failed");
             let b = b.expect_err("the batch failed");
             assert_eq!((a.group.as_str(), b.group.as_str()), ("broken", "fine"));
-            assert!(a.message.contains("ValidationError"), "{a}");
+            assert!(
+                matches!(&a.failure, Failure::Api { code, .. } if code == "ValidationError"),
+                "{a}"
+            );
             // Writing reads the group alone, so one bad group elsewhere does not matter.
             let wanted = BTreeMap::from([("k8s.io/x".to_string(), "1".to_string())]);
             assert!(asg.sync_tags("fine", "k8s.io/", &wanted).await.is_ok());

@@ -1,17 +1,22 @@
 //! EKS managed node groups: create, find, update (config and version), delete, and the
 //! waiters that follow them to a final state. Throttling and 5xx are retried by the SDK's
-//! retry policy (see [`super::aws`]); what remains is reported as an [`EksError`].
+//! retry policy (see [`super::aws`]); what remains is reported as an [`EksError`]. Every call
+//! and every wait runs under the client's [`Bounds`]: a cancellation ends it at once, the
+//! operation's deadline ends it in time, whatever the SDK's retries would still do.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eks::types as t;
 use aws_sdk_eks::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use sha2::{Digest, Sha256};
 use thiserror::Error;
-use tokio_util::sync::CancellationToken;
 
+use super::bounds::{Bounds, Cut};
 use super::wait::{self, Backoff, Poll, WaitEnd};
 
 /// A node taint as EKS spells it (`NO_SCHEDULE`, `NO_EXECUTE`, `PREFER_NO_SCHEDULE`).
@@ -61,6 +66,54 @@ pub struct NodegroupSpec {
     pub update_config: Option<UpdateConfig>,
     pub launch_template: Option<LaunchTemplate>,
     pub tags: BTreeMap<String, String>,
+}
+
+impl NodegroupSpec {
+    /// A stable text of everything the create request asks for: the same request gives the
+    /// same text in every process and run, whatever order its sets and maps came in.
+    pub fn canonical(&self) -> String {
+        let mut subnets = self.subnet_ids.clone();
+        subnets.sort();
+        let mut taints = self.taints.clone();
+        taints.sort();
+        serde_json::json!({
+            "v": 1,
+            "cluster": self.cluster,
+            "name": self.name,
+            "node_role_arn": self.node_role_arn,
+            "subnet_ids": subnets,
+            "scaling": self.scaling.map(|s| [s.min, s.max, s.desired]),
+            "instance_types": self.instance_types,
+            "capacity_type": self.capacity_type,
+            "disk_size": self.disk_size,
+            "ami_type": self.ami_type,
+            "release_version": self.release_version,
+            "version": self.version,
+            "labels": self.labels,
+            "taints": taints
+                .iter()
+                .map(|t| (&t.key, &t.value, &t.effect))
+                .collect::<Vec<_>>(),
+            "update_config": self.update_config.map(|u| match u {
+                UpdateConfig::MaxUnavailable(n) => ("count", n),
+                UpdateConfig::MaxUnavailablePercentage(n) => ("percentage", n),
+            }),
+            "launch_template": self
+                .launch_template
+                .as_ref()
+                .map(|l| (&l.id, &l.name, &l.version)),
+            "tags": self.tags,
+        })
+        .to_string()
+    }
+
+    /// The CreateNodegroup client request token: derived from the whole request, so a create
+    /// sent again (a retry, or the next run after a lost answer) is the same request to EKS,
+    /// which answers with the group it made instead of making a second one.
+    pub fn request_token(&self) -> String {
+        let digest = Sha256::digest(self.canonical().as_bytes());
+        format!("tfdp-{}", &hex::encode(digest)[..32])
+    }
 }
 
 /// A health issue or update error, as EKS names it.
@@ -206,6 +259,15 @@ pub enum EksError {
         resource: String,
         message: String,
     },
+    /// EKS answered, but with something that is neither the operation's output nor an error
+    /// EKS names (a body of the wrong shape, an HTML page, a value of the wrong type).
+    #[error("EKS sent a {operation} response that could not be read: {detail} ({resource}, HTTP {status})")]
+    Unreadable {
+        operation: &'static str,
+        resource: String,
+        status: u16,
+        detail: String,
+    },
     #[error("timed out after {waited:?} waiting for {what} (last seen: {last})")]
     Timeout {
         what: String,
@@ -237,29 +299,83 @@ impl EksError {
     fn from_sdk<E: ProvideErrorMetadata + std::error::Error + 'static>(
         operation: &'static str,
         resource: &str,
-        err: SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+        err: SdkError<E, HttpResponse>,
     ) -> Self {
-        match err.code() {
-            Some(code) => EksError::Api {
+        let resource = resource.to_string();
+        if let Some(code) = err.code() {
+            return EksError::Api {
                 operation,
-                resource: resource.to_string(),
+                resource,
                 code: code.to_string(),
                 message: err.message().unwrap_or("").to_string(),
-            },
-            None => EksError::Transport {
+            };
+        }
+        match (&err, err.raw_response()) {
+            // An answer came, and neither the output nor a named error could be read from it.
+            (SdkError::ServiceError(_) | SdkError::ResponseError(_), Some(raw)) => {
+                EksError::Unreadable {
+                    operation,
+                    resource,
+                    status: raw.status().as_u16(),
+                    detail: unreadable_detail(&err),
+                }
+            }
+            _ => EksError::Transport {
                 operation,
-                resource: resource.to_string(),
-                message: match err.raw_response() {
-                    Some(r) => format!("unexpected HTTP {} response", r.status().as_u16()),
-                    None => super::aws::error_chain(&err),
-                },
+                resource,
+                message: super::aws::error_chain(&err),
             },
         }
+    }
+
+    /// A call cut short by the operation's bounds.
+    fn cut(operation: &'static str, resource: &str, cut: Cut) -> Self {
+        let what = format!("EKS to answer {operation} of {resource}");
+        match cut {
+            Cut::Cancelled => EksError::Cancelled { what },
+            Cut::TimedOut { after } => EksError::Timeout {
+                what,
+                waited: after,
+                last: "no answer yet".into(),
+            },
+        }
+    }
+
+    /// True when the operation was asked to stop (Terraform's StopProvider).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, EksError::Cancelled { .. })
     }
 
     /// True when EKS said the object does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, EksError::Api { code, .. } if code == "ResourceNotFoundException" || code == "NotFoundException")
+    }
+}
+
+/// Why an answer could not be read, without the SDK's wrappers that say only that it failed.
+fn unreadable_detail(err: &(dyn std::error::Error + 'static)) -> String {
+    const WRAPPERS: [&str; 4] = [
+        "service error",
+        "response error",
+        "unhandled error",
+        "unhandled error (Unhandled)",
+    ];
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty()
+            && !WRAPPERS.contains(&text.as_str())
+            && !parts.last().is_some_and(|p| p.ends_with(&text))
+        {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    if parts.is_empty() {
+        "the body is not what the operation returns".to_string()
+    } else {
+        parts.join(": ")
     }
 }
 
@@ -271,11 +387,12 @@ fn ended(what: String, e: WaitEnd<EksError>) -> EksError {
     }
 }
 
-/// The EKS client with its polling policy.
+/// The EKS client with its polling policy and the bounds of the operation it serves.
 #[derive(Clone, Debug)]
 pub struct Eks {
     client: Client,
     backoff: Backoff,
+    bounds: Bounds,
 }
 
 fn taint_effect(e: &str) -> t::TaintEffect {
@@ -406,12 +523,70 @@ impl Eks {
         Eks {
             client,
             backoff: Backoff::default(),
+            bounds: Bounds::default(),
         }
     }
 
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self
+    }
+
+    /// The same client, whose calls and waits all end when `bounds` say so: at once when the
+    /// operation is cancelled, at its deadline otherwise.
+    #[must_use]
+    pub fn bounded(&self, bounds: Bounds) -> Eks {
+        Eks {
+            bounds,
+            ..self.clone()
+        }
+    }
+
+    /// Sends one request (with the SDK's retries) under the client's bounds.
+    async fn call<T, E, F>(
+        &self,
+        operation: &'static str,
+        resource: &str,
+        send: F,
+    ) -> Result<T, EksError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        match self.bounds.run(send).await {
+            Ok(Ok(out)) => Ok(out),
+            Ok(Err(e)) => Err(EksError::from_sdk(operation, resource, e)),
+            Err(cut) => {
+                tracing::info!(operation, resource, ?cut, "EKS call cut short");
+                Err(EksError::cut(operation, resource, cut))
+            }
+        }
+    }
+
+    /// Polls under the client's bounds: until its deadline, or until it is cancelled.
+    async fn wait_for<T, F, Fut>(&self, what: String, check: F) -> Result<T, EksError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Poll<T>, EksError>>,
+    {
+        if let Err(cut) = self.bounds.check() {
+            return Err(match cut {
+                Cut::Cancelled => EksError::Cancelled { what },
+                Cut::TimedOut { after } => EksError::Timeout {
+                    what,
+                    waited: after,
+                    last: "not polled: the operation's time had run out".into(),
+                },
+            });
+        }
+        wait::until(
+            self.bounds.remaining(),
+            self.backoff,
+            self.bounds.cancel_token(),
+            check,
+        )
+        .await
+        .map_err(|e| ended(what, e))
     }
 
     /// Finds a node group; `None` when it does not exist (or its cluster does not).
@@ -424,22 +599,47 @@ impl Eks {
         name: &str,
     ) -> Result<Option<Nodegroup>, EksError> {
         let resource = format!("{cluster}:{name}");
-        match self
-            .client
-            .describe_nodegroup()
-            .cluster_name(cluster)
-            .nodegroup_name(name)
-            .send()
-            .await
-        {
+        let found = self
+            .call(
+                "DescribeNodegroup",
+                &resource,
+                self.client
+                    .describe_nodegroup()
+                    .cluster_name(cluster)
+                    .nodegroup_name(name)
+                    .send(),
+            )
+            .await;
+        match found {
             Ok(out) => Ok(out.nodegroup().map(|n| from_sdk(cluster, n))),
-            Err(e) => {
-                let e = EksError::from_sdk("DescribeNodegroup", &resource, e);
-                if e.is_not_found() {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The names of a cluster's node groups (all pages).
+    ///
+    /// # Errors
+    /// [`EksError`], not-found included (a cluster that does not exist).
+    pub async fn list_nodegroups(&self, cluster: &str) -> Result<Vec<String>, EksError> {
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .call(
+                    "ListNodegroups",
+                    cluster,
+                    self.client
+                        .list_nodegroups()
+                        .cluster_name(cluster)
+                        .set_next_token(token.clone())
+                        .send(),
+                )
+                .await?;
+            names.extend(out.nodegroups().iter().cloned());
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(names);
             }
         }
     }
@@ -449,7 +649,14 @@ impl Eks {
     /// # Errors
     /// API and transport errors other than not-found.
     pub async fn find_cluster(&self, name: &str) -> Result<Option<Cluster>, EksError> {
-        match self.client.describe_cluster().name(name).send().await {
+        let found = self
+            .call(
+                "DescribeCluster",
+                name,
+                self.client.describe_cluster().name(name).send(),
+            )
+            .await;
+        match found {
             Ok(out) => Ok(out.cluster().map(|c| Cluster {
                 name: c.name().unwrap_or(name).to_string(),
                 arn: c.arn().unwrap_or_default().to_string(),
@@ -466,18 +673,13 @@ impl Eks {
                     .and_then(|o| o.issuer())
                     .map(str::to_string),
             })),
-            Err(e) => {
-                let e = EksError::from_sdk("DescribeCluster", name, e);
-                if e.is_not_found() {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
-    /// Starts creating a node group (returns at once, status CREATING).
+    /// Starts creating a node group (returns at once, status CREATING). The request carries
+    /// [`NodegroupSpec::request_token`], so sending the same spec again is idempotent.
     ///
     /// # Errors
     /// [`EksError::Api`] when EKS refuses (e.g. a name already in use).
@@ -486,6 +688,7 @@ impl Eks {
         let mut req = self
             .client
             .create_nodegroup()
+            .client_request_token(spec.request_token())
             .cluster_name(&spec.cluster)
             .nodegroup_name(&spec.name)
             .node_role(&spec.node_role_arn)
@@ -512,10 +715,7 @@ impl Eks {
         if !spec.instance_types.is_empty() {
             req = req.set_instance_types(Some(spec.instance_types.clone()));
         }
-        let out = req
-            .send()
-            .await
-            .map_err(|e| EksError::from_sdk("CreateNodegroup", &resource, e))?;
+        let out = self.call("CreateNodegroup", &resource, req.send()).await?;
         out.nodegroup()
             .map(|n| from_sdk(&spec.cluster, n))
             .ok_or_else(|| EksError::Api {
@@ -531,16 +731,10 @@ impl Eks {
     ///
     /// # Errors
     /// [`EksError::Failed`], [`EksError::Timeout`], [`EksError::Cancelled`] or an API error.
-    pub async fn wait_active(
-        &self,
-        cluster: &str,
-        name: &str,
-        timeout: Duration,
-        cancel: &CancellationToken,
-    ) -> Result<Nodegroup, EksError> {
+    pub async fn wait_active(&self, cluster: &str, name: &str) -> Result<Nodegroup, EksError> {
         let resource = format!("{cluster}:{name}");
         let what = format!("node group {resource} to become ACTIVE");
-        wait::until(timeout, self.backoff, cancel, || async {
+        self.wait_for(what, || async {
             match self.find_nodegroup(cluster, name).await? {
                 None => Err(EksError::Gone {
                     resource: resource.clone(),
@@ -557,7 +751,6 @@ impl Eks {
             }
         })
         .await
-        .map_err(|e| ended(what, e))
     }
 
     /// Applies a configuration change and waits for the update to finish.
@@ -569,8 +762,6 @@ impl Eks {
         cluster: &str,
         name: &str,
         change: &ConfigChange,
-        timeout: Duration,
-        cancel: &CancellationToken,
     ) -> Result<(), EksError> {
         if change.is_empty() {
             return Ok(());
@@ -619,16 +810,15 @@ impl Eks {
         if let Some(u) = change.update_config {
             req = req.update_config(to_sdk_update_config(u));
         }
-        let out = req
-            .send()
-            .await
-            .map_err(|e| EksError::from_sdk("UpdateNodegroupConfig", &resource, e))?;
+        let out = self
+            .call("UpdateNodegroupConfig", &resource, req.send())
+            .await?;
         let id = out
             .update()
             .and_then(|u| u.id())
             .unwrap_or_default()
             .to_string();
-        self.wait_update(cluster, name, &id, timeout, cancel).await
+        self.wait_update(cluster, name, &id).await
     }
 
     /// Applies a version change and waits for the update to finish.
@@ -640,28 +830,31 @@ impl Eks {
         cluster: &str,
         name: &str,
         change: &VersionChange,
-        timeout: Duration,
-        cancel: &CancellationToken,
     ) -> Result<(), EksError> {
         let resource = format!("{cluster}:{name}");
         let out = self
-            .client
-            .update_nodegroup_version()
-            .cluster_name(cluster)
-            .nodegroup_name(name)
-            .set_version(change.version.clone())
-            .set_release_version(change.release_version.clone())
-            .set_launch_template(change.launch_template.as_ref().map(to_sdk_launch_template))
-            .force(change.force)
-            .send()
-            .await
-            .map_err(|e| EksError::from_sdk("UpdateNodegroupVersion", &resource, e))?;
+            .call(
+                "UpdateNodegroupVersion",
+                &resource,
+                self.client
+                    .update_nodegroup_version()
+                    .cluster_name(cluster)
+                    .nodegroup_name(name)
+                    .set_version(change.version.clone())
+                    .set_release_version(change.release_version.clone())
+                    .set_launch_template(
+                        change.launch_template.as_ref().map(to_sdk_launch_template),
+                    )
+                    .force(change.force)
+                    .send(),
+            )
+            .await?;
         let id = out
             .update()
             .and_then(|u| u.id())
             .unwrap_or_default()
             .to_string();
-        self.wait_update(cluster, name, &id, timeout, cancel).await
+        self.wait_update(cluster, name, &id).await
     }
 
     async fn wait_update(
@@ -669,21 +862,22 @@ impl Eks {
         cluster: &str,
         name: &str,
         update_id: &str,
-        timeout: Duration,
-        cancel: &CancellationToken,
     ) -> Result<(), EksError> {
         let resource = format!("{cluster}:{name}");
         let what = format!("update {update_id} of node group {resource}");
-        wait::until(timeout, self.backoff, cancel, || async {
+        self.wait_for(what, || async {
             let out = self
-                .client
-                .describe_update()
-                .name(cluster)
-                .nodegroup_name(name)
-                .update_id(update_id)
-                .send()
-                .await
-                .map_err(|e| EksError::from_sdk("DescribeUpdate", &resource, e))?;
+                .call(
+                    "DescribeUpdate",
+                    &resource,
+                    self.client
+                        .describe_update()
+                        .name(cluster)
+                        .nodegroup_name(name)
+                        .update_id(update_id)
+                        .send(),
+                )
+                .await?;
             let Some(u) = out.update() else {
                 return Ok(Poll::Pending("no update yet".into()));
             };
@@ -714,7 +908,6 @@ impl Eks {
             }
         })
         .await
-        .map_err(|e| ended(what, e))
     }
 
     /// Replaces the node group's tags: sets `tags`, removes keys no longer wanted.
@@ -732,29 +925,60 @@ impl Eks {
             .filter(|k| !wanted.contains_key(*k))
             .cloned()
             .collect();
-        if !remove.is_empty() {
-            self.client
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(|e| EksError::from_sdk("UntagResource", arn, e))?;
-        }
+        self.remove_tags(arn, remove).await?;
         let set: BTreeMap<String, String> = wanted
             .iter()
             .filter(|(k, v)| current.get(*k) != Some(*v))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if !set.is_empty() {
-            self.client
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(hashmap(&set)))
-                .send()
-                .await
-                .map_err(|e| EksError::from_sdk("TagResource", arn, e))?;
+            self.call(
+                "TagResource",
+                arn,
+                self.client
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(hashmap(&set)))
+                    .send(),
+            )
+            .await?;
         }
+        Ok(())
+    }
+
+    /// Removes tags (by key) from a node group or cluster; nothing to remove is no call.
+    ///
+    /// # Errors
+    /// [`EksError`] from UntagResource.
+    pub async fn remove_tags(&self, arn: &str, keys: Vec<String>) -> Result<(), EksError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        self.call(
+            "UntagResource",
+            arn,
+            self.client
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(keys))
+                .send(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn send_delete(&self, cluster: &str, name: &str) -> Result<(), EksError> {
+        let resource = format!("{cluster}:{name}");
+        self.call(
+            "DeleteNodegroup",
+            &resource,
+            self.client
+                .delete_nodegroup()
+                .cluster_name(cluster)
+                .nodegroup_name(name)
+                .send(),
+        )
+        .await?;
         Ok(())
     }
 
@@ -762,23 +986,9 @@ impl Eks {
     ///
     /// # Errors
     /// [`EksError`] when deletion fails or times out.
-    pub async fn delete_nodegroup(
-        &self,
-        cluster: &str,
-        name: &str,
-        timeout: Duration,
-        cancel: &CancellationToken,
-    ) -> Result<(), EksError> {
+    pub async fn delete_nodegroup(&self, cluster: &str, name: &str) -> Result<(), EksError> {
         let resource = format!("{cluster}:{name}");
-        if let Err(e) = self
-            .client
-            .delete_nodegroup()
-            .cluster_name(cluster)
-            .nodegroup_name(name)
-            .send()
-            .await
-        {
-            let e = EksError::from_sdk("DeleteNodegroup", &resource, e);
+        if let Err(e) = self.send_delete(cluster, name).await {
             if e.is_not_found() {
                 return Ok(());
             }
@@ -791,23 +1001,17 @@ impl Eks {
                 None => return Ok(()),
                 Some(ng) if ng.status == "DELETING" => {}
                 Some(_) => {
-                    match self.wait_active(cluster, name, timeout, cancel).await {
+                    match self.wait_active(cluster, name).await {
                         Ok(_) => {}
                         Err(EksError::Gone { .. }) => return Ok(()),
                         Err(e) => return Err(e),
                     }
-                    self.client
-                        .delete_nodegroup()
-                        .cluster_name(cluster)
-                        .nodegroup_name(name)
-                        .send()
-                        .await
-                        .map_err(|e| EksError::from_sdk("DeleteNodegroup", &resource, e))?;
+                    self.send_delete(cluster, name).await?;
                 }
             }
         }
         let what = format!("node group {resource} to be deleted");
-        wait::until(timeout, self.backoff, cancel, || async {
+        self.wait_for(what, || async {
             match self.find_nodegroup(cluster, name).await? {
                 None => Ok(Poll::Done(())),
                 Some(ng) if ng.status == "DELETE_FAILED" => Err(EksError::Failed {
@@ -819,13 +1023,261 @@ impl Eks {
             }
         })
         .await
-        .map_err(|e| ended(what, e))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::time::Instant;
+    use tokio_util::sync::CancellationToken;
+
+    /// An answer of the loopback stand-in: status, error type header, body; `None` never answers.
+    type Answer = Option<(u16, Option<&'static str>, String)>;
+
+    /// A loopback stand-in for the EKS REST API answering every request (head and body) with
+    /// `answer`.
+    async fn stub(answer: Arc<dyn Fn(&str) -> Answer + Send + Sync>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let answer = answer.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let head_end = loop {
+                        match conn.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < head_end + length {
+                        match conn.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let request = String::from_utf8_lossy(&buf).to_string();
+                    let Some((status, kind, body)) = answer(&request) else {
+                        tokio::time::sleep(Duration::from_secs(300)).await;
+                        return;
+                    };
+                    let kind = kind
+                        .map(|k| format!("x-amzn-errortype: {k}\r\n"))
+                        .unwrap_or_default();
+                    let reply = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n{kind}content-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = conn.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        url
+    }
+
+    fn eks(url: &str) -> Eks {
+        use aws_sdk_eks::config::retry::RetryConfig;
+        use aws_sdk_eks::config::{BehaviorVersion, Credentials, Region};
+        let conf = aws_sdk_eks::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(url)
+            .region(Region::new("eu-central-1"))
+            .credentials_provider(Credentials::new("AKID", "secret", None, None, "test"))
+            .retry_config(RetryConfig::disabled())
+            .build();
+        Eks::new(Client::from_conf(conf))
+    }
+
+    async fn describe_with(answer: Answer) -> Result<Option<Nodegroup>, EksError> {
+        let url = stub(Arc::new(move |_: &str| answer.clone())).await;
+        eks(&url).find_nodegroup("analytics", "infra").await
+    }
+
+    #[tokio::test]
+    async fn an_answer_of_the_wrong_shape_is_unreadable_not_unreachable() {
+        // moto's default disk size: a string where EKS sends a number.
+        let body = r#"{"nodegroup":{"nodegroupName":"infra","diskSize":"20"}}"#.to_string();
+        let e = describe_with(Some((200, None, body)))
+            .await
+            .expect_err("unreadable");
+        let text = e.to_string();
+        assert!(
+            matches!(
+                &e,
+                EksError::Unreadable {
+                    operation: "DescribeNodegroup",
+                    status: 200,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(
+            text.starts_with("EKS sent a DescribeNodegroup response that could not be read: "),
+            "{text}"
+        );
+        assert!(text.contains("analytics:infra, HTTP 200"), "{text}");
+        assert!(!text.contains("could not reach"), "{text}");
+        assert!(
+            !text.contains("unhandled"),
+            "the SDK's wrappers are left out: {text}"
+        );
+
+        // Not JSON at all, and an HTML page where an error was expected.
+        let e = describe_with(Some((200, None, "<html>".into())))
+            .await
+            .expect_err("unreadable");
+        assert!(
+            matches!(&e, EksError::Unreadable { status: 200, .. }),
+            "{e:?}"
+        );
+        let e = describe_with(Some((404, None, "<html>not here</html>".into())))
+            .await
+            .expect_err("unreadable");
+        assert!(
+            matches!(&e, EksError::Unreadable { status: 404, .. }),
+            "{e:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_eks_names_are_api_errors_and_not_found_is_none() {
+        let missing = r#"{"message":"No node group found for name: infra."}"#.to_string();
+        let found = describe_with(Some((404, Some("ResourceNotFoundException"), missing))).await;
+        assert!(matches!(found, Ok(None)), "{found:?}");
+        let bad = r#"{"message":"bad name"}"#.to_string();
+        let e = describe_with(Some((400, Some("InvalidParameterException"), bad)))
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&e, EksError::Api { code, .. } if code == "InvalidParameterException"),
+            "{e:?}"
+        );
+        let ok = r#"{"nodegroup":{"nodegroupName":"infra","diskSize":20,"status":"ACTIVE"}}"#;
+        let ng = describe_with(Some((200, None, ok.to_string())))
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!((ng.disk_size, ng.status.as_str()), (Some(20), "ACTIVE"));
+    }
+
+    #[tokio::test]
+    async fn no_answer_at_all_is_a_transport_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        drop(listener);
+        let e = eks(&url)
+            .find_nodegroup("analytics", "infra")
+            .await
+            .expect_err("refused");
+        assert!(matches!(&e, EksError::Transport { .. }), "{e:?}");
+        assert!(e.to_string().contains("could not reach EKS"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_call_without_answer_ends_when_cancelled_or_out_of_time() {
+        let url = stub(Arc::new(|_: &str| None)).await;
+        let cancel = CancellationToken::new();
+        let client = eks(&url).bounded(Bounds::new(cancel.clone(), Duration::from_secs(60)));
+        let c = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            c.cancel();
+        });
+        let start = Instant::now();
+        let e = client
+            .find_nodegroup("analytics", "infra")
+            .await
+            .expect_err("cancelled");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(e.is_cancelled(), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "cancelled while waiting for EKS to answer DescribeNodegroup of analytics:infra"
+        );
+
+        let client = eks(&url).bounded(Bounds::new(
+            CancellationToken::new(),
+            Duration::from_millis(300),
+        ));
+        let start = Instant::now();
+        let e = client
+            .create_nodegroup(&NodegroupSpec {
+                cluster: "analytics".into(),
+                name: "infra".into(),
+                ..NodegroupSpec::default()
+            })
+            .await
+            .expect_err("out of time");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(matches!(&e, EksError::Timeout { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .contains("waiting for EKS to answer CreateNodegroup of analytics:infra"),
+            "{e}"
+        );
+        // The wait that would follow does not start.
+        let e = client
+            .wait_active("analytics", "infra")
+            .await
+            .expect_err("out of time");
+        assert!(matches!(&e, EksError::Timeout { .. }), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn the_create_request_carries_its_token() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let url = {
+            let seen = seen.clone();
+            stub(Arc::new(move |line: &str| {
+                if let Ok(mut s) = seen.lock() {
+                    s.push(line.to_string());
+                }
+                Some((400, Some("InvalidParameterException"), "{}".into()))
+            }))
+            .await
+        };
+        let spec = NodegroupSpec {
+            cluster: "analytics".into(),
+            name: "infra".into(),
+            ..NodegroupSpec::default()
+        };
+        let _ = eks(&url).create_nodegroup(&spec).await;
+        let _ = eks(&url).create_nodegroup(&spec).await;
+        let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        let token = format!("\"clientRequestToken\":\"{}\"", spec.request_token());
+        assert_eq!(seen.len(), 2);
+        for request in &seen {
+            assert!(
+                request.starts_with("POST /clusters/analytics/node-groups")
+                    && request.contains(&token),
+                "the same token in each request: {request}"
+            );
+        }
+    }
 
     #[test]
     fn ca_data_is_base64_of_pem() {

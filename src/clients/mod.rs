@@ -3,6 +3,7 @@
 
 pub mod autoscaling;
 pub mod aws;
+pub mod bounds;
 pub mod eks;
 pub mod eks_token;
 pub mod kube;

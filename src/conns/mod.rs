@@ -10,19 +10,36 @@ pub mod config;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, OnceCell};
 use tokio_util::sync::CancellationToken;
 
 use crate::clients::autoscaling::Autoscaling;
 use crate::clients::aws::{AssumeRole, AwsSettings};
+use crate::clients::bounds::{Bounds, Cut};
 use crate::clients::eks::{Cluster, Eks};
 use crate::clients::eks_token::{self, EksTokenSource};
 use crate::clients::kube::{Access, Kube, TokenSource};
 use crate::framework::Diagnostic;
 
 pub use config::{ProviderConfig, Setting};
+
+/// How long looking up a cluster (and signing its token) may take, the SDK's retries included.
+pub const LOOKUP_LIMIT: Duration = Duration::from_secs(5 * 60);
+
+fn cut_short(what: &str, cut: Cut) -> Diagnostic {
+    match cut {
+        Cut::Cancelled => Diagnostic::error(
+            "Cancelled",
+            format!("Terraform asked the provider to stop while it was {what}."),
+        ),
+        Cut::TimedOut { after } => Diagnostic::error(
+            "Timed out",
+            format!("No answer after {after:?} while {what}."),
+        ),
+    }
+}
 
 /// What every resource receives once the provider is configured: the settings, and the one
 /// holder of the clients built from them.
@@ -135,12 +152,16 @@ impl ProviderData {
             .cloned()
     }
 
-    /// An EKS cluster's connection facts.
+    /// An EKS cluster's connection facts. The lookup ends when `cancel` fires (StopProvider).
     ///
     /// # Errors
     /// A diagnostic when the cluster does not exist or EKS cannot be asked.
-    pub async fn eks_cluster(&self, name: &str) -> Result<Cluster, Diagnostic> {
-        self.find_eks_cluster(name).await?.ok_or_else(|| {
+    pub async fn eks_cluster(
+        &self,
+        name: &str,
+        cancel: &CancellationToken,
+    ) -> Result<Cluster, Diagnostic> {
+        self.find_eks_cluster(name, cancel).await?.ok_or_else(|| {
             Diagnostic::error(
                 "EKS cluster not found",
                 format!("There is no EKS cluster named {name:?} in this account and region."),
@@ -152,22 +173,35 @@ impl ProviderData {
     ///
     /// # Errors
     /// A diagnostic when EKS cannot be asked.
-    pub async fn find_eks_cluster(&self, name: &str) -> Result<Option<Cluster>, Diagnostic> {
-        let eks = self.eks().await?;
+    pub async fn find_eks_cluster(
+        &self,
+        name: &str,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Cluster>, Diagnostic> {
+        let eks = self
+            .eks()
+            .await?
+            .bounded(Bounds::new(cancel.clone(), LOOKUP_LIMIT));
         eks.find_cluster(name)
             .await
             .map_err(|e| Diagnostic::error("Cannot describe the EKS cluster", e.to_string()))
     }
 
-    /// A fresh IAM authentication token for an EKS cluster.
+    /// A fresh IAM authentication token for an EKS cluster. Resolving credentials (which may
+    /// call STS) ends when `cancel` fires (StopProvider).
     ///
     /// # Errors
     /// A diagnostic when credentials or the region cannot be resolved.
-    pub async fn eks_token(&self, cluster: &str) -> Result<String, Diagnostic> {
-        self.eks_token_source(cluster)
-            .await?
-            .make()
+    pub async fn eks_token(
+        &self,
+        cluster: &str,
+        cancel: &CancellationToken,
+    ) -> Result<String, Diagnostic> {
+        let source = self.eks_token_source(cluster).await?;
+        Bounds::new(cancel.clone(), LOOKUP_LIMIT)
+            .run(source.make())
             .await
+            .map_err(|cut| cut_short("signing an EKS authentication token", cut))?
             .map_err(|e| match e {
                 eks_token::TokenError::Credentials(m) => Diagnostic::error("No AWS credentials", m),
                 e @ eks_token::TokenError::Signing(_) => {
@@ -318,7 +352,7 @@ impl ProviderData {
         let access = match target {
             Target::Configured(a) => a,
             Target::Eks(name) => {
-                let Some(cluster) = self.find_eks_cluster(&name).await? else {
+                let Some(cluster) = self.find_eks_cluster(&name, cancel).await? else {
                     return Ok(None);
                 };
                 let endpoint = cluster.endpoint.clone().ok_or_else(|| {
@@ -334,7 +368,7 @@ impl ProviderData {
                     Diagnostic::error("Invalid cluster CA", format!("Cluster {name:?}: {e}"))
                 })?;
                 let source = self.eks_token_source(&name).await?;
-                let token = self.eks_token(&name).await?;
+                let token = self.eks_token(&name, cancel).await?;
                 tokens = Some(source as Arc<dyn TokenSource>);
                 Access::Direct {
                     host: endpoint,

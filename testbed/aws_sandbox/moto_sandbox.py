@@ -4,12 +4,15 @@
 Adds to moto (5.2.x): UpdateNodegroupVersion, DescribeUpdate and ListUpdates; lifecycle states
 (CREATING, UPDATING, DELETING for a few describes, globally or per node group; DeleteNodegroup
 refused while a group is CREATING or UPDATING, as EKS does); a real Auto Scaling group behind
-each node group; node group tags; fixes for moto's defaults that look like drift (dropped updateConfig,
-a default remoteAccess, a fixed release version, version not following the cluster); a
-configurable cluster endpoint and certificate authority (to point clusters at kube-sandbox);
-and, under /_sandbox/, a control API for fault injection (throttling, 5xx, latency), the
-cluster autoscaler, failed creates and failed updates, and request counts (per service, and per
-node group operation for EKS). With the same --seed, a restarted sandbox seeded by seed.py gets
+each node group; node group tags; CreateNodegroup's clientRequestToken honoured as EKS does (the
+same token again answers with the group it made); fixes for moto's defaults that look like drift
+(dropped updateConfig, a default remoteAccess, a fixed release version, version not following the
+cluster) or that EKS would never send (diskSize as the string "20", defaults shared between
+groups); a configurable cluster endpoint and certificate authority (to point clusters at
+kube-sandbox); and, under /_sandbox/, a control API for fault injection (throttling, 5xx, latency,
+for some services or some EKS operations; answers of the wrong shape), the cluster autoscaler,
+failed creates and failed updates, and request counts (per service, and per node group operation
+for EKS). With the same --seed, a restarted sandbox seeded by seed.py gets
 the same IDs again (moto keeps its state in memory: a restart loses everything else).
 
 Prints `SANDBOX_READY http://127.0.0.1:PORT` on stdout once it accepts connections.
@@ -32,7 +35,7 @@ from moto.core import responses as moto_responses
 from moto.ec2.models import ec2_backends
 from moto.eks import models as eks_models
 from moto.eks import urls as eks_urls
-from moto.eks.exceptions import ResourceInUseException, ResourceNotFoundException
+from moto.eks.exceptions import InvalidParameterException, ResourceInUseException, ResourceNotFoundException
 from moto.eks.responses import EKSResponse
 from moto.moto_api._internal import mock_random
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -64,6 +67,8 @@ class Settings:
     error_rate = 0.0
     latency_ms = 0
     services = None  # None: all
+    operations = None  # None: all; else the EKS operations (e.g. "DescribeNodegroup") faults apply to
+    malformed = {}  # EKS operation -> how many of its next answers have a value of the wrong type
     rng = random.Random(0)
     fail_next_update = {}  # (cluster, nodegroup) -> error
     fail_next_create = {}  # (cluster, nodegroup) -> issue
@@ -95,6 +100,13 @@ def _ng_init(self, *args, **kwargs):
     _orig_ng_init(self, *args, **kwargs)
     self.remote_access = remote_access
     self.release_version = release_version or release_for(self.version)
+    # moto's defaults: a string disk size ("20", EKS sends a number) and dicts shared by every
+    # group created without them (one group's scaling update would change the others').
+    if self.disk_size is not None:
+        self.disk_size = int(self.disk_size)
+    self.scaling_config = dict(self.scaling_config)
+    self.instance_types = list(self.instance_types)
+    self.health = {"issues": []}
     # EKS reports maxUnavailable 1 when no update configuration was given.
     self.update_config = kwargs.get("update_config") or {"maxUnavailable": 1}
     self._remaining = 0
@@ -177,6 +189,18 @@ def _create_ng(self, **kwargs):
     cluster_name, nodegroup_name = kwargs["cluster_name"], kwargs["nodegroup_name"]
     with LOCK:
         cluster = self.clusters.get(cluster_name)
+        token = kwargs.get("client_request_token")
+        if cluster is not None and token:
+            # As EKS: a request sent again with its token is the same request.
+            for existing in cluster.nodegroups.values():
+                if existing.client_request_token != token:
+                    continue
+                if existing.nodegroup_name != nodegroup_name:
+                    raise InvalidParameterException(
+                        clusterName=cluster_name, nodegroupName=nodegroup_name, fargateProfileName=None,
+                        addonName=None, message="The client request token was used for a different request.")
+                count("eks.CreateNodegroup.repeated")
+                return existing
         if cluster is not None and not kwargs.get("version"):
             kwargs["version"] = cluster.version
         ng = _orig_create_ng(self, **kwargs)
@@ -358,7 +382,9 @@ def _resp_create_nodegroup(self):
         taints=p("taints"), tags=p("tags"), client_request_token=p("clientRequestToken"),
         launch_template=p("launchTemplate"), capacity_type=p("capacityType"), version=p("version"),
         release_version=p("releaseVersion"))
-    ng.update_config = p("updateConfig") or {"maxUnavailable": 1}
+    if getattr(ng, "_update_config_set", False) is False:
+        ng.update_config = p("updateConfig") or {"maxUnavailable": 1}
+        ng._update_config_set = True
     return json.dumps({"nodegroup": _ng_json(ng)})
 
 
@@ -523,6 +549,20 @@ def fault_response(service):
     return None
 
 
+def malformed_answer(app, environ):
+    """moto's answer with a value of the wrong type in it: diskSize as a string, as moto's own
+    default once was (the SDKs refuse it)."""
+    answer = Response.from_app(app, environ)
+    try:
+        body = json.loads(answer.get_data(as_text=True))
+    except ValueError:
+        return answer
+    if isinstance(body.get("nodegroup"), dict):
+        body["nodegroup"]["diskSize"] = str(body["nodegroup"].get("diskSize") or 20)
+    answer.set_data(json.dumps(body))
+    return answer
+
+
 def control(request, eks_backend_for):
     path = request.path[len("/_sandbox/"):]
     body = request.get_json(silent=True) or {}
@@ -532,10 +572,16 @@ def control(request, eks_backend_for):
             Settings.error_rate = float(body.get("error_rate", 0))
             Settings.latency_ms = int(body.get("latency_ms", 0))
             Settings.services = body.get("services")
+            Settings.operations = body.get("operations")
         elif path == "faults" and request.method == "DELETE":
             Settings.throttle_rate = Settings.error_rate = 0.0
             Settings.latency_ms = 0
             Settings.services = None
+            Settings.operations = None
+            Settings.malformed = {}
+        elif path == "malformed":
+            # The next `count` answers of an EKS operation carry diskSize as a string.
+            Settings.malformed[body["operation"]] = int(body.get("count", 1))
         elif path == "stats":
             return Response(json.dumps(Settings.stats), content_type="application/json")
         elif path == "lifecycle" and "nodegroup" in body:
@@ -572,6 +618,8 @@ def control(request, eks_backend_for):
                         b.reset()
             Settings.throttle_rate = Settings.error_rate = 0.0
             Settings.latency_ms = 0
+            Settings.services = Settings.operations = None
+            Settings.malformed = {}
             Settings.stats = {}
         else:
             return Response(json.dumps({"error": f"unknown control {request.method} {path}"}), status=404)
@@ -594,16 +642,23 @@ class SandboxApp:
             return control(request, self.eks_backend)(environ, start_response)
         service = service_of(request)
         count(f"{service}.requests")
-        if service == "eks":
-            op = eks_operation(request)
-            if op:
-                count(f"eks.{op}")
-        if Settings.services is None or service in Settings.services:
+        op = eks_operation(request) if service == "eks" else None
+        if op:
+            count(f"eks.{op}")
+        if (Settings.services is None or service in Settings.services) and \
+                (Settings.operations is None or op in Settings.operations):
             if Settings.latency_ms:
                 time.sleep(Settings.latency_ms / 1000)
             fault = fault_response(service)
             if fault is not None:
                 return fault(environ, start_response)
+        with LOCK:
+            malformed = Settings.malformed.get(op, 0) > 0
+            if malformed:
+                Settings.malformed[op] -= 1
+        if malformed:
+            count(f"eks.{op}.malformed")
+            return malformed_answer(self.moto, environ)(environ, start_response)
         return self.moto(environ, start_response)
 
 

@@ -85,7 +85,7 @@ impl DataSource<ProviderData> for ClusterDataSource {
                 return (config, d.into());
             }
         };
-        let cluster = match data.eks_cluster(&name).await {
+        let cluster = match data.eks_cluster(&name, &ctx.cancellation_token()).await {
             Ok(c) => c,
             Err(d) => return (config, d.at(AttributePath::root().attr("name")).into()),
         };
@@ -99,7 +99,7 @@ impl DataSource<ProviderData> for ClusterDataSource {
                 )
             }
         };
-        let token = match data.eks_token(&name).await {
+        let token = match data.eks_token(&name, &ctx.cancellation_token()).await {
             Ok(t) => t,
             Err(d) => return (config, d.into()),
         };

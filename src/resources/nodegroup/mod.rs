@@ -4,16 +4,18 @@
 //! [`plan`], expand/flatten in [`model`], purpose expansion in [`purpose`].
 
 pub mod model;
+pub mod ownership;
 pub mod plan;
 pub mod purpose;
 pub mod schema;
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::clients::autoscaling::Autoscaling;
+use crate::clients::bounds::Bounds;
 use crate::clients::eks::{
     ConfigChange, Eks, EksError, Nodegroup as LiveNodegroup, Scaling, VersionChange,
 };
@@ -27,7 +29,11 @@ use crate::value::{AttributePath, Value};
 
 use crate::framework::attr::{self, int_of, is_known_set, str_of};
 use model::Identity;
+use ownership::{Claims, Naming, PENDING_TAG};
 use schema::{DEFAULT_TIMEOUT, MAX_TAINTS};
+
+/// How long a refresh of one node group may take, the SDK's retries included.
+const READ_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 
 pub struct Nodegroup;
 
@@ -44,7 +50,7 @@ fn is_unsettled(status: Option<&str>) -> bool {
 /// and goes on being created: it is recorded as planned (so that Terraform does not taint it
 /// and replace it), with its live status, and the next plan updates it in place, waiting for
 /// it to become ACTIVE and writing its Auto Scaling group tags.
-fn interrupted_create(mut state: Value, planned: &Value, e: &EksError) -> ApplyResult {
+fn interrupted_create(mut state: Value, planned: &Value, why: &str) -> ApplyResult {
     if let Some(tags) = planned.get_attr("autoscaler_tags") {
         if !tags.is_unknown() {
             attr::set(&mut state, "autoscaler_tags", tags.clone());
@@ -54,36 +60,12 @@ fn interrupted_create(mut state: Value, planned: &Value, e: &EksError) -> ApplyR
     result.diagnostics.push(Diagnostic::warning(
         "Interrupted while the node group was being created",
         format!(
-            "{e}. The node group exists and EKS goes on creating it: it is recorded in the state \
+            "{why}. The node group exists and EKS goes on creating it: it is recorded in the state \
              as it is now, and the next apply waits for it to become ACTIVE and writes its Auto \
              Scaling group tags."
         ),
     ));
     result
-}
-
-/// A unique suffix: UTC timestamp to the millisecond plus 4 random hex digits.
-fn unique_suffix() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let millis = now.as_millis();
-    let nanos = now.subsec_nanos();
-    format!("{millis}{:04x}", (nanos ^ std::process::id()) & 0xffff)
-}
-
-fn generated_name(planned: &Value) -> String {
-    let id = Identity::of(planned);
-    if let Some(n) = id.name.0 {
-        return n;
-    }
-    let prefix = id.name_prefix.0.unwrap_or_else(|| {
-        let purpose = id.purpose.0.unwrap_or_else(|| "custom".into());
-        format!("tf-{purpose}-")
-    });
-    let mut name = format!("{prefix}{}", unique_suffix());
-    name.truncate(63);
-    name
 }
 
 /// The AWS clients node groups use, from the provider's client holder.
@@ -93,11 +75,14 @@ struct Clients {
     autoscaling: Autoscaling,
 }
 
-async fn clients(ctx: &Context<ProviderData>) -> Result<Clients, Diagnostic> {
+/// The clients for one operation: every call they make ends when Terraform asks the provider
+/// to stop, or when the operation has run for `limit`.
+async fn clients(ctx: &Context<ProviderData>, limit: Duration) -> Result<Clients, Diagnostic> {
     let data = ctx.data();
+    let bounds = Bounds::new(ctx.cancellation_token(), limit);
     Ok(Clients {
-        eks: data.eks().await?,
-        autoscaling: data.autoscaling().await?,
+        eks: data.eks().await?.bounded(bounds.clone()),
+        autoscaling: data.autoscaling().await?.bounded(bounds),
     })
 }
 
@@ -226,23 +211,42 @@ impl Resource<ProviderData> for Nodegroup {
 
     async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
         let data = ctx.data();
-        let clients = match clients(ctx).await {
+        let planned = req.planned;
+        let timeout = timeouts::get(&planned, "create", DEFAULT_TIMEOUT);
+        let clients = match clients(ctx, timeout).await {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(Value::Null, d),
         };
         let eks = &clients.eks;
-        let planned = req.planned;
-        let name = generated_name(&planned);
-        let spec = model::spec(&planned, &name);
-        let timeout = timeouts::get(&planned, "create", DEFAULT_TIMEOUT);
-        let cancel = ctx.cancellation_token();
-        tracing::info!(cluster = %spec.cluster, nodegroup = %name, "creating node group");
-        let created = match eks.create_nodegroup(&spec).await {
-            Ok(ng) => ng,
-            Err(e) => {
-                return ApplyResult::failed(Value::Null, eks_diag("Cannot create node group", &e))
+        let naming = Naming::of(&planned);
+        let mut spec = model::spec(&planned, "");
+        let mark = ownership::mark(&spec, &naming);
+        let claims = Claims::of(ctx).await;
+        // The group an earlier create of this plan left behind, or a new name.
+        let found = ownership::plan_create(eks, &claims, &spec.cluster, &naming, &mark).await;
+        let created = match found {
+            Err(d) => return ApplyResult::failed(Value::Null, d),
+            Ok(ownership::Plan::Adopt(ng)) => {
+                tracing::info!(cluster = %ng.cluster, nodegroup = %ng.name, status = %ng.status,
+                    "recording the node group an interrupted create of this plan left behind");
+                *ng
+            }
+            Ok(ownership::Plan::Create(name)) => {
+                spec.name = name;
+                spec.tags.insert(PENDING_TAG.to_string(), mark.clone());
+                tracing::info!(cluster = %spec.cluster, nodegroup = %spec.name, "creating node group");
+                match eks.create_nodegroup(&spec).await {
+                    Ok(ng) => ng,
+                    Err(e) => {
+                        return ApplyResult::failed(
+                            Value::Null,
+                            eks_diag("Cannot create node group", &e),
+                        )
+                    }
+                }
             }
         };
+        let (cluster, name) = (created.cluster.clone(), created.name.clone());
         // From here on the group exists: every failure returns a state that records it.
         let recorded = |ng: &LiveNodegroup| {
             model::without_unknowns(model::state(
@@ -252,35 +256,64 @@ impl Resource<ProviderData> for Nodegroup {
                 &data.default_tags(),
             ))
         };
-        if let Err(e) = eks
-            .wait_active(&spec.cluster, &name, timeout, &cancel)
-            .await
-        {
-            if let EksError::Cancelled { .. } = e {
-                return interrupted_create(recorded(&created), &planned, &e);
+        if let Err(e) = eks.wait_active(&cluster, &name).await {
+            if e.is_cancelled() {
+                return interrupted_create(recorded(&created), &planned, &e.to_string());
             }
-            // Record the group as it was last seen. After a cancellation (Terraform waits for
-            // this answer) or an unreachable endpoint, no second round of SDK retries: what
-            // CreateNodegroup returned is recorded. A group that is gone is not recorded.
+            // Record the group as it was last seen. Out of time or with EKS unreachable, no
+            // second round of calls: what CreateNodegroup returned is recorded. A group that is
+            // gone is not recorded; one that failed is recorded without its pending tag (the
+            // next apply replaces it rather than taking it over again).
             let state = match &e {
-                EksError::Cancelled { .. } | EksError::Transport { .. } => recorded(&created),
-                _ => match eks.find_nodegroup(&spec.cluster, &name).await {
+                EksError::Timeout { .. } | EksError::Transport { .. } => recorded(&created),
+                _ => match eks.find_nodegroup(&cluster, &name).await {
                     Ok(None) => Value::Null,
-                    Ok(Some(ng)) => recorded(&ng),
+                    Ok(Some(ng)) => {
+                        let _ = eks.remove_tags(&ng.arn, vec![PENDING_TAG.into()]).await;
+                        recorded(&ng)
+                    }
                     Err(_) => recorded(&created),
                 },
             };
             return ApplyResult::failed(state, eks_diag("Node group did not become ready", &e));
         }
-        self.finish(
-            data,
-            &clients,
-            &spec.cluster,
-            &name,
-            &planned,
-            &recorded(&created),
-        )
-        .await
+        let mut warnings = Vec::new();
+        if let Err(e) = eks
+            .remove_tags(&created.arn, vec![PENDING_TAG.to_string()])
+            .await
+        {
+            if e.is_cancelled() {
+                return interrupted_create(recorded(&created), &planned, &e.to_string());
+            }
+            warnings.push(Diagnostic::warning(
+                "Node group created; its pending-create tag remains",
+                format!(
+                    "{e}. The node group is recorded in the state; the tag {PENDING_TAG} is \
+                     removed by the next apply that changes the group."
+                ),
+            ));
+        }
+        let mut result = self
+            .finish(
+                data,
+                &clients,
+                &cluster,
+                &name,
+                &planned,
+                &recorded(&created),
+            )
+            .await;
+        if result.diagnostics.has_errors() && ctx.is_cancelled() && !result.state.is_null() {
+            return interrupted_create(
+                recorded(&created),
+                &planned,
+                "Terraform asked the provider to stop while it finished the node group",
+            );
+        }
+        for w in warnings {
+            result.diagnostics.push(w);
+        }
+        result
     }
 
     async fn read(&self, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
@@ -288,7 +321,7 @@ impl Resource<ProviderData> for Nodegroup {
         let Some((cluster, name)) = Identity::of(&req.state).address() else {
             return ReadResult::gone();
         };
-        let clients = match clients(ctx).await {
+        let clients = match clients(ctx, READ_TIMEOUT).await {
             Ok(c) => c,
             Err(d) => return ReadResult::failed(req.state, req.private, d),
         };
@@ -309,7 +342,8 @@ impl Resource<ProviderData> for Nodegroup {
         let data = ctx.data();
         let prior = req.prior_state;
         let planned = req.planned;
-        let clients = match clients(ctx).await {
+        let timeout = timeouts::get(&planned, "update", DEFAULT_TIMEOUT);
+        let clients = match clients(ctx, timeout).await {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(prior, d),
         };
@@ -317,7 +351,6 @@ impl Resource<ProviderData> for Nodegroup {
         let id = Identity::of(&prior);
         let cluster = id.cluster_name.0.unwrap_or_default();
         let name = id.name.0.unwrap_or_default();
-        let cancel = ctx.cancellation_token();
         let live = match eks.find_nodegroup(&cluster, &name).await {
             Ok(Some(ng)) => ng,
             Ok(None) => {
@@ -331,7 +364,7 @@ impl Resource<ProviderData> for Nodegroup {
             }
             Err(e) => return ApplyResult::failed(prior, eks_diag("Cannot read node group", &e)),
         };
-        if let Err(d) = apply_changes(eks, &cluster, &name, live, &prior, &planned, &cancel).await {
+        if let Err(d) = apply_changes(eks, &cluster, &name, live, &prior, &planned).await {
             return self
                 .failed_update(data, &clients, &cluster, &name, &prior, d)
                 .await;
@@ -341,19 +374,16 @@ impl Resource<ProviderData> for Nodegroup {
     }
 
     async fn delete(&self, ctx: &Context<ProviderData>, req: DeleteRequest) -> Diagnostics {
-        let eks = match clients(ctx).await {
+        let timeout = timeouts::get(&req.prior_state, "delete", DEFAULT_TIMEOUT);
+        let eks = match clients(ctx, timeout).await {
             Ok(c) => c.eks,
             Err(d) => return d.into(),
         };
         let id = Identity::of(&req.prior_state);
         let cluster = id.cluster_name.0.unwrap_or_default();
         let name = id.name.0.unwrap_or_default();
-        let timeout = timeouts::get(&req.prior_state, "delete", DEFAULT_TIMEOUT);
         tracing::info!(cluster = %cluster, nodegroup = %name, "deleting node group");
-        match eks
-            .delete_nodegroup(&cluster, &name, timeout, &ctx.cancellation_token())
-            .await
-        {
+        match eks.delete_nodegroup(&cluster, &name).await {
             Ok(()) => Diagnostics::new(),
             Err(e) => eks_diag("Cannot delete node group", &e).into(),
         }
@@ -462,8 +492,9 @@ impl Nodegroup {
 
 /// Takes a live group from its last known values to the plan: waits for a group still being
 /// created or updated (an apply interrupted while it waited, or a change made outside
-/// Terraform), then changes its configuration, its version and its tags, each update waited
-/// for within the `update` timeout.
+/// Terraform), then changes its configuration, its version and its tags (the pending-create tag
+/// of an interrupted create goes with the tags no longer wanted), all within the `update`
+/// timeout.
 async fn apply_changes(
     eks: &Eks,
     cluster: &str,
@@ -471,22 +502,20 @@ async fn apply_changes(
     live: LiveNodegroup,
     prior: &Value,
     planned: &Value,
-    cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<(), Diagnostic> {
-    let timeout = timeouts::get(planned, "update", DEFAULT_TIMEOUT);
     let live = if is_unsettled(Some(live.status.as_str())) {
-        eks.wait_active(cluster, name, timeout, cancel)
+        eks.wait_active(cluster, name)
             .await
             .map_err(|e| eks_diag("Node group did not become ready", &e))?
     } else {
         live
     };
     let change = config_change(&live, prior, planned);
-    eks.update_config(cluster, name, &change, timeout, cancel)
+    eks.update_config(cluster, name, &change)
         .await
         .map_err(|e| eks_diag("Cannot update node group", &e))?;
     if let Some(v) = version_change(prior, planned) {
-        eks.update_version(cluster, name, &v, timeout, cancel)
+        eks.update_version(cluster, name, &v)
             .await
             .map_err(|e| eks_diag("Cannot update node group version", &e))?;
     }

@@ -409,8 +409,7 @@ pub fn state(
     let importing = prior.purpose.is_null();
     let (purpose_v, labels_v, taint_v, tags_v) = if importing {
         let (p, labels, user_taints) = purpose::split_live(&ng.labels, &ng.taints);
-        let user_tags: BTreeMap<String, String> = ng
-            .tags
+        let user_tags: BTreeMap<String, String> = super::ownership::visible_tags(&ng.tags)
             .iter()
             .filter(|(k, v)| default_tags.get(*k) != Some(*v))
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -464,7 +463,7 @@ pub fn state(
         force_update_version: prior.force_update_version.clone(),
         labels: labels_v,
         tags: tags_v,
-        tags_all: ng.tags.clone(),
+        tags_all: super::ownership::visible_tags(&ng.tags),
         arn: ng.arn.clone(),
         status: ng.status.clone(),
         autoscaling_group_names: ng.autoscaling_groups.clone(),

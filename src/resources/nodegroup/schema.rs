@@ -53,7 +53,12 @@ fn block() -> Block {
              else lands there, capacity defaults, and the Auto Scaling group tags the cluster autoscaler needs to \
              scale the group from zero. Everything the purpose implies is shown in the plan and can be overridden.\n\n\
              The desired size is set at creation and then left to the cluster autoscaler: changes it makes are \
-             not drift, and raising `min_size` above the live size works in one apply.",
+             not drift, and raising `min_size` above the live size works in one apply.\n\n\
+             A group is created once: until its create is recorded in the state it carries the tag \
+             `terraform-provider-dataplatform:pending-create` (the digest of the planned group), so an apply \
+             that ended before recording it (the provider killed, an answer lost) is followed by one that \
+             records that group instead of creating a second. A group of the configured name without that \
+             tag is never taken over: the apply fails and names the `terraform import` command.",
         )
         .attribute(
             Attribute::computed("id", Type::String)
