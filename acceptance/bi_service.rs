@@ -228,6 +228,22 @@ fn metabase_as_in_the_seed_applies_rolls_drifts_imports_and_destroys() {
             text.contains("0 to add, 1 to change, 0 to destroy"),
             "{text}"
         );
+        // The hand-set replica count belongs to whoever set it: applying ours back is a
+        // conflict naming them and the field, until the service says to force.
+        let out = apply(&ws);
+        let flat = out.text().split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            !out.success()
+                && flat.contains("Conflicting field managers on Deployment/metabase/metabase")
+                && flat.contains(".spec.replicas")
+                && flat.contains("force_conflicts = true"),
+            "terraform {v}:\n{}",
+            out.text()
+        );
+        ws.write(
+            "main.tf",
+            &metabase(v, "0.41.0", "  force_conflicts = true\n"),
+        );
         apply(&ws).assert_success();
         assert!(e.kube.get(SERVICE).is_some(), "the Service is back");
         assert_eq!(

@@ -254,6 +254,23 @@ fn the_seed_pool_applies_and_spark_submit_lands_where_it_says() {
             "terraform {v}:\n{text}"
         );
         assert!(text.contains("ConfigMap/etl/etl-pod-templates"), "{text}");
+        // The edited template is a field another manager now owns: a conflict until forced.
+        let out = apply(&ws);
+        let flat = out.text().split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            !out.success() && flat.contains(".data.driver.yaml"),
+            "terraform {v}:\n{}",
+            out.text()
+        );
+        ws.write(
+            "main.tf",
+            &config(
+                &e.aws,
+                &dir,
+                "",
+                "  conf = {\n    \"spark.sql.shuffle.partitions\" = \"400\"\n  }\n  force_conflicts = true\n",
+            ),
+        );
         apply(&ws).assert_success();
         assert!(e
             .kube

@@ -844,8 +844,7 @@ impl Kube {
                     Ok(l) => l.items,
                     // Served but not listable by us, or gone since discovery.
                     Err(KubeError::Api {
-                        code: 403..=405,
-                        ..
+                        code: 403..=405, ..
                     }) => continue,
                     Err(e) => return Err(e),
                 };
