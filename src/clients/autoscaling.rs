@@ -367,7 +367,7 @@ mod tests {
         Arc<AtomicUsize>,
         tokio::task::JoinHandle<()>,
     ) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncWriteExt;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -380,30 +380,11 @@ mod tests {
                 let (asked, count) = (asked2.clone(), count2.clone());
                 tokio::spawn(async move {
                     loop {
-                        let mut buf = Vec::new();
-                        let mut chunk = [0u8; 4096];
-                        let head_end = loop {
-                            match conn.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            }
-                            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                                break i + 4;
-                            }
+                        let Some((_, body)) =
+                            crate::clients::test_http::read_request(&mut conn).await
+                        else {
+                            return;
                         };
-                        let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
-                        let length: usize = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:"))
-                            .and_then(|v| v.trim().parse().ok())
-                            .unwrap_or(0);
-                        while buf.len() < head_end + length {
-                            match conn.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            }
-                        }
-                        let body = String::from_utf8_lossy(&buf[head_end..]).to_string();
                         let groups: Vec<String> = body
                             .split('&')
                             .filter_map(|kv| kv.split_once('='))

@@ -1039,7 +1039,7 @@ mod tests {
     /// A loopback stand-in for the EKS REST API answering every request (head and body) with
     /// `answer`.
     async fn stub(answer: Arc<dyn Fn(&str) -> Answer + Send + Sync>) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncWriteExt;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -1048,30 +1048,12 @@ mod tests {
             while let Ok((mut conn, _)) = listener.accept().await {
                 let answer = answer.clone();
                 tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    let head_end = loop {
-                        match conn.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i + 4;
-                        }
+                    let Some((head, body)) =
+                        crate::clients::test_http::read_request(&mut conn).await
+                    else {
+                        return;
                     };
-                    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(0);
-                    while buf.len() < head_end + length {
-                        match conn.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let request = String::from_utf8_lossy(&buf).to_string();
+                    let request = format!("{head}{body}");
                     let Some((status, kind, body)) = answer(&request) else {
                         tokio::time::sleep(Duration::from_secs(300)).await;
                         return;

@@ -8,4 +8,6 @@ pub mod eks;
 pub mod eks_token;
 pub mod kube;
 pub mod rollout;
+#[cfg(test)]
+mod test_http;
 pub mod wait;
