@@ -114,6 +114,15 @@ impl KubeError {
     }
 }
 
+/// What a namespace holds, as far as the caller may see.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NamespaceContents {
+    /// `Kind/name` of every object found.
+    pub objects: Vec<String>,
+    /// Kinds the caller is not allowed to list.
+    pub unreadable: Vec<String>,
+}
+
 /// A kind the provider manages, with what the API needs to address it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Kind {
@@ -786,11 +795,15 @@ impl Kube {
     }
 
     /// Every object in a namespace, as `Kind/name`, of every namespaced kind the server
-    /// serves that can be listed (found through discovery, so custom resources count).
+    /// serves that can be listed (found through discovery, so custom resources count), and
+    /// the kinds the caller may not list (so the namespace cannot be proven empty).
     ///
     /// # Errors
     /// API and transport errors.
-    pub async fn namespace_contents(&self, namespace: &str) -> Result<Vec<String>, KubeError> {
+    pub async fn namespace_contents(
+        &self,
+        namespace: &str,
+    ) -> Result<NamespaceContents, KubeError> {
         let mut lists = vec![(
             String::new(),
             self.call("discovery", "v1", |client| async move {
@@ -816,7 +829,7 @@ impl Kube {
                 .await?;
             lists.push((gv.to_string(), list));
         }
-        let mut found = Vec::new();
+        let mut found = NamespaceContents::default();
         for (gv, list) in lists {
             let gv = if gv.is_empty() { "v1".to_string() } else { gv };
             for res in list.resources {
@@ -842,21 +855,29 @@ impl Kube {
                     .await;
                 let items = match items {
                     Ok(l) => l.items,
-                    // Served but not listable by us, or gone since discovery.
                     Err(KubeError::Api {
-                        code: 403..=405, ..
+                        code: 401 | 403, ..
+                    }) => {
+                        found.unreadable.push(res.kind.clone());
+                        continue;
+                    }
+                    // Gone since discovery, or not listable after all.
+                    Err(KubeError::Api {
+                        code: 404 | 405, ..
                     }) => continue,
                     Err(e) => return Err(e),
                 };
                 for o in items {
                     if let Some(name) = o.metadata.name {
-                        found.push(format!("{}/{name}", res.kind));
+                        found.objects.push(format!("{}/{name}", res.kind));
                     }
                 }
             }
         }
-        found.sort();
-        found.dedup();
+        found.objects.sort();
+        found.objects.dedup();
+        found.unreadable.sort();
+        found.unreadable.dedup();
         Ok(found)
     }
 

@@ -351,10 +351,22 @@ async fn autoscaled(
         if !seen.insert(ns.to_string()) {
             continue;
         }
-        for hpa in kube
+        let hpas = match kube
             .list("autoscaling/v2", "HorizontalPodAutoscaler", ns, "")
-            .await?
+            .await
         {
+            Ok(h) => h,
+            // Credentials that may not list autoscalers (or a cluster without the API): no
+            // autoscaler the provider could defer to.
+            Err(KubeError::Api {
+                code: 403 | 404, ..
+            }) => {
+                tracing::debug!(namespace = ns, "autoscalers not listed");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        for hpa in hpas {
             let target = &hpa["spec"]["scaleTargetRef"];
             if target["kind"] == "Deployment" {
                 if let Some(name) = target["name"].as_str() {
@@ -425,7 +437,7 @@ async fn delete_owned(
             continue;
         }
         if r.kind == "Namespace" {
-            let others = match kube.namespace_contents(&r.name).await {
+            let contents = match kube.namespace_contents(&r.name).await {
                 Ok(c) => c,
                 Err(e) => {
                     return Err((
@@ -434,7 +446,20 @@ async fn delete_owned(
                     ))
                 }
             };
-            let others: Vec<String> = others
+            if !contents.unreadable.is_empty() {
+                let d = Diagnostic::warning(
+                    format!("{r} left in place"),
+                    format!(
+                        "{r} is not deleted: the credentials in use may not list {}, so nothing proves the \
+                         namespace holds only what this resource created. Delete it by hand if it is empty.",
+                        contents.unreadable.join(", ")
+                    ),
+                );
+                kept.push((r, d));
+                continue;
+            }
+            let others: Vec<String> = contents
+                .objects
                 .into_iter()
                 .filter(|o| !ownership::cluster_made(o))
                 .collect();
