@@ -214,6 +214,17 @@ fn read(diags: &[pb::Diagnostic]) -> (String, Vec<Vec<String>>) {
 }
 
 /// What one RPC answered for one value.
+/// What each RPC answered, read for the test.
+fn answers(replies: Vec<(&'static str, Vec<pb::Diagnostic>)>) -> Vec<Answer> {
+    replies
+        .into_iter()
+        .map(|(rpc, d)| {
+            let (text, errors) = read(&d);
+            Answer { rpc, text, errors }
+        })
+        .collect()
+}
+
 struct Answer {
     rpc: &'static str,
     text: String,
@@ -254,16 +265,10 @@ async fn validate_provider(client: &mut Client, config: &Value) -> Vec<Answer> {
         .await
         .expect("ConfigureProvider")
         .into_inner();
-    [
+    answers(vec![
         ("ValidateProviderConfig", v.diagnostics),
         ("ConfigureProvider", c.diagnostics),
-    ]
-    .into_iter()
-    .map(|(rpc, d)| {
-        let (text, errors) = read(&d);
-        Answer { rpc, text, errors }
-    })
-    .collect()
+    ])
 }
 
 async fn validate_and_plan(
@@ -297,16 +302,10 @@ async fn validate_and_plan(
         .await
         .expect("PlanResourceChange")
         .into_inner();
-    [
+    answers(vec![
         ("ValidateResourceConfig", v.diagnostics),
         ("PlanResourceChange", p.diagnostics),
-    ]
-    .into_iter()
-    .map(|(rpc, d)| {
-        let (text, errors) = read(&d);
-        Answer { rpc, text, errors }
-    })
-    .collect()
+    ])
 }
 
 async fn validate_data_source(
