@@ -561,7 +561,21 @@ fn kubectl_reads_and_writes_through_the_sandbox_kubeconfig() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: probe\n  namespace: default\ndata:\n  a: c\n",
     )
     .expect("manifest");
-    kubectl(&["apply", "--server-side", "--validate=false", "-f", m]);
+    // `kubectl create` owns the value: changing it with a server-side apply is a conflict,
+    // as on a real API server, until kubectl is told to force.
+    let conflict = std::process::Command::new("kubectl")
+        .args(["apply", "--server-side", "--validate=false", "-f", m])
+        .args(["--request-timeout=20s"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("HOME", dir.path())
+        .output()
+        .expect("run kubectl");
+    let text = String::from_utf8_lossy(&conflict.stderr);
+    assert!(
+        !conflict.status.success() && text.contains("conflict") && text.contains(".data.a"),
+        "{text}"
+    );
+    kubectl(&["apply", "--server-side", "--force-conflicts", "--validate=false", "-f", m]);
     assert_eq!(
         kubectl(&["get", "configmap", "probe", "-o", "jsonpath={.data.a}"]).trim(),
         "c"
