@@ -575,7 +575,14 @@ fn kubectl_reads_and_writes_through_the_sandbox_kubeconfig() {
         !conflict.status.success() && text.contains("conflict") && text.contains(".data.a"),
         "{text}"
     );
-    kubectl(&["apply", "--server-side", "--force-conflicts", "--validate=false", "-f", m]);
+    kubectl(&[
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--validate=false",
+        "-f",
+        m,
+    ]);
     assert_eq!(
         kubectl(&["get", "configmap", "probe", "-o", "jsonpath={.data.a}"]).trim(),
         "c"
