@@ -7,6 +7,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
 
 /// How to reach AWS. Built from the provider configuration.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -58,6 +59,17 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 
 /// Attempts per call, counting the first: enough to ride out sustained throttling.
 pub const MAX_ATTEMPTS: u32 = 10;
+
+/// The retry partition of a service client: the attempts and backoff of [`load`] bound its
+/// retries, not the SDK's default retry quota. That quota (500 tokens, up to 14 per retried
+/// server error, shared by every client of the service in the process) runs dry during a long
+/// apply under sustained throttling, and from then on calls fail at their first error. The
+/// AWS provider's clients have no such limiter either.
+pub fn retry_partition(service: &'static str) -> RetryPartition {
+    RetryPartition::custom(service)
+        .token_bucket(TokenBucket::unlimited())
+        .build()
+}
 
 /// Loads the SDK configuration. Reads environment and shared files; makes a network call only
 /// when a role is assumed (and only when credentials are first needed).

@@ -1085,6 +1085,42 @@ mod tests {
         Eks::new(Client::from_conf(conf))
     }
 
+    /// Under sustained server errors every call still gets all its attempts: the SDK's retry
+    /// quota, which the default partition would drain, does not cut them short.
+    #[tokio::test]
+    async fn server_errors_are_retried_whatever_came_before() {
+        use aws_sdk_eks::config::retry::RetryConfig;
+        use aws_sdk_eks::config::{BehaviorVersion, Credentials, Region};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let asked = Arc::new(AtomicUsize::new(0));
+        let seen = asked.clone();
+        let body = r#"{"message":"Service unavailable"}"#.to_string();
+        let url = stub(Arc::new(move |_: &str| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            Some((503, Some("ServiceUnavailableException"), body.clone()))
+        }))
+        .await;
+        let conf = aws_sdk_eks::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&url)
+            .region(Region::new("eu-central-1"))
+            .credentials_provider(Credentials::new("AKID", "secret", None, None, "test"))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(3)
+                    .with_initial_backoff(Duration::from_millis(1))
+                    .with_max_backoff(Duration::from_millis(2)),
+            )
+            .retry_partition(crate::clients::aws::retry_partition("eks-test"))
+            .build();
+        let eks = Eks::new(Client::from_conf(conf));
+        // 60 calls of 2 retries at 14 tokens each: far beyond the default quota of 500.
+        for _ in 0..60 {
+            assert!(eks.find_cluster("analytics").await.is_err());
+        }
+        assert_eq!(asked.load(Ordering::SeqCst), 180);
+    }
+
     async fn describe_with(answer: Answer) -> Result<Option<Nodegroup>, EksError> {
         let url = stub(Arc::new(move |_: &str| answer.clone())).await;
         eks(&url).find_nodegroup("analytics", "infra").await

@@ -121,7 +121,8 @@ impl ProviderData {
             .get_or_try_init(|| async {
                 let endpoint = self.aws_settings()?.eks_endpoint;
                 let conf = self.sdk_config().await?;
-                let mut b = aws_sdk_eks::config::Builder::from(conf);
+                let mut b = aws_sdk_eks::config::Builder::from(conf)
+                    .retry_partition(crate::clients::aws::retry_partition("eks"));
                 if let Some(ep) = endpoint {
                     b = b.endpoint_url(ep);
                 }
@@ -140,7 +141,8 @@ impl ProviderData {
             .get_or_try_init(|| async {
                 let endpoint = self.aws_settings()?.autoscaling_endpoint;
                 let conf = self.sdk_config().await?;
-                let mut b = aws_sdk_autoscaling::config::Builder::from(conf);
+                let mut b = aws_sdk_autoscaling::config::Builder::from(conf)
+                    .retry_partition(crate::clients::aws::retry_partition("autoscaling"));
                 if let Some(ep) = endpoint {
                     b = b.endpoint_url(ep);
                 }
