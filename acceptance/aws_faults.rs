@@ -32,12 +32,6 @@ use crate::support::{
     wait_while_running, Output, Running, Workspace, TERRAFORM_VERSIONS,
 };
 
-fn workspace(sb: &Sandbox) -> Workspace {
-    let mut ws = Workspace::new(TERRAFORM_VERSIONS[0]);
-    sb.apply_env(&mut ws);
-    ws
-}
-
 fn provider_block() -> String {
     format!(
         "{}\nprovider \"dataplatform\" {{\n  region = \"eu-central-1\"\n}}\n",
@@ -119,7 +113,7 @@ fn stand_in_down_longer_than_the_retries() {
 /// killed. It comes back on the same port, re-seeded, with the node groups lost.
 fn stand_in_lost_mid_apply(outage: Outage) {
     let mut sb = Sandbox::start();
-    let ws = workspace(&sb);
+    let ws = sb.workspace(TERRAFORM_VERSIONS[0]);
     let config = format!(
         "{}{}{}{}",
         provider_block(),
@@ -342,7 +336,7 @@ fn a_stand_in_restarted_under_polling_keeps_its_ids() {
 #[test]
 fn ctrl_c_while_waiting_on_a_node_group() {
     let sb = Sandbox::start();
-    let mut ws = workspace(&sb);
+    let mut ws = sb.workspace(TERRAFORM_VERSIONS[0]);
     let log = ws.dir.path().join("terraform.log");
     ws.env("TF_LOG_PROVIDER", "INFO");
     ws.env("TF_LOG_PATH", &log.to_string_lossy());
@@ -449,7 +443,7 @@ fn ctrl_c_while_waiting_on_a_node_group() {
 #[test]
 fn ctrl_c_during_an_update_and_a_destroy_then_both_resume() {
     let sb = Sandbox::start();
-    let mut ws = workspace(&sb);
+    let mut ws = sb.workspace(TERRAFORM_VERSIONS[0]);
     ws.env("TF_LOG_PROVIDER", "INFO");
     let config = |max| {
         format!(
@@ -692,7 +686,7 @@ fn check_hundred(sb: &Sandbox, team: &str, min: i32, max: i32) {
 #[test]
 fn hundred_node_groups_with_parallelism_20() {
     let sb = Sandbox::start();
-    let ws = workspace(&sb);
+    let ws = sb.workspace(TERRAFORM_VERSIONS[0]);
     ws.write("main.tf", &hundred(&sb, "data", 0, 5));
     ws.init().assert_success();
     let limit = Duration::from_secs(600);

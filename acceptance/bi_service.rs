@@ -231,7 +231,7 @@ fn metabase_as_in_the_seed_applies_rolls_drifts_imports_and_destroys() {
         // The hand-set replica count belongs to whoever set it: applying ours back is a
         // conflict naming them and the field, until the service says to force.
         let out = apply(&ws);
-        let flat = out.text().split_whitespace().collect::<Vec<_>>().join(" ");
+        let flat = out.flat();
         assert!(
             !out.success()
                 && flat.contains("Conflicting field managers on Deployment/metabase/metabase")
@@ -352,7 +352,7 @@ fn superset_and_redash_render_with_their_wiring_and_a_failed_rollout_is_tainted(
         ws.init().assert_success();
         let out = apply(&ws);
         out.assert_failure();
-        let text = out.text().split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = out.flat();
         assert!(text.contains("Rollout failed"), "terraform {v}:\n{text}");
         assert!(text.contains("ImagePullBackOff"), "terraform {v}:\n{text}");
         assert!(

@@ -503,9 +503,7 @@ pub fn env() -> ClusterEnv {
 
 /// A workspace pointed at the environment's AWS sandbox.
 pub fn workspace(version: &str, e: &ClusterEnv) -> crate::support::Workspace {
-    let mut ws = crate::support::Workspace::new(version);
-    e.aws.apply_env(&mut ws);
-    ws
+    e.aws.workspace(version)
 }
 
 /// kubectl, as a user of `make sandbox` runs it: reads (tables, `-o yaml`, `describe`) and, with

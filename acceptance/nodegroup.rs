@@ -67,12 +67,6 @@ output "executor_placement" {{
     )
 }
 
-fn workspace(v: &str, sb: &Sandbox) -> Workspace {
-    let mut ws = Workspace::new(v);
-    sb.apply_env(&mut ws);
-    ws
-}
-
 fn state_of(ws: &Workspace, address: &str) -> Json {
     state_resources(ws)
         .into_iter()
@@ -85,7 +79,7 @@ fn state_of(ws: &Workspace, address: &str) -> Json {
 fn seed_groups_apply_update_replace_destroy() {
     for v in TERRAFORM_VERSIONS {
         let sb = Sandbox::start();
-        let ws = workspace(v, &sb);
+        let ws = sb.workspace(v);
         ws.write("main.tf", &seed_config(&sb, "", ""));
         ws.init().assert_success();
 
@@ -219,7 +213,7 @@ fn seed_groups_apply_update_replace_destroy() {
 fn drift_import_and_autoscaler_ownership() {
     for v in TERRAFORM_VERSIONS {
         let sb = Sandbox::start();
-        let ws = workspace(v, &sb);
+        let ws = sb.workspace(v);
         ws.write("main.tf", &seed_config(&sb, "", ""));
         ws.init().assert_success();
         apply(&ws).assert_success();
@@ -351,7 +345,7 @@ fn drift_import_and_autoscaler_ownership() {
 fn converges_under_throttling_and_reports_update_failures() {
     for v in TERRAFORM_VERSIONS {
         let sb = Sandbox::start();
-        let ws = workspace(v, &sb);
+        let ws = sb.workspace(v);
         ws.write("main.tf", &seed_config(&sb, "", ""));
         ws.init().assert_success();
         sb.control(
@@ -440,7 +434,7 @@ fn converges_under_throttling_and_reports_update_failures() {
 fn timeouts_are_honoured_and_state_records_what_exists() {
     let v = TERRAFORM_VERSIONS[0];
     let sb = Sandbox::start();
-    let ws = workspace(v, &sb);
+    let ws = sb.workspace(v);
     sb.control("POST", "/_sandbox/lifecycle", &json!({"describes": 100000}));
     ws.write(
         "main.tf",
@@ -514,7 +508,7 @@ fn bad_input_fails_at_plan_with_the_attribute_and_creates_nothing() {
     ];
     let v = TERRAFORM_VERSIONS[0];
     let sb = Sandbox::start();
-    let ws = workspace(v, &sb);
+    let ws = sb.workspace(v);
     ws.init().assert_success();
     let base = seed_config(
         &sb,

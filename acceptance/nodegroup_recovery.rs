@@ -24,12 +24,6 @@ use crate::support::{
 
 const PENDING_TAG: &str = "terraform-provider-dataplatform:pending-create";
 
-fn workspace(v: &str, sb: &Sandbox) -> Workspace {
-    let mut ws = Workspace::new(v);
-    sb.apply_env(&mut ws);
-    ws
-}
-
 /// A node group resource; `naming` is its `name = ...` or `name_prefix = ...` line.
 fn nodegroup(sb: &Sandbox, label: &str, naming: &str, extra: &str) -> String {
     format!(
@@ -86,7 +80,7 @@ fn with_prefix(names: Vec<String>, prefix: &str) -> Vec<String> {
 fn provider_killed_while_creating_then_reapplied_records_each_group_once() {
     let sb = Sandbox::start();
     for (i, v) in TERRAFORM_VERSIONS.iter().enumerate() {
-        let ws = workspace(v, &sb);
+        let ws = sb.workspace(v);
         let (named, prefix) = (format!("killed{i}"), format!("gen{i}-"));
         ws.write(
             "main.tf",
@@ -235,7 +229,7 @@ fn create_elsewhere(sb: &Sandbox, name: &str) {
 fn a_foreign_group_of_the_planned_name_is_refused_then_imported() {
     let sb = Sandbox::start();
     for (i, v) in TERRAFORM_VERSIONS.iter().enumerate() {
-        let ws = workspace(v, &sb);
+        let ws = sb.workspace(v);
         let name = format!("foreign{i}");
         create_elsewhere(&sb, &name);
         // Read back by the SDK as EKS would answer it: the disk size is a number.
@@ -298,7 +292,7 @@ fn a_foreign_group_of_the_planned_name_is_refused_then_imported() {
 fn an_unreadable_describe_answer_is_reported_as_such() {
     let sb = Sandbox::start();
     for (i, v) in TERRAFORM_VERSIONS.iter().enumerate() {
-        let ws = workspace(v, &sb);
+        let ws = sb.workspace(v);
         let name = format!("unreadable{i}");
         ws.write(
             "main.tf",
@@ -349,7 +343,7 @@ fn ctrl_c_and_timeouts_end_a_slow_aws_call() {
         &json!({"latency_ms": 120_000, "services": ["eks"], "operations": ["DescribeNodegroup"]}),
     );
     for (i, v) in TERRAFORM_VERSIONS.iter().enumerate() {
-        let mut ws = workspace(v, &sb);
+        let mut ws = sb.workspace(v);
         ws.env("TF_LOG_PROVIDER", "INFO");
         ws.write(
             "main.tf",
@@ -380,7 +374,7 @@ fn ctrl_c_and_timeouts_end_a_slow_aws_call() {
     }
 
     // A create timeout bounds the calls as well as the waits.
-    let ws = workspace(TERRAFORM_VERSIONS[0], &sb);
+    let ws = sb.workspace(TERRAFORM_VERSIONS[0]);
     ws.write(
         "main.tf",
         &config(&[nodegroup(

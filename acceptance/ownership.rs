@@ -54,7 +54,7 @@ fn assert_log_clean(ws: &Workspace) {
 fn assert_failed_with(out: &Output, needles: &[&str]) {
     let text = out.text();
     assert!(!out.success(), "expected a failure:\n{text}");
-    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = out.flat();
     for n in needles {
         assert!(flat.contains(n), "expected {n:?} in:\n{text}");
     }
@@ -438,7 +438,7 @@ fn existing_objects_are_refused_imported_or_adopted() {
         );
         let out = second.run(&["destroy", "-auto-approve", "-no-color"]);
         assert!(out.success(), "terraform {v}: {}", out.text());
-        let flat = out.text().split_whitespace().collect::<Vec<_>>().join(" ");
+        let flat = out.flat();
         assert!(
             flat.contains(&format!("Namespace/{ns} left in place"))
                 && flat.contains("ConfigMap/theirs"),
@@ -536,14 +536,14 @@ fn resources_on_a_cluster_deleted_outside_terraform_are_gone() {
         // Refresh drops the resources, with a warning; the plan creates them again.
         let out = plan(&ws);
         assert!(out.success(), "terraform {v}: {}", out.text());
-        let flat = out.text().split_whitespace().collect::<Vec<_>>().join(" ");
+        let flat = out.flat();
         assert!(flat.contains("cluster no longer exists"), "{}", out.text());
         assert!(flat.contains("2 to add"), "{}", out.text());
 
         // A destroy that does not refresh finishes, with the same warning.
         let out = ws.run(&["destroy", "-auto-approve", "-no-color", "-refresh=false"]);
         assert!(out.success(), "terraform {v}: {}", out.text());
-        let flat = out.text().split_whitespace().collect::<Vec<_>>().join(" ");
+        let flat = out.flat();
         assert!(flat.contains("cluster no longer exists"), "{}", out.text());
         assert!(state_resources(&ws).is_empty());
         assert_log_clean(&ws);

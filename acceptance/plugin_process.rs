@@ -26,23 +26,28 @@ impl Drop for Running {
 }
 
 fn first_line(child: &mut Child, limit: Duration) -> String {
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut lines = Vec::new();
-        loop {
-            let mut line = String::new();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    lines.push(line.clone());
-                    let _ = tx.send(line);
-                }
-            }
-        }
-    });
-    rx.recv_timeout(limit).expect("no line on stdout in time")
+    stdout_lines(child)
+        .recv_timeout(limit)
+        .expect("no line on stdout in time")
+}
+
+/// The provider started as Terraform starts it with auto mTLS: a P-521 client certificate
+/// (a CA for `localhost`) in `PLUGIN_CLIENT_CERT`, and `protocols` offered.
+fn spawn_with_client_cert(protocols: &str, extra_env: &[(&str, &str)]) -> Child {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("P-521 key");
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let client = params.self_signed(&key).expect("client certificate");
+    Command::new(provider_binary())
+        .env("TF_PLUGIN_MAGIC_COOKIE", COOKIE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", protocols)
+        .envs(extra_env.iter().copied())
+        .env("PLUGIN_CLIENT_CERT", client.pem())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start provider")
 }
 
 #[test]
@@ -74,21 +79,10 @@ fn refuses_clients_without_protocol_6() {
 
 #[test]
 fn handshake_line_announces_a_localhost_certificate_without_padding() {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("P-521 key");
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let client = params.self_signed(&key).expect("client certificate");
-    let mut child = Command::new(provider_binary())
-        .env("TF_PLUGIN_MAGIC_COOKIE", COOKIE)
-        .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
-        .env("PLUGIN_MIN_PORT", "10000")
-        .env("PLUGIN_MAX_PORT", "25000")
-        .env("PLUGIN_CLIENT_CERT", client.pem())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start provider");
+    let mut child = spawn_with_client_cert(
+        "5,6",
+        &[("PLUGIN_MIN_PORT", "10000"), ("PLUGIN_MAX_PORT", "25000")],
+    );
     let line = first_line(&mut child, Duration::from_secs(10));
     let _guard = Running(child);
     let fields: Vec<&str> = line.trim_end().split('|').collect();
@@ -236,19 +230,7 @@ fn without_mutual_tls_the_plugin_serves_a_private_unix_socket_and_no_tcp_port() 
 
 #[test]
 fn with_mutual_tls_the_plugin_listens_on_loopback_only() {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("P-521 key");
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let client = params.self_signed(&key).expect("client certificate");
-    let mut child = Command::new(provider_binary())
-        .env("TF_PLUGIN_MAGIC_COOKIE", COOKIE)
-        .env("PLUGIN_PROTOCOL_VERSIONS", "6")
-        .env("PLUGIN_CLIENT_CERT", client.pem())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start provider");
+    let mut child = spawn_with_client_cert("6", &[]);
     let line = first_line(&mut child, Duration::from_secs(10));
     let guard = Running(child);
     let fields: Vec<&str> = line.trim_end().split('|').collect();

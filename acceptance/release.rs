@@ -226,11 +226,6 @@ resource "dataplatform_nodegroup" "infra" {{
     }
 }
 
-/// Output text on one line per paragraph: Terraform wraps long messages at 78 columns.
-fn flat(out: &Output) -> String {
-    out.text().split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 #[test]
 fn release_installs_from_a_filesystem_mirror_with_a_lock_file() {
     let tmp = tempfile::tempdir().expect("temporary directory");
@@ -377,7 +372,7 @@ fn release_installs_from_a_filesystem_mirror_with_a_lock_file() {
         let init = tf.init();
         init.assert_success();
         assert!(
-            flat(&init).contains(
+            init.flat().contains(
                 "Reusing previous version of dataplatform/dataplatform from the dependency lock file"
             ),
             "terraform {v}:\n{}",
@@ -424,7 +419,7 @@ fn release_installs_from_a_filesystem_mirror_with_a_lock_file() {
         let init = tf.init();
         init.assert_failure();
         assert!(
-            flat(&init).contains(&format!(
+            init.flat().contains(&format!(
                 "the current package for {PROVIDER_ADDRESS} {VERSION} doesn't match any of the \
                  checksums previously recorded in the dependency lock file"
             )),

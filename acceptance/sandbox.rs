@@ -253,6 +253,13 @@ impl Sandbox {
         }
     }
 
+    /// A Terraform `version` workspace pointed at this sandbox.
+    pub fn workspace(&self, version: &str) -> Workspace {
+        let mut ws = Workspace::new(version);
+        self.apply_env(&mut ws);
+        ws
+    }
+
     /// Calls the sandbox's control API.
     pub fn control(&self, method: &str, path: &str, body: &Json) -> Json {
         let hostport = self

@@ -11,6 +11,9 @@ use crate::support::{
     apply, assert_no_changes, line_of, plan, required_providers, TERRAFORM_VERSIONS,
 };
 
+/// A setting of the pool's own `conf`, as the update step writes it.
+const SHUFFLE_CONF: &str = "  conf = {\n    \"spark.sql.shuffle.partitions\" = \"400\"\n  }\n";
+
 /// The seed's Spark node groups and a pool on them; `executor_extra` and `pool_extra` are
 /// spliced into the pool.
 fn config(sb: &Sandbox, template_dir: &str, executor_extra: &str, pool_extra: &str) -> String {
@@ -214,15 +217,7 @@ fn the_seed_pool_applies_and_spark_submit_lands_where_it_says() {
         }
 
         // Configuration changes update in place.
-        ws.write(
-            "main.tf",
-            &config(
-                &e.aws,
-                &dir,
-                "",
-                "  conf = {\n    \"spark.sql.shuffle.partitions\" = \"400\"\n  }\n",
-            ),
-        );
+        ws.write("main.tf", &config(&e.aws, &dir, "", SHUFFLE_CONF));
         let p = plan(&ws);
         assert!(
             p.text().contains("0 to add, 1 to change, 0 to destroy"),
@@ -256,7 +251,7 @@ fn the_seed_pool_applies_and_spark_submit_lands_where_it_says() {
         assert!(text.contains("ConfigMap/etl/etl-pod-templates"), "{text}");
         // The edited template is a field another manager now owns: a conflict until forced.
         let out = apply(&ws);
-        let flat = out.text().split_whitespace().collect::<Vec<_>>().join(" ");
+        let flat = out.flat();
         assert!(
             !out.success() && flat.contains(".data.driver.yaml"),
             "terraform {v}:\n{}",
@@ -268,7 +263,7 @@ fn the_seed_pool_applies_and_spark_submit_lands_where_it_says() {
                 &e.aws,
                 &dir,
                 "",
-                "  conf = {\n    \"spark.sql.shuffle.partitions\" = \"400\"\n  }\n  force_conflicts = true\n",
+                &format!("{SHUFFLE_CONF}  force_conflicts = true\n"),
             ),
         );
         apply(&ws).assert_success();

@@ -102,6 +102,11 @@ impl Output {
             .collect::<Vec<_>>()
             .join("\n")
     }
+
+    /// [`Self::text`] on one line: Terraform wraps long messages at 78 columns.
+    pub fn flat(&self) -> String {
+        self.text().split_whitespace().collect::<Vec<_>>().join(" ")
+    }
 }
 
 /// A temporary Terraform working directory wired to the provider under test.

@@ -13,6 +13,7 @@ use aws_sdk_autoscaling::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use thiserror::Error;
 
+use super::aws::SdkFailure;
 use super::bounds::{Bounds, Cut};
 
 /// What went wrong with Auto Scaling (throttling and 5xx were already retried).
@@ -51,20 +52,13 @@ impl From<Cut> for Failure {
 fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: SdkError<E, HttpResponse>,
 ) -> Failure {
-    if let Some(code) = e.code() {
-        return Failure::Api {
-            code: code.to_string(),
-            message: e.message().unwrap_or("").to_string(),
-        };
-    }
-    match (&e, e.raw_response()) {
-        (SdkError::ServiceError(_) | SdkError::ResponseError(_), Some(raw)) => {
-            Failure::Unreadable {
-                status: raw.status().as_u16(),
-                detail: super::aws::error_chain(&e),
-            }
-        }
-        _ => Failure::Transport(super::aws::error_chain(&e)),
+    match SdkFailure::of(&e) {
+        SdkFailure::Api { code, message } => Failure::Api { code, message },
+        SdkFailure::Unreadable { status } => Failure::Unreadable {
+            status,
+            detail: super::aws::error_chain(&e),
+        },
+        SdkFailure::Transport => Failure::Transport(super::aws::error_chain(&e)),
     }
 }
 

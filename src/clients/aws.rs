@@ -8,6 +8,9 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// How to reach AWS. Built from the provider configuration.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -44,17 +47,58 @@ impl std::fmt::Debug for AssumeRole {
 /// An error and its causes, as one line: `dispatch failure: io error: ...: Connection refused
 /// (os error 111)`. Unlike the SDK's `DisplayErrorContext`, no debug dump of the error types.
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    error_chain_skipping(err, &[])
+}
+
+/// [`error_chain`] without the links whose whole text is one of `skip` (wrappers that say
+/// only that something failed).
+pub fn error_chain_skipping(err: &(dyn std::error::Error + 'static), skip: &[&str]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(err);
     while let Some(e) = next {
         let text = e.to_string();
         // A wrapper often repeats its cause's text: keep each piece once.
-        if !text.is_empty() && !parts.last().is_some_and(|p| p.ends_with(&text)) {
+        if !text.is_empty()
+            && !skip.contains(&text.as_str())
+            && !parts.last().is_some_and(|p| p.ends_with(&text))
+        {
             parts.push(text);
         }
         next = e.source();
     }
     parts.join(": ")
+}
+
+/// What an SDK call's failure was, whatever the service.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SdkFailure {
+    /// The service answered with a named error.
+    Api { code: String, message: String },
+    /// An answer came, and neither its output nor a named error could be read from it.
+    Unreadable { status: u16 },
+    /// No answer: the request did not get through, or the answer did not arrive.
+    Transport,
+}
+
+impl SdkFailure {
+    pub fn of<E: ProvideErrorMetadata + std::error::Error + 'static>(
+        err: &SdkError<E, HttpResponse>,
+    ) -> SdkFailure {
+        if let Some(code) = err.code() {
+            return SdkFailure::Api {
+                code: code.to_string(),
+                message: err.message().unwrap_or("").to_string(),
+            };
+        }
+        match (err, err.raw_response()) {
+            (SdkError::ServiceError(_) | SdkError::ResponseError(_), Some(raw)) => {
+                SdkFailure::Unreadable {
+                    status: raw.status().as_u16(),
+                }
+            }
+            _ => SdkFailure::Transport,
+        }
+    }
 }
 
 /// Attempts per call, counting the first: enough to ride out sustained throttling.

@@ -16,6 +16,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use super::aws::SdkFailure;
 use super::bounds::{Bounds, Cut};
 use super::wait::{self, Backoff, Poll, WaitEnd};
 
@@ -302,25 +303,20 @@ impl EksError {
         err: SdkError<E, HttpResponse>,
     ) -> Self {
         let resource = resource.to_string();
-        if let Some(code) = err.code() {
-            return EksError::Api {
+        match SdkFailure::of(&err) {
+            SdkFailure::Api { code, message } => EksError::Api {
                 operation,
                 resource,
-                code: code.to_string(),
-                message: err.message().unwrap_or("").to_string(),
-            };
-        }
-        match (&err, err.raw_response()) {
-            // An answer came, and neither the output nor a named error could be read from it.
-            (SdkError::ServiceError(_) | SdkError::ResponseError(_), Some(raw)) => {
-                EksError::Unreadable {
-                    operation,
-                    resource,
-                    status: raw.status().as_u16(),
-                    detail: unreadable_detail(&err),
-                }
-            }
-            _ => EksError::Transport {
+                code,
+                message,
+            },
+            SdkFailure::Unreadable { status } => EksError::Unreadable {
+                operation,
+                resource,
+                status,
+                detail: unreadable_detail(&err),
+            },
+            SdkFailure::Transport => EksError::Transport {
                 operation,
                 resource,
                 message: super::aws::error_chain(&err),
@@ -360,22 +356,11 @@ fn unreadable_detail(err: &(dyn std::error::Error + 'static)) -> String {
         "unhandled error",
         "unhandled error (Unhandled)",
     ];
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(err);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !text.is_empty()
-            && !WRAPPERS.contains(&text.as_str())
-            && !parts.last().is_some_and(|p| p.ends_with(&text))
-        {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    if parts.is_empty() {
+    let detail = super::aws::error_chain_skipping(err, &WRAPPERS);
+    if detail.is_empty() {
         "the body is not what the operation returns".to_string()
     } else {
-        parts.join(": ")
+        detail
     }
 }
 
@@ -1085,40 +1070,45 @@ mod tests {
         Eks::new(Client::from_conf(conf))
     }
 
-    /// Under sustained server errors every call still gets all its attempts: the SDK's retry
-    /// quota, which the default partition would drain, does not cut them short.
+    /// Under sustained throttling or server errors every call still gets all its attempts:
+    /// the SDK's retry quota, which the default partition would drain, does not cut them short.
     #[tokio::test]
-    async fn server_errors_are_retried_whatever_came_before() {
+    async fn throttling_and_server_errors_are_retried_whatever_came_before() {
         use aws_sdk_eks::config::retry::RetryConfig;
         use aws_sdk_eks::config::{BehaviorVersion, Credentials, Region};
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let asked = Arc::new(AtomicUsize::new(0));
-        let seen = asked.clone();
-        let body = r#"{"message":"Service unavailable"}"#.to_string();
-        let url = stub(Arc::new(move |_: &str| {
-            seen.fetch_add(1, Ordering::SeqCst);
-            Some((503, Some("ServiceUnavailableException"), body.clone()))
-        }))
-        .await;
-        let conf = aws_sdk_eks::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(&url)
-            .region(Region::new("eu-central-1"))
-            .credentials_provider(Credentials::new("AKID", "secret", None, None, "test"))
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(3)
-                    .with_initial_backoff(Duration::from_millis(1))
-                    .with_max_backoff(Duration::from_millis(2)),
-            )
-            .retry_partition(crate::clients::aws::retry_partition("eks-test"))
-            .build();
-        let eks = Eks::new(Client::from_conf(conf));
-        // 60 calls of 2 retries at 14 tokens each: far beyond the default quota of 500.
-        for _ in 0..60 {
-            assert!(eks.find_cluster("analytics").await.is_err());
+        for (status, code) in [
+            (503, "ServiceUnavailableException"),
+            (400, "ThrottlingException"),
+        ] {
+            let asked = Arc::new(AtomicUsize::new(0));
+            let seen = asked.clone();
+            let body = r#"{"message":"Rate exceeded"}"#.to_string();
+            let url = stub(Arc::new(move |_: &str| {
+                seen.fetch_add(1, Ordering::SeqCst);
+                Some((status, Some(code), body.clone()))
+            }))
+            .await;
+            let conf = aws_sdk_eks::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .endpoint_url(&url)
+                .region(Region::new("eu-central-1"))
+                .credentials_provider(Credentials::new("AKID", "secret", None, None, "test"))
+                .retry_config(
+                    RetryConfig::standard()
+                        .with_max_attempts(3)
+                        .with_initial_backoff(Duration::from_millis(1))
+                        .with_max_backoff(Duration::from_millis(2)),
+                )
+                .retry_partition(crate::clients::aws::retry_partition("eks-test"))
+                .build();
+            let eks = Eks::new(Client::from_conf(conf));
+            // 60 calls of 2 retries each: far beyond the default quota of 500 tokens.
+            for _ in 0..60 {
+                assert!(eks.find_cluster("analytics").await.is_err());
+            }
+            assert_eq!(asked.load(Ordering::SeqCst), 180, "{code}");
         }
-        assert_eq!(asked.load(Ordering::SeqCst), 180);
     }
 
     async fn describe_with(answer: Answer) -> Result<Option<Nodegroup>, EksError> {

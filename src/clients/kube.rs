@@ -1062,7 +1062,7 @@ mod tests {
     }
 
     async fn stub(answer: impl Fn(usize, &str) -> Answer + Send + Sync + 'static) -> Stub {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncWriteExt;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -1075,21 +1075,10 @@ mod tests {
                 let recorded = recorded.clone();
                 let answer = answer.clone();
                 tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    let head_end = loop {
-                        let Ok(n) = conn.read(&mut chunk).await else {
-                            return;
-                        };
-                        if n == 0 {
-                            return;
-                        }
-                        buf.extend_from_slice(&chunk[..n]);
-                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            break i + 4;
-                        }
+                    let Some((head, _)) = crate::clients::test_http::read_request(&mut conn).await
+                    else {
+                        return;
                     };
-                    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
                     let header = |name: &str| {
                         head.lines()
                             .find_map(|l| {
@@ -1098,16 +1087,6 @@ mod tests {
                             })
                             .unwrap_or_default()
                     };
-                    let length: usize = header("content-length").parse().unwrap_or(0);
-                    while buf.len() < head_end + length {
-                        let Ok(n) = conn.read(&mut chunk).await else {
-                            return;
-                        };
-                        if n == 0 {
-                            return;
-                        }
-                        buf.extend_from_slice(&chunk[..n]);
-                    }
                     let bearer = header("authorization")
                         .trim_start_matches("Bearer ")
                         .to_string();

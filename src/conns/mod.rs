@@ -163,12 +163,9 @@ impl ProviderData {
         name: &str,
         cancel: &CancellationToken,
     ) -> Result<Cluster, Diagnostic> {
-        self.find_eks_cluster(name, cancel).await?.ok_or_else(|| {
-            Diagnostic::error(
-                "EKS cluster not found",
-                format!("There is no EKS cluster named {name:?} in this account and region."),
-            )
-        })
+        self.find_eks_cluster(name, cancel)
+            .await?
+            .ok_or_else(|| cluster_not_found(name))
     }
 
     /// An EKS cluster's connection facts, `None` when there is no such cluster.
@@ -308,12 +305,8 @@ impl ProviderData {
     ) -> Result<Kube, Diagnostic> {
         match self.kube_if_cluster(cluster_name, cancel).await? {
             Some(k) => Ok(k),
-            None => Err(Diagnostic::error(
-                "EKS cluster not found",
-                format!(
-                    "There is no EKS cluster named {:?} in this account and region.",
-                    self.cluster_label(cluster_name).unwrap_or_default()
-                ),
+            None => Err(cluster_not_found(
+                &self.cluster_label(cluster_name).unwrap_or_default(),
             )),
         }
     }
@@ -400,4 +393,11 @@ impl ProviderData {
 enum Target {
     Eks(String),
     Configured(Access),
+}
+
+fn cluster_not_found(name: &str) -> Diagnostic {
+    Diagnostic::error(
+        "EKS cluster not found",
+        format!("There is no EKS cluster named {name:?} in this account and region."),
+    )
 }

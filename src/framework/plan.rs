@@ -281,7 +281,7 @@ impl Walk {
     }
 
     /// A removed block: its attributes' plan modifiers run against a null plan, for the
-    /// replacements they ask for.
+    /// replacements they ask for (and the diagnostics they give, as for any attribute).
     fn removed(&mut self, block: &Block, path: &AttributePath, prior: &Value) {
         for a in &block.attributes {
             let state = attr(prior, &a.name);

@@ -46,6 +46,14 @@ impl Secrets {
         Secrets(forms)
     }
 
+    /// Replaces the secrets of `values` in `diags`; collects them only when there is a
+    /// diagnostic to look at (most calls have none).
+    pub fn redact_in(block: &Block, values: &[&Value], diags: &mut Diagnostics) {
+        if !diags.is_empty() {
+            Secrets::of(block, values).redact(diags);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

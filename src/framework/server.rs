@@ -194,7 +194,7 @@ impl<P: Provider> ProviderServer<P> {
             self.provider.validate(config, &mut d);
             d
         });
-        Secrets::of(&self.provider_schema.block, &[config]).redact(&mut diags);
+        Secrets::redact_in(&self.provider_schema.block, &[config], &mut diags);
         diags
     }
 
@@ -213,7 +213,7 @@ impl<P: Provider> ProviderServer<P> {
             Ok(None) => {}
             Err(d) => diags.extend(d),
         }
-        Secrets::of(&self.provider_schema.block, &[config]).redact(&mut diags);
+        Secrets::redact_in(&self.provider_schema.block, &[config], &mut diags);
         diags
     }
 
@@ -232,7 +232,7 @@ impl<P: Provider> ProviderServer<P> {
             r.validate(&ValidateRequest { config }, &mut d);
             d
         });
-        Secrets::of(&schema.block, &[config]).redact(&mut diags);
+        Secrets::redact_in(&schema.block, &[config], &mut diags);
         diags
     }
 
@@ -246,7 +246,7 @@ impl<P: Provider> ProviderServer<P> {
             ds.validate(&ValidateRequest { config }, &mut d);
             d
         });
-        Secrets::of(&schema.block, &[config]).redact(&mut diags);
+        Secrets::redact_in(&schema.block, &[config], &mut diags);
         diags
     }
 
@@ -382,7 +382,7 @@ impl<P: Provider> ProviderServer<P> {
                 Diagnostics::new()
             });
             diags.extend(resp.diagnostics);
-            Secrets::of(&schema.block, &[config, prior]).redact(&mut diags);
+            Secrets::redact_in(&schema.block, &[config, prior], &mut diags);
             return PlanResponse {
                 planned: Value::Null,
                 requires_replace: Vec::new(),
@@ -409,7 +409,7 @@ impl<P: Provider> ProviderServer<P> {
             Diagnostics::new()
         });
         diags.extend(resp.diagnostics);
-        Secrets::of(&schema.block, &[config, prior]).redact(&mut diags);
+        Secrets::redact_in(&schema.block, &[config, prior], &mut diags);
         let mut requires_replace = Vec::new();
         if !prior.is_null() {
             let derived = plan::replaced_after(&schema.block, prior, &resp.planned);
@@ -435,13 +435,13 @@ impl<P: Provider> ProviderServer<P> {
         config: Value,
         planned_private: Vec<u8>,
     ) -> StateResponse {
-        let Some((_, schema, _)) = self.resources.get(type_name) else {
+        let Some((r, schema, _)) = self.resources.get(type_name) else {
             return failed_state(prior, unknown_type("resource", type_name));
         };
         // Errors from the remote side may quote what was sent.
         let secrets = Secrets::of(&schema.block, &[&config, &prior]);
         let mut resp = self
-            .apply_unredacted(type_name, prior, planned, config, planned_private)
+            .apply_unredacted(r.as_ref(), schema, prior, planned, config, planned_private)
             .await;
         secrets.redact(&mut resp.diagnostics);
         resp
@@ -449,15 +449,13 @@ impl<P: Provider> ProviderServer<P> {
 
     async fn apply_unredacted(
         &self,
-        type_name: &str,
+        r: &dyn Resource<P::Data>,
+        schema: &Schema,
         prior: Value,
         planned: Value,
         config: Value,
         planned_private: Vec<u8>,
     ) -> StateResponse {
-        let Some((r, schema, _)) = self.resources.get(type_name) else {
-            return failed_state(prior, unknown_type("resource", type_name));
-        };
         let ctx = match self.context() {
             Ok(c) => c,
             Err(d) => return failed_state(prior, d),
@@ -518,7 +516,10 @@ impl<P: Provider> ProviderServer<P> {
         if !state.is_fully_known() {
             diagnostics.error(
                 "Provider returned unknown values after apply",
-                format!("This is a bug in the provider's {type_name}: every value must be known after apply."),
+                format!(
+                    "This is a bug in the provider's {}: every value must be known after apply.",
+                    r.type_name()
+                ),
             );
             return StateResponse {
                 state: if creating { Value::Null } else { fallback },

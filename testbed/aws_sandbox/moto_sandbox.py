@@ -74,6 +74,13 @@ class Settings:
     fail_next_create = {}  # (cluster, nodegroup) -> issue
     stats = {}
 
+    @classmethod
+    def clear_faults(cls):
+        cls.throttle_rate = cls.error_rate = 0.0
+        cls.latency_ms = 0
+        cls.services = cls.operations = None
+        cls.malformed = {}
+
 
 def describes_for(cluster_name, nodegroup_name):
     """How many describes a transition of this node group (create, update, delete) lasts."""
@@ -574,11 +581,7 @@ def control(request, eks_backend_for):
             Settings.services = body.get("services")
             Settings.operations = body.get("operations")
         elif path == "faults" and request.method == "DELETE":
-            Settings.throttle_rate = Settings.error_rate = 0.0
-            Settings.latency_ms = 0
-            Settings.services = None
-            Settings.operations = None
-            Settings.malformed = {}
+            Settings.clear_faults()
         elif path == "malformed":
             # The next `count` answers of an EKS operation carry diskSize as a string.
             Settings.malformed[body["operation"]] = int(body.get("count", 1))
@@ -616,10 +619,7 @@ def control(request, eks_backend_for):
                 for _, region_backends in backend.items():
                     for b in region_backends.values():
                         b.reset()
-            Settings.throttle_rate = Settings.error_rate = 0.0
-            Settings.latency_ms = 0
-            Settings.services = Settings.operations = None
-            Settings.malformed = {}
+            Settings.clear_faults()
             Settings.stats = {}
         else:
             return Response(json.dumps({"error": f"unknown control {request.method} {path}"}), status=404)

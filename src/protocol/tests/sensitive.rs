@@ -6,9 +6,6 @@
 //! check may have quoted it for the server's redaction to catch, and the values the attribute's
 //! validators refuse must be refused, so the checks did run.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use serde_json::{Map, Value as Json};
 use tracing_subscriber::prelude::*;
 
@@ -213,7 +210,6 @@ fn read(diags: &[pb::Diagnostic]) -> (String, Vec<Vec<String>>) {
     (text, errors)
 }
 
-/// What one RPC answered for one value.
 /// What each RPC answered, read for the test.
 fn answers(replies: Vec<(&'static str, Vec<pb::Diagnostic>)>) -> Vec<Answer> {
     replies
@@ -225,26 +221,11 @@ fn answers(replies: Vec<(&'static str, Vec<pb::Diagnostic>)>) -> Vec<Answer> {
         .collect()
 }
 
+/// What one RPC answered for one value.
 struct Answer {
     rpc: &'static str,
     text: String,
     errors: Vec<Vec<String>>,
-}
-
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::ErrorKind::Other)?
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 async fn validate_provider(client: &mut Client, config: &Value) -> Vec<Answer> {
@@ -323,12 +304,7 @@ async fn validate_data_source(
         .await
         .expect("ValidateDataResourceConfig")
         .into_inner();
-    let (text, errors) = read(&v.diagnostics);
-    vec![Answer {
-        rpc: "ValidateDataResourceConfig",
-        text,
-        errors,
-    }]
+    answers(vec![("ValidateDataResourceConfig", v.diagnostics)])
 }
 
 /// Where a configuration comes from.
@@ -341,7 +317,7 @@ enum Owner {
 #[tokio::test]
 async fn no_sensitive_value_appears_in_a_diagnostic_or_a_log_line() {
     // The runtime runs the server on this thread: the subscriber sees all it logs.
-    let logs = Buf::default();
+    let logs = crate::logging::tests::Buf::default();
     let layer = crate::logging::HclogLayer::new(tracing::Level::TRACE, Box::new(logs.clone()));
     let _logging = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
 

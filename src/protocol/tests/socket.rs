@@ -159,12 +159,9 @@ async fn plaintext_is_never_announced_on_tcp() {
     assert_eq!(fields[5], "", "{line}");
     drop(plain);
 
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("key");
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let client = params.self_signed(&key).expect("client certificate");
+    let (_, _, client_pem) = super::tls::terraform_like_cert();
     let tls = Listener::bind(&PluginEnv {
-        client_cert_pem: Some(client.pem()),
+        client_cert_pem: Some(client_pem),
         ..PluginEnv::default()
     })
     .await

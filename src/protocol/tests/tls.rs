@@ -15,7 +15,7 @@ use crate::protocol::handshake::{ListenAddr, PluginEnv};
 use crate::protocol::serve::{run, Listener};
 
 /// Terraform's kind of client certificate: ECDSA P-521, self-signed, CA:TRUE, SAN localhost.
-fn terraform_like_cert() -> (CertificateDer<'static>, PrivateKeyDer<'static>, String) {
+pub(super) fn terraform_like_cert() -> (CertificateDer<'static>, PrivateKeyDer<'static>, String) {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);

@@ -39,18 +39,11 @@ pub fn live_key(live: &Json) -> Option<Vec<u8>> {
     live.pointer(&format!("/data/{KEY}"))
         .and_then(Json::as_str)
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .filter(|k| k.len() >= 32)
+        .filter(|k| k.len() >= KEY_LEN)
 }
 
-/// A new random HMAC key.
-///
-/// # Errors
-/// When the system's random source fails.
-pub fn new_key() -> Result<Vec<u8>, aws_lc_rs::error::Unspecified> {
-    let mut key = vec![0u8; 32];
-    aws_lc_rs::rand::fill(&mut key)?;
-    Ok(key)
-}
+/// The length of an HMAC key, in bytes.
+pub const KEY_LEN: usize = 32;
 
 /// The Secrets that pod templates among `objects` sum, as `namespace/name`.
 pub fn summed_secrets(objects: &[Json]) -> Vec<String> {
@@ -134,7 +127,7 @@ mod tests {
 
     #[test]
     fn checksums_are_keyed_and_change_with_the_data() {
-        let key = new_key().unwrap_or_default();
+        let key = crate::resources::kube_objects::random_bytes(KEY_LEN).unwrap_or_default();
         let keys = BTreeMap::from([("bi/m".to_string(), key.clone())]);
         assert_eq!(summed_secrets(&objects("a")), vec!["bi/m".to_string()]);
         let (mut a, mut a2, mut b) = (objects("a"), objects("a"), objects("b"));

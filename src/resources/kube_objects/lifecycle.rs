@@ -26,7 +26,7 @@ use crate::value::Value;
 
 use super::{
     apply_all, delete_all, fingerprints, kube_diag, ownership, parse_import_id, prints_of,
-    prints_value, read_all, restore_config, with_prints, Live, Owner, Prints,
+    prints_value, read_all, restore_config, with_prints, Live, Owner,
 };
 
 crate::model! {
@@ -69,28 +69,24 @@ impl Location {
             .await
     }
 
-    /// The resource as its objects' owner, with the ID `value` records (or a new one) and
-    /// its ownership settings.
+    /// The resource as its objects' owner: `id`, and the ownership settings of `value`.
     fn owner<R: KubeResource>(
         &self,
         ctx: &Context<ProviderData>,
         kube: &Kube,
+        id: &str,
         value: &Value,
-    ) -> Result<Owner, Diagnostic> {
-        let id = match value.get_attr("owner_id").and_then(Value::as_str) {
-            Some(id) => id.to_string(),
-            None => new_owner_id()?,
-        };
+    ) -> Owner {
         let cluster = ctx
             .data()
             .cluster_label(self.cluster_name.0.as_deref())
             .unwrap_or_else(|| kube.host().trim_end_matches('/').to_string());
         let (ns, name) = self.key().unwrap_or_default();
-        let mut owner = Owner::new(&id, R::TYPE_NAME, &cluster, ns, name);
+        let mut owner = Owner::new(id, R::TYPE_NAME, &cluster, ns, name);
         let flag = |a: &str| value.get_attr(a).and_then(Value::as_bool).unwrap_or(false);
         owner.adopt = flag("adopt_existing");
         owner.force = flag("force_conflicts");
-        Ok(owner)
+        owner
     }
 
     /// The ID `terraform import` takes for the resource.
@@ -101,18 +97,6 @@ impl Location {
             None => format!("{ns}/{name}"),
         }
     }
-}
-
-/// A new random owner ID (128 bits, hex).
-fn new_owner_id() -> Result<String, Diagnostic> {
-    let mut id = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut id).map_err(|_| {
-        Diagnostic::error(
-            "No random source",
-            "The system's random number generator failed.",
-        )
-    })?;
-    Ok(hex::encode(id))
 }
 
 /// A warning for a resource whose EKS cluster no longer exists.
@@ -241,14 +225,10 @@ impl<R: KubeResource> Resource<ProviderData> for R {
         }
         self.plan_defaults(req.config, &mut resp.planned);
         let planned = &mut resp.planned;
-        // Made at create and kept; nothing rendered depends on it.
-        let prior_id = req
-            .prior_state
-            .get_attr("owner_id")
-            .filter(|v| v.as_str().is_some())
-            .cloned();
-        if planned.get_attr("owner_id").is_none_or(Value::is_unknown) {
-            set(planned, "owner_id", prior_id.unwrap_or(Value::Null));
+        // Made at create and kept (its plan modifier); a state of an earlier version has none
+        // and gets one at the next apply. Nothing rendered depends on it.
+        if planned.get_attr("owner_id").is_none_or(Value::is_null) {
+            set(planned, "owner_id", Value::Unknown);
         }
         if let Some((ns, name)) = Location::of(planned).key() {
             set(planned, "id", Value::string(format!("{ns}/{name}")));
@@ -256,9 +236,6 @@ impl<R: KubeResource> Resource<ProviderData> for R {
         let Some((spec, objects)) = self.render(planned, Stage::Plan) else {
             for a in R::OUTPUTS.iter().chain(&["objects"]) {
                 set(planned, a, Value::Unknown);
-            }
-            if planned.get_attr("owner_id").is_none_or(Value::is_null) {
-                set(planned, "owner_id", Value::Unknown);
             }
             return;
         };
@@ -268,29 +245,24 @@ impl<R: KubeResource> Resource<ProviderData> for R {
             set(planned, a, v);
         }
         set(planned, "objects", prints_value(&fingerprints(&objects)));
-        // Made at create (and for states of earlier versions, which have none).
-        if planned.get_attr("owner_id").is_none_or(Value::is_null) {
-            set(planned, "owner_id", Value::Unknown);
-        }
     }
 
     async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
         let timeout = timeouts::get(&req.planned, "create", R::DEFAULT_TIMEOUT);
-        let mut result = apply(self, ctx, &req.config, req.planned, None, timeout).await;
-        if result.diagnostics.has_errors() && !result.state.is_null() {
-            self.after_failed_apply(&Value::Null, &mut result.state);
-        }
-        result
+        apply(self, ctx, &req.config, req.planned, &Value::Null, timeout).await
     }
 
     async fn update(&self, ctx: &Context<ProviderData>, req: UpdateRequest) -> ApplyResult {
         let timeout = timeouts::get(&req.planned, "update", R::DEFAULT_TIMEOUT);
-        let prior = prints_of(&req.prior_state);
-        let mut result = apply(self, ctx, &req.config, req.planned, Some(&prior), timeout).await;
-        if result.diagnostics.has_errors() {
-            self.after_failed_apply(&req.prior_state, &mut result.state);
-        }
-        result
+        apply(
+            self,
+            ctx,
+            &req.config,
+            req.planned,
+            &req.prior_state,
+            timeout,
+        )
+        .await
     }
 
     async fn read(&self, ctx: &Context<ProviderData>, req: ReadRequest) -> ReadResult {
@@ -306,11 +278,12 @@ impl<R: KubeResource> Resource<ProviderData> for R {
             Ok(None) => return cluster_gone::<R>(&at).into(),
             Err(d) => return d.into(),
         };
-        // Legacy states have no owner ID: objects are then proven by the state alone.
-        let owner = match at.owner::<R>(ctx, &kube, &owner_id_or_none(prior)) {
-            Ok(o) => o,
-            Err(d) => return d.into(),
-        };
+        // A state of an earlier version has no owner ID: its objects are proven by the state.
+        let id = prior
+            .get_attr("owner_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let owner = at.owner::<R>(ctx, &kube, id, prior);
         let timeout = timeouts::get(prior, "delete", R::DEFAULT_TIMEOUT);
         delete_all(
             &kube,
@@ -337,24 +310,41 @@ impl<R: KubeResource> Resource<ProviderData> for R {
 }
 
 /// Applies the objects in order, deletes those no longer wanted, and settles. The returned
-/// state records what exists, whatever fails: on create (`prior` none) nothing is recorded
-/// until an object exists.
+/// state records what exists, whatever fails: on create (`prior_state` null) nothing is
+/// recorded until an object exists. After a failure the resource's
+/// [`KubeResource::after_failed_apply`] puts back what must be sent again.
 async fn apply<R: KubeResource>(
     r: &R,
     ctx: &Context<ProviderData>,
     config: &Value,
     planned: Value,
-    prior: Option<&Prints>,
+    prior_state: &Value,
     timeout: Duration,
 ) -> ApplyResult {
-    let untouched = |mut planned: Value| match prior {
-        None => Value::Null,
-        Some(p) => {
-            if planned.get_attr("owner_id").is_some_and(Value::is_unknown) {
-                set(&mut planned, "owner_id", Value::Null);
-            }
-            with_prints(planned, p)
+    let mut result = apply_objects(r, ctx, config, planned, prior_state, timeout).await;
+    if result.diagnostics.has_errors() && !result.state.is_null() {
+        r.after_failed_apply(prior_state, &mut result.state);
+    }
+    result
+}
+
+async fn apply_objects<R: KubeResource>(
+    r: &R,
+    ctx: &Context<ProviderData>,
+    config: &Value,
+    mut planned: Value,
+    prior_state: &Value,
+    timeout: Duration,
+) -> ApplyResult {
+    let prior = prints_of(prior_state);
+    let untouched = |mut planned: Value| {
+        if prior_state.is_null() {
+            return Value::Null;
         }
+        if planned.get_attr("owner_id").is_some_and(Value::is_unknown) {
+            set(&mut planned, "owner_id", Value::Null);
+        }
+        with_prints(planned, &prior)
     };
     let cancel = ctx.cancellation_token();
     let at = Location::of(&planned);
@@ -362,11 +352,14 @@ async fn apply<R: KubeResource>(
         Ok(k) => k,
         Err(d) => return ApplyResult::failed(untouched(planned), d),
     };
-    let owner = match at.owner::<R>(ctx, &kube, &planned) {
-        Ok(o) => o,
-        Err(d) => return ApplyResult::failed(untouched(planned), d),
+    let id = match planned.get_attr("owner_id").and_then(Value::as_str) {
+        Some(id) => id.to_string(),
+        None => match super::random_bytes(16) {
+            Ok(b) => hex::encode(b),
+            Err(d) => return ApplyResult::failed(untouched(planned), d),
+        },
     };
-    let mut planned = planned;
+    let owner = at.owner::<R>(ctx, &kube, &id, &planned);
     set(&mut planned, "owner_id", Value::string(&owner.id));
     let Some((spec, objects)) = r.render(&planned, Stage::Apply { config }) else {
         return ApplyResult::failed(
@@ -385,19 +378,18 @@ async fn apply<R: KubeResource>(
         R::NOUN
     );
     let import_id = at.import_id();
-    let empty = Prints::new();
-    let applied = apply_all(&kube, &objects, prior.unwrap_or(&empty), &owner, &import_id).await;
-    let (mut recorded, mut diags) = match applied {
-        Ok(r) => r,
-        Err((recorded, d)) => {
-            let state = if recorded.is_empty() {
-                Value::Null
-            } else {
-                with_prints(planned, &recorded)
-            };
-            return ApplyResult::failed(state, d);
-        }
-    };
+    let (mut recorded, mut diags) =
+        match apply_all(&kube, &objects, &prior, &owner, &import_id).await {
+            Ok(r) => r,
+            Err((recorded, d)) => {
+                let state = if recorded.is_empty() {
+                    Value::Null
+                } else {
+                    with_prints(planned, &recorded)
+                };
+                return ApplyResult::failed(state, d);
+            }
+        };
     if let Err((object, d)) = r.settle(&kube, &spec, timeout, &cancel).await {
         recorded.insert(object.key(), super::ROLLOUT_FAILED.to_string());
         diags.push(d);
@@ -496,14 +488,4 @@ async fn imported<R: KubeResource>(
     let owner_id = ownership::owner_id(&live).map_or(Value::Null, Value::string);
     set(&mut restored, "owner_id", owner_id);
     Ok(Some(restored))
-}
-
-/// The state's `owner_id`, null when it has none (written by an earlier provider version):
-/// such a state proves its objects by listing them.
-fn owner_id_or_none(state: &Value) -> Value {
-    let mut v = state.clone();
-    if state.get_attr("owner_id").is_none_or(Value::is_null) {
-        set(&mut v, "owner_id", Value::string(""));
-    }
-    v
 }

@@ -33,6 +33,21 @@ pub const ROLLOUT_FAILED: &str = "rollout failed";
 pub const SECRET_CHANGED: &str = "data changed";
 /// Marker in `objects` for an object replaced outside Terraform by someone else's.
 pub const NOT_OURS: &str = "owned by another";
+/// `n` random bytes, for owner IDs and checksum keys.
+///
+/// # Errors
+/// When the system's random source fails.
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, Diagnostic> {
+    let mut bytes = vec![0u8; n];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| {
+        Diagnostic::error(
+            "No random source",
+            "The system's random number generator failed.",
+        )
+    })?;
+    Ok(bytes)
+}
+
 /// Keyed checksum of a Secret's data on a pod template, so a changed credential rolls the
 /// pods ([`checksum`]).
 pub const CHECKSUM_ANNOTATION: &str = "dataplatform.io/secret-checksum";
@@ -392,12 +407,7 @@ fn seal_checksums(objects: &mut [Json], lives: &[Option<Json>]) -> Result<(), Di
         });
         let key = match live.and_then(checksum::live_key) {
             Some(k) => k,
-            None => checksum::new_key().map_err(|_| {
-                Diagnostic::error(
-                    "No random source",
-                    "The system's random number generator failed.",
-                )
-            })?,
+            None => random_bytes(checksum::KEY_LEN)?,
         };
         keys.insert(id, key);
     }
