@@ -11,6 +11,8 @@
 //!   wrong shape is reported as unreadable, not as an unreachable endpoint.
 //! - `ctrl_c_and_timeouts_end_a_slow_aws_call`: Ctrl-C while one AWS call goes unanswered
 //!   ends it at once; a `timeouts` value ends it in time.
+//! - `another_clients_update_in_flight_is_no_change`: while another client's resize keeps a
+//!   group UPDATING, the plan is empty; a real change then waits for the group to settle.
 
 use std::time::{Duration, Instant};
 
@@ -401,4 +403,78 @@ fn ctrl_c_and_timeouts_end_a_slow_aws_call() {
     assert!(state_names(&ws).is_empty());
     sb.control("DELETE", "/_sandbox/faults", &json!({}));
     assert!(sb.nodegroups().is_empty());
+}
+
+#[test]
+fn another_clients_update_in_flight_is_no_change() {
+    let sb = Sandbox::start();
+    let conf = sb.sdk_config();
+    let eks = aws_sdk_eks::Client::new(&conf);
+    for (i, v) in TERRAFORM_VERSIONS.iter().enumerate() {
+        let ws = sb.workspace(v);
+        let name = format!("resized{i}");
+        let naming = format!("name = \"{name}\"");
+        ws.write("main.tf", &config(&[nodegroup(&sb, "infra", &naming, "")]));
+        ws.init().assert_success();
+        ws.run(&apply_args()).assert_success();
+
+        // Someone resizes the group; EKS reports UPDATING for as long as the update runs.
+        sb.control(
+            "POST",
+            "/_sandbox/lifecycle",
+            &json!({"cluster": sb.cluster(), "nodegroup": name, "describes": 100000}),
+        );
+        block_on(
+            eks.update_nodegroup_config()
+                .cluster_name(sb.cluster())
+                .nodegroup_name(&name)
+                .scaling_config(
+                    aws_sdk_eks::types::NodegroupScalingConfig::builder()
+                        .min_size(1)
+                        .max_size(3)
+                        .desired_size(2)
+                        .build(),
+                )
+                .send(),
+        )
+        .expect("resize outside Terraform");
+        assert_eq!(
+            sb.describe_nodegroup(&name).status().map(|s| s.as_str()),
+            Some("UPDATING")
+        );
+        assert_no_changes(&ws);
+        assert_eq!(
+            sb.describe_nodegroup(&name).status().map(|s| s.as_str()),
+            Some("UPDATING"),
+            "terraform {v}: still updating after the plan"
+        );
+
+        // A real change while it still updates: the apply waits for it, then changes it.
+        ws.write(
+            "main.tf",
+            &config(&[nodegroup(&sb, "infra", &naming, "")])
+                .replace("max_size = 3", "max_size = 4"),
+        );
+        sb.control(
+            "POST",
+            "/_sandbox/lifecycle",
+            &json!({"cluster": sb.cluster(), "nodegroup": name, "describes": 3}),
+        );
+        let out = ws.run(&apply_args());
+        out.assert_success();
+        assert!(
+            out.text().contains("0 added, 1 changed, 0 destroyed"),
+            "terraform {v}: {}",
+            out.text()
+        );
+        let ng = sb.describe_nodegroup(&name);
+        let scaling = ng.scaling_config().expect("scaling");
+        assert_eq!(scaling.max_size(), Some(4), "terraform {v}");
+        assert_eq!(
+            scaling.desired_size(),
+            Some(2),
+            "terraform {v}: the resize stays"
+        );
+        assert_no_changes(&ws);
+    }
 }

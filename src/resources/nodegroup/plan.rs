@@ -17,7 +17,7 @@ use crate::framework::attr::{self, is_known_set, str_of};
 use crate::framework::{ModifyPlanRequest, ModifyPlanResponse};
 use crate::value::{AttributePath, Value};
 
-use super::{is_unsettled, model, purpose};
+use super::{model, purpose};
 
 pub fn modify_plan(req: &ModifyPlanRequest<'_, ProviderData>, resp: &mut ModifyPlanResponse) {
     if req.config.is_null() {
@@ -168,15 +168,19 @@ pub fn release_version(req: &ModifyPlanRequest<'_, ProviderData>, planned: &mut 
     }
 }
 
-/// Unchanged when nothing else changes, unknown when an apply will run. A group recorded
-/// while still CREATING or UPDATING (an interrupted apply) is planned as an update that waits
-/// for it and finishes what the interrupted apply did not.
+/// Unchanged when nothing else changes, unknown when an apply will run.
+///
+/// A group still CREATING can only be one an interrupted create of this resource left: it is
+/// planned as an update that waits for it and finishes what the create did not. A group
+/// UPDATING is not a change by itself: another client (a resize, the console) may be updating
+/// it, and what an interrupted update of this resource left undone shows as a difference from
+/// the configuration. An apply with real changes waits for the group to settle first.
 pub fn live_values(prior: &Value, planned: &mut Value) {
     if prior.is_null() {
         return;
     }
     let volatile = ["status", "current_desired_size"];
-    let changed = is_unsettled(prior.get_attr("status").and_then(Value::as_str))
+    let changed = is_creating(prior.get_attr("status").and_then(Value::as_str))
         || match (planned.as_map(), prior.as_map()) {
             (Some(p), Some(s)) => p
                 .iter()
@@ -191,4 +195,9 @@ pub fn live_values(prior: &Value, planned: &mut Value) {
         };
         attr::set(planned, k, v);
     }
+}
+
+/// Whether EKS is still creating the group.
+fn is_creating(status: Option<&str>) -> bool {
+    status == Some("CREATING")
 }
