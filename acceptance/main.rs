@@ -8,6 +8,7 @@ mod bi_service;
 mod change_matrix;
 mod examples;
 mod framework;
+mod functions;
 mod import_ids;
 mod invalid_configs;
 mod kube_faults;

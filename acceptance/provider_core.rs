@@ -149,6 +149,19 @@ fn terraform_sees_the_provider_schema() {
                 .map(|m| m.len())
                 .unwrap_or(0)
         );
+        // Provider functions (Terraform 1.8+), with their signatures.
+        let functions = &doc["provider_schemas"][PROVIDER_ADDRESS]["functions"];
+        if v == TERRAFORM_VERSIONS[0] {
+            let f = &functions["spark_submit_args"];
+            assert_eq!(f["return_type"], json!(["list", "string"]), "{functions}");
+            assert_eq!(f["parameters"][0]["name"], json!("spark_conf"), "{f}");
+            assert_eq!(f["parameters"][0]["type"], json!(["map", "string"]), "{f}");
+            let f = &functions["tolerates"];
+            assert_eq!(f["return_type"], json!("bool"), "{functions}");
+            assert_eq!(f["parameters"][1]["name"], json!("taints"), "{f}");
+        } else {
+            assert!(functions.is_null(), "terraform {v}: {functions}");
+        }
     }
 }
 

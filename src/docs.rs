@@ -1,5 +1,5 @@
 //! Generates the registry documentation (`docs/index.md`, `docs/resources/<name>.md`,
-//! `docs/data-sources/<name>.md`) from the schema descriptions and the files under
+//! `docs/data-sources/<name>.md`, `docs/functions/<name>.md`) from the schema descriptions and the files under
 //! `examples/`; guides (`docs/guides/`) come from `templates/guides/`. `docs --check` fails when the committed docs are stale.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::framework::schema::{Attribute, AttributeType, Block, BlockNesting, ObjectNesting};
-use crate::framework::{Provider, ProviderServer, Schema};
+use crate::framework::{Function, Provider, ProviderServer, Schema};
 use crate::value::Type;
 
 /// The files to write, relative to the repository root, and their contents.
@@ -49,7 +49,61 @@ pub fn render<P: Provider>(server: &ProviderServer<P>, root: &Path) -> BTreeMap<
             page,
         );
     }
+    for f in server.functions() {
+        let example = read_example(
+            &root
+                .join("examples/functions")
+                .join(f.name())
+                .join("function.tf"),
+        );
+        files.insert(
+            PathBuf::from(format!("docs/functions/{}.md", f.name())),
+            function_page(name, f, example),
+        );
+    }
     files
+}
+
+/// A function's page: description, example, signature and arguments.
+fn function_page(provider: &str, f: &dyn Function, example: Option<String>) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "---\npage_title: \"{name} function - {provider}\"\nsubcategory: \"\"\ndescription: |-\n  {summary}\n---\n\n# function: {name}\n\n{description}\n\n",
+        name = f.name(),
+        summary = f.summary(),
+        description = f.description().trim()
+    );
+    if let Some(ex) = example {
+        let _ = write!(
+            out,
+            "## Example Usage\n\n```terraform\n{}\n```\n\n",
+            ex.trim_end()
+        );
+    }
+    let params = f.parameters();
+    let signature = params
+        .iter()
+        .map(|p| format!("{} {}", p.name, type_name(&p.ty).to_lowercase()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = write!(
+        out,
+        "## Signature\n\n```text\nprovider::{provider}::{}({signature}) {}\n```\n\n## Arguments\n\n",
+        f.name(),
+        type_name(&f.return_type()).to_lowercase()
+    );
+    for (i, p) in params.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{}. `{}` ({}) {}",
+            i + 1,
+            p.name,
+            type_name(&p.ty),
+            p.description
+        );
+    }
+    out
 }
 
 fn short<'a>(provider: &str, type_name: &'a str) -> &'a str {
@@ -223,7 +277,12 @@ fn type_name(t: &Type) -> String {
 /// # Errors
 /// I/O errors while writing.
 /// The folders whose every file is generated (extra files there are stale).
-const GENERATED_DIRS: [&str; 3] = ["docs/resources", "docs/data-sources", "docs/guides"];
+const GENERATED_DIRS: [&str; 4] = [
+    "docs/resources",
+    "docs/data-sources",
+    "docs/functions",
+    "docs/guides",
+];
 
 /// Guides are written by hand under `templates/guides/` and published as they are.
 fn guides(root: &Path, files: &mut BTreeMap<PathBuf, String>) {

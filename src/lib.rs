@@ -5,10 +5,11 @@
 //! - [`protocol`]: the only code that sees generated protobuf types: the go-plugin handshake,
 //!   mutual TLS, the gRPC services and the conversions to and from the framework.
 //! - [`provider`]: the `dataplatform` provider: its schema, its configuration, and the list of
-//!   resources and data sources it serves.
+//!   resources, data sources and functions it serves.
 //! - [`resources`]: one folder per resource (schema, plan, CRUD; expand/flatten in
 //!   `model.rs`), the Kubernetes lifecycle they share ([`resources::kube_objects`]) and the
 //!   schema pieces they share ([`resources::common`]).
+//! - [`functions`]: the provider functions, pure, built on the resources' shared pieces.
 //! - [`conns`]: what a configured provider hands every resource: its settings and the one
 //!   holder of the clients built from them, lazily and once per configuration.
 //! - [`framework`]: schemas, cross-field rules, typed models, plan pipeline, validation,
@@ -35,6 +36,7 @@ pub mod clients;
 pub mod conns;
 pub mod docs;
 pub mod framework;
+pub mod functions;
 pub mod logging;
 pub mod pem;
 pub mod protocol;

@@ -6,6 +6,7 @@
 pub mod attr;
 pub mod context;
 pub mod diagnostics;
+pub mod function;
 pub mod model;
 pub mod plan;
 pub mod plan_modifiers;
@@ -20,6 +21,7 @@ pub mod validators;
 
 pub use context::{Cancelled, Context, Shared};
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub use function::{Function, FunctionError, FunctionList, Parameter};
 pub use model::{FromValue, IfKnown, Obj, ObjectBuilder, SetOf, ToValue};
 pub use resource::{
     ApplyResult, CreateRequest, DataSource, DeleteRequest, ModifyPlanRequest, ModifyPlanResponse,

@@ -188,4 +188,8 @@ pub trait Provider: Send + Sync + 'static {
     async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Self::Data>;
     fn resources(&self) -> ResourceList<Self::Data>;
     fn data_sources(&self) -> DataSourceList<Self::Data>;
+    /// Provider functions; none by default.
+    fn functions(&self) -> crate::framework::FunctionList {
+        Vec::new()
+    }
 }

@@ -15,6 +15,7 @@ use crate::value::{AttributePath, Known, Type, Value};
 
 use super::context::{Context, Shared};
 use super::diagnostics::{Diagnostic, Diagnostics};
+use super::function::{Function, FunctionError};
 use super::model::ObjectBuilder;
 use super::plan;
 use super::redact::Secrets;
@@ -63,6 +64,7 @@ pub struct ProviderServer<P: Provider> {
     provider_type: Type,
     resources: BTreeMap<String, ResourceEntry<P::Data>>,
     data_sources: BTreeMap<String, DataSourceEntry<P::Data>>,
+    functions: BTreeMap<&'static str, Arc<dyn Function>>,
     data: RwLock<Option<Configured<P::Data>>>,
     cancel: Mutex<CancellationToken>,
 }
@@ -95,6 +97,11 @@ impl<P: Provider> ProviderServer<P> {
                 (d.type_name().to_string(), (d.clone(), schema, ty))
             })
             .collect();
+        let functions = provider
+            .functions()
+            .into_iter()
+            .map(|f| (f.name(), f))
+            .collect();
         let provider_schema = provider.schema();
         ProviderServer {
             provider_type: provider_schema.value_type(),
@@ -102,6 +109,7 @@ impl<P: Provider> ProviderServer<P> {
             provider,
             resources,
             data_sources,
+            functions,
             data: RwLock::new(None),
             cancel: Mutex::new(CancellationToken::new()),
         }
@@ -128,6 +136,40 @@ impl<P: Provider> ProviderServer<P> {
         self.data_sources
             .iter()
             .map(|(k, (_, s, _))| (k.as_str(), s))
+    }
+
+    pub fn functions(&self) -> impl Iterator<Item = &dyn Function> {
+        self.functions.values().map(|f| f.as_ref())
+    }
+
+    pub fn function(&self, name: &str) -> Option<&dyn Function> {
+        self.functions.get(name).map(|f| f.as_ref())
+    }
+
+    /// Calls a function with decoded arguments, one per parameter.
+    pub fn call_function(&self, name: &str, args: &[Value]) -> Result<Value, FunctionError> {
+        let f = self.function(name).ok_or_else(|| FunctionError {
+            text: format!("This provider has no function named {name:?}."),
+            argument: None,
+        })?;
+        let params = f.parameters();
+        if args.len() != params.len() {
+            return Err(FunctionError {
+                text: format!(
+                    "{name} takes {} argument(s), got {}.",
+                    params.len(),
+                    args.len()
+                ),
+                argument: None,
+            });
+        }
+        if let Some(i) = args.iter().position(|a| a.is_null() || !a.is_fully_known()) {
+            return Err(FunctionError::argument(
+                i,
+                format!("{} must be a known, non-null value.", params[i].name),
+            ));
+        }
+        f.call(args)
     }
 
     pub fn resource_schema(&self, type_name: &str) -> Option<&Schema> {

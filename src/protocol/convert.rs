@@ -4,7 +4,7 @@
 use crate::framework::schema::{
     Attribute, AttributeType, Block, BlockNesting, NestedBlock, ObjectNesting,
 };
-use crate::framework::{Diagnostic, Diagnostics, Schema, Severity};
+use crate::framework::{Diagnostic, Diagnostics, Function, Schema, Severity};
 use crate::value::{self, AttributePath, PathStep, Type, Value};
 
 use super::generated::tfplugin6 as pb;
@@ -80,6 +80,32 @@ fn nested_block(b: &NestedBlock) -> pb::schema::NestedBlock {
         nesting: nesting as i32,
         min_items: b.min_items,
         max_items: b.max_items,
+    }
+}
+
+/// A provider function's signature and documentation.
+pub fn function(f: &dyn Function) -> pb::Function {
+    pb::Function {
+        parameters: f
+            .parameters()
+            .into_iter()
+            .map(|p| pb::function::Parameter {
+                name: p.name.to_string(),
+                r#type: p.ty.to_json_bytes(),
+                allow_null_value: false,
+                allow_unknown_values: false,
+                description: p.description.to_string(),
+                description_kind: pb::StringKind::Markdown as i32,
+            })
+            .collect(),
+        variadic_parameter: None,
+        r#return: Some(pb::function::Return {
+            r#type: f.return_type().to_json_bytes(),
+        }),
+        summary: f.summary().to_string(),
+        description: f.description().to_string(),
+        description_kind: pb::StringKind::Markdown as i32,
+        deprecation_message: String::new(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::framework::{Diagnostic, Diagnostics, Provider, ProviderServer};
+use crate::framework::{Diagnostic, Diagnostics, FunctionError, Provider, ProviderServer};
 use crate::value::{Type, Value};
 
 use super::convert;
@@ -28,6 +28,13 @@ impl<P: Provider> ProviderService<P> {
         self.server
             .resource_type(name)
             .ok_or_else(|| unknown("resource", name))
+    }
+
+    fn functions(&self) -> std::collections::HashMap<String, pb::Function> {
+        self.server
+            .functions()
+            .map(|f| (f.name().to_string(), convert::function(f)))
+            .collect()
     }
 
     fn data_source_type(&self, name: &str) -> Result<&Type, Diagnostics> {
@@ -97,6 +104,13 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                     type_name: n.to_string(),
                 })
                 .collect(),
+            functions: self
+                .server
+                .functions()
+                .map(|f| pb::get_metadata::FunctionMetadata {
+                    name: f.name().to_string(),
+                })
+                .collect(),
             ..Default::default()
         })
     }
@@ -118,6 +132,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 .map(|(n, s)| (n.to_string(), convert::schema(s)))
                 .collect(),
             server_capabilities: Some(capabilities()),
+            functions: self.functions(),
             ..Default::default()
         })
     }
@@ -548,23 +563,75 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         &self,
         _: Request<pb::get_functions::Request>,
     ) -> Rpc<pb::get_functions::Response> {
-        ok(pb::get_functions::Response::default())
+        ok(pb::get_functions::Response {
+            functions: self.functions(),
+            diagnostics: Vec::new(),
+        })
     }
 
     async fn call_function(
         &self,
         req: Request<pb::call_function::Request>,
     ) -> Rpc<pb::call_function::Response> {
-        ok(pb::call_function::Response {
+        let r = req.into_inner();
+        let failed = |e: FunctionError| pb::call_function::Response {
             result: None,
             error: Some(pb::FunctionError {
-                text: format!(
-                    "This provider has no function named {:?}.",
-                    req.get_ref().name
-                ),
-                function_argument: None,
+                text: e.text,
+                function_argument: e.argument.and_then(|i| i64::try_from(i).ok()),
             }),
-        })
+        };
+        let Some(f) = self.server.function(&r.name) else {
+            return ok(failed(FunctionError {
+                text: format!("This provider has no function named {:?}.", r.name),
+                argument: None,
+            }));
+        };
+        let params = f.parameters();
+        if r.arguments.len() != params.len() {
+            return ok(failed(FunctionError {
+                text: format!(
+                    "{} takes {} argument(s), got {}.",
+                    r.name,
+                    params.len(),
+                    r.arguments.len()
+                ),
+                argument: None,
+            }));
+        }
+        let mut args = Vec::with_capacity(params.len());
+        for (i, (dv, p)) in r.arguments.iter().zip(params).enumerate() {
+            match convert::decode(Some(dv), &p.ty, "function argument") {
+                Ok(v) => args.push(v),
+                Err(d) => {
+                    let text = d
+                        .into_iter()
+                        .map(|d| d.detail)
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    return ok(failed(FunctionError::argument(i, text)));
+                }
+            }
+        }
+        let ret = f.return_type();
+        let response = match self.server.call_function(&r.name, &args) {
+            Ok(v) => match convert::encode(&v, &ret, "function result") {
+                Ok(dv) => pb::call_function::Response {
+                    result: Some(dv),
+                    error: None,
+                },
+                Err(d) => failed(FunctionError {
+                    text: d
+                        .into_iter()
+                        .map(|d| d.detail)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    argument: None,
+                }),
+            },
+            Err(e) => failed(e),
+        };
+        ok(response)
     }
 
     async fn validate_state_store_config(

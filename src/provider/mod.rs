@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use std::sync::Arc;
 
-use crate::framework::{DataSourceList, Diagnostics, Provider, ResourceList, Schema};
+use crate::framework::{DataSourceList, Diagnostics, FunctionList, Provider, ResourceList, Schema};
 use crate::value::Value;
 
 pub use crate::conns::{config, ProviderConfig, ProviderData, Setting};
@@ -63,5 +63,9 @@ impl Provider for DataplatformProvider {
 
     fn data_sources(&self) -> DataSourceList<ProviderData> {
         vec![Arc::new(crate::resources::cluster::ClusterDataSource)]
+    }
+
+    fn functions(&self) -> FunctionList {
+        crate::functions::all()
     }
 }

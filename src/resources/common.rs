@@ -181,6 +181,44 @@ impl TolerationModel {
     }
 }
 
+/// A taint, in Kubernetes form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Taint {
+    pub key: String,
+    pub value: Option<String>,
+    pub effect: String,
+}
+
+impl Taint {
+    /// Whether the scheduler keeps pods that do not tolerate it off the node
+    /// (`PreferNoSchedule` only discourages them).
+    pub fn repels(&self) -> bool {
+        self.effect == "NoSchedule" || self.effect == "NoExecute"
+    }
+}
+
+/// Does a Kubernetes toleration tolerate a taint? Matched as the scheduler does: an empty
+/// effect matches every effect, an empty key with `Exists` matches every taint, `Equal` (the
+/// default operator) compares values.
+pub fn tolerates(t: &Json, taint: &Taint) -> bool {
+    let key = t["key"].as_str().unwrap_or_default();
+    let operator = t["operator"].as_str().unwrap_or("Equal");
+    let effect = t["effect"].as_str().unwrap_or_default();
+    if !effect.is_empty() && effect != taint.effect {
+        return false;
+    }
+    if key.is_empty() {
+        return operator == "Exists";
+    }
+    if key != taint.key {
+        return false;
+    }
+    match operator {
+        "Exists" => true,
+        _ => t["value"].as_str().unwrap_or_default() == taint.value.as_deref().unwrap_or_default(),
+    }
+}
+
 /// Tolerations of a pod spec.
 pub fn tolerations_json(t: &[TolerationModel]) -> Vec<Json> {
     t.iter().map(TolerationModel::to_json).collect()
@@ -189,6 +227,32 @@ pub fn tolerations_json(t: &[TolerationModel]) -> Vec<Json> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tolerations_match_like_the_scheduler() {
+        let taint = Taint {
+            key: "purpose".into(),
+            value: Some("x".into()),
+            effect: "NoSchedule".into(),
+        };
+        assert!(tolerates(
+            &json!({"key": "purpose", "operator": "Equal", "value": "x", "effect": "NoSchedule"}),
+            &taint
+        ));
+        assert!(tolerates(
+            &json!({"key": "purpose", "operator": "Exists"}),
+            &taint
+        ));
+        assert!(tolerates(&json!({"operator": "Exists"}), &taint));
+        assert!(!tolerates(
+            &json!({"key": "purpose", "operator": "Equal", "value": "y"}),
+            &taint
+        ));
+        assert!(!tolerates(
+            &json!({"key": "purpose", "operator": "Exists", "effect": "NoExecute"}),
+            &taint
+        ));
+    }
 
     #[test]
     fn label_keys_may_carry_a_dns_prefix() {

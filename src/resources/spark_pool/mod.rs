@@ -48,26 +48,6 @@ fn desired(planned: &Value) -> Option<(Pool, Vec<Json>)> {
     Some((pool, objects))
 }
 
-/// Does a Kubernetes toleration tolerate a taint?
-fn tolerates(t: &Json, taint: &render::Taint) -> bool {
-    let key = t["key"].as_str().unwrap_or_default();
-    let operator = t["operator"].as_str().unwrap_or("Equal");
-    let effect = t["effect"].as_str().unwrap_or_default();
-    if !effect.is_empty() && effect != taint.effect {
-        return false;
-    }
-    if key.is_empty() {
-        return operator == "Exists";
-    }
-    if key != taint.key {
-        return false;
-    }
-    match operator {
-        "Exists" => true,
-        _ => t["value"].as_str().unwrap_or_default() == taint.value.as_deref().unwrap_or_default(),
-    }
-}
-
 /// The placement checks for one role: selector against the group's labels, tolerations
 /// against its taints.
 fn check_role(role: &Role, kind: &str, config: &Value, diags: &mut Diagnostics) {
@@ -107,12 +87,12 @@ fn check_role(role: &Role, kind: &str, config: &Value, diags: &mut Diagnostics) 
             ),
         );
     }
-    for taint in role
-        .group_taints
-        .iter()
-        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
-    {
-        if !role.tolerations.iter().any(|t| tolerates(t, taint)) {
+    for taint in role.group_taints.iter().filter(|t| t.repels()) {
+        if !role
+            .tolerations
+            .iter()
+            .any(|t| crate::resources::common::tolerates(t, taint))
+        {
             diags.attribute_error(
                 at("tolerations"),
                 "Taint not tolerated",

@@ -14,12 +14,7 @@ use crate::resources::kube_objects::MANAGED_BY;
 pub const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
 pub const EXECUTOR_CONTAINER: &str = "spark-kubernetes-executor";
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Taint {
-    pub key: String,
-    pub value: Option<String>,
-    pub effect: String,
-}
+pub use crate::resources::common::Taint;
 
 /// Driver or executor.
 #[derive(Clone, Debug, PartialEq)]

@@ -209,32 +209,6 @@ fn placement_that_cannot_schedule_is_an_error_at_plan_time() {
 }
 
 #[test]
-fn tolerations_match_like_the_scheduler() {
-    let taint = render::Taint {
-        key: "purpose".into(),
-        value: Some("x".into()),
-        effect: "NoSchedule".into(),
-    };
-    assert!(tolerates(
-        &json!({"key": "purpose", "operator": "Equal", "value": "x", "effect": "NoSchedule"}),
-        &taint
-    ));
-    assert!(tolerates(
-        &json!({"key": "purpose", "operator": "Exists"}),
-        &taint
-    ));
-    assert!(tolerates(&json!({"operator": "Exists"}), &taint));
-    assert!(!tolerates(
-        &json!({"key": "purpose", "operator": "Equal", "value": "y"}),
-        &taint
-    ));
-    assert!(!tolerates(
-        &json!({"key": "purpose", "operator": "Exists", "effect": "NoExecute"}),
-        &taint
-    ));
-}
-
-#[test]
 fn yaml_is_block_style_and_reads_back_as_the_same_json() {
     let v = json!({"apiVersion": "v1", "spec": {"containers": [{"name": "c", "volumeMounts": [{"name": "a", "mountPath": "/x"}]}],
                    "tolerations": [], "nodeSelector": {"purpose": "spark"}}});
