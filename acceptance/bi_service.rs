@@ -170,10 +170,34 @@ fn metabase_as_in_the_seed_applies_rolls_drifts_imports_and_destroys() {
             .kube
             .get("/apis/monitoring.coreos.com/v1/namespaces/metabase/prometheusrules/metabase")
             .is_some());
-        assert!(e
+        // The scrape target as the Prometheus Operator resolves it: the ServiceMonitor's port
+        // on the Service, its target port on the container, Metabase told to serve there.
+        let sm = e
             .kube
             .get("/apis/monitoring.coreos.com/v1/namespaces/metabase/servicemonitors/metabase")
-            .is_some());
+            .expect("ServiceMonitor");
+        let scraped = &sm["spec"]["endpoints"][0]["port"];
+        assert_eq!(scraped, "metrics", "{sm}");
+        let service = e.kube.get(SERVICE).expect("Service");
+        let port = service["spec"]["ports"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| &p["name"] == scraped))
+            .unwrap_or_else(|| panic!("no Service port {scraped}: {service}"));
+        let deployment = e.kube.get(DEPLOYMENT).expect("Deployment");
+        let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+        let served = container["ports"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == port["targetPort"]))
+            .unwrap_or_else(|| panic!("no container port {}: {container}", port["targetPort"]));
+        let env = container["env"]
+            .as_array()
+            .and_then(|es| es.iter().find(|e| e["name"] == "MB_PROMETHEUS_SERVER_PORT"))
+            .map(|e| e["value"].clone());
+        assert_eq!(
+            env,
+            Some(json!(served["containerPort"].to_string())),
+            "{container}"
+        );
         // The connection came from EKS: DescribeCluster and IAM tokens.
         let stats = e.kube.stats();
         assert!(
@@ -317,6 +341,7 @@ resource "dataplatform_bi_service" "superset" {{
     secret_key = "a-long-superset-secret-key"
     redis_url  = "redis://cache.example.com:6379/0"
   }}
+  monitoring {{}}
 }}
 
 resource "dataplatform_bi_service" "redash" {{
@@ -360,6 +385,20 @@ fn superset_and_redash_render_with_their_wiring_and_a_failed_rollout_is_tainted(
             "names the pod:\n{text}"
         );
         assert!(!text.contains("redash-password"), "no secrets in errors");
+        // Superset serves no Prometheus metrics: the plan says so, and only the rule is made.
+        assert!(
+            text.contains("Warning: No metrics endpoint to scrape")
+                && text.contains("superset serves no Prometheus metrics"),
+            "terraform {v}:\n{text}"
+        );
+        assert!(e
+            .kube
+            .get("/apis/monitoring.coreos.com/v1/namespaces/default/prometheusrules/superset")
+            .is_some());
+        assert!(e
+            .kube
+            .get("/apis/monitoring.coreos.com/v1/namespaces/default/servicemonitors/superset")
+            .is_none());
 
         let superset = e
             .kube

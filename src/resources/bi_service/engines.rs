@@ -15,6 +15,20 @@ pub enum Engine {
     Zeppelin,
 }
 
+/// Where an engine serves Prometheus metrics once `monitoring` turns them on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metrics {
+    /// On a port of its own, named `metrics` on the container and the Service.
+    OwnPort(u16),
+    /// On the web port (`http`).
+    WebPort,
+    /// Nowhere: monitoring is the PrometheusRule on kube-state-metrics and cAdvisor signals.
+    NotServed,
+}
+
+/// The port name the ServiceMonitor scrapes when an engine has a metrics port of its own.
+pub const METRICS_PORT_NAME: &str = "metrics";
+
 /// An environment variable: a plain value, or a key of the service's Secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EnvValue {
@@ -75,6 +89,18 @@ impl Engine {
             Engine::Superset => "/health",
             Engine::Redash => "/ping",
             Engine::Zeppelin => "/api/version",
+        }
+    }
+
+    /// Where the engine serves Prometheus metrics. Metabase (0.46 and later) serves them on
+    /// the port `MB_PROMETHEUS_SERVER_PORT` names, 9191 as in the community Helm chart;
+    /// Zeppelin on its web port at `/metrics` once `ZEPPELIN_METRIC_ENABLE_PROMETHEUS` is
+    /// true; Superset and Redash serve none (Superset only emits StatsD).
+    pub fn metrics(self) -> Metrics {
+        match self {
+            Engine::Metabase => Metrics::OwnPort(9191),
+            Engine::Zeppelin => Metrics::WebPort,
+            Engine::Superset | Engine::Redash => Metrics::NotServed,
         }
     }
 
@@ -175,6 +201,9 @@ pub fn wiring(
         Engine::Redash => redash(&mut w, spec, pass),
         Engine::Zeppelin => zeppelin(&mut w),
     }
+    if spec.monitoring.is_some() {
+        metrics(&mut w, spec.engine);
+    }
     for (k, v) in &spec.env {
         w.plain(k, v.clone());
     }
@@ -247,6 +276,17 @@ fn redash(w: &mut Wiring, spec: &Spec, pass: &str) {
     }
     w.plain("REDASH_WEB_WORKERS", "4");
     w.plain("PYTHONUNBUFFERED", "0");
+}
+
+/// Turns on the engine's Prometheus endpoint.
+fn metrics(w: &mut Wiring, engine: Engine) {
+    match (engine, engine.metrics()) {
+        (Engine::Metabase, Metrics::OwnPort(port)) => {
+            w.plain("MB_PROMETHEUS_SERVER_PORT", port.to_string());
+        }
+        (Engine::Zeppelin, _) => w.plain("ZEPPELIN_METRIC_ENABLE_PROMETHEUS", "true"),
+        _ => {}
+    }
 }
 
 fn zeppelin(w: &mut Wiring) {

@@ -25,7 +25,7 @@ use crate::resources::common::{LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN};
 use crate::resources::kube_objects::{self, KubeResource, Stage};
 use crate::value::{AttributePath, Value};
 
-use engines::Engine;
+use engines::{Engine, Metrics};
 use model::{stored_password, Spec};
 
 pub struct BiService;
@@ -97,6 +97,23 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
                 "Redash stores its metadata in PostgreSQL only: use type = \"postgres\".",
             );
         }
+    }
+    let monitored = c.get_attr("monitoring").is_some_and(|m| {
+        !m.is_null() && m.get_attr("enabled").and_then(Value::as_bool) != Some(false)
+    });
+    if monitored && engine.metrics() == Metrics::NotServed {
+        diags.push(
+            Diagnostic::warning(
+                "No metrics endpoint to scrape",
+                format!(
+                    "{} serves no Prometheus metrics: monitoring creates the PrometheusRule only \
+                     (restarts, memory and CPU throttling, from kube-state-metrics and cAdvisor), \
+                     and no ServiceMonitor.",
+                    engine.name()
+                ),
+            )
+            .at(AttributePath::root().attr("monitoring")),
+        );
     }
     let (required, allowed) = engine.secret_keys();
     let secrets = c.get_attr("secrets").filter(|s| !s.is_null());

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value as Json};
 
-use super::engines::{self, EnvValue};
+use super::engines::{self, EnvValue, Metrics, METRICS_PORT_NAME};
 use super::model::{Ingress, Monitoring, Spec};
 
 pub use crate::resources::kube_objects::CHECKSUM_ANNOTATION;
@@ -57,7 +57,9 @@ pub fn objects(spec: &Spec, password: Option<&str>, config: &str) -> Vec<Json> {
         out.push(ingress(spec, i));
     }
     if let Some(mon) = &spec.monitoring {
-        out.push(service_monitor(spec, mon));
+        if spec.engine.metrics() != Metrics::NotServed {
+            out.push(service_monitor(spec, mon));
+        }
         out.push(prometheus_rule(spec, mon));
     }
     out
@@ -113,7 +115,7 @@ fn container(spec: &Spec, env: &BTreeMap<String, EnvValue>) -> Json {
         "name": e.name(),
         "image": spec.image(),
         "imagePullPolicy": spec.pull_policy,
-        "ports": [{"name": "http", "containerPort": e.port(), "protocol": "TCP"}],
+        "ports": container_ports(spec),
         "env": env_list,
         "resources": {"requests": requests, "limits": limits},
         "readinessProbe": {
@@ -131,6 +133,24 @@ fn container(spec: &Spec, env: &BTreeMap<String, EnvValue>) -> Json {
         container["args"] = json!(args);
     }
     container
+}
+
+/// The metrics port of an engine that serves metrics on a port of its own, when monitoring
+/// is on.
+fn metrics_port(spec: &Spec) -> Option<u16> {
+    match (spec.monitoring.as_ref(), spec.engine.metrics()) {
+        (Some(_), Metrics::OwnPort(port)) => Some(port),
+        _ => None,
+    }
+}
+
+fn container_ports(spec: &Spec) -> Json {
+    let mut ports =
+        vec![json!({"name": "http", "containerPort": spec.engine.port(), "protocol": "TCP"})];
+    if let Some(port) = metrics_port(spec) {
+        ports.push(json!({"name": METRICS_PORT_NAME, "containerPort": port, "protocol": "TCP"}));
+    }
+    json!(ports)
 }
 
 /// The pod template carries a keyed checksum of the Secret's data
@@ -181,9 +201,18 @@ fn service(spec: &Spec) -> Json {
         "spec": {
             "type": if instance_targets { "NodePort" } else { "ClusterIP" },
             "selector": selector(spec),
-            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+            "ports": service_ports(spec),
         },
     })
+}
+
+fn service_ports(spec: &Spec) -> Json {
+    let mut ports =
+        vec![json!({"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"})];
+    if let Some(port) = metrics_port(spec) {
+        ports.push(json!({"name": METRICS_PORT_NAME, "port": port, "targetPort": METRICS_PORT_NAME, "protocol": "TCP"}));
+    }
+    json!(ports)
 }
 
 fn disruption_budget(spec: &Spec) -> Json {
@@ -247,6 +276,14 @@ fn ingress(spec: &Spec, i: &Ingress) -> Json {
     })
 }
 
+/// The Service port the ServiceMonitor scrapes.
+fn scraped_port(spec: &Spec) -> &'static str {
+    match spec.engine.metrics() {
+        Metrics::OwnPort(_) => METRICS_PORT_NAME,
+        Metrics::WebPort | Metrics::NotServed => "http",
+    }
+}
+
 fn service_monitor(spec: &Spec, mon: &Monitoring) -> Json {
     json!({
         "apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
@@ -254,7 +291,7 @@ fn service_monitor(spec: &Spec, mon: &Monitoring) -> Json {
         "spec": {
             "selector": {"matchLabels": selector(spec)},
             "namespaceSelector": {"matchNames": [spec.namespace]},
-            "endpoints": [{"port": "http", "path": mon.metrics_path, "interval": "30s"}],
+            "endpoints": [{"port": scraped_port(spec), "path": mon.metrics_path, "interval": "30s"}],
         },
     })
 }

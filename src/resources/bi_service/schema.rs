@@ -329,9 +329,13 @@ fn block() -> Block {
                 "monitoring",
                 Block::new()
                     .description(
-                        "Prometheus Operator objects: a ServiceMonitor scraping the service, and a PrometheusRule \
-                         alerting when pods restart too often or run close to their memory limit. Sent without \
-                         needing the CRDs at plan time.",
+                        "Prometheus Operator objects: a ServiceMonitor scraping the engine's metrics, and a \
+                         PrometheusRule alerting when pods restart too often, run close to their memory limit or \
+                         are CPU throttled. Metabase (0.46 or later) gets `MB_PROMETHEUS_SERVER_PORT=9191`, as in \
+                         the community chart, and a `metrics` port on its container and Service, which the \
+                         ServiceMonitor scrapes; Zeppelin gets `ZEPPELIN_METRIC_ENABLE_PROMETHEUS=true` and is \
+                         scraped on its web port. Superset and Redash serve no Prometheus metrics: they get the \
+                         PrometheusRule only, and the plan warns so. Sent without needing the CRDs at plan time.",
                     )
                     .attribute(
                         Attribute::optional_computed("enabled", Type::Bool)
@@ -340,7 +344,7 @@ fn block() -> Block {
                     )
                     .attribute(
                         Attribute::optional_computed("metrics_path", Type::String)
-                            .description("Path scraped on the service port. Default `/metrics`.")
+                            .description("Path the ServiceMonitor scrapes. Default `/metrics`.")
                             .default_value(Value::string("/metrics"))
                             .validator(matches(PATH_PATTERN, "a path starting with /")),
                     )

@@ -237,3 +237,107 @@ fn the_configuration_annotation_restores_everything_but_secrets() {
     assert_eq!(restored.get_attr("engine"), v.get_attr("engine"));
     assert_eq!(restored.get_attr("ingress"), v.get_attr("ingress"));
 }
+
+fn monitored(engine: &str) -> Value {
+    let mut v = seed_metabase();
+    set(&mut v, "engine", Value::string(engine));
+    set(
+        &mut v,
+        "monitoring",
+        obj(vec![
+            ("enabled", Value::bool(true)),
+            ("metrics_path", Value::string("/metrics")),
+            ("restart_threshold", Value::number(3i64)),
+        ]),
+    );
+    v
+}
+
+fn port_names(ports: &Json) -> Vec<&str> {
+    ports
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["name"].as_str())
+        .collect()
+}
+
+/// The scrape target the Prometheus Operator builds: the ServiceMonitor's port names a port
+/// of the Service, whose target port names a port of the container, which the engine serves
+/// metrics on.
+#[test]
+fn the_service_monitor_scrapes_a_port_the_engine_serves_metrics_on() {
+    for (engine, port, env) in [
+        ("metabase", 9191, ("MB_PROMETHEUS_SERVER_PORT", "9191")),
+        (
+            "zeppelin",
+            8080,
+            ("ZEPPELIN_METRIC_ENABLE_PROMETHEUS", "true"),
+        ),
+    ] {
+        let v = monitored(engine);
+        let (_, objects) = desired(&v, Some("s3cr3t-p@ss")).expect("known");
+        let sm = find(&objects, "ServiceMonitor");
+        let scraped = sm["spec"]["endpoints"][0]["port"].as_str().expect("port");
+        let service = find(&objects, "Service");
+        let service_port = service["spec"]["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == scraped)
+            .unwrap_or_else(|| panic!("{engine}: Service has no port {scraped}: {service}"));
+        let target = service_port["targetPort"].as_str().expect("named target");
+        let d = find(&objects, "Deployment");
+        let container_ports = &d["spec"]["template"]["spec"]["containers"][0]["ports"];
+        let container_port = container_ports
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == target)
+            .unwrap_or_else(|| panic!("{engine}: container has no port {target}"));
+        assert_eq!(container_port["containerPort"], port, "{engine}");
+        assert_eq!(env_value(&env_of(d), env.0)["value"], env.1, "{engine}");
+        assert_eq!(sm["spec"]["endpoints"][0]["path"], "/metrics");
+    }
+    // Metabase's metrics port is its own, named `metrics`; without monitoring it is not opened.
+    let (_, objects) = desired(&monitored("metabase"), Some("p")).expect("known");
+    assert_eq!(
+        port_names(&find(&objects, "Service")["spec"]["ports"]),
+        ["http", "metrics"]
+    );
+    let (_, objects) = desired(&seed_metabase(), Some("p")).expect("known");
+    let d = find(&objects, "Deployment");
+    assert_eq!(
+        port_names(&d["spec"]["template"]["spec"]["containers"][0]["ports"]),
+        ["http"]
+    );
+    assert_eq!(
+        env_value(&env_of(d), "MB_PROMETHEUS_SERVER_PORT"),
+        &Json::Null
+    );
+}
+
+#[test]
+fn engines_without_metrics_get_the_rule_only_and_a_warning() {
+    for engine in ["superset", "redash"] {
+        let v = monitored(engine);
+        let (_, objects) = desired(&v, Some("s3cr3t-p@ss")).expect("known");
+        assert_eq!(find(&objects, "ServiceMonitor"), &Json::Null, "{engine}");
+        assert_eq!(find(&objects, "PrometheusRule")["kind"], "PrometheusRule");
+        let mut d = Diagnostics::new();
+        check_engine(&v, &mut d);
+        let warning = d
+            .iter()
+            .find(|x| x.summary == "No metrics endpoint to scrape")
+            .unwrap_or_else(|| panic!("{engine}: no warning"));
+        assert_eq!(
+            warning.attribute,
+            Some(AttributePath::root().attr("monitoring"))
+        );
+    }
+    let mut d = Diagnostics::new();
+    check_engine(&monitored("metabase"), &mut d);
+    assert!(d
+        .iter()
+        .all(|x| x.summary != "No metrics endpoint to scrape"));
+}
