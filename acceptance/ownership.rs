@@ -538,6 +538,11 @@ fn resources_on_a_cluster_deleted_outside_terraform_are_gone() {
         assert!(out.success(), "terraform {v}: {}", out.text());
         let flat = out.flat();
         assert!(flat.contains("cluster no longer exists"), "{}", out.text());
+        assert!(
+            flat.contains("The EKS cluster \"analytics\" of"),
+            "{}",
+            out.text()
+        );
         assert!(flat.contains("2 to add"), "{}", out.text());
 
         // A destroy that does not refresh finishes, with the same warning.

@@ -100,12 +100,16 @@ impl Location {
 }
 
 /// A warning for a resource whose EKS cluster no longer exists.
-fn cluster_gone<R: KubeResource>(at: &Location) -> Diagnostic {
+/// The cluster is named by the resource or, failing that, by the provider configuration.
+fn cluster_gone<R: KubeResource>(ctx: &Context<ProviderData>, at: &Location) -> Diagnostic {
+    let cluster = ctx
+        .data()
+        .cluster_label(at.cluster_name.0.as_deref())
+        .unwrap_or_default();
     Diagnostic::warning(
         format!("{}'s cluster no longer exists", R::NOUN),
         format!(
-            "The EKS cluster {:?} of {} {}/{} is gone, and its objects with it: the resource is removed from state.",
-            at.cluster_name.0.as_deref().unwrap_or_default(),
+            "The EKS cluster {cluster:?} of {} {}/{} is gone, and its objects with it: the resource is removed from state.",
             R::TYPE_NAME,
             at.namespace.0.as_deref().unwrap_or_default(),
             at.name.0.as_deref().unwrap_or_default(),
@@ -275,7 +279,7 @@ impl<R: KubeResource> Resource<ProviderData> for R {
         let at = Location::of(prior);
         let kube = match at.kube_if_cluster(ctx).await {
             Ok(Some(k)) => k,
-            Ok(None) => return cluster_gone::<R>(&at).into(),
+            Ok(None) => return cluster_gone::<R>(ctx, &at).into(),
             Err(d) => return d.into(),
         };
         // A state of an earlier version has no owner ID: its objects are proven by the state.
@@ -411,7 +415,7 @@ async fn read<R: KubeResource>(r: &R, ctx: &Context<ProviderData>, req: ReadRequ
         Ok(Some(k)) => k,
         Ok(None) => {
             let mut gone = ReadResult::gone();
-            gone.diagnostics.push(cluster_gone::<R>(&at));
+            gone.diagnostics.push(cluster_gone::<R>(ctx, &at));
             return gone;
         }
         Err(d) => return ReadResult::failed(state, req.private, d),
