@@ -64,6 +64,10 @@ resource "dataplatform_bi_service" "metabase" {{
   }}
 
   monitoring {{}}
+
+  secrets {{
+    encryption_key = "{ENCRYPTION_KEY}"
+  }}
 {extra}}}
 
 data "dataplatform_cluster" "analytics" {{
@@ -94,6 +98,8 @@ fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
+/// Metabase's `MB_ENCRYPTION_SECRET_KEY`.
+const ENCRYPTION_KEY: &str = "metabase-encryption-key-0001";
 const DEPLOYMENT: &str = "/apis/apps/v1/namespaces/metabase/deployments/metabase";
 const SERVICE: &str = "/api/v1/namespaces/metabase/services/metabase";
 const SECRET: &str = "/api/v1/namespaces/metabase/secrets/metabase";
@@ -121,9 +127,25 @@ fn metabase_as_in_the_seed_applies_rolls_drifts_imports_and_destroys() {
         let out = apply(&ws);
         out.assert_success();
         assert!(
-            !out.text().contains(PASSWORD),
-            "terraform {v}: password in apply output"
+            !out.text().contains(PASSWORD) && !out.text().contains(ENCRYPTION_KEY),
+            "terraform {v}: secret in apply output"
         );
+        assert!(
+            !p.text().contains(ENCRYPTION_KEY),
+            "terraform {v}: key in plan"
+        );
+        // The encryption key reaches Metabase through the Secret only.
+        let d = e.kube.get(DEPLOYMENT).expect("deployment");
+        assert_eq!(
+            env_var(&d, "MB_ENCRYPTION_SECRET_KEY")["valueFrom"]["secretKeyRef"]["key"],
+            "encryption-key"
+        );
+        assert!(!d.to_string().contains(ENCRYPTION_KEY));
+        let secret = e
+            .kube
+            .get("/api/v1/namespaces/metabase/secrets/metabase")
+            .expect("secret");
+        assert_eq!(secret["data"]["encryption-key"], json!(b64(ENCRYPTION_KEY)));
 
         // Every value of the seed's values file is in the live objects.
         let d = e.kube.get(DEPLOYMENT).expect("deployment");

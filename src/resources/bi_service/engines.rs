@@ -144,7 +144,8 @@ impl Engine {
                 &["secret_key", "cookie_secret", "redis_url"],
                 &["secret_key", "cookie_secret", "redis_url"],
             ),
-            Engine::Metabase | Engine::Zeppelin => (&[], &[]),
+            Engine::Metabase => (&[], &["encryption_key"]),
+            Engine::Zeppelin => (&[], &[]),
         }
     }
 }
@@ -196,7 +197,10 @@ pub fn wiring(
     let mut w = Wiring::default();
     let pass = password.unwrap_or_default();
     match spec.engine {
-        Engine::Metabase => metabase(&mut w, spec, pass),
+        Engine::Metabase => {
+            metabase(&mut w, spec, pass);
+            metabase_secrets(&mut w, spec);
+        }
         Engine::Superset => superset(&mut w, spec, pass),
         Engine::Redash => redash(&mut w, spec, pass),
         Engine::Zeppelin => zeppelin(&mut w),
@@ -227,6 +231,12 @@ fn metabase(w: &mut Wiring, spec: &Spec, pass: &str) {
     w.plain("MB_DB_DBNAME", db.name.clone());
     w.hidden("MB_DB_USER", "database-username", db.username.clone());
     w.hidden("MB_DB_PASS", "database-password", pass);
+}
+
+fn metabase_secrets(w: &mut Wiring, spec: &Spec) {
+    if let Some(k) = &spec.secrets.encryption_key {
+        w.hidden("MB_ENCRYPTION_SECRET_KEY", "encryption-key", k.clone());
+    }
 }
 
 fn superset(w: &mut Wiring, spec: &Spec, pass: &str) {

@@ -134,7 +134,7 @@ fn check_engine(c: &Value, diags: &mut Diagnostics) {
             );
         }
     }
-    for n in ["secret_key", "cookie_secret", "redis_url"] {
+    for n in ["secret_key", "cookie_secret", "redis_url", "encryption_key"] {
         if has(n) && !allowed.contains(&n) {
             diags.attribute_error(
                 AttributePath::root().attr("secrets").attr(n),
@@ -226,6 +226,7 @@ async fn restored(kube: &Kube, live: &Json, ns: &str, name: &str) -> Result<Valu
             ("secret_key", get("secret-key")),
             ("cookie_secret", get("cookie-secret")),
             ("redis_url", get("redis-url")),
+            ("encryption_key", get("encryption-key")),
         ];
         if secrets.iter().any(|(_, v)| v.is_some()) {
             set(

@@ -34,6 +34,7 @@ pub struct EngineSecrets {
     pub secret_key: Option<String>,
     pub cookie_secret: Option<String>,
     pub redis_url: Option<String>,
+    pub encryption_key: Option<String>,
 }
 
 impl EngineSecrets {
@@ -42,6 +43,7 @@ impl EngineSecrets {
             "secret_key" => self.secret_key.as_ref(),
             "cookie_secret" => self.cookie_secret.as_ref(),
             "redis_url" => self.redis_url.as_ref(),
+            "encryption_key" => self.encryption_key.as_ref(),
             _ => None,
         }
     }
@@ -147,6 +149,7 @@ crate::model! {
         secret_key: Option<String>,
         cookie_secret: Option<String>,
         redis_url: Option<String>,
+        encryption_key: Option<String>,
     }
 }
 
@@ -242,6 +245,7 @@ impl Spec {
                 secret_key: s.secret_key,
                 cookie_secret: s.cookie_secret,
                 redis_url: s.redis_url,
+                encryption_key: s.encryption_key,
             });
         let monitoring = match m.monitoring {
             Some(mon) if mon.enabled != Some(false) => Some(Monitoring {

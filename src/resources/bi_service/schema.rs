@@ -249,7 +249,8 @@ fn block() -> Block {
                 Block::new()
                     .description(
                         "Engine secrets, stored in the service's Secret: Superset needs `secret_key` and uses \
-                         `redis_url` for caching and async queries; Redash needs all three.",
+                         `redis_url` for caching and async queries; Redash needs all three; Metabase uses \
+                         `encryption_key`.",
                     )
                     .attribute(
                         Attribute::optional("secret_key", Type::String)
@@ -260,6 +261,16 @@ fn block() -> Block {
                     .attribute(
                         Attribute::optional("cookie_secret", Type::String)
                             .description("`REDASH_COOKIE_SECRET`.")
+                            .validator(string_length(16, 1024))
+                            .sensitive(),
+                    )
+                    .attribute(
+                        Attribute::optional("encryption_key", Type::String)
+                            .description(
+                                "`MB_ENCRYPTION_SECRET_KEY`: Metabase encrypts the connection details of the \
+                                 databases it queries with it. Keep it stable: saved connections cannot be read \
+                                 with another key. At least 16 characters.",
+                            )
                             .validator(string_length(16, 1024))
                             .sensitive(),
                     )

@@ -341,3 +341,44 @@ fn engines_without_metrics_get_the_rule_only_and_a_warning() {
         .iter()
         .all(|x| x.summary != "No metrics endpoint to scrape"));
 }
+
+#[test]
+fn metabase_gets_its_encryption_key_through_the_secret_only() {
+    let mut v = seed_metabase();
+    set(
+        &mut v,
+        "secrets",
+        obj(vec![
+            ("secret_key", Value::Null),
+            ("cookie_secret", Value::Null),
+            ("encryption_key", Value::string("a-stable-encryption-key")),
+            ("redis_url", Value::Null),
+        ]),
+    );
+    let mut d = Diagnostics::new();
+    check_engine(&v, &mut d);
+    assert!(!d.has_errors(), "{:?}", d.iter().collect::<Vec<_>>());
+    let (spec, objects) = desired(&v, Some("s3cr3t-p@ss")).expect("known");
+    let deployment = find(&objects, "Deployment");
+    assert_eq!(
+        env_value(&env_of(deployment), "MB_ENCRYPTION_SECRET_KEY")["valueFrom"]["secretKeyRef"]
+            ["key"],
+        "encryption-key"
+    );
+    assert!(!deployment.to_string().contains("a-stable-encryption-key"));
+    assert_eq!(
+        render::secret_data(&spec, Some("s3cr3t-p@ss")).get("encryption-key"),
+        Some(&"a-stable-encryption-key".to_string())
+    );
+
+    // Other engines have no use for it.
+    set(&mut v, "engine", Value::string("zeppelin"));
+    let mut d = Diagnostics::new();
+    check_engine(&v, &mut d);
+    assert!(
+        d.iter().any(|x| x.summary == "Unused engine secret"
+            && x.attribute == Some(AttributePath::root().attr("secrets").attr("encryption_key"))),
+        "{:?}",
+        d.iter().collect::<Vec<_>>()
+    );
+}
