@@ -9,6 +9,8 @@
 //!   command, and the imported group reads and converges.
 //! - `an_unreadable_describe_answer_is_reported_as_such`: a DescribeNodegroup answer of the
 //!   wrong shape is reported as unreadable, not as an unreachable endpoint.
+//! - `max_retries_bounds_the_attempts_of_a_failing_call`: with `max_retries = 2` a call that
+//!   keeps failing is sent three times, then reported.
 //! - `ctrl_c_and_timeouts_end_a_slow_aws_call`: Ctrl-C while one AWS call goes unanswered
 //!   ends it at once; a `timeouts` value ends it in time.
 //! - `another_clients_update_in_flight_is_no_change`: while another client's resize keeps a
@@ -328,6 +330,52 @@ fn an_unreadable_describe_answer_is_reported_as_such() {
         // The group was created before its answers became unreadable: the state keeps it
         // (nothing orphaned), and a destroy removes it.
         assert_eq!(state_names(&ws), vec![name.clone()], "terraform {v}");
+        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
+    }
+    assert!(sb.nodegroups().is_empty());
+}
+
+#[test]
+fn max_retries_bounds_the_attempts_of_a_failing_call() {
+    let sb = Sandbox::start();
+    for (i, v) in TERRAFORM_VERSIONS.iter().enumerate() {
+        let ws = sb.workspace(v);
+        let name = format!("retried{i}");
+        let group = nodegroup(&sb, "infra", &format!("name = \"{name}\""), "");
+        ws.write("main.tf", &config(std::slice::from_ref(&group)));
+        ws.init().assert_success();
+        ws.run(&apply_args()).assert_success();
+        // Every DescribeNodegroup now fails with a server error; two retries, then the plan
+        // reports it.
+        ws.write(
+            "main.tf",
+            &config(&[group.clone()]).replace(
+                "region = \"eu-central-1\"\n",
+                "region = \"eu-central-1\"\n  max_retries = 2\n",
+            ),
+        );
+        sb.control(
+            "POST",
+            "/_sandbox/faults",
+            &json!({"error_rate": 1.0, "operations": ["DescribeNodegroup"]}),
+        );
+        let before = sb.stat("eks.DescribeNodegroup");
+        let out = ws.run(&["plan", "-no-color", "-input=false"]);
+        let after = sb.stat("eks.DescribeNodegroup");
+        sb.control("DELETE", "/_sandbox/faults", &json!({}));
+        out.assert_failure();
+        assert_no_crash(&out);
+        let text = out.text();
+        assert!(
+            text.contains("ServiceUnavailable") && text.contains(&name),
+            "terraform {v}:\n{text}"
+        );
+        assert_eq!(
+            after - before,
+            3,
+            "terraform {v}: one attempt and two retries"
+        );
         ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
             .assert_success();
     }

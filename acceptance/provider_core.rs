@@ -198,6 +198,11 @@ const BAD: &[BadCase] = &[
         expect: &["kubernetes.cluster_ca_certificate must hold PEM certificate data"],
     },
     BadCase {
+        body: "  max_retries = -1\n",
+        needle: "max_retries",
+        expect: &["max_retries must be a whole number between 0 and 100"],
+    },
+    BadCase {
         body: "  default_tags {\n    tags = {\n      \"aws:owner\" = \"me\"\n    }\n  }\n",
         needle: "\"aws:owner\" =",
         expect: &["Reserved tag key", "aws:owner"],

@@ -389,7 +389,21 @@ mod tests {
                         if let Ok(mut a) = asked.lock() {
                             a.push(groups.clone());
                         }
-                        let (status, xml) = if groups.iter().any(|g| g == "broken") {
+                        let (status, xml) = if let Some((status, kind, code)) =
+                            groups.iter().find_map(|g| match g.as_str() {
+                                "unavailable" => Some((503, "Receiver", "ServiceUnavailable")),
+                                "throttled" => Some((400, "Sender", "Throttling")),
+                                _ => None,
+                            }) {
+                            (
+                                status,
+                                format!(
+                                    "<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code>\
+                                     <Message>try again</Message></Error><RequestId>r</RequestId>\
+                                     </ErrorResponse>"
+                                ),
+                            )
+                        } else if groups.iter().any(|g| g == "broken") {
                             (
                                 400,
                                 "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code>\
@@ -486,6 +500,38 @@ mod tests {
             assert_eq!(again.get("owner").map(String::as_str), Some("g07"));
             assert_eq!(count.load(Ordering::SeqCst), 3);
             task.abort();
+        });
+    }
+
+    /// Under sustained throttling or server errors every call still gets all its attempts (the
+    /// retry partition of the provider's clients has no quota to run dry).
+    #[test]
+    fn throttling_and_server_errors_are_retried_whatever_came_before() {
+        use aws_sdk_autoscaling::config::retry::RetryConfig;
+        use aws_sdk_autoscaling::config::{BehaviorVersion, Credentials, Region};
+        runtime().block_on(async {
+            for group in ["unavailable", "throttled"] {
+                let (url, _, count, task) = stub().await;
+                let conf = aws_sdk_autoscaling::Config::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .endpoint_url(&url)
+                    .region(Region::new("eu-central-1"))
+                    .credentials_provider(Credentials::new("AKID", "secret", None, None, "test"))
+                    .retry_config(
+                        RetryConfig::standard()
+                            .with_max_attempts(3)
+                            .with_initial_backoff(Duration::from_millis(1))
+                            .with_max_backoff(Duration::from_millis(2)),
+                    )
+                    .retry_partition(crate::clients::aws::retry_partition("autoscaling-test"))
+                    .build();
+                let asg = Autoscaling::new(Client::from_conf(conf));
+                for _ in 0..60 {
+                    assert!(asg.tags(group, "").await.is_err());
+                }
+                assert_eq!(count.load(Ordering::SeqCst), 180, "{group}");
+                task.abort();
+            }
         });
     }
 

@@ -21,6 +21,8 @@ pub struct AwsSettings {
     pub eks_endpoint: Option<String>,
     pub autoscaling_endpoint: Option<String>,
     pub sts_endpoint: Option<String>,
+    /// Retries after a call's first attempt; `None`: `AWS_MAX_ATTEMPTS`, or the default.
+    pub max_retries: Option<u32>,
 }
 
 #[derive(Clone, PartialEq)]
@@ -101,8 +103,20 @@ impl SdkFailure {
     }
 }
 
-/// Attempts per call, counting the first: enough to ride out sustained throttling.
-pub const MAX_ATTEMPTS: u32 = 10;
+/// Retries after a call's first attempt when neither the configuration nor `AWS_MAX_ATTEMPTS`
+/// says otherwise: the AWS provider's default, enough to ride out sustained throttling.
+pub const DEFAULT_MAX_RETRIES: u32 = 25;
+
+/// Attempts per call, counting the first: the configured retries plus one, else the
+/// environment's `AWS_MAX_ATTEMPTS` (a positive number), else the default.
+pub fn max_attempts(max_retries: Option<u32>, env: Option<&str>) -> u32 {
+    if let Some(n) = max_retries {
+        return n.saturating_add(1);
+    }
+    env.and_then(|s| s.trim().parse::<u32>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_MAX_RETRIES + 1)
+}
 
 /// The retry partition of a service client: the attempts and backoff of [`load`] bound its
 /// retries, not the SDK's default retry quota. That quota (500 tokens, up to 14 per retried
@@ -119,7 +133,10 @@ pub fn retry_partition(service: &'static str) -> RetryPartition {
 /// when a role is assumed (and only when credentials are first needed).
 pub async fn load(settings: &AwsSettings) -> SdkConfig {
     let retry = RetryConfig::standard()
-        .with_max_attempts(MAX_ATTEMPTS)
+        .with_max_attempts(max_attempts(
+            settings.max_retries,
+            std::env::var("AWS_MAX_ATTEMPTS").ok().as_deref(),
+        ))
         .with_initial_backoff(Duration::from_millis(200))
         .with_max_backoff(Duration::from_secs(20));
     let timeouts = TimeoutConfig::builder()
@@ -165,6 +182,22 @@ pub async fn load(settings: &AwsSettings) -> SdkConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attempts_come_from_the_configuration_then_the_environment_then_the_default() {
+        assert_eq!(max_attempts(Some(0), Some("7")), 1);
+        assert_eq!(max_attempts(Some(3), None), 4);
+        assert_eq!(max_attempts(None, Some("7")), 7);
+        assert_eq!(max_attempts(None, Some(" 2 ")), 2);
+        for bad in ["0", "-1", "many", ""] {
+            assert_eq!(
+                max_attempts(None, Some(bad)),
+                DEFAULT_MAX_RETRIES + 1,
+                "{bad}"
+            );
+        }
+        assert_eq!(max_attempts(None, None), 26);
+    }
 
     #[derive(Debug)]
     struct Wrapper(&'static str, Option<std::io::Error>);

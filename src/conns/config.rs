@@ -114,6 +114,7 @@ pub struct ProviderConfig {
     pub region: Setting<String>,
     pub profile: Setting<String>,
     pub cluster_name: Setting<String>,
+    pub max_retries: Setting<i64>,
     pub assume_role: Option<AssumeRole>,
     pub endpoints: Endpoints,
     pub default_tags: Setting<BTreeMap<String, String>>,
@@ -129,6 +130,7 @@ impl ProviderConfig {
             region: setting(&root, "region", &mut d),
             profile: setting(&root, "profile", &mut d),
             cluster_name: setting(&root, "cluster_name", &mut d),
+            max_retries: setting(&root, "max_retries", &mut d),
             ..ProviderConfig::default()
         };
         let ar = root.obj("assume_role");

@@ -94,7 +94,18 @@ impl ProviderData {
                 external_id: known(&a.external_id, "assume_role.external_id")?,
             }),
         };
+        let max_retries = match &c.max_retries {
+            Setting::Unknown => {
+                return Err(Diagnostic::error(
+                    "Provider configuration not known",
+                    "The provider's max_retries is not known yet; it must be known when resources are applied.",
+                ))
+            }
+            Setting::Set(n) => Some(u32::try_from(*n).unwrap_or(0)),
+            Setting::Unset => None,
+        };
         Ok(AwsSettings {
+            max_retries,
             region: known(&c.region, "region")?,
             profile: known(&c.profile, "profile")?,
             assume_role,

@@ -48,6 +48,17 @@ pub fn schema() -> Schema {
                     .description("Named profile from the shared AWS config and credentials files. Defaults to `AWS_PROFILE`.")
                     .validator(string_length(1, 128)),
             )
+            .attribute(
+                Attribute::optional("max_retries", Type::Number)
+                    .description(format!(
+                        "How many times an AWS call is retried after a throttling answer, a server error or a \
+                         lost connection, with exponential backoff (up to 20 s between attempts). Defaults to \
+                         `AWS_MAX_ATTEMPTS` minus one, or {}, as the AWS provider does. Each resource's \
+                         `timeouts` still bound its whole operation.",
+                        crate::clients::aws::DEFAULT_MAX_RETRIES
+                    ))
+                    .validator(validators::int_between(0, 100)),
+            )
             .block(
                 NestedBlock::single(
                     "assume_role",
