@@ -350,7 +350,7 @@ fn max_retries_bounds_the_attempts_of_a_failing_call() {
         // reports it.
         ws.write(
             "main.tf",
-            &config(&[group.clone()]).replace(
+            &config(std::slice::from_ref(&group)).replace(
                 "region = \"eu-central-1\"\n",
                 "region = \"eu-central-1\"\n  max_retries = 2\n",
             ),
