@@ -6,6 +6,7 @@ mod support;
 mod aws_faults;
 mod bi_service;
 mod change_matrix;
+mod cluster_auth;
 mod examples;
 mod framework;
 mod functions;

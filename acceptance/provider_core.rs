@@ -162,6 +162,14 @@ fn terraform_sees_the_provider_schema() {
         } else {
             assert!(functions.is_null(), "terraform {v}: {functions}");
         }
+        // Ephemeral resources (Terraform 1.10+): the token is sensitive there too.
+        let ephemeral = &doc["provider_schemas"][PROVIDER_ADDRESS]["ephemeral_resource_schemas"];
+        if v == TERRAFORM_VERSIONS[0] {
+            let token = &ephemeral["dataplatform_cluster_auth"]["block"]["attributes"]["token"];
+            assert_eq!(token["sensitive"], json!(true), "{ephemeral}");
+        } else {
+            assert!(ephemeral.is_null(), "terraform {v}: {ephemeral}");
+        }
     }
 }
 

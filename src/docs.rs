@@ -1,5 +1,5 @@
 //! Generates the registry documentation (`docs/index.md`, `docs/resources/<name>.md`,
-//! `docs/data-sources/<name>.md`, `docs/functions/<name>.md`) from the schema descriptions and the files under
+//! `docs/data-sources/<name>.md`, `docs/ephemeral-resources/<name>.md`, `docs/functions/<name>.md`) from the schema descriptions and the files under
 //! `examples/`; guides (`docs/guides/`) come from `templates/guides/`. `docs --check` fails when the committed docs are stale.
 
 use std::collections::BTreeMap;
@@ -46,6 +46,17 @@ pub fn render<P: Provider>(server: &ProviderServer<P>, root: &Path) -> BTreeMap<
         let page = page(name, "Data Source", type_name, schema, &dir);
         files.insert(
             PathBuf::from(format!("docs/data-sources/{}.md", short(name, type_name))),
+            page,
+        );
+    }
+    for (type_name, schema) in server.ephemeral_resource_schemas() {
+        let dir = root.join("examples/ephemeral-resources").join(type_name);
+        let page = page(name, "Ephemeral Resource", type_name, schema, &dir);
+        files.insert(
+            PathBuf::from(format!(
+                "docs/ephemeral-resources/{}.md",
+                short(name, type_name)
+            )),
             page,
         );
     }
@@ -129,10 +140,10 @@ fn page(provider: &str, kind: &str, type_name: &str, schema: &Schema, examples: 
         first_line(&schema.block.description),
         schema.block.description.trim()
     );
-    let file = if kind == "Resource" {
-        "resource.tf"
-    } else {
-        "data-source.tf"
+    let file = match kind {
+        "Resource" => "resource.tf",
+        "Ephemeral Resource" => "ephemeral-resource.tf",
+        _ => "data-source.tf",
     };
     if let Some(ex) = read_example(&examples.join(file)) {
         let _ = write!(
@@ -277,9 +288,10 @@ fn type_name(t: &Type) -> String {
 /// # Errors
 /// I/O errors while writing.
 /// The folders whose every file is generated (extra files there are stale).
-const GENERATED_DIRS: [&str; 4] = [
+const GENERATED_DIRS: [&str; 5] = [
     "docs/resources",
     "docs/data-sources",
+    "docs/ephemeral-resources",
     "docs/functions",
     "docs/guides",
 ];

@@ -24,10 +24,11 @@ pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use function::{Function, FunctionError, FunctionList, Parameter};
 pub use model::{FromValue, IfKnown, Obj, ObjectBuilder, SetOf, ToValue};
 pub use resource::{
-    ApplyResult, CreateRequest, DataSource, DeleteRequest, ModifyPlanRequest, ModifyPlanResponse,
-    Provider, ReadRequest, ReadResult, Resource, UpdateRequest, ValidateRequest,
+    ApplyResult, CreateRequest, DataSource, DeleteRequest, EphemeralResource, ModifyPlanRequest,
+    ModifyPlanResponse, Provider, ReadRequest, ReadResult, Resource, UpdateRequest,
+    ValidateRequest,
 };
-pub use resource::{DataSourceList, ResourceList};
+pub use resource::{DataSourceList, EphemeralResourceList, ResourceList};
 pub use schema::{
     Attribute, AttributeType, Block, BlockNesting, Mode, NestedBlock, ObjectNesting, Schema,
 };

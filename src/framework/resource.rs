@@ -170,8 +170,22 @@ pub trait DataSource<D: Send + Sync + 'static>: Send + Sync {
     async fn read(&self, ctx: &Context<D>, config: Value) -> (Value, Diagnostics);
 }
 
+/// An ephemeral resource (Terraform 1.10+): opened whenever a plan or apply needs its value,
+/// which Terraform keeps out of plan and state files. Core opens it only once its
+/// configuration is wholly known.
+#[async_trait]
+pub trait EphemeralResource<D: Send + Sync + 'static>: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    fn validate(&self, _req: &ValidateRequest<'_>, _diags: &mut Diagnostics) {}
+    /// Returns the full object (configuration plus computed attributes). What it opens holds
+    /// nothing to renew or close.
+    async fn open(&self, ctx: &Context<D>, config: Value) -> (Value, Diagnostics);
+}
+
 pub type ResourceList<D> = Vec<Arc<dyn Resource<D>>>;
 pub type DataSourceList<D> = Vec<Arc<dyn DataSource<D>>>;
+pub type EphemeralResourceList<D> = Vec<Arc<dyn EphemeralResource<D>>>;
 
 /// The provider itself.
 #[async_trait]
@@ -188,6 +202,10 @@ pub trait Provider: Send + Sync + 'static {
     async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Self::Data>;
     fn resources(&self) -> ResourceList<Self::Data>;
     fn data_sources(&self) -> DataSourceList<Self::Data>;
+    /// Ephemeral resources; none by default.
+    fn ephemeral_resources(&self) -> EphemeralResourceList<Self::Data> {
+        Vec::new()
+    }
     /// Provider functions; none by default.
     fn functions(&self) -> crate::framework::FunctionList {
         Vec::new()

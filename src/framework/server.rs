@@ -20,8 +20,8 @@ use super::model::ObjectBuilder;
 use super::plan;
 use super::redact::Secrets;
 use super::resource::{
-    ApplyResult, CreateRequest, DataSource, DeleteRequest, ModifyPlanRequest, ModifyPlanResponse,
-    Provider, ReadRequest, Resource, UpdateRequest, ValidateRequest,
+    ApplyResult, CreateRequest, DataSource, DeleteRequest, EphemeralResource, ModifyPlanRequest,
+    ModifyPlanResponse, Provider, ReadRequest, Resource, UpdateRequest, ValidateRequest,
 };
 use super::schema::Schema;
 use super::validate::{validate_config, ClientCapabilities};
@@ -54,6 +54,7 @@ pub struct Imported {
 
 type ResourceEntry<D> = (Arc<dyn Resource<D>>, Schema, Type);
 type DataSourceEntry<D> = (Arc<dyn DataSource<D>>, Schema, Type);
+type EphemeralEntry<D> = (Arc<dyn EphemeralResource<D>>, Schema, Type);
 /// What Configure produced, with what the operations under that configuration share.
 type Configured<D> = (Arc<D>, Arc<Shared>);
 
@@ -64,6 +65,7 @@ pub struct ProviderServer<P: Provider> {
     provider_type: Type,
     resources: BTreeMap<String, ResourceEntry<P::Data>>,
     data_sources: BTreeMap<String, DataSourceEntry<P::Data>>,
+    ephemeral_resources: BTreeMap<String, EphemeralEntry<P::Data>>,
     functions: BTreeMap<&'static str, Arc<dyn Function>>,
     data: RwLock<Option<Configured<P::Data>>>,
     cancel: Mutex<CancellationToken>,
@@ -97,6 +99,15 @@ impl<P: Provider> ProviderServer<P> {
                 (d.type_name().to_string(), (d.clone(), schema, ty))
             })
             .collect();
+        let ephemeral_resources = provider
+            .ephemeral_resources()
+            .into_iter()
+            .map(|e| {
+                let schema = e.schema();
+                let ty = schema.value_type();
+                (e.type_name().to_string(), (e.clone(), schema, ty))
+            })
+            .collect();
         let functions = provider
             .functions()
             .into_iter()
@@ -109,6 +120,7 @@ impl<P: Provider> ProviderServer<P> {
             provider,
             resources,
             data_sources,
+            ephemeral_resources,
             functions,
             data: RwLock::new(None),
             cancel: Mutex::new(CancellationToken::new()),
@@ -136,6 +148,16 @@ impl<P: Provider> ProviderServer<P> {
         self.data_sources
             .iter()
             .map(|(k, (_, s, _))| (k.as_str(), s))
+    }
+
+    pub fn ephemeral_resource_schemas(&self) -> impl Iterator<Item = (&str, &Schema)> {
+        self.ephemeral_resources
+            .iter()
+            .map(|(n, (_, s, _))| (n.as_str(), s))
+    }
+
+    pub fn ephemeral_resource_type(&self, type_name: &str) -> Option<&Type> {
+        self.ephemeral_resources.get(type_name).map(|(_, _, t)| t)
     }
 
     pub fn functions(&self) -> impl Iterator<Item = &dyn Function> {
@@ -290,6 +312,51 @@ impl<P: Provider> ProviderServer<P> {
         });
         Secrets::redact_in(&schema.block, &[config], &mut diags);
         diags
+    }
+
+    pub fn validate_ephemeral_resource_config(
+        &self,
+        type_name: &str,
+        config: &Value,
+    ) -> Diagnostics {
+        let Some((e, schema, _)) = self.ephemeral_resources.get(type_name) else {
+            return unknown_type("ephemeral resource", type_name);
+        };
+        let mut diags = validate_config(&schema.block, config, ClientCapabilities::default());
+        guard_sync("ValidateEphemeralResourceConfig", &mut diags, || {
+            let mut d = Diagnostics::new();
+            e.validate(&ValidateRequest { config }, &mut d);
+            d
+        });
+        Secrets::redact_in(&schema.block, &[config], &mut diags);
+        diags
+    }
+
+    /// Opens an ephemeral resource. Its sensitive values never reach a diagnostic.
+    pub async fn open_ephemeral_resource(
+        &self,
+        type_name: &str,
+        config: Value,
+    ) -> (Value, Diagnostics) {
+        let Some((e, schema, _)) = self.ephemeral_resources.get(type_name) else {
+            return (Value::Null, unknown_type("ephemeral resource", type_name));
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(d) => return (Value::Null, d),
+        };
+        let (result, mut diags) =
+            match guard("OpenEphemeralResource", e.open(&ctx, config.clone())).await {
+                Ok(r) => r,
+                Err(d) => (Value::Null, d),
+            };
+        Secrets::redact_in(&schema.block, &[&config, &result], &mut diags);
+        (result, diags)
+    }
+
+    /// Whether the provider has an ephemeral resource of this type.
+    pub fn has_ephemeral_resource(&self, type_name: &str) -> bool {
+        self.ephemeral_resources.contains_key(type_name)
     }
 
     /// Upgrades stored JSON state written at `version` to the current schema and decodes it.

@@ -37,6 +37,12 @@ impl<P: Provider> ProviderService<P> {
             .collect()
     }
 
+    fn ephemeral_resource_type(&self, name: &str) -> Result<&Type, Diagnostics> {
+        self.server
+            .ephemeral_resource_type(name)
+            .ok_or_else(|| unknown("ephemeral resource", name))
+    }
+
     fn data_source_type(&self, name: &str) -> Result<&Type, Diagnostics> {
         self.server
             .data_source_type(name)
@@ -111,6 +117,13 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                     name: f.name().to_string(),
                 })
                 .collect(),
+            ephemeral_resources: self
+                .server
+                .ephemeral_resource_schemas()
+                .map(|(n, _)| pb::get_metadata::EphemeralMetadata {
+                    type_name: n.to_string(),
+                })
+                .collect(),
             ..Default::default()
         })
     }
@@ -129,6 +142,11 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             data_source_schemas: self
                 .server
                 .data_source_schemas()
+                .map(|(n, s)| (n.to_string(), convert::schema(s)))
+                .collect(),
+            ephemeral_resource_schemas: self
+                .server
+                .ephemeral_resource_schemas()
                 .map(|(n, s)| (n.to_string(), convert::schema(s)))
                 .collect(),
             server_capabilities: Some(capabilities()),
@@ -504,8 +522,19 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         &self,
         req: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Rpc<pb::validate_ephemeral_resource_config::Response> {
+        let r = req.into_inner();
+        let diags = self
+            .ephemeral_resource_type(&r.type_name)
+            .and_then(|ty| {
+                convert::decode(r.config.as_ref(), ty, "ephemeral resource configuration")
+            })
+            .map(|config| {
+                self.server
+                    .validate_ephemeral_resource_config(&r.type_name, &config)
+            })
+            .unwrap_or_else(|d| d);
         ok(pb::validate_ephemeral_resource_config::Response {
-            diagnostics: unsupported("ephemeral resource type", &req.get_ref().type_name),
+            diagnostics: convert::diagnostics(diags),
         })
     }
 
@@ -513,9 +542,42 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         &self,
         req: Request<pb::open_ephemeral_resource::Request>,
     ) -> Rpc<pb::open_ephemeral_resource::Response> {
+        let r = req.into_inner();
+        let ty = match self.ephemeral_resource_type(&r.type_name) {
+            Ok(t) => t,
+            Err(d) => {
+                return ok(pb::open_ephemeral_resource::Response {
+                    diagnostics: convert::diagnostics(d),
+                    ..Default::default()
+                })
+            }
+        };
+        let (result, mut diags) = match convert::decode(r.config.as_ref(), ty, "configuration") {
+            Ok(config) => {
+                self.server
+                    .open_ephemeral_resource(&r.type_name, config)
+                    .await
+            }
+            Err(d) => (Value::Null, d),
+        };
+        let result = if diags.has_errors() {
+            None
+        } else {
+            match convert::encode(&result, ty, "ephemeral resource result") {
+                Ok(v) => Some(v),
+                Err(d) => {
+                    diags.extend(d);
+                    None
+                }
+            }
+        };
         ok(pb::open_ephemeral_resource::Response {
-            diagnostics: unsupported("ephemeral resource type", &req.get_ref().type_name),
-            ..Default::default()
+            diagnostics: convert::diagnostics(diags),
+            result,
+            // Nothing to renew: the values stay valid for the length of a run.
+            renew_at: None,
+            private: None,
+            deferred: None,
         })
     }
 
@@ -523,8 +585,15 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         &self,
         req: Request<pb::renew_ephemeral_resource::Request>,
     ) -> Rpc<pb::renew_ephemeral_resource::Response> {
+        // Core renews only what asked for it (renew_at), which nothing here does.
+        let name = &req.get_ref().type_name;
+        let diagnostics = if self.server.has_ephemeral_resource(name) {
+            Vec::new()
+        } else {
+            unsupported("ephemeral resource type", name)
+        };
         ok(pb::renew_ephemeral_resource::Response {
-            diagnostics: unsupported("ephemeral resource type", &req.get_ref().type_name),
+            diagnostics,
             ..Default::default()
         })
     }
@@ -533,9 +602,14 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         &self,
         req: Request<pb::close_ephemeral_resource::Request>,
     ) -> Rpc<pb::close_ephemeral_resource::Response> {
-        ok(pb::close_ephemeral_resource::Response {
-            diagnostics: unsupported("ephemeral resource type", &req.get_ref().type_name),
-        })
+        // What was opened holds nothing that needs releasing.
+        let name = &req.get_ref().type_name;
+        let diagnostics = if self.server.has_ephemeral_resource(name) {
+            Vec::new()
+        } else {
+            unsupported("ephemeral resource type", name)
+        };
+        ok(pb::close_ephemeral_resource::Response { diagnostics })
     }
 
     type ListResourceStream = BoxStream<pb::list_resource::Event>;

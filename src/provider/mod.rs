@@ -6,7 +6,10 @@ use async_trait::async_trait;
 
 use std::sync::Arc;
 
-use crate::framework::{DataSourceList, Diagnostics, FunctionList, Provider, ResourceList, Schema};
+use crate::framework::{
+    DataSourceList, Diagnostics, EphemeralResourceList, FunctionList, Provider, ResourceList,
+    Schema,
+};
 use crate::value::Value;
 
 pub use crate::conns::{config, ProviderConfig, ProviderData, Setting};
@@ -63,6 +66,10 @@ impl Provider for DataplatformProvider {
 
     fn data_sources(&self) -> DataSourceList<ProviderData> {
         vec![Arc::new(crate::resources::cluster::ClusterDataSource)]
+    }
+
+    fn ephemeral_resources(&self) -> EphemeralResourceList<ProviderData> {
+        vec![Arc::new(crate::resources::cluster::auth::ClusterAuth)]
     }
 
     fn functions(&self) -> FunctionList {

@@ -1,9 +1,13 @@
 //! Data source `dataplatform_cluster`: what clients need to reach an EKS cluster's Kubernetes
 //! API (endpoint, CA, an IAM token) and its version and OIDC issuer (for IAM roles for service
-//! accounts).
+//! accounts); and the ephemeral resource `dataplatform_cluster_auth` ([`auth`]), the same
+//! connection facts kept out of plan and state.
+
+pub mod auth;
 
 use async_trait::async_trait;
 
+use crate::clients::eks::Cluster;
 use crate::conns::{ProviderData, Setting};
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::{Context, DataSource, Diagnostic, Diagnostics, FromValue, ToValue};
@@ -17,7 +21,11 @@ fn block() -> Block {
         .description(
             "Reads an EKS cluster: API endpoint, CA certificate, Kubernetes version, OIDC issuer, and a \
              short-lived IAM authentication token (sensitive) such as `aws eks get-token` makes. Use it to \
-             configure other Kubernetes tooling; the provider's own resources connect by themselves.",
+             configure other Kubernetes tooling; the provider's own resources connect by themselves.\n\n\
+             A data source's values are written to the plan and the state, the token included. On Terraform \
+             1.10 and later configure other providers from the ephemeral resource `dataplatform_cluster_auth` \
+             instead, which gives the same endpoint, CA and token and stores none of them; this data source \
+             stays for older Terraform and for the version and OIDC issuer.",
         )
         .attribute(
             eks_cluster_name(Attribute::optional_computed("name", Type::String))
@@ -68,54 +76,64 @@ impl DataSource<ProviderData> for ClusterDataSource {
     }
 
     async fn read(&self, ctx: &Context<ProviderData>, config: Value) -> (Value, Diagnostics) {
-        let data = ctx.data();
-        let configured = match ClusterConfig::from_value(&config, &AttributePath::root()) {
-            Ok(c) => c.name,
-            Err(d) => return (config, d.into()),
-        };
-        let name = match (configured, &data.config.cluster_name) {
-            (Some(n), _) => n,
-            (None, Setting::Set(n)) => n.clone(),
-            _ => {
-                let d = Diagnostic::error(
-                    "Missing cluster name",
-                    "Set name, or cluster_name in the provider configuration.",
-                )
-                .at(AttributePath::root().attr("name"));
-                return (config, d.into());
-            }
-        };
-        let cluster = match data.eks_cluster(&name, &ctx.cancellation_token()).await {
+        let c = match connect(ctx, &config).await {
             Ok(c) => c,
-            Err(d) => return (config, d.at(AttributePath::root().attr("name")).into()),
-        };
-        let ca = match cluster.ca_pem() {
-            Ok(ca) => ca,
-            Err(e) => {
-                return (
-                    config,
-                    Diagnostic::error("Invalid cluster CA", format!("Cluster {name:?}: {e}"))
-                        .into(),
-                )
-            }
-        };
-        let token = match data.eks_token(&name, &ctx.cancellation_token()).await {
-            Ok(t) => t,
-            Err(d) => return (config, d.into()),
+            Err(d) => return (config, d),
         };
         let out = ClusterModel {
-            name: name.clone(),
-            id: name,
-            arn: cluster.arn,
-            endpoint: cluster.endpoint,
-            cluster_ca_certificate: ca,
-            version: cluster.version,
-            status: cluster.status,
-            oidc_issuer: cluster.oidc_issuer,
-            token,
+            name: c.name.clone(),
+            id: c.name,
+            arn: c.cluster.arn,
+            endpoint: c.cluster.endpoint,
+            cluster_ca_certificate: c.ca,
+            version: c.cluster.version,
+            status: c.cluster.status,
+            oidc_issuer: c.cluster.oidc_issuer,
+            token: c.token,
         };
         (out.to_value(), Diagnostics::new())
     }
+}
+
+/// What reaching a cluster takes: its EKS description, its CA in PEM, and a token signed now.
+struct Connection {
+    name: String,
+    cluster: Cluster,
+    ca: Option<String>,
+    token: String,
+}
+
+/// Looks up the cluster the configuration names (`name`, else the provider's `cluster_name`)
+/// and signs a token for it.
+async fn connect(ctx: &Context<ProviderData>, config: &Value) -> Result<Connection, Diagnostics> {
+    let data = ctx.data();
+    let configured = ClusterConfig::from_value(config, &AttributePath::root())?.name;
+    let name = match (configured, &data.config.cluster_name) {
+        (Some(n), _) => n,
+        (None, Setting::Set(n)) => n.clone(),
+        _ => {
+            return Err(Diagnostic::error(
+                "Missing cluster name",
+                "Set name, or cluster_name in the provider configuration.",
+            )
+            .at(AttributePath::root().attr("name"))
+            .into())
+        }
+    };
+    let cluster = data
+        .eks_cluster(&name, &ctx.cancellation_token())
+        .await
+        .map_err(|d| d.at(AttributePath::root().attr("name")))?;
+    let ca = cluster
+        .ca_pem()
+        .map_err(|e| Diagnostic::error("Invalid cluster CA", format!("Cluster {name:?}: {e}")))?;
+    let token = data.eks_token(&name, &ctx.cancellation_token()).await?;
+    Ok(Connection {
+        name,
+        cluster,
+        ca,
+        token,
+    })
 }
 
 crate::model! {
