@@ -1,8 +1,12 @@
 //! Import of Kubernetes-backed resources whose cluster is set on the resource, not on the
 //! provider (as in the examples): the import ID names the cluster, `cluster:namespace/name`.
+//! With Terraform 1.12+ every resource also has an identity (stored beside its state), and
+//! `import` blocks may name the object by it.
 
 use crate::kube_sandbox::{env, workspace};
-use crate::support::{apply, assert_no_changes, required_providers, TERRAFORM_VERSIONS};
+use crate::support::{
+    apply, assert_no_changes, hcl_list, plan, required_providers, TERRAFORM_VERSIONS,
+};
 
 fn placement(purpose: &str) -> String {
     format!(
@@ -91,4 +95,139 @@ fn resources_whose_cluster_is_on_the_resource_import_by_cluster_namespace_and_na
         assert!(out.success(), "terraform {v}:\n{}", out.text());
         assert!(e.kube.get("/api/v1/namespaces/etl").is_none());
     }
+}
+
+/// A node group beside the two Kubernetes-backed resources.
+fn nodegroup(e: &crate::kube_sandbox::ClusterEnv) -> String {
+    format!(
+        r#"
+resource "dataplatform_nodegroup" "infra" {{
+  cluster_name   = "{cluster}"
+  name           = "infra"
+  purpose        = "infra"
+  node_role_arn  = "{role}"
+  subnet_ids     = {subnets}
+  instance_types = ["m6i.2xlarge"]
+  scaling_config {{
+    min_size = 1
+    max_size = 3
+  }}
+}}
+"#,
+        cluster = e.aws.cluster(),
+        role = e.aws.node_role_arn(),
+        subnets = hcl_list(&e.aws.subnet_ids()),
+    )
+}
+
+#[test]
+fn every_resource_has_an_identity_and_imports_by_it() {
+    let v = TERRAFORM_VERSIONS[0];
+    let e = env();
+    let ws = workspace(v, &e);
+    let main = format!("{}{}", config(), nodegroup(&e));
+    ws.write("main.tf", &main);
+    ws.init().assert_success();
+    apply(&ws).assert_success();
+
+    // The state holds each instance's identity.
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ws.work_dir().join("terraform.tfstate")).expect("state"),
+    )
+    .expect("state JSON");
+    let identity = |ty: &str| -> serde_json::Value {
+        state["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["type"] == ty)
+            .map(|r| r["instances"][0]["identity"].clone())
+            .unwrap_or_default()
+    };
+    let cluster = e.aws.cluster();
+    assert_eq!(
+        identity("dataplatform_nodegroup"),
+        serde_json::json!({"cluster_name": cluster, "name": "infra"})
+    );
+    assert_eq!(
+        identity("dataplatform_bi_service"),
+        serde_json::json!({"cluster_name": "analytics", "namespace": "hbi", "name": "metabase"})
+    );
+    assert_eq!(
+        identity("dataplatform_spark_pool"),
+        serde_json::json!({"cluster_name": "analytics", "namespace": "etl", "name": "etl"})
+    );
+
+    for address in [
+        "dataplatform_nodegroup.infra",
+        "dataplatform_bi_service.metabase",
+        "dataplatform_spark_pool.etl",
+    ] {
+        ws.run(&["state", "rm", address]).assert_success();
+    }
+    let imports = format!(
+        r#"
+import {{
+  to       = dataplatform_nodegroup.infra
+  identity = {{ cluster_name = "{cluster}", name = "infra" }}
+}}
+
+import {{
+  to       = dataplatform_bi_service.metabase
+  identity = {{ cluster_name = "analytics", namespace = "hbi", name = "metabase" }}
+}}
+
+import {{
+  to       = dataplatform_spark_pool.etl
+  identity = {{ cluster_name = "analytics", namespace = "etl", name = "etl" }}
+}}
+"#
+    );
+    ws.write("imports.tf", &imports);
+    let p = plan(&ws);
+    assert!(
+        p.text()
+            .contains("3 to import, 0 to add, 0 to change, 0 to destroy"),
+        "{}",
+        p.text()
+    );
+    let out = apply(&ws);
+    assert!(
+        out.text()
+            .contains("3 imported, 0 added, 0 changed, 0 destroyed"),
+        "{}",
+        out.text()
+    );
+    std::fs::remove_file(ws.work_dir().join("imports.tf")).expect("imports.tf");
+    assert_no_changes(&ws);
+
+    // An identity naming nothing is refused, naming the object looked for.
+    ws.run(&["state", "rm", "dataplatform_spark_pool.etl"])
+        .assert_success();
+    let missing = r#"
+import {
+  to       = dataplatform_spark_pool.etl
+  identity = { cluster_name = "analytics", namespace = "nowhere", name = "etl" }
+}
+"#;
+    ws.write("imports.tf", missing);
+    let out = plan(&ws);
+    out.assert_failure();
+    let text = out.flat();
+    assert!(
+        text.contains("Cannot import non-existent remote object") && text.contains("nowhere/etl"),
+        "{text}"
+    );
+    std::fs::remove_file(ws.work_dir().join("imports.tf")).expect("imports.tf");
+    let out = ws.run(&[
+        "import",
+        "-no-color",
+        "-input=false",
+        "dataplatform_spark_pool.etl",
+        "analytics:etl/etl",
+    ]);
+    assert!(out.success(), "{}", out.text());
+    let out = ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
+    assert!(out.success(), "{}", out.text());
+    assert!(e.aws.nodegroups().is_empty());
 }

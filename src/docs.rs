@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::framework::schema::{Attribute, AttributeType, Block, BlockNesting, ObjectNesting};
-use crate::framework::{Function, Provider, ProviderServer, Schema};
+use crate::framework::{Function, IdentitySchema, Provider, ProviderServer, Schema};
 use crate::value::Type;
 
 /// The files to write, relative to the repository root, and their contents.
@@ -32,9 +32,13 @@ pub fn render<P: Provider>(server: &ProviderServer<P>, root: &Path) -> BTreeMap<
     index.push_str(&schema_section(server.provider_schema()));
     files.insert(PathBuf::from("docs/index.md"), index);
 
+    let identities: BTreeMap<&str, &IdentitySchema> = server.identity_schemas().collect();
     for (type_name, schema) in server.resource_schemas() {
         let dir = root.join("examples/resources").join(type_name);
-        let page = page(name, "Resource", type_name, schema, &dir);
+        let mut page = page(name, "Resource", type_name, schema, &dir);
+        if let Some(identity) = identities.get(type_name) {
+            page.push_str(&identity_section(identity, &dir));
+        }
         files.insert(
             PathBuf::from(format!("docs/resources/{}.md", short(name, type_name))),
             page,
@@ -159,6 +163,33 @@ fn page(provider: &str, kind: &str, type_name: &str, schema: &Schema, examples: 
             "\n## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```\n",
             import.trim_end()
         );
+    }
+    out
+}
+
+/// The identity schema (Terraform 1.12+) and how to import by it.
+fn identity_section(identity: &IdentitySchema, examples: &Path) -> String {
+    let mut out = String::from(
+        "\n## Identity\n\nWith Terraform 1.12 and later each instance stores an identity beside its state, \
+         and an `import` block may name the object by it instead of by ID.\n\n",
+    );
+    for (title, required) in [("Required", true), ("Optional", false)] {
+        let attrs: Vec<_> = identity
+            .attributes
+            .iter()
+            .filter(|a| a.required_for_import == required)
+            .collect();
+        if attrs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "### {title}\n");
+        for a in attrs {
+            let _ = writeln!(out, "- `{}` (String) {}", a.name, a.description);
+        }
+        out.push('\n');
+    }
+    if let Some(ex) = read_example(&examples.join("import-by-identity.tf")) {
+        let _ = write!(out, "```terraform\n{}\n```\n", ex.trim_end());
     }
     out
 }

@@ -7,6 +7,7 @@ pub mod attr;
 pub mod context;
 pub mod diagnostics;
 pub mod function;
+pub mod identity;
 pub mod model;
 pub mod plan;
 pub mod plan_modifiers;
@@ -22,6 +23,7 @@ pub mod validators;
 pub use context::{Cancelled, Context, Shared};
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use function::{Function, FunctionError, FunctionList, Parameter};
+pub use identity::{IdentityAttribute, IdentitySchema};
 pub use model::{FromValue, IfKnown, Obj, ObjectBuilder, SetOf, ToValue};
 pub use resource::{
     ApplyResult, CreateRequest, DataSource, DeleteRequest, EphemeralResource, ModifyPlanRequest,

@@ -9,6 +9,7 @@ use crate::value::Value;
 
 use super::context::Context;
 use super::diagnostics::{Diagnostic, Diagnostics};
+use super::identity::IdentitySchema;
 use super::schema::Schema;
 
 /// The configuration of a resource at validate time (may hold unknown values).
@@ -139,6 +140,22 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
             format!("{} cannot be imported.", self.type_name()),
         )
         .into())
+    }
+
+    /// The identity schema (Terraform 1.12+); none by default. Its attributes are state
+    /// attributes of the same name.
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        None
+    }
+
+    /// The import ID an identity names (`import { identity = {...} }`), from its attributes
+    /// (`None` where left out). Only called for resources with an identity schema, with every
+    /// required attribute given.
+    fn import_id_of_identity(
+        &self,
+        _identity: &std::collections::BTreeMap<&'static str, Option<&str>>,
+    ) -> String {
+        String::new()
     }
 
     /// Upgrades stored state JSON written by schema `version` (older than the current one) to

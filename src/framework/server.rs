@@ -16,6 +16,7 @@ use crate::value::{AttributePath, Known, Type, Value};
 use super::context::{Context, Shared};
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::function::{Function, FunctionError};
+use super::identity::IdentitySchema;
 use super::model::ObjectBuilder;
 use super::plan;
 use super::redact::Secrets;
@@ -50,11 +51,14 @@ pub struct Imported {
     pub type_name: String,
     pub state: Value,
     pub private: Vec<u8>,
+    /// Its identity (Terraform 1.12+), when the resource has one and the state names it.
+    pub identity: Option<Value>,
 }
 
 type ResourceEntry<D> = (Arc<dyn Resource<D>>, Schema, Type);
 type DataSourceEntry<D> = (Arc<dyn DataSource<D>>, Schema, Type);
 type EphemeralEntry<D> = (Arc<dyn EphemeralResource<D>>, Schema, Type);
+type IdentityEntry = (IdentitySchema, Type);
 /// What Configure produced, with what the operations under that configuration share.
 type Configured<D> = (Arc<D>, Arc<Shared>);
 
@@ -66,6 +70,7 @@ pub struct ProviderServer<P: Provider> {
     resources: BTreeMap<String, ResourceEntry<P::Data>>,
     data_sources: BTreeMap<String, DataSourceEntry<P::Data>>,
     ephemeral_resources: BTreeMap<String, EphemeralEntry<P::Data>>,
+    identities: BTreeMap<String, IdentityEntry>,
     functions: BTreeMap<&'static str, Arc<dyn Function>>,
     data: RwLock<Option<Configured<P::Data>>>,
     cancel: Mutex<CancellationToken>,
@@ -99,6 +104,15 @@ impl<P: Provider> ProviderServer<P> {
                 (d.type_name().to_string(), (d.clone(), schema, ty))
             })
             .collect();
+        let identities = provider
+            .resources()
+            .into_iter()
+            .filter_map(|r| {
+                let schema = r.identity_schema()?;
+                let ty = schema.value_type();
+                Some((r.type_name().to_string(), (schema, ty)))
+            })
+            .collect();
         let ephemeral_resources = provider
             .ephemeral_resources()
             .into_iter()
@@ -121,6 +135,7 @@ impl<P: Provider> ProviderServer<P> {
             resources,
             data_sources,
             ephemeral_resources,
+            identities,
             functions,
             data: RwLock::new(None),
             cancel: Mutex::new(CancellationToken::new()),
@@ -148,6 +163,118 @@ impl<P: Provider> ProviderServer<P> {
         self.data_sources
             .iter()
             .map(|(k, (_, s, _))| (k.as_str(), s))
+    }
+
+    pub fn identity_schemas(&self) -> impl Iterator<Item = (&str, &IdentitySchema)> {
+        self.identities.iter().map(|(n, (s, _))| (n.as_str(), s))
+    }
+
+    pub fn identity_type(&self, type_name: &str) -> Option<&Type> {
+        self.identities.get(type_name).map(|(_, t)| t)
+    }
+
+    /// The identity of a resource's state (see [`IdentitySchema::of_state`]).
+    pub fn identity_of(&self, type_name: &str, state: &Value) -> Option<Value> {
+        self.identities
+            .get(type_name)
+            .and_then(|(s, _)| s.of_state(state))
+    }
+
+    /// Decodes stored identity JSON. Only version 0 exists so far; a newer one was written by
+    /// a newer provider.
+    pub fn upgrade_identity(
+        &self,
+        type_name: &str,
+        version: i64,
+        raw_json: &[u8],
+    ) -> (Value, Diagnostics) {
+        let Some((schema, ty)) = self.identities.get(type_name) else {
+            return (Value::Null, unknown_type("resource identity", type_name));
+        };
+        if version > schema.version {
+            return (
+                Value::Null,
+                Diagnostic::error(
+                    "Identity written by a newer provider",
+                    format!(
+                        "The identity of this {type_name} was written by identity schema version {version}, \
+                         newer than this provider's version {}. Upgrade the provider.",
+                        schema.version
+                    ),
+                )
+                .into(),
+            );
+        }
+        match crate::value::decode_json(raw_json, ty) {
+            Ok(v) => (v, Diagnostics::new()),
+            Err(e) => (
+                Value::Null,
+                Diagnostic::error(
+                    "Unreadable identity",
+                    format!("The stored identity does not match the identity schema: {e}."),
+                )
+                .into(),
+            ),
+        }
+    }
+
+    /// Imports the object an identity names (`import { identity = {...} }`).
+    pub async fn import_by_identity(
+        &self,
+        type_name: &str,
+        identity: &Value,
+    ) -> (Vec<Imported>, Diagnostics) {
+        let Some((r, _, _)) = self.resources.get(type_name) else {
+            return (Vec::new(), unknown_type("resource", type_name));
+        };
+        let Some((schema, _)) = self.identities.get(type_name) else {
+            return (
+                Vec::new(),
+                Diagnostic::error(
+                    "Import by identity not supported",
+                    format!("{type_name} has no identity: import it by ID."),
+                )
+                .into(),
+            );
+        };
+        let missing = schema.missing(identity);
+        if !missing.is_empty() {
+            let all: Vec<String> = schema
+                .attributes
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{}{}",
+                        a.name,
+                        if a.required_for_import {
+                            ""
+                        } else {
+                            " (optional)"
+                        }
+                    )
+                })
+                .collect();
+            return (
+                Vec::new(),
+                Diagnostic::error(
+                    "Incomplete identity",
+                    format!(
+                        "The identity of a {type_name} needs {}; missing: {}.",
+                        all.join(", "),
+                        missing.join(", ")
+                    ),
+                )
+                .into(),
+            );
+        }
+        let id = r.import_id_of_identity(&schema.parts(identity));
+        let (mut imported, diags) = self.import_resource_state(type_name, &id).await;
+        for i in &mut imported {
+            if i.identity.is_none() {
+                i.identity = Some(identity.clone());
+            }
+        }
+        (imported, diags)
     }
 
     pub fn ephemeral_resource_schemas(&self) -> impl Iterator<Item = (&str, &Schema)> {
@@ -656,14 +783,18 @@ impl<P: Provider> ProviderServer<P> {
             Err(d) => return (Vec::new(), d),
         };
         match guard("ImportResourceState", r.import(&ctx, id)).await {
-            Ok(Ok(state)) => (
-                vec![Imported {
-                    type_name: type_name.to_string(),
-                    state: ObjectBuilder::from_value(&schema.block, &state).build(),
-                    private: Vec::new(),
-                }],
-                Diagnostics::new(),
-            ),
+            Ok(Ok(state)) => {
+                let state = ObjectBuilder::from_value(&schema.block, &state).build();
+                (
+                    vec![Imported {
+                        type_name: type_name.to_string(),
+                        identity: self.identity_of(type_name, &state),
+                        state,
+                        private: Vec::new(),
+                    }],
+                    Diagnostics::new(),
+                )
+            }
             Ok(Err(d)) | Err(d) => (Vec::new(), d),
         }
     }

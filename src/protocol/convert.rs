@@ -4,7 +4,7 @@
 use crate::framework::schema::{
     Attribute, AttributeType, Block, BlockNesting, NestedBlock, ObjectNesting,
 };
-use crate::framework::{Diagnostic, Diagnostics, Function, Schema, Severity};
+use crate::framework::{Diagnostic, Diagnostics, Function, IdentitySchema, Schema, Severity};
 use crate::value::{self, AttributePath, PathStep, Type, Value};
 
 use super::generated::tfplugin6 as pb;
@@ -26,6 +26,24 @@ fn block(b: &Block, version: i64) -> pb::schema::Block {
         deprecated: b.deprecation.is_some(),
         deprecation_message: b.deprecation.clone().unwrap_or_default(),
         computed: false,
+    }
+}
+
+/// A resource's identity schema: string attributes, each required or optional for import.
+pub fn identity_schema(s: &IdentitySchema) -> pb::ResourceIdentitySchema {
+    pb::ResourceIdentitySchema {
+        version: s.version,
+        identity_attributes: s
+            .attributes
+            .iter()
+            .map(|a| pb::resource_identity_schema::IdentityAttribute {
+                name: a.name.to_string(),
+                r#type: Type::String.to_json_bytes(),
+                required_for_import: a.required_for_import,
+                optional_for_import: !a.required_for_import,
+                description: a.description.to_string(),
+            })
+            .collect(),
     }
 }
 

@@ -37,6 +37,38 @@ impl<P: Provider> ProviderService<P> {
             .collect()
     }
 
+    /// An identity on the wire; `None` when there is none or it cannot be encoded (then with
+    /// a diagnostic).
+    fn identity_data(
+        &self,
+        type_name: &str,
+        identity: Option<Value>,
+        diags: &mut Diagnostics,
+    ) -> Option<pb::ResourceIdentityData> {
+        let identity = identity?;
+        let ty = self.server.identity_type(type_name)?;
+        match convert::encode(&identity, ty, "identity") {
+            Ok(v) => Some(pb::ResourceIdentityData {
+                identity_data: Some(v),
+            }),
+            Err(d) => {
+                diags.extend(d);
+                None
+            }
+        }
+    }
+
+    /// The identity of a state on the wire, when the resource has one.
+    fn identity_of(
+        &self,
+        type_name: &str,
+        state: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<pb::ResourceIdentityData> {
+        let identity = self.server.identity_of(type_name, state);
+        self.identity_data(type_name, identity, diags)
+    }
+
     fn ephemeral_resource_type(&self, name: &str) -> Result<&Type, Diagnostics> {
         self.server
             .ephemeral_resource_type(name)
@@ -257,17 +289,33 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         &self,
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Rpc<pb::get_resource_identity_schemas::Response> {
-        // No resource declares an identity: an empty map says so.
-        ok(pb::get_resource_identity_schemas::Response::default())
+        ok(pb::get_resource_identity_schemas::Response {
+            identity_schemas: self
+                .server
+                .identity_schemas()
+                .map(|(n, s)| (n.to_string(), convert::identity_schema(s)))
+                .collect(),
+            diagnostics: Vec::new(),
+        })
     }
 
     async fn upgrade_resource_identity(
         &self,
         req: Request<pb::upgrade_resource_identity::Request>,
     ) -> Rpc<pb::upgrade_resource_identity::Response> {
+        let r = req.into_inner();
+        let raw = r.raw_identity.unwrap_or_default();
+        let (identity, mut diags) =
+            self.server
+                .upgrade_identity(&r.type_name, r.version, &raw.json);
+        let upgraded_identity = if diags.has_errors() {
+            None
+        } else {
+            self.identity_data(&r.type_name, Some(identity), &mut diags)
+        };
         ok(pb::upgrade_resource_identity::Response {
-            upgraded_identity: None,
-            diagnostics: unsupported("resource identity", &req.get_ref().type_name),
+            upgraded_identity,
+            diagnostics: convert::diagnostics(diags),
         })
     }
 
@@ -313,6 +361,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             .read_resource(&r.type_name, state, r.private.clone())
             .await;
         let mut diags = out.diagnostics;
+        let new_identity = self.identity_of(&r.type_name, &out.state, &mut diags);
         let new_state = match convert::encode(&out.state, ty, "state") {
             Ok(v) => Some(v),
             Err(d) => {
@@ -324,6 +373,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             new_state,
             diagnostics: convert::diagnostics(diags),
             private: out.private,
+            new_identity,
             ..Default::default()
         })
     }
@@ -362,6 +412,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             r.prior_private,
         );
         let mut diags = out.diagnostics;
+        let planned_identity = self.identity_of(&r.type_name, &out.planned, &mut diags);
         let planned_state = match convert::encode(&out.planned, ty, "planned state") {
             Ok(v) => Some(v),
             Err(d) => {
@@ -375,6 +426,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             planned_private: out.planned_private,
             diagnostics: convert::diagnostics(diags),
             legacy_type_system: false,
+            planned_identity,
             ..Default::default()
         })
     }
@@ -410,6 +462,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             .apply_resource_change(&r.type_name, prior, planned, config, r.planned_private)
             .await;
         let mut diags = out.diagnostics;
+        let new_identity = self.identity_of(&r.type_name, &out.state, &mut diags);
         let new_state = match convert::encode(&out.state, ty, "new state") {
             Ok(v) => Some(v),
             Err(d) => {
@@ -422,7 +475,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             private: out.private,
             diagnostics: convert::diagnostics(diags),
             legacy_type_system: false,
-            ..Default::default()
+            new_identity,
         })
     }
 
@@ -431,19 +484,33 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         req: Request<pb::import_resource_state::Request>,
     ) -> Rpc<pb::import_resource_state::Response> {
         let r = req.into_inner();
-        let (imported, mut diags) = self.server.import_resource_state(&r.type_name, &r.id).await;
+        let by_identity = r.identity.as_ref().and_then(|i| i.identity_data.as_ref());
+        let (imported, mut diags) = match (by_identity, self.server.identity_type(&r.type_name)) {
+            (Some(data), Some(ty)) => match convert::decode(Some(data), ty, "identity") {
+                Ok(identity) => {
+                    self.server
+                        .import_by_identity(&r.type_name, &identity)
+                        .await
+                }
+                Err(d) => (Vec::new(), d),
+            },
+            _ => self.server.import_resource_state(&r.type_name, &r.id).await,
+        };
         let mut imported_resources = Vec::new();
         for i in imported {
             let encoded = self
                 .resource_type(&i.type_name)
                 .and_then(|ty| convert::encode(&i.state, ty, "imported state"));
             match encoded {
-                Ok(state) => imported_resources.push(pb::import_resource_state::ImportedResource {
-                    type_name: i.type_name,
-                    state: Some(state),
-                    private: i.private,
-                    identity: None,
-                }),
+                Ok(state) => {
+                    let identity = self.identity_data(&i.type_name, i.identity, &mut diags);
+                    imported_resources.push(pb::import_resource_state::ImportedResource {
+                        type_name: i.type_name,
+                        state: Some(state),
+                        private: i.private,
+                        identity,
+                    })
+                }
                 Err(d) => diags.extend(d),
             }
         }

@@ -7,6 +7,7 @@
 //! the cluster. Apply: the objects in order, stale ones deleted, then the resource's own wait
 //! ([`KubeResource::settle`]). Read: the live objects fingerprinted against the wanted ones.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -18,8 +19,8 @@ use crate::conns::ProviderData;
 use crate::framework::attr::set;
 use crate::framework::{
     timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
-    FromValue, IfKnown, ModifyPlanRequest, ModifyPlanResponse, ObjectBuilder, ReadRequest,
-    ReadResult, Resource, Schema, UpdateRequest, ValidateRequest,
+    FromValue, IdentityAttribute, IdentitySchema, IfKnown, ModifyPlanRequest, ModifyPlanResponse,
+    ObjectBuilder, ReadRequest, ReadResult, Resource, Schema, UpdateRequest, ValidateRequest,
 };
 use crate::value::AttributePath;
 use crate::value::Value;
@@ -297,6 +298,35 @@ impl<R: KubeResource> Resource<ProviderData> for R {
             &ctx.cancellation_token(),
         )
         .await
+    }
+
+    /// `cluster_name` (optional: the provider's cluster when left out), `namespace`, `name`.
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::new(vec![
+            IdentityAttribute {
+                name: "cluster_name",
+                required_for_import: false,
+                description: "EKS cluster the objects live in; leave out when the provider's configuration names it.",
+            },
+            IdentityAttribute {
+                name: "namespace",
+                required_for_import: true,
+                description: "Kubernetes namespace of the objects.",
+            },
+            IdentityAttribute {
+                name: "name",
+                required_for_import: true,
+                description: "Name of the resource.",
+            },
+        ]))
+    }
+
+    fn import_id_of_identity(&self, identity: &BTreeMap<&'static str, Option<&str>>) -> String {
+        let part = |k: &str| identity.get(k).copied().flatten().unwrap_or_default();
+        match part("cluster_name") {
+            "" => format!("{}/{}", part("namespace"), part("name")),
+            cluster => format!("{cluster}:{}/{}", part("namespace"), part("name")),
+        }
     }
 
     /// The state an import starts from: `id`, `namespace`, `name` and the cluster the ID names

@@ -22,8 +22,8 @@ use crate::clients::eks::{
 use crate::conns::ProviderData;
 use crate::framework::{
     timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
-    ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResult, Resource, Schema,
-    UpdateRequest, ValidateRequest,
+    IdentityAttribute, IdentitySchema, ModifyPlanRequest, ModifyPlanResponse, ReadRequest,
+    ReadResult, Resource, Schema, UpdateRequest, ValidateRequest,
 };
 use crate::value::{AttributePath, Value};
 
@@ -387,6 +387,30 @@ impl Resource<ProviderData> for Nodegroup {
             Ok(()) => Diagnostics::new(),
             Err(e) => eks_diag("Cannot delete node group", &e).into(),
         }
+    }
+
+    /// `cluster_name` and `name`, both required.
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        Some(IdentitySchema::new(vec![
+            IdentityAttribute {
+                name: "cluster_name",
+                required_for_import: true,
+                description: "Name of the EKS cluster.",
+            },
+            IdentityAttribute {
+                name: "name",
+                required_for_import: true,
+                description: "Name of the node group.",
+            },
+        ]))
+    }
+
+    fn import_id_of_identity(
+        &self,
+        identity: &std::collections::BTreeMap<&'static str, Option<&str>>,
+    ) -> String {
+        let part = |k: &str| identity.get(k).copied().flatten().unwrap_or_default();
+        format!("{}:{}", part("cluster_name"), part("name"))
     }
 
     async fn import(&self, _: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
