@@ -114,9 +114,14 @@ fn stand_in_down_longer_than_the_retries() {
 fn stand_in_lost_mid_apply(outage: Outage) {
     let mut sb = Sandbox::start();
     let ws = sb.workspace(TERRAFORM_VERSIONS[0]);
+    // Nine retries (ten attempts), not the default 25: an outage outlasts them within the
+    // test's wait.
     let config = format!(
         "{}{}{}{}",
-        provider_block(),
+        provider_block().replace(
+            "region = \"eu-central-1\"\n",
+            "region = \"eu-central-1\"\n  max_retries = 9\n"
+        ),
         nodegroup(&sb, "infra", "infra", "infra", 7),
         nodegroup(&sb, "spark_driver", "spark-drivers", "spark-driver", 10),
         nodegroup(

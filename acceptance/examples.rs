@@ -203,9 +203,33 @@ fn the_resource_and_data_source_examples_apply_and_destroy() {
             .unwrap_or_default();
         ws.write("sandbox.auto.tfvars.json", &Json::Object(vars).to_string());
         ws.init().assert_success();
+        // The import-by-identity example is for after the apply: it names what the example made.
+        let by_identity = ws.work_dir().join("import-by-identity.tf");
+        let import_example = std::fs::read_to_string(&by_identity).ok();
+        if import_example.is_some() {
+            std::fs::remove_file(&by_identity).expect("set the import example aside");
+        }
         let out = apply(&ws);
         assert!(out.success(), "{dir}:\n{}", out.text());
         assert_no_changes(&ws);
+        if let Some(example) = import_example {
+            let address = example
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("to"))
+                .map(|rest| rest.trim_start_matches([' ', '=']).trim().to_string())
+                .expect("the example's `to`");
+            ws.run(&["state", "rm", &address]).assert_success();
+            ws.write("import-by-identity.tf", &example);
+            let out = apply(&ws);
+            assert!(
+                out.text()
+                    .contains("1 imported, 0 added, 0 changed, 0 destroyed"),
+                "{dir}: import by identity:\n{}",
+                out.text()
+            );
+            std::fs::remove_file(&by_identity).expect("remove the import example");
+            assert_no_changes(&ws);
+        }
         destroy(&ws);
     }
     assert_empty(&e);

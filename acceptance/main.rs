@@ -14,6 +14,7 @@ mod import_ids;
 mod invalid_configs;
 mod kube_faults;
 mod kube_sandbox;
+mod moved;
 mod nodegroup;
 mod nodegroup_recovery;
 mod ownership;

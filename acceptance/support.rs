@@ -44,6 +44,20 @@ pub fn acctest_binary() -> PathBuf {
     p
 }
 
+/// The schema-only stand-in for the AWS provider (`examples/aws-schema-provider`).
+pub fn aws_schema_binary() -> PathBuf {
+    let p = provider_binary()
+        .parent()
+        .map(|d| d.join("examples").join("aws-schema-provider"))
+        .unwrap_or_default();
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build --examples` first",
+        p.display()
+    );
+    p
+}
+
 pub fn terraform_binary(version: &str) -> PathBuf {
     let p = repo_root()
         .join(".testbed/bin")
@@ -190,6 +204,25 @@ impl Workspace {
         )
         .expect("rewrite CLI config");
         ws
+    }
+
+    /// Adds a dev override for another provider (`namespace/type`), served by `binary`.
+    pub fn override_provider(&self, address: &str, binary: &Path) {
+        let type_name = address.rsplit('/').next().unwrap_or(address);
+        let dir = self.dir.path().join("other-providers").join(type_name);
+        std::fs::create_dir_all(&dir).expect("create folder");
+        std::fs::copy(binary, dir.join(format!("terraform-provider-{type_name}")))
+            .expect("copy provider");
+        let text = std::fs::read_to_string(&self.cli_config).expect("read CLI config");
+        let text = text.replacen(
+            "  dev_overrides {\n",
+            &format!(
+                "  dev_overrides {{\n    \"{address}\" = \"{}\"\n",
+                dir.display()
+            ),
+            1,
+        );
+        std::fs::write(&self.cli_config, text).expect("rewrite CLI config");
     }
 
     pub fn work_dir(&self) -> PathBuf {

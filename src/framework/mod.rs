@@ -27,7 +27,7 @@ pub use identity::{IdentityAttribute, IdentitySchema};
 pub use model::{FromValue, IfKnown, Obj, ObjectBuilder, SetOf, ToValue};
 pub use resource::{
     ApplyResult, CreateRequest, DataSource, DeleteRequest, EphemeralResource, ModifyPlanRequest,
-    ModifyPlanResponse, Provider, ReadRequest, ReadResult, Resource, UpdateRequest,
+    ModifyPlanResponse, MoveSource, Provider, ReadRequest, ReadResult, Resource, UpdateRequest,
     ValidateRequest,
 };
 pub use resource::{DataSourceList, EphemeralResourceList, ResourceList};

@@ -17,6 +17,15 @@ pub struct ValidateRequest<'a> {
     pub config: &'a Value,
 }
 
+/// The state of another resource type, as a `moved` block across types hands it over
+/// (Terraform 1.8+): the source provider's address, type, schema version and stored JSON.
+pub struct MoveSource<'a> {
+    pub provider_address: &'a str,
+    pub type_name: &'a str,
+    pub schema_version: i64,
+    pub state: &'a serde_json::Value,
+}
+
 /// The resource's own plan changes, after the framework's pipeline.
 pub struct ModifyPlanRequest<'a, D> {
     /// Null for a destroy plan.
@@ -156,6 +165,22 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
         _identity: &std::collections::BTreeMap<&'static str, Option<&str>>,
     ) -> String {
         String::new()
+    }
+
+    /// Takes over the state of another resource type (`moved { from = <type>.x ... }`)
+    /// without calling any API; the next refresh reads the object. Refuses, naming the
+    /// attribute, what it cannot map.
+    fn move_state(&self, source: &MoveSource<'_>) -> Result<Value, Diagnostics> {
+        Err(Diagnostic::error(
+            "Move not supported",
+            format!(
+                "{} cannot take over the state of {} ({}); import the object instead.",
+                self.type_name(),
+                source.type_name,
+                source.provider_address
+            ),
+        )
+        .into())
     }
 
     /// Upgrades stored state JSON written by schema `version` (older than the current one) to

@@ -22,7 +22,8 @@ use super::plan;
 use super::redact::Secrets;
 use super::resource::{
     ApplyResult, CreateRequest, DataSource, DeleteRequest, EphemeralResource, ModifyPlanRequest,
-    ModifyPlanResponse, Provider, ReadRequest, Resource, UpdateRequest, ValidateRequest,
+    ModifyPlanResponse, MoveSource, Provider, ReadRequest, Resource, UpdateRequest,
+    ValidateRequest,
 };
 use super::schema::Schema;
 use super::validate::{validate_config, ClientCapabilities};
@@ -275,6 +276,28 @@ impl<P: Provider> ProviderServer<P> {
             }
         }
         (imported, diags)
+    }
+
+    /// Takes over another resource type's state for `target_type` (a `moved` block across
+    /// types), with the new state's identity.
+    pub fn move_resource_state(
+        &self,
+        target_type: &str,
+        source: &MoveSource<'_>,
+    ) -> (Value, Option<Value>, Diagnostics) {
+        let Some((r, schema, _)) = self.resources.get(target_type) else {
+            return (Value::Null, None, unknown_type("resource", target_type));
+        };
+        let mut diags = Diagnostics::new();
+        match guard_sync_value("MoveResourceState", &mut diags, || r.move_state(source)) {
+            Some(Ok(state)) => {
+                let state = ObjectBuilder::from_value(&schema.block, &state).build();
+                let identity = self.identity_of(target_type, &state);
+                (state, identity, diags)
+            }
+            Some(Err(d)) => (Value::Null, None, d),
+            None => (Value::Null, None, diags),
+        }
     }
 
     pub fn ephemeral_resource_schemas(&self) -> impl Iterator<Item = (&str, &Schema)> {

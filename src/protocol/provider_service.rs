@@ -115,7 +115,7 @@ fn capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         plan_destroy: true,
         get_provider_schema_optional: true,
-        move_resource_state: false,
+        move_resource_state: true,
         generate_resource_config: false,
     }
 }
@@ -525,17 +525,58 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         &self,
         req: Request<pb::move_resource_state::Request>,
     ) -> Rpc<pb::move_resource_state::Response> {
-        let r = req.get_ref();
-        let d = Diagnostic::error(
-            "Move not supported",
-            format!(
-                "{} cannot be moved from {} {}: this provider does not take state from other resource types.",
-                r.target_type_name, r.source_provider_address, r.source_type_name
-            ),
-        );
+        let r = req.into_inner();
+        let fail = |d: Diagnostics| {
+            ok(pb::move_resource_state::Response {
+                diagnostics: convert::diagnostics(d),
+                ..Default::default()
+            })
+        };
+        let ty = match self.resource_type(&r.target_type_name) {
+            Ok(t) => t,
+            Err(d) => return fail(d),
+        };
+        let raw = r.source_state.map(|s| s.json).unwrap_or_default();
+        let source_state: serde_json::Value = match serde_json::from_slice(&raw) {
+            Ok(v) => v,
+            Err(e) => {
+                return fail(
+                    Diagnostic::error(
+                        "Unreadable source state",
+                        format!(
+                            "The state of {} to move is not valid JSON: {e}.",
+                            r.source_type_name
+                        ),
+                    )
+                    .into(),
+                )
+            }
+        };
+        let source = crate::framework::MoveSource {
+            provider_address: &r.source_provider_address,
+            type_name: &r.source_type_name,
+            schema_version: r.source_schema_version,
+            state: &source_state,
+        };
+        let (state, identity, mut diags) = self
+            .server
+            .move_resource_state(&r.target_type_name, &source);
+        if diags.has_errors() {
+            return fail(diags);
+        }
+        let target_identity = self.identity_data(&r.target_type_name, identity, &mut diags);
+        let target_state = match convert::encode(&state, ty, "moved state") {
+            Ok(v) => Some(v),
+            Err(d) => {
+                diags.extend(d);
+                None
+            }
+        };
         ok(pb::move_resource_state::Response {
-            diagnostics: convert::diagnostics(d.into()),
-            ..Default::default()
+            target_state,
+            diagnostics: convert::diagnostics(diags),
+            target_private: Vec::new(),
+            target_identity,
         })
     }
 

@@ -4,6 +4,7 @@
 //! [`plan`], expand/flatten in [`model`], purpose expansion in [`purpose`].
 
 pub mod model;
+pub mod moved;
 pub mod ownership;
 pub mod plan;
 pub mod purpose;
@@ -22,8 +23,8 @@ use crate::clients::eks::{
 use crate::conns::ProviderData;
 use crate::framework::{
     timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
-    IdentityAttribute, IdentitySchema, ModifyPlanRequest, ModifyPlanResponse, ReadRequest,
-    ReadResult, Resource, Schema, UpdateRequest, ValidateRequest,
+    IdentityAttribute, IdentitySchema, ModifyPlanRequest, ModifyPlanResponse, MoveSource,
+    ReadRequest, ReadResult, Resource, Schema, UpdateRequest, ValidateRequest,
 };
 use crate::value::{AttributePath, Value};
 
@@ -411,6 +412,11 @@ impl Resource<ProviderData> for Nodegroup {
     ) -> String {
         let part = |k: &str| identity.get(k).copied().flatten().unwrap_or_default();
         format!("{}:{}", part("cluster_name"), part("name"))
+    }
+
+    /// `moved` from the AWS provider's `aws_eks_node_group` (see [`moved`]).
+    fn move_state(&self, source: &MoveSource<'_>) -> Result<Value, Diagnostics> {
+        moved::from_aws(source)
     }
 
     async fn import(&self, _: &Context<ProviderData>, id: &str) -> Result<Value, Diagnostics> {
