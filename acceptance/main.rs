@@ -20,6 +20,7 @@ mod nodegroup_recovery;
 mod ownership;
 mod plugin_process;
 mod provider_core;
+mod query;
 mod release;
 mod release_platforms;
 mod sandbox;

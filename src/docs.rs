@@ -1,5 +1,6 @@
 //! Generates the registry documentation (`docs/index.md`, `docs/resources/<name>.md`,
-//! `docs/data-sources/<name>.md`, `docs/ephemeral-resources/<name>.md`, `docs/functions/<name>.md`) from the schema descriptions and the files under
+//! `docs/data-sources/<name>.md`, `docs/ephemeral-resources/<name>.md`,
+//! `docs/list-resources/<name>.md`, `docs/functions/<name>.md`) from the schema descriptions and the files under
 //! `examples/`; guides (`docs/guides/`) come from `templates/guides/`. `docs --check` fails when the committed docs are stale.
 
 use std::collections::BTreeMap;
@@ -50,6 +51,14 @@ pub fn render<P: Provider>(server: &ProviderServer<P>, root: &Path) -> BTreeMap<
         let page = page(name, "Data Source", type_name, schema, &dir);
         files.insert(
             PathBuf::from(format!("docs/data-sources/{}.md", short(name, type_name))),
+            page,
+        );
+    }
+    for (type_name, schema) in server.list_resource_schemas() {
+        let dir = root.join("examples/list-resources").join(type_name);
+        let page = page(name, "List Resource", type_name, schema, &dir);
+        files.insert(
+            PathBuf::from(format!("docs/list-resources/{}.md", short(name, type_name))),
             page,
         );
     }
@@ -147,6 +156,7 @@ fn page(provider: &str, kind: &str, type_name: &str, schema: &Schema, examples: 
     let file = match kind {
         "Resource" => "resource.tf",
         "Ephemeral Resource" => "ephemeral-resource.tf",
+        "List Resource" => "list-resource.tfquery.hcl",
         _ => "data-source.tf",
     };
     if let Some(ex) = read_example(&examples.join(file)) {
@@ -319,10 +329,11 @@ fn type_name(t: &Type) -> String {
 /// # Errors
 /// I/O errors while writing.
 /// The folders whose every file is generated (extra files there are stale).
-const GENERATED_DIRS: [&str; 5] = [
+const GENERATED_DIRS: [&str; 6] = [
     "docs/resources",
     "docs/data-sources",
     "docs/ephemeral-resources",
+    "docs/list-resources",
     "docs/functions",
     "docs/guides",
 ];

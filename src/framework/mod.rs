@@ -26,11 +26,11 @@ pub use function::{Function, FunctionError, FunctionList, Parameter};
 pub use identity::{IdentityAttribute, IdentitySchema};
 pub use model::{FromValue, IfKnown, Obj, ObjectBuilder, SetOf, ToValue};
 pub use resource::{
-    ApplyResult, CreateRequest, DataSource, DeleteRequest, EphemeralResource, ModifyPlanRequest,
-    ModifyPlanResponse, MoveSource, Provider, ReadRequest, ReadResult, Resource, UpdateRequest,
-    ValidateRequest,
+    ApplyResult, CreateRequest, DataSource, DeleteRequest, EphemeralResource, ListResource, Listed,
+    ModifyPlanRequest, ModifyPlanResponse, MoveSource, Provider, ReadRequest, ReadResult, Resource,
+    UpdateRequest, ValidateRequest,
 };
-pub use resource::{DataSourceList, EphemeralResourceList, ResourceList};
+pub use resource::{DataSourceList, EphemeralResourceList, ListResourceList, ResourceList};
 pub use schema::{
     Attribute, AttributeType, Block, BlockNesting, Mode, NestedBlock, ObjectNesting, Schema,
 };

@@ -225,7 +225,34 @@ pub trait EphemeralResource<D: Send + Sync + 'static>: Send + Sync {
     async fn open(&self, ctx: &Context<D>, config: Value) -> (Value, Diagnostics);
 }
 
+/// One object a list resource found: a name for people and its full resource state (what a
+/// Read of it returns).
+pub struct Listed {
+    pub display_name: String,
+    pub state: Value,
+}
+
+/// A list resource (Terraform 1.14+, `terraform query`): finds existing objects of a managed
+/// resource type, so `terraform query -generate-config-out` can write their `import` blocks and
+/// configuration. The resource type must have an identity.
+#[async_trait]
+pub trait ListResource<D: Send + Sync + 'static>: Send + Sync {
+    /// The managed resource type it lists.
+    fn type_name(&self) -> &'static str;
+    /// The schema of the `list` block's `config`.
+    fn schema(&self) -> Schema;
+    fn validate(&self, _req: &ValidateRequest<'_>, _diags: &mut Diagnostics) {}
+    /// At most `limit` objects matching `config`, in a stable order.
+    async fn list(
+        &self,
+        ctx: &Context<D>,
+        config: Value,
+        limit: usize,
+    ) -> (Vec<Listed>, Diagnostics);
+}
+
 pub type ResourceList<D> = Vec<Arc<dyn Resource<D>>>;
+pub type ListResourceList<D> = Vec<Arc<dyn ListResource<D>>>;
 pub type DataSourceList<D> = Vec<Arc<dyn DataSource<D>>>;
 pub type EphemeralResourceList<D> = Vec<Arc<dyn EphemeralResource<D>>>;
 
@@ -244,6 +271,10 @@ pub trait Provider: Send + Sync + 'static {
     async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Self::Data>;
     fn resources(&self) -> ResourceList<Self::Data>;
     fn data_sources(&self) -> DataSourceList<Self::Data>;
+    /// List resources; none by default.
+    fn list_resources(&self) -> ListResourceList<Self::Data> {
+        Vec::new()
+    }
     /// Ephemeral resources; none by default.
     fn ephemeral_resources(&self) -> EphemeralResourceList<Self::Data> {
         Vec::new()

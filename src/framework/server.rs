@@ -21,9 +21,9 @@ use super::model::ObjectBuilder;
 use super::plan;
 use super::redact::Secrets;
 use super::resource::{
-    ApplyResult, CreateRequest, DataSource, DeleteRequest, EphemeralResource, ModifyPlanRequest,
-    ModifyPlanResponse, MoveSource, Provider, ReadRequest, Resource, UpdateRequest,
-    ValidateRequest,
+    ApplyResult, CreateRequest, DataSource, DeleteRequest, EphemeralResource, ListResource,
+    ModifyPlanRequest, ModifyPlanResponse, MoveSource, Provider, ReadRequest, Resource,
+    UpdateRequest, ValidateRequest,
 };
 use super::schema::Schema;
 use super::validate::{validate_config, ClientCapabilities};
@@ -60,6 +60,15 @@ type ResourceEntry<D> = (Arc<dyn Resource<D>>, Schema, Type);
 type DataSourceEntry<D> = (Arc<dyn DataSource<D>>, Schema, Type);
 type EphemeralEntry<D> = (Arc<dyn EphemeralResource<D>>, Schema, Type);
 type IdentityEntry = (IdentitySchema, Type);
+type ListEntry<D> = (Arc<dyn ListResource<D>>, Schema, Type);
+
+/// One object a list found, as it travels: display name, identity, and (when asked) state.
+#[derive(Debug)]
+pub struct Found {
+    pub display_name: String,
+    pub identity: Value,
+    pub state: Option<Value>,
+}
 /// What Configure produced, with what the operations under that configuration share.
 type Configured<D> = (Arc<D>, Arc<Shared>);
 
@@ -72,6 +81,7 @@ pub struct ProviderServer<P: Provider> {
     data_sources: BTreeMap<String, DataSourceEntry<P::Data>>,
     ephemeral_resources: BTreeMap<String, EphemeralEntry<P::Data>>,
     identities: BTreeMap<String, IdentityEntry>,
+    list_resources: BTreeMap<String, ListEntry<P::Data>>,
     functions: BTreeMap<&'static str, Arc<dyn Function>>,
     data: RwLock<Option<Configured<P::Data>>>,
     cancel: Mutex<CancellationToken>,
@@ -114,6 +124,15 @@ impl<P: Provider> ProviderServer<P> {
                 Some((r.type_name().to_string(), (schema, ty)))
             })
             .collect();
+        let list_resources = provider
+            .list_resources()
+            .into_iter()
+            .map(|l| {
+                let schema = l.schema();
+                let ty = schema.value_type();
+                (l.type_name().to_string(), (l.clone(), schema, ty))
+            })
+            .collect();
         let ephemeral_resources = provider
             .ephemeral_resources()
             .into_iter()
@@ -137,6 +156,7 @@ impl<P: Provider> ProviderServer<P> {
             data_sources,
             ephemeral_resources,
             identities,
+            list_resources,
             functions,
             data: RwLock::new(None),
             cancel: Mutex::new(CancellationToken::new()),
@@ -298,6 +318,87 @@ impl<P: Provider> ProviderServer<P> {
             Some(Err(d)) => (Value::Null, None, d),
             None => (Value::Null, None, diags),
         }
+    }
+
+    pub fn list_resource_schemas(&self) -> impl Iterator<Item = (&str, &Schema)> {
+        self.list_resources
+            .iter()
+            .map(|(n, (_, s, _))| (n.as_str(), s))
+    }
+
+    pub fn list_resource_type(&self, type_name: &str) -> Option<&Type> {
+        self.list_resources.get(type_name).map(|(_, _, t)| t)
+    }
+
+    pub fn validate_list_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let Some((l, schema, _)) = self.list_resources.get(type_name) else {
+            return unknown_type("list resource", type_name);
+        };
+        let mut diags = validate_config(&schema.block, config, ClientCapabilities::default());
+        guard_sync("ValidateListResourceConfig", &mut diags, || {
+            let mut d = Diagnostics::new();
+            l.validate(&ValidateRequest { config }, &mut d);
+            d
+        });
+        // Terraform places these in the `list` block, whose `config` block holds the values.
+        diags
+            .into_iter()
+            .map(|mut d| {
+                if let Some(path) = d.attribute.take() {
+                    let mut inside = AttributePath::root().attr("config");
+                    for step in path.steps() {
+                        inside.push(step.clone());
+                    }
+                    d.attribute = Some(inside);
+                }
+                d
+            })
+            .collect()
+    }
+
+    /// Lists existing objects of `type_name`: each with its identity, and its state when
+    /// `include_state`.
+    pub async fn list_resource(
+        &self,
+        type_name: &str,
+        config: Value,
+        include_state: bool,
+        limit: usize,
+    ) -> (Vec<Found>, Diagnostics) {
+        let Some((l, _, _)) = self.list_resources.get(type_name) else {
+            return (Vec::new(), unknown_type("list resource", type_name));
+        };
+        let Some((_, schema, _)) = self.resources.get(type_name) else {
+            return (Vec::new(), unknown_type("resource", type_name));
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(d) => return (Vec::new(), d),
+        };
+        let (listed, mut diags) = match guard("ListResource", l.list(&ctx, config, limit)).await {
+            Ok(r) => r,
+            Err(d) => return (Vec::new(), d),
+        };
+        let mut found = Vec::new();
+        for item in listed.into_iter().take(limit) {
+            let state = ObjectBuilder::from_value(&schema.block, &item.state).build();
+            let Some(identity) = self.identity_of(type_name, &state) else {
+                diags.push(Diagnostic::warning(
+                    "Object without identity",
+                    format!(
+                        "{} was found but its identity could not be made; it is left out.",
+                        item.display_name
+                    ),
+                ));
+                continue;
+            };
+            found.push(Found {
+                display_name: item.display_name,
+                identity,
+                state: include_state.then(|| strip_write_only(&schema.block, state)),
+            });
+        }
+        (found, diags)
     }
 
     pub fn ephemeral_resource_schemas(&self) -> impl Iterator<Item = (&str, &Schema)> {

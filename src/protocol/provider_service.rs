@@ -156,6 +156,13 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                     type_name: n.to_string(),
                 })
                 .collect(),
+            list_resources: self
+                .server
+                .list_resource_schemas()
+                .map(|(n, _)| pb::get_metadata::ListResourceMetadata {
+                    type_name: n.to_string(),
+                })
+                .collect(),
             ..Default::default()
         })
     }
@@ -179,6 +186,11 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             ephemeral_resource_schemas: self
                 .server
                 .ephemeral_resource_schemas()
+                .map(|(n, s)| (n.to_string(), convert::schema(s)))
+                .collect(),
+            list_resource_schemas: self
+                .server
+                .list_resource_schemas()
                 .map(|(n, s)| (n.to_string(), convert::schema(s)))
                 .collect(),
             server_capabilities: Some(capabilities()),
@@ -726,18 +738,69 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         &self,
         req: Request<pb::list_resource::Request>,
     ) -> Rpc<Self::ListResourceStream> {
-        ok(one(pb::list_resource::Event {
-            diagnostic: unsupported("list resource type", &req.get_ref().type_name),
-            ..Default::default()
-        }))
+        let r = req.into_inner();
+        let Some(ty) = self.server.list_resource_type(&r.type_name) else {
+            return ok(one(pb::list_resource::Event {
+                diagnostic: unsupported("list resource type", &r.type_name),
+                ..Default::default()
+            }));
+        };
+        let (found, mut diags) = match convert::decode(r.config.as_ref(), ty, "list configuration")
+        {
+            Ok(config) => {
+                let limit = usize::try_from(r.limit.max(0)).unwrap_or(usize::MAX);
+                self.server
+                    .list_resource(&r.type_name, config, r.include_resource_object, limit)
+                    .await
+            }
+            Err(d) => (Vec::new(), d),
+        };
+        let mut events = Vec::new();
+        for f in found {
+            let identity = self.identity_data(&r.type_name, Some(f.identity), &mut diags);
+            let resource_object = match (f.state, self.server.resource_type(&r.type_name)) {
+                (Some(state), Some(rty)) => match convert::encode(&state, rty, "listed state") {
+                    Ok(v) => Some(v),
+                    Err(d) => {
+                        diags.extend(d);
+                        None
+                    }
+                },
+                _ => None,
+            };
+            events.push(pb::list_resource::Event {
+                identity,
+                display_name: f.display_name,
+                resource_object,
+                diagnostic: Vec::new(),
+            });
+        }
+        // Warnings and errors travel in an event of their own, after the objects found.
+        if !diags.is_empty() {
+            events.push(pb::list_resource::Event {
+                diagnostic: convert::diagnostics(diags),
+                ..Default::default()
+            });
+        }
+        ok(Box::pin(futures::stream::iter(events.into_iter().map(Ok))))
     }
 
     async fn validate_list_resource_config(
         &self,
         req: Request<pb::validate_list_resource_config::Request>,
     ) -> Rpc<pb::validate_list_resource_config::Response> {
+        let r = req.into_inner();
+        let diags = match self.server.list_resource_type(&r.type_name) {
+            None => unknown("list resource", &r.type_name),
+            Some(ty) => match convert::decode(r.config.as_ref(), ty, "list configuration") {
+                Ok(config) => self
+                    .server
+                    .validate_list_resource_config(&r.type_name, &config),
+                Err(d) => d,
+            },
+        };
         ok(pb::validate_list_resource_config::Response {
-            diagnostics: unsupported("list resource type", &req.get_ref().type_name),
+            diagnostics: convert::diagnostics(diags),
         })
     }
 

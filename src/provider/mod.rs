@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use std::sync::Arc;
 
 use crate::framework::{
-    DataSourceList, Diagnostics, EphemeralResourceList, FunctionList, Provider, ResourceList,
-    Schema,
+    DataSourceList, Diagnostics, EphemeralResourceList, FunctionList, ListResourceList, Provider,
+    ResourceList, Schema,
 };
 use crate::value::Value;
 
@@ -66,6 +66,10 @@ impl Provider for DataplatformProvider {
 
     fn data_sources(&self) -> DataSourceList<ProviderData> {
         vec![Arc::new(crate::resources::cluster::ClusterDataSource)]
+    }
+
+    fn list_resources(&self) -> ListResourceList<ProviderData> {
+        vec![Arc::new(crate::resources::nodegroup::list::NodegroupList)]
     }
 
     fn ephemeral_resources(&self) -> EphemeralResourceList<ProviderData> {

@@ -3,6 +3,7 @@
 //! Order: validation, plan, create, read, update, delete, import; the plan's passes live in
 //! [`plan`], expand/flatten in [`model`], purpose expansion in [`purpose`].
 
+pub mod list;
 pub mod model;
 pub mod moved;
 pub mod ownership;
