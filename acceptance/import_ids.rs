@@ -231,3 +231,74 @@ import {
     assert!(out.success(), "{}", out.text());
     assert!(e.aws.nodegroups().is_empty());
 }
+
+/// `import` blocks with `terraform plan -generate-config-out`: for each resource, the generated
+/// configuration is valid and imports with no change.
+#[test]
+fn generated_configuration_for_every_resource_imports_clean() {
+    let v = TERRAFORM_VERSIONS[0];
+    let e = env();
+    let ws = workspace(v, &e);
+    let main = format!("{}{}", config(), nodegroup(&e));
+    ws.write("main.tf", &main);
+    ws.init().assert_success();
+    apply(&ws).assert_success();
+    for address in [
+        "dataplatform_nodegroup.infra",
+        "dataplatform_bi_service.metabase",
+        "dataplatform_spark_pool.etl",
+    ] {
+        ws.run(&["state", "rm", address]).assert_success();
+    }
+    let cluster = e.aws.cluster();
+    ws.write(
+        "main.tf",
+        &format!(
+            "{}\nprovider \"dataplatform\" {{\n  region = \"eu-central-1\"\n}}\n",
+            required_providers()
+        ),
+    );
+    ws.write(
+        "imports.tf",
+        &format!(
+            r#"
+import {{
+  to = dataplatform_nodegroup.infra
+  id = "{cluster}:infra"
+}}
+
+import {{
+  to = dataplatform_bi_service.metabase
+  id = "analytics:hbi/metabase"
+}}
+
+import {{
+  to = dataplatform_spark_pool.etl
+  id = "analytics:etl/etl"
+}}
+"#
+        ),
+    );
+    let out = ws.run(&[
+        "plan",
+        "-no-color",
+        "-input=false",
+        "-generate-config-out=generated.tf",
+    ]);
+    let generated = std::fs::read_to_string(ws.work_dir().join("generated.tf")).unwrap_or_default();
+    assert!(out.success(), "generated:\n{generated}\n{}", out.text());
+    for resource in [
+        "resource \"dataplatform_nodegroup\" \"infra\"",
+        "resource \"dataplatform_bi_service\" \"metabase\"",
+        "resource \"dataplatform_spark_pool\" \"etl\"",
+    ] {
+        assert!(generated.contains(resource), "{resource}:\n{generated}");
+    }
+    let p = plan(&ws);
+    assert!(
+        p.text()
+            .contains("3 to import, 0 to add, 0 to change, 0 to destroy"),
+        "generated:\n{generated}\nplan:\n{}",
+        p.text()
+    );
+}
