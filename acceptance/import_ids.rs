@@ -302,3 +302,112 @@ import {{
         p.text()
     );
 }
+
+/// `terraform query` over BI services and Spark pools: found by their owner marks (objects
+/// this provider did not write are not listed), and the generated configuration imports with
+/// no change.
+#[test]
+fn query_finds_services_and_pools_by_their_owner_marks() {
+    let v = TERRAFORM_VERSIONS[0];
+    let e = env();
+    let ws = workspace(v, &e);
+    ws.write("main.tf", &config());
+    ws.init().assert_success();
+    apply(&ws).assert_success();
+    // Another team's Deployment with the managed-by label but no owner mark of ours.
+    e.kube.apply(
+        "/apis/apps/v1/namespaces/hbi/deployments/lookalike",
+        &serde_json::json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {
+                "name": "lookalike",
+                "namespace": "hbi",
+                "labels": {"app.kubernetes.io/managed-by": "terraform-provider-dataplatform"}
+            },
+            "spec": {
+                "selector": {"matchLabels": {"app": "lookalike"}},
+                "template": {
+                    "metadata": {"labels": {"app": "lookalike"}},
+                    "spec": {"containers": [{"name": "app", "image": "nginx"}]}
+                }
+            }
+        }),
+        "another-team",
+    );
+    for address in [
+        "dataplatform_bi_service.metabase",
+        "dataplatform_spark_pool.etl",
+    ] {
+        ws.run(&["state", "rm", address]).assert_success();
+    }
+    ws.write(
+        "main.tf",
+        &format!(
+            "{}\nprovider \"dataplatform\" {{\n  region = \"eu-central-1\"\n}}\n",
+            required_providers()
+        ),
+    );
+    ws.write(
+        "found.tfquery.hcl",
+        r#"
+list "dataplatform_bi_service" "bi" {
+  provider = dataplatform
+  config {
+    cluster_name = "analytics"
+  }
+}
+
+list "dataplatform_spark_pool" "pools" {
+  provider = dataplatform
+  config {
+    cluster_name = "analytics"
+    namespace    = "etl"
+  }
+}
+"#,
+    );
+    let out = ws.run(&["query", "-no-color", "-json"]);
+    out.assert_success();
+    let found: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["type"] == "list_resource_found")
+        .filter_map(|m| {
+            let f = &m["list_resource_found"];
+            Some(format!(
+                "{} {}",
+                f["address"]
+                    .as_str()
+                    .or(f["list_address"].as_str())
+                    .unwrap_or_default(),
+                f["display_name"].as_str()?
+            ))
+        })
+        .collect();
+    assert_eq!(found.len(), 2, "{found:?}\n{}", out.text());
+    assert!(
+        found.iter().any(|f| f.ends_with("hbi/metabase"))
+            && found.iter().any(|f| f.ends_with("etl/etl")),
+        "{found:?}"
+    );
+    let out = ws.run(&["query", "-no-color", "-generate-config-out=generated.tf"]);
+    out.assert_success();
+    std::fs::remove_file(ws.work_dir().join("found.tfquery.hcl")).expect("query file");
+    let p = plan(&ws);
+    assert!(
+        p.text()
+            .contains("2 to import, 0 to add, 0 to change, 0 to destroy"),
+        "{}",
+        p.text()
+    );
+    let out = apply(&ws);
+    assert!(
+        out.text()
+            .contains("2 imported, 0 added, 0 changed, 0 destroyed"),
+        "{}",
+        out.text()
+    );
+    assert_no_changes(&ws);
+}

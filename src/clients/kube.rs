@@ -771,6 +771,34 @@ impl Kube {
             .collect()
     }
 
+    /// Objects of a kind in every namespace matching a label selector.
+    ///
+    /// # Errors
+    /// API and transport errors.
+    pub async fn list_all(
+        &self,
+        api_version: &str,
+        kind: &str,
+        label_selector: &str,
+    ) -> Result<Vec<Json>, KubeError> {
+        let k = Kind::find(api_version, kind)
+            .ok_or_else(|| KubeError::UnknownKind(format!("{api_version}/{kind}")))?;
+        let params = ListParams::default().labels(label_selector);
+        let params = &params;
+        let list = self
+            .call(kind, "", |client| {
+                let api = api_for(client, k, None);
+                async move { api.list(params).await }
+            })
+            .await?;
+        list.items
+            .into_iter()
+            .map(|o| {
+                serde_json::to_value(o).map_err(|_| KubeError::Malformed("serializable object"))
+            })
+            .collect()
+    }
+
     /// Deletes an object (foreground propagation). Returns whether it existed.
     ///
     /// # Errors

@@ -69,7 +69,12 @@ impl Provider for DataplatformProvider {
     }
 
     fn list_resources(&self) -> ListResourceList<ProviderData> {
-        vec![Arc::new(crate::resources::nodegroup::list::NodegroupList)]
+        use crate::resources::kube_objects::list::KubeList;
+        vec![
+            Arc::new(crate::resources::nodegroup::list::NodegroupList),
+            Arc::new(KubeList(crate::resources::bi_service::BiService)),
+            Arc::new(KubeList(crate::resources::spark_pool::SparkPool)),
+        ]
     }
 
     fn ephemeral_resources(&self) -> EphemeralResourceList<ProviderData> {

@@ -5,6 +5,7 @@
 pub mod checksum;
 pub mod drift;
 mod lifecycle;
+pub mod list;
 pub mod ownership;
 
 pub use lifecycle::{KubeResource, Stage};
