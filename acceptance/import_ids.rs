@@ -233,7 +233,8 @@ import {
 }
 
 /// `import` blocks with `terraform plan -generate-config-out`: for each resource, the generated
-/// configuration is valid and imports with no change.
+/// configuration is minimal (GenerateResourceConfig leaves out computed values, defaults, what
+/// the purpose implies and the autoscaler's size) and imports with no change.
 #[test]
 fn generated_configuration_for_every_resource_imports_clean() {
     let v = TERRAFORM_VERSIONS[0];
@@ -287,6 +288,24 @@ import {{
     ]);
     let generated = std::fs::read_to_string(ws.work_dir().join("generated.tf")).unwrap_or_default();
     assert!(out.success(), "generated:\n{generated}\n{}", out.text());
+    // Minimal: no computed values, defaults, purpose-implied values or the autoscaler's size.
+    for left_out in [
+        "desired_size",
+        "release_version",
+        "instance_types",
+        "replicas",
+        "adopt_existing",
+        "force_conflicts",
+        "wait_for_rollout",
+        "pod_template_dir",
+        "owner_id",
+        "objects",
+    ] {
+        assert!(
+            !generated.contains(&format!("{left_out} ")),
+            "{left_out} in:\n{generated}"
+        );
+    }
     for resource in [
         "resource \"dataplatform_nodegroup\" \"infra\"",
         "resource \"dataplatform_bi_service\" \"metabase\"",

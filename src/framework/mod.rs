@@ -7,6 +7,7 @@ pub mod attr;
 pub mod context;
 pub mod diagnostics;
 pub mod function;
+pub mod generate;
 pub mod identity;
 pub mod model;
 pub mod plan;

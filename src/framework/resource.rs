@@ -167,6 +167,12 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
         String::new()
     }
 
+    /// The configuration to generate for an imported or listed object (Terraform 1.5+
+    /// `-generate-config-out`): by default [`config_from_state`](super::generate::config_from_state).
+    fn generate_config(&self, state: &Value) -> Value {
+        super::generate::config_from_state(&self.schema().block, state)
+    }
+
     /// Takes over the state of another resource type (`moved { from = <type>.x ... }`)
     /// without calling any API; the next refresh reads the object. Refuses, naming the
     /// attribute, what it cannot map.

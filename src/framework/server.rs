@@ -298,6 +298,20 @@ impl<P: Provider> ProviderServer<P> {
         (imported, diags)
     }
 
+    /// The configuration to write for an object whose state is `state`.
+    pub fn generate_resource_config(&self, type_name: &str, state: &Value) -> (Value, Diagnostics) {
+        let Some((r, _, _)) = self.resources.get(type_name) else {
+            return (Value::Null, unknown_type("resource", type_name));
+        };
+        let mut diags = Diagnostics::new();
+        match guard_sync_value("GenerateResourceConfig", &mut diags, || {
+            r.generate_config(state)
+        }) {
+            Some(config) => (config, diags),
+            None => (Value::Null, diags),
+        }
+    }
+
     /// Takes over another resource type's state for `target_type` (a `moved` block across
     /// types), with the new state's identity.
     pub fn move_resource_state(

@@ -116,7 +116,7 @@ fn capabilities() -> pb::ServerCapabilities {
         plan_destroy: true,
         get_provider_schema_optional: true,
         move_resource_state: true,
-        generate_resource_config: false,
+        generate_resource_config: true,
     }
 }
 
@@ -632,9 +632,34 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         &self,
         req: Request<pb::generate_resource_config::Request>,
     ) -> Rpc<pb::generate_resource_config::Response> {
+        let r = req.into_inner();
+        let ty = match self.resource_type(&r.type_name) {
+            Ok(t) => t,
+            Err(d) => {
+                return ok(pb::generate_resource_config::Response {
+                    config: None,
+                    diagnostics: convert::diagnostics(d),
+                })
+            }
+        };
+        let (config, mut diags) = match convert::decode(r.state.as_ref(), ty, "state") {
+            Ok(state) => self.server.generate_resource_config(&r.type_name, &state),
+            Err(d) => (Value::Null, d),
+        };
+        let config = if diags.has_errors() {
+            None
+        } else {
+            match convert::encode(&config, ty, "generated configuration") {
+                Ok(v) => Some(v),
+                Err(d) => {
+                    diags.extend(d);
+                    None
+                }
+            }
+        };
         ok(pb::generate_resource_config::Response {
-            config: None,
-            diagnostics: unsupported("configuration generator", &req.get_ref().type_name),
+            config,
+            diagnostics: convert::diagnostics(diags),
         })
     }
 

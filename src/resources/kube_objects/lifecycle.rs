@@ -300,6 +300,32 @@ impl<R: KubeResource> Resource<ProviderData> for R {
         .await
     }
 
+    /// Generated configuration also leaves out what the plan fills in by itself when an
+    /// argument is left out ([`KubeResource::plan_defaults`]) and matches the object.
+    fn generate_config(&self, state: &Value) -> Value {
+        let block = self.resource_schema().block;
+        let mut config = crate::framework::generate::config_from_state(&block, state);
+        let defaulted: Vec<&str> = block
+            .attributes
+            .iter()
+            .filter(|a| a.mode == crate::framework::Mode::OptionalComputed)
+            .map(|a| a.name.as_str())
+            .collect();
+        let mut bare = config.clone();
+        for name in &defaulted {
+            set(&mut bare, name, Value::Null);
+        }
+        let mut planned = bare.clone();
+        self.plan_defaults(&bare, &mut planned);
+        for name in defaulted {
+            let default = planned.get_attr(name).filter(|v| !v.is_null());
+            if default.is_some() && default == state.get_attr(name) {
+                set(&mut config, name, Value::Null);
+            }
+        }
+        config
+    }
+
     /// `cluster_name` (optional: the provider's cluster when left out), `namespace`, `name`.
     fn identity_schema(&self) -> Option<IdentitySchema> {
         Some(IdentitySchema::new(vec![

@@ -415,6 +415,38 @@ impl Resource<ProviderData> for Nodegroup {
         format!("{}:{}", part("cluster_name"), part("name"))
     }
 
+    /// Generated configuration leaves out what the purpose implies (its default instance and
+    /// capacity types), the size (the cluster autoscaler's) and the AMI release (pinning it
+    /// would stop AMI updates).
+    fn generate_config(&self, state: &Value) -> Value {
+        let mut c =
+            crate::framework::generate::config_from_state(&Resource::schema(self).block, state);
+        let purpose = state
+            .get_attr("purpose")
+            .and_then(Value::as_str)
+            .unwrap_or("custom")
+            .to_string();
+        let types = Value::list(
+            purpose::default_instance_types(&purpose)
+                .into_iter()
+                .map(Value::string)
+                .collect(),
+        );
+        if c.get_attr("instance_types") == Some(&types) {
+            attr::set(&mut c, "instance_types", Value::Null);
+        }
+        if c.get_attr("capacity_type").and_then(Value::as_str)
+            == Some(purpose::default_capacity_type(&purpose))
+        {
+            attr::set(&mut c, "capacity_type", Value::Null);
+        }
+        attr::set(&mut c, "release_version", Value::Null);
+        if let Some(scaling) = c.get_attr_mut("scaling_config") {
+            attr::set(scaling, "desired_size", Value::Null);
+        }
+        c
+    }
+
     /// `moved` from the AWS provider's `aws_eks_node_group` (see [`moved`]).
     fn move_state(&self, source: &MoveSource<'_>) -> Result<Value, Diagnostics> {
         moved::from_aws(source)
