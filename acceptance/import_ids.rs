@@ -5,7 +5,8 @@
 
 use crate::kube_sandbox::{env, workspace};
 use crate::support::{
-    apply, assert_no_changes, hcl_list, plan, required_providers, TERRAFORM_VERSIONS,
+    apply, assert_imports_clean, assert_no_changes, hcl_list, plan, provider_only, query_found,
+    required_providers, TERRAFORM_VERSIONS,
 };
 
 fn placement(purpose: &str) -> String {
@@ -184,20 +185,7 @@ import {{
 "#
     );
     ws.write("imports.tf", &imports);
-    let p = plan(&ws);
-    assert!(
-        p.text()
-            .contains("3 to import, 0 to add, 0 to change, 0 to destroy"),
-        "{}",
-        p.text()
-    );
-    let out = apply(&ws);
-    assert!(
-        out.text()
-            .contains("3 imported, 0 added, 0 changed, 0 destroyed"),
-        "{}",
-        out.text()
-    );
+    assert_imports_clean(&ws, 3);
     std::fs::remove_file(ws.work_dir().join("imports.tf")).expect("imports.tf");
     assert_no_changes(&ws);
 
@@ -252,13 +240,7 @@ fn generated_configuration_for_every_resource_imports_clean() {
         ws.run(&["state", "rm", address]).assert_success();
     }
     let cluster = e.aws.cluster();
-    ws.write(
-        "main.tf",
-        &format!(
-            "{}\nprovider \"dataplatform\" {{\n  region = \"eu-central-1\"\n}}\n",
-            required_providers()
-        ),
-    );
+    ws.write("main.tf", &provider_only());
     ws.write(
         "imports.tf",
         &format!(
@@ -360,13 +342,7 @@ fn query_finds_services_and_pools_by_their_owner_marks() {
     ] {
         ws.run(&["state", "rm", address]).assert_success();
     }
-    ws.write(
-        "main.tf",
-        &format!(
-            "{}\nprovider \"dataplatform\" {{\n  region = \"eu-central-1\"\n}}\n",
-            required_providers()
-        ),
-    );
+    ws.write("main.tf", &provider_only());
     ws.write(
         "found.tfquery.hcl",
         r#"
@@ -388,22 +364,9 @@ list "dataplatform_spark_pool" "pools" {
     );
     let out = ws.run(&["query", "-no-color", "-json"]);
     out.assert_success();
-    let found: Vec<String> = out
-        .stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["type"] == "list_resource_found")
-        .filter_map(|m| {
-            let f = &m["list_resource_found"];
-            Some(format!(
-                "{} {}",
-                f["address"]
-                    .as_str()
-                    .or(f["list_address"].as_str())
-                    .unwrap_or_default(),
-                f["display_name"].as_str()?
-            ))
-        })
+    let found: Vec<String> = query_found(&out)
+        .iter()
+        .filter_map(|f| f["display_name"].as_str().map(str::to_string))
         .collect();
     assert_eq!(found.len(), 2, "{found:?}\n{}", out.text());
     assert!(
@@ -414,19 +377,6 @@ list "dataplatform_spark_pool" "pools" {
     let out = ws.run(&["query", "-no-color", "-generate-config-out=generated.tf"]);
     out.assert_success();
     std::fs::remove_file(ws.work_dir().join("found.tfquery.hcl")).expect("query file");
-    let p = plan(&ws);
-    assert!(
-        p.text()
-            .contains("2 to import, 0 to add, 0 to change, 0 to destroy"),
-        "{}",
-        p.text()
-    );
-    let out = apply(&ws);
-    assert!(
-        out.text()
-            .contains("2 imported, 0 added, 0 changed, 0 destroyed"),
-        "{}",
-        out.text()
-    );
+    assert_imports_clean(&ws, 2);
     assert_no_changes(&ws);
 }

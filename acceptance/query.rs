@@ -5,7 +5,7 @@
 
 use crate::sandbox::Sandbox;
 use crate::support::{
-    apply, assert_no_changes, block_on, plan, required_providers, TERRAFORM_VERSIONS,
+    apply, assert_no_changes, block_on, plan, provider_only, query_found, TERRAFORM_VERSIONS,
 };
 
 /// A node group made with the AWS SDK (as eksctl or the console would), labelled with its
@@ -59,13 +59,7 @@ fn query_finds_groups_made_elsewhere_and_generates_configuration_that_imports_cl
         create_elsewhere(&sb, name, purpose);
     }
     let ws = sb.workspace(v);
-    ws.write(
-        "main.tf",
-        &format!(
-            "{}\nprovider \"dataplatform\" {{\n  region = \"eu-central-1\"\n}}\n",
-            required_providers()
-        ),
-    );
+    ws.write("main.tf", &provider_only());
     ws.init().assert_success();
     let cluster = sb.cluster();
 
@@ -89,12 +83,9 @@ fn query_finds_groups_made_elsewhere_and_generates_configuration_that_imports_cl
         ws.write("groups.tfquery.hcl", &query_file(&filter));
         let out = ws.run(&["query", "-no-color", "-json"]);
         out.assert_success();
-        let names: Vec<String> = out
-            .stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|m| m["type"] == "list_resource_found")
-            .filter_map(|m| m["list_resource_found"]["identity"]["name"].as_str().map(str::to_string))
+        let names: Vec<String> = query_found(&out)
+            .iter()
+            .filter_map(|f| f["identity"]["name"].as_str().map(str::to_string))
             .collect();
         assert_eq!(names, expected, "{filter}:\n{}", out.text());
     }
@@ -154,13 +145,7 @@ fn a_bad_filter_fails_at_the_attribute() {
     let v = TERRAFORM_VERSIONS[0];
     let sb = Sandbox::start();
     let ws = sb.workspace(v);
-    ws.write(
-        "main.tf",
-        &format!(
-            "{}\nprovider \"dataplatform\" {{\n  region = \"eu-central-1\"\n}}\n",
-            required_providers()
-        ),
-    );
+    ws.write("main.tf", &provider_only());
     ws.init().assert_success();
     let query = query_file(&format!(
         "    cluster_name = \"{}\"\n    purpose      = \"gpu\"\n",

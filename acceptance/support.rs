@@ -518,6 +518,45 @@ pub fn required_providers() -> String {
     )
 }
 
+/// `required_providers` and a provider block naming only the region: the configuration of a
+/// workspace that imports or queries what exists.
+pub fn provider_only() -> String {
+    format!(
+        "{}\nprovider \"dataplatform\" {{\n  region = \"eu-central-1\"\n}}\n",
+        required_providers()
+    )
+}
+
+/// The `list_resource_found` messages of `terraform query -json`.
+pub fn query_found(out: &Output) -> Vec<Json> {
+    out.stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Json>(l).ok())
+        .filter(|m| m["type"] == "list_resource_found")
+        .map(|m| m["list_resource_found"].clone())
+        .collect()
+}
+
+/// A plan that imports `n` objects and changes nothing, its apply, then an empty plan.
+#[track_caller]
+pub fn assert_imports_clean(ws: &Workspace, n: usize) {
+    let p = plan(ws);
+    assert!(
+        p.text().contains(&format!(
+            "{n} to import, 0 to add, 0 to change, 0 to destroy"
+        )),
+        "{}",
+        p.text()
+    );
+    let out = apply(ws);
+    assert!(
+        out.text()
+            .contains(&format!("{n} imported, 0 added, 0 changed, 0 destroyed")),
+        "{}",
+        out.text()
+    );
+}
+
 /// The 1-based line of the first line of `text` containing `needle`.
 pub fn line_of(text: &str, needle: &str) -> usize {
     text.lines()

@@ -753,22 +753,8 @@ impl Kube {
         namespace: &str,
         label_selector: &str,
     ) -> Result<Vec<Json>, KubeError> {
-        let k = Kind::find(api_version, kind)
-            .ok_or_else(|| KubeError::UnknownKind(format!("{api_version}/{kind}")))?;
-        let params = ListParams::default().labels(label_selector);
-        let params = &params;
-        let list = self
-            .call(kind, namespace, |client| {
-                let api = api_for(client, k, Some(namespace));
-                async move { api.list(params).await }
-            })
-            .await?;
-        list.items
-            .into_iter()
-            .map(|o| {
-                serde_json::to_value(o).map_err(|_| KubeError::Malformed("serializable object"))
-            })
-            .collect()
+        self.list_in(api_version, kind, Some(namespace), label_selector)
+            .await
     }
 
     /// Objects of a kind in every namespace matching a label selector.
@@ -781,13 +767,23 @@ impl Kube {
         kind: &str,
         label_selector: &str,
     ) -> Result<Vec<Json>, KubeError> {
+        self.list_in(api_version, kind, None, label_selector).await
+    }
+
+    async fn list_in(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        label_selector: &str,
+    ) -> Result<Vec<Json>, KubeError> {
         let k = Kind::find(api_version, kind)
             .ok_or_else(|| KubeError::UnknownKind(format!("{api_version}/{kind}")))?;
         let params = ListParams::default().labels(label_selector);
         let params = &params;
         let list = self
-            .call(kind, "", |client| {
-                let api = api_for(client, k, None);
+            .call(kind, namespace.unwrap_or_default(), |client| {
+                let api = api_for(client, k, namespace);
                 async move { api.list(params).await }
             })
             .await?;

@@ -8,7 +8,6 @@ use async_trait::async_trait;
 
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::{Context, Diagnostics, EphemeralResource, ToValue};
-use crate::resources::common::eks_cluster_name;
 use crate::value::{Type, Value};
 
 use super::connect;
@@ -30,18 +29,9 @@ fn block() -> Block {
              in state. On older Terraform use the `dataplatform_cluster` data source, whose token is stored in \
              state. The provider's own resources connect by themselves and need neither.",
         )
-        .attribute(
-            eks_cluster_name(Attribute::optional_computed("name", Type::String))
-                .description("Name of the cluster. Defaults to the provider's `cluster_name`."),
-        )
-        .attribute(
-            Attribute::computed("endpoint", Type::String)
-                .description("URL of the Kubernetes API server."),
-        )
-        .attribute(
-            Attribute::computed("cluster_ca_certificate", Type::String)
-                .description("PEM-encoded CA certificate of the API server."),
-        )
+        .attribute(super::name_attribute())
+        .attribute(super::endpoint_attribute())
+        .attribute(super::ca_attribute())
         .attribute(
             Attribute::computed("token", Type::String)
                 .description(

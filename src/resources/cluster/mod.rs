@@ -16,6 +16,21 @@ use crate::value::{AttributePath, Type, Value};
 
 pub struct ClusterDataSource;
 
+/// `name`: the cluster, the provider's `cluster_name` when left out.
+fn name_attribute() -> Attribute {
+    eks_cluster_name(Attribute::optional_computed("name", Type::String))
+        .description("Name of the cluster. Defaults to the provider's `cluster_name`.")
+}
+
+fn endpoint_attribute() -> Attribute {
+    Attribute::computed("endpoint", Type::String).description("URL of the Kubernetes API server.")
+}
+
+fn ca_attribute() -> Attribute {
+    Attribute::computed("cluster_ca_certificate", Type::String)
+        .description("PEM-encoded CA certificate of the API server.")
+}
+
 fn block() -> Block {
     Block::new()
         .description(
@@ -27,20 +42,11 @@ fn block() -> Block {
              instead, which gives the same endpoint, CA and token and stores none of them; this data source \
              stays for older Terraform and for the version and OIDC issuer.",
         )
-        .attribute(
-            eks_cluster_name(Attribute::optional_computed("name", Type::String))
-                .description("Name of the cluster. Defaults to the provider's `cluster_name`."),
-        )
+        .attribute(name_attribute())
         .attribute(Attribute::computed("id", Type::String).description("The cluster name."))
         .attribute(Attribute::computed("arn", Type::String).description("ARN of the cluster."))
-        .attribute(
-            Attribute::computed("endpoint", Type::String)
-                .description("URL of the Kubernetes API server."),
-        )
-        .attribute(
-            Attribute::computed("cluster_ca_certificate", Type::String)
-                .description("PEM-encoded CA certificate of the API server."),
-        )
+        .attribute(endpoint_attribute())
+        .attribute(ca_attribute())
         .attribute(
             Attribute::computed("version", Type::String)
                 .description("Kubernetes version, e.g. `1.29`."),

@@ -51,30 +51,23 @@ fn positive(v: Option<&Json>) -> Value {
         .map_or(Value::Null, Value::number)
 }
 
+/// The strings of a list attribute, or `None` when it is absent or null.
+fn strings(state: &Json, name: &str) -> Option<Vec<Value>> {
+    state.get(name).and_then(Json::as_array).map(|items| {
+        items
+            .iter()
+            .filter_map(Json::as_str)
+            .map(Value::string)
+            .collect()
+    })
+}
+
 fn string_list(state: &Json, name: &str) -> Value {
-    match state.get(name).and_then(Json::as_array) {
-        Some(items) => Value::list(
-            items
-                .iter()
-                .filter_map(Json::as_str)
-                .map(Value::string)
-                .collect(),
-        ),
-        None => Value::Null,
-    }
+    strings(state, name).map_or(Value::Null, Value::list)
 }
 
 fn string_set(state: &Json, name: &str) -> Value {
-    match state.get(name).and_then(Json::as_array) {
-        Some(items) => Value::set(
-            items
-                .iter()
-                .filter_map(Json::as_str)
-                .map(Value::string)
-                .collect(),
-        ),
-        None => Value::Null,
-    }
+    strings(state, name).map_or(Value::Null, Value::set)
 }
 
 fn string_map(state: &Json, name: &str) -> Value {
