@@ -257,6 +257,29 @@ pub trait ListResource<D: Send + Sync + 'static>: Send + Sync {
     ) -> (Vec<Listed>, Diagnostics);
 }
 
+/// The state an import of `id` followed by a refresh gives; `None` when the object does not
+/// exist. List resources read what they find through it, so it reads as an import would.
+pub async fn read_imported<D: Send + Sync + 'static, R: Resource<D> + ?Sized>(
+    resource: &R,
+    ctx: &Context<D>,
+    id: &str,
+) -> (Option<Value>, Diagnostics) {
+    let state = match resource.import(ctx, id).await {
+        Ok(s) => s,
+        Err(d) => return (None, d),
+    };
+    let read = resource
+        .read(
+            ctx,
+            ReadRequest {
+                state,
+                private: Vec::new(),
+            },
+        )
+        .await;
+    (read.state.filter(|s| !s.is_null()), read.diagnostics)
+}
+
 pub type ResourceList<D> = Vec<Arc<dyn Resource<D>>>;
 pub type ListResourceList<D> = Vec<Arc<dyn ListResource<D>>>;
 pub type DataSourceList<D> = Vec<Arc<dyn DataSource<D>>>;

@@ -95,53 +95,41 @@ fn unknown_type(kind: &str, name: &str) -> Diagnostics {
     .into()
 }
 
+/// Entries by type name, each with its schema and that schema's value type, computed once.
+fn by_type<T: ?Sized>(
+    items: Vec<Arc<T>>,
+    name: impl Fn(&T) -> &'static str,
+    schema: impl Fn(&T) -> Schema,
+) -> BTreeMap<String, (Arc<T>, Schema, Type)> {
+    items
+        .into_iter()
+        .map(|item| {
+            let s = schema(&item);
+            let ty = s.value_type();
+            (name(&item).to_string(), (item, s, ty))
+        })
+        .collect()
+}
+
 impl<P: Provider> ProviderServer<P> {
     pub fn new(provider: P) -> Self {
-        let resources = provider
-            .resources()
-            .into_iter()
-            .map(|r| {
-                let schema = r.schema();
-                let ty = schema.value_type();
-                (r.type_name().to_string(), (r.clone(), schema, ty))
-            })
-            .collect();
-        let data_sources = provider
-            .data_sources()
-            .into_iter()
-            .map(|d| {
-                let schema = d.schema();
-                let ty = schema.value_type();
-                (d.type_name().to_string(), (d.clone(), schema, ty))
-            })
-            .collect();
-        let identities = provider
-            .resources()
-            .into_iter()
-            .filter_map(|r| {
+        let resources: BTreeMap<String, ResourceEntry<P::Data>> =
+            by_type(provider.resources(), |r| r.type_name(), |r| r.schema());
+        let identities = resources
+            .iter()
+            .filter_map(|(name, (r, _, _))| {
                 let schema = r.identity_schema()?;
                 let ty = schema.value_type();
-                Some((r.type_name().to_string(), (schema, ty)))
+                Some((name.clone(), (schema, ty)))
             })
             .collect();
-        let list_resources = provider
-            .list_resources()
-            .into_iter()
-            .map(|l| {
-                let schema = l.schema();
-                let ty = schema.value_type();
-                (l.type_name().to_string(), (l.clone(), schema, ty))
-            })
-            .collect();
-        let ephemeral_resources = provider
-            .ephemeral_resources()
-            .into_iter()
-            .map(|e| {
-                let schema = e.schema();
-                let ty = schema.value_type();
-                (e.type_name().to_string(), (e.clone(), schema, ty))
-            })
-            .collect();
+        let data_sources = by_type(provider.data_sources(), |d| d.type_name(), |d| d.schema());
+        let list_resources = by_type(provider.list_resources(), |l| l.type_name(), |l| l.schema());
+        let ephemeral_resources = by_type(
+            provider.ephemeral_resources(),
+            |e| e.type_name(),
+            |e| e.schema(),
+        );
         let functions = provider
             .functions()
             .into_iter()
@@ -617,11 +605,6 @@ impl<P: Provider> ProviderServer<P> {
             };
         Secrets::redact_in(&schema.block, &[&config, &result], &mut diags);
         (result, diags)
-    }
-
-    /// Whether the provider has an ephemeral resource of this type.
-    pub fn has_ephemeral_resource(&self, type_name: &str) -> bool {
-        self.ephemeral_resources.contains_key(type_name)
     }
 
     /// Upgrades stored JSON state written at `version` to the current schema and decodes it.

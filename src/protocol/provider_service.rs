@@ -732,7 +732,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
     ) -> Rpc<pb::renew_ephemeral_resource::Response> {
         // Core renews only what asked for it (renew_at), which nothing here does.
         let name = &req.get_ref().type_name;
-        let diagnostics = if self.server.has_ephemeral_resource(name) {
+        let diagnostics = if self.server.ephemeral_resource_type(name).is_some() {
             Vec::new()
         } else {
             unsupported("ephemeral resource type", name)
@@ -749,7 +749,7 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
     ) -> Rpc<pb::close_ephemeral_resource::Response> {
         // What was opened holds nothing that needs releasing.
         let name = &req.get_ref().type_name;
-        let diagnostics = if self.server.has_ephemeral_resource(name) {
+        let diagnostics = if self.server.ephemeral_resource_type(name).is_some() {
             Vec::new()
         } else {
             unsupported("ephemeral resource type", name)

@@ -5,10 +5,9 @@
 use async_trait::async_trait;
 
 use crate::conns::ProviderData;
+use crate::framework::resource::read_imported;
 use crate::framework::schema::{Attribute, Block, Schema};
-use crate::framework::{
-    Context, Diagnostic, Diagnostics, FromValue, ListResource, Listed, ReadRequest, Resource,
-};
+use crate::framework::{Context, Diagnostic, Diagnostics, FromValue, ListResource, Listed};
 use crate::resources::common::eks_cluster_name;
 use crate::value::{AttributePath, Type, Value};
 
@@ -122,24 +121,9 @@ impl<R: KubeResource> ListResource<ProviderData> for KubeList<R> {
                 Some(c) => format!("{c}:{namespace}/{name}"),
                 None => format!("{namespace}/{name}"),
             };
-            let start = match Resource::import(&self.0, ctx, &id).await {
-                Ok(s) => s,
-                Err(d) => {
-                    diags.extend(d);
-                    continue;
-                }
-            };
-            let read = Resource::read(
-                &self.0,
-                ctx,
-                ReadRequest {
-                    state: start,
-                    private: Vec::new(),
-                },
-            )
-            .await;
-            diags.extend(read.diagnostics);
-            if let Some(state) = read.state.filter(|s| !s.is_null()) {
+            let (state, read) = read_imported(&self.0, ctx, &id).await;
+            diags.extend(read);
+            if let Some(state) = state {
                 found.push(Listed {
                     display_name: format!("{namespace}/{name}"),
                     state,

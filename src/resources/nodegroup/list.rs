@@ -9,20 +9,18 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use crate::conns::ProviderData;
+use crate::framework::resource::read_imported;
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::validators::{one_of, string_length};
-use crate::framework::{
-    Context, Diagnostic, Diagnostics, FromValue, ListResource, Listed, ReadRequest, Resource,
-};
+use crate::framework::{Context, Diagnostic, Diagnostics, FromValue, ListResource, Listed};
 use crate::resources::common::{eks_cluster_name, string_map};
 use crate::value::{AttributePath, Type, Value};
 
+use super::schema::PURPOSES;
 use super::{clients, eks_diag, Nodegroup, READ_TIMEOUT};
 
 /// What a `list "dataplatform_nodegroup"` block's `config` may hold.
 pub struct NodegroupList;
-
-pub const PURPOSES: [&str; 4] = ["infra", "spark-driver", "spark-executor", "custom"];
 
 fn block() -> Block {
     Block::new()
@@ -39,7 +37,7 @@ fn block() -> Block {
                     "Only groups of this purpose, as an import reads it from the `purpose` label: `infra`, \
                      `spark-driver`, `spark-executor`, or `custom` for groups without one of those.",
                 )
-                .validator(one_of(&PURPOSES)),
+                .validator(one_of(PURPOSES)),
         )
         .attribute(
             Attribute::optional("name_prefix", Type::String)
@@ -115,23 +113,9 @@ impl ListResource<ProviderData> for NodegroupList {
             {
                 continue;
             }
-            // Read as a refresh after `terraform import cluster:name` would.
-            let start = Value::object([
-                ("id", Value::string(format!("{cluster}:{name}"))),
-                ("cluster_name", Value::string(cluster)),
-                ("name", Value::string(name.as_str())),
-            ]);
-            let read = Nodegroup
-                .read(
-                    ctx,
-                    ReadRequest {
-                        state: start,
-                        private: Vec::new(),
-                    },
-                )
-                .await;
-            diags.extend(read.diagnostics);
-            let Some(state) = read.state.filter(|s| !s.is_null()) else {
+            let (state, read) = read_imported(&Nodegroup, ctx, &format!("{cluster}:{name}")).await;
+            diags.extend(read);
+            let Some(state) = state else {
                 continue;
             };
             let purpose = text(&state, "purpose").unwrap_or("custom").to_string();
@@ -141,7 +125,8 @@ impl ListResource<ProviderData> for NodegroupList {
             if let Some(wanted) = &cfg.labels {
                 let live = state.get_attr("effective_labels");
                 let has = |k: &str, v: &str| {
-                    live.and_then(|l| l.get_attr(k).or_else(|| l.as_map().and_then(|m| m.get(k))))
+                    live.and_then(Value::as_map)
+                        .and_then(|m| m.get(k))
                         .and_then(Value::as_str)
                         == Some(v)
                 };
