@@ -25,7 +25,7 @@ pub use context::{Cancelled, Context, Shared};
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use function::{Function, FunctionError, FunctionList, Parameter};
 pub use identity::{IdentityAttribute, IdentitySchema};
-pub use model::{FromValue, IfKnown, Obj, ObjectBuilder, SetOf, ToValue};
+pub use model::{Field, FromValue, IfKnown, Merge, Obj, ObjectBuilder, Partial, SetOf, ToValue};
 pub use resource::{
     ApplyResult, CreateRequest, DataSource, DeleteRequest, EphemeralResource, ListResource, Listed,
     ModifyPlanRequest, ModifyPlanResponse, MoveSource, Provider, ReadRequest, ReadResult, Resource,

@@ -14,6 +14,14 @@ pub trait FromValue: Sized {
     /// # Errors
     /// A diagnostic at `path` when the value is null, unknown or of another shape.
     fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic>;
+
+    /// Reads a whole configuration, plan or state (paths start at its root).
+    ///
+    /// # Errors
+    /// As [`FromValue::from_value`].
+    fn read(v: &Value) -> Result<Self, Diagnostic> {
+        Self::from_value(v, &AttributePath::root())
+    }
 }
 
 /// A Rust type writable as a [`Value`].
@@ -187,6 +195,159 @@ impl<T: ToValue> ToValue for IfKnown<T> {
     }
 }
 
+/// An attribute as a plan sees it: null, not known until apply, or known. Plan passes and
+/// validation read configurations and plans into models of `Field`s, which never fail on a
+/// value that is not known yet (a known value of another shape is still an error), and write
+/// what they decide back with the model's `merge_into`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Field<T> {
+    #[default]
+    Null,
+    Unknown,
+    Known(T),
+}
+
+impl<T> Field<T> {
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            Field::Known(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn into_known(self) -> Option<T> {
+        match self {
+            Field::Known(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Field::Null)
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Field::Unknown)
+    }
+
+    /// Not null: a value not known yet counts as set (it will be known at apply).
+    pub fn is_set(&self) -> bool {
+        !self.is_null()
+    }
+
+    /// The value, with null read as `T::default()` (an empty map or list); `None` while not
+    /// known.
+    pub fn known_or_default(&self) -> Option<T>
+    where
+        T: Default + Clone,
+    {
+        match self {
+            Field::Null => Some(T::default()),
+            Field::Unknown => None,
+            Field::Known(t) => Some(t.clone()),
+        }
+    }
+
+    pub fn as_ref(&self) -> Field<&T> {
+        match self {
+            Field::Null => Field::Null,
+            Field::Unknown => Field::Unknown,
+            Field::Known(t) => Field::Known(t),
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Field<U> {
+        match self {
+            Field::Null => Field::Null,
+            Field::Unknown => Field::Unknown,
+            Field::Known(t) => Field::Known(f(t)),
+        }
+    }
+}
+
+impl<T> From<Option<T>> for Field<T> {
+    fn from(o: Option<T>) -> Self {
+        o.map_or(Field::Null, Field::Known)
+    }
+}
+
+impl<T: FromValue> FromValue for Field<T> {
+    fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
+        if v.is_null() {
+            return Ok(Field::Null);
+        }
+        if v.is_unknown() {
+            return Ok(Field::Unknown);
+        }
+        match T::from_value(v, path) {
+            Ok(t) => Ok(Field::Known(t)),
+            // Something inside is not known yet (a map element, a list element's attribute).
+            Err(_) if !v.is_fully_known() => Ok(Field::Unknown),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl<T: ToValue> ToValue for Field<T> {
+    fn to_value(&self) -> Value {
+        match self {
+            Field::Null => Value::Null,
+            Field::Unknown => Value::Unknown,
+            Field::Known(t) => t.to_value(),
+        }
+    }
+}
+
+/// A model of some of an object's attributes, written back into the object it was read from.
+/// Implemented by [`model!`](crate::model).
+pub trait Merge {
+    /// Writes the model's attributes into an object value, leaving the others as they are.
+    fn merge_into(&self, v: &mut Value);
+
+    /// Writes into `v` only the attributes whose value differs from `before` (the model as
+    /// read from `v`): what a plan pass left alone keeps its exact value, partly unknown
+    /// collections included.
+    fn merge_changes(&self, before: &Self, v: &mut Value);
+}
+
+/// A nested block or object read into a model of some of its attributes: written back, the
+/// attributes the model leaves out keep their values. Dereferences to the model.
+#[derive(Clone, Debug)]
+pub struct Partial<T> {
+    model: T,
+    whole: Value,
+}
+
+impl<T> std::ops::Deref for Partial<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.model
+    }
+}
+
+impl<T> std::ops::DerefMut for Partial<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.model
+    }
+}
+
+impl<T: FromValue> FromValue for Partial<T> {
+    fn from_value(v: &Value, path: &AttributePath) -> Result<Self, Diagnostic> {
+        Ok(Partial {
+            model: T::from_value(v, path)?,
+            whole: v.clone(),
+        })
+    }
+}
+
+impl<T: Merge> ToValue for Partial<T> {
+    fn to_value(&self) -> Value {
+        let mut v = self.whole.clone();
+        self.model.merge_into(&mut v);
+        v
+    }
+}
+
 /// The elements of a `set(T)` attribute (a [`Vec`] is written as a list).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SetOf<T>(pub Vec<T>);
@@ -252,6 +413,29 @@ macro_rules! model {
                         $crate::framework::ToValue::to_value(&self.$field),
                     ) ),*
                 ])
+            }
+        }
+
+        impl $crate::framework::Merge for $name {
+            fn merge_into(&self, v: &mut $crate::value::Value) {
+                $( $crate::framework::attr::set(
+                    v,
+                    stringify!($field).trim_start_matches("r#"),
+                    $crate::framework::ToValue::to_value(&self.$field),
+                ); )*
+            }
+
+            fn merge_changes(&self, before: &Self, v: &mut $crate::value::Value) {
+                $( {
+                    let now = $crate::framework::ToValue::to_value(&self.$field);
+                    if now != $crate::framework::ToValue::to_value(&before.$field) {
+                        $crate::framework::attr::set(
+                            v,
+                            stringify!($field).trim_start_matches("r#"),
+                            now,
+                        );
+                    }
+                } )*
             }
         }
     };
@@ -375,6 +559,64 @@ mod tests {
         let back = m.to_value();
         assert_eq!(back.get_attr("zones"), v.get_attr("zones"));
         assert_eq!(back.get_attr("arn"), Some(&Value::Null));
+    }
+
+    crate::model! {
+        #[derive(Clone)]
+        struct Pass {
+            size: Field<i64>,
+            labels: Field<BTreeMap<String, String>>,
+            inner: Field<Partial<Inner>>,
+        }
+    }
+
+    crate::model! {
+        #[derive(Clone)]
+        struct Inner {
+            port: Field<i64>,
+        }
+    }
+
+    #[test]
+    fn a_pass_writes_back_only_what_it_changed() {
+        let partly_unknown = Value::map(vec![("a", Value::string("x")), ("b", Value::Unknown)]);
+        let mut plan = Value::object(vec![
+            ("size", Value::Unknown),
+            ("labels", partly_unknown.clone()),
+            (
+                "inner",
+                Value::object(vec![("port", Value::Null), ("host", Value::string("db"))]),
+            ),
+            ("other", Value::bool(true)),
+        ]);
+        let before = Pass::read(&plan).expect("readable");
+        assert_eq!(
+            before.labels,
+            Field::Unknown,
+            "partly unknown reads as unknown"
+        );
+        let mut pass = before.clone();
+        pass.size = Field::Known(3);
+        if let Field::Known(inner) = &mut pass.inner {
+            inner.port = Field::Known(5432);
+        }
+        pass.merge_changes(&before, &mut plan);
+        assert_eq!(plan.get_attr("size"), Some(&Value::number(3i64)));
+        assert_eq!(
+            plan.get_attr("labels"),
+            Some(&partly_unknown),
+            "left as it was"
+        );
+        let inner = plan.get_attr("inner").expect("inner");
+        assert_eq!(inner.get_attr("port"), Some(&Value::number(5432i64)));
+        assert_eq!(inner.get_attr("host"), Some(&Value::string("db")), "kept");
+        assert_eq!(plan.get_attr("other"), Some(&Value::bool(true)));
+    }
+
+    #[test]
+    fn a_field_of_another_shape_is_still_an_error() {
+        let v = Value::object(vec![("size", Value::string("big"))]);
+        assert!(Pass::read(&v).is_err());
     }
 
     #[test]

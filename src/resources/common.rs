@@ -135,6 +135,7 @@ pub fn placement_type() -> Type {
 crate::model! {
     /// A value of [`placement_type`] (or of [`scheduling_type`], whose values lack the node
     /// group's facts).
+    #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct PlacementModel {
         pub node_selector: Option<BTreeMap<String, String>>,
         pub tolerations: Option<Vec<TolerationModel>>,
@@ -146,6 +147,7 @@ crate::model! {
 
 crate::model! {
     /// A toleration, in Kubernetes form.
+    #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct TolerationModel {
         pub key: Option<String>,
         pub operator: Option<String>,
@@ -156,6 +158,7 @@ crate::model! {
 
 crate::model! {
     /// A node group's taint, in Kubernetes form.
+    #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct TaintModel {
         pub key: Option<String>,
         pub value: Option<String>,

@@ -6,6 +6,7 @@
 //! credentials back from the Secret. Engine wiring lives in [`engines`], object rendering in
 //! [`render`].
 
+pub mod checks;
 pub mod engines;
 pub mod model;
 pub mod render;
@@ -19,25 +20,54 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::kube::{Kube, KubeError, ObjectRef};
 use crate::clients::rollout::{self, RolloutError};
-use crate::framework::attr::{known_attr, set, str_of};
-use crate::framework::{Diagnostic, Diagnostics, Schema};
-use crate::resources::common::{LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN};
+use crate::framework::{Diagnostic, Diagnostics, Field, FromValue, Merge, Partial, Schema};
 use crate::resources::kube_objects::{self, KubeResource, Stage};
-use crate::value::{AttributePath, Value};
+use crate::value::Value;
 
-use engines::{Engine, Metrics};
 use model::{stored_password, Spec};
 
 pub struct BiService;
+
+crate::model! {
+    /// What the plan, a failed apply and import fill in or take out.
+    #[derive(Clone)]
+    struct Planned {
+        database: Field<Partial<DatabaseParts>>,
+        secrets: Field<SecretsModel>,
+    }
+}
+
+crate::model! {
+    #[derive(Clone)]
+    struct DatabaseParts {
+        r#type: Field<String>,
+        port: Field<i64>,
+        password: Field<String>,
+        password_wo: Field<String>,
+        password_wo_version: Field<i64>,
+    }
+}
+
+crate::model! {
+    /// The engine secrets, as import reads them back from the Secret.
+    #[derive(Clone)]
+    struct SecretsModel {
+        secret_key: Option<String>,
+        cookie_secret: Option<String>,
+        redis_url: Option<String>,
+        encryption_key: Option<String>,
+    }
+}
 
 /// The non-secret configuration, as JSON of the resource's own type, for the Deployment's
 /// annotation (import reads it back).
 fn config_annotation(planned: &Value) -> Option<String> {
     let mut v = planned.clone();
-    if let Some(mut db) = known_attr(&v, "database") {
-        set(&mut db, "password", Value::Null);
-        set(&mut db, "password_wo", Value::Null);
-        set(&mut v, "database", db);
+    let mut without = Planned::read(&v).ok()?;
+    if let Field::Known(db) = &mut without.database {
+        db.password = Field::Null;
+        db.password_wo = Field::Null;
+        without.merge_into(&mut v);
     }
     kube_objects::config_annotation(
         &v,
@@ -65,122 +95,6 @@ fn password_of(planned: &Value, config: &Value) -> Option<String> {
     stored_password(planned).or_else(|| model::password_wo(config))
 }
 
-fn check_engine(c: &Value, diags: &mut Diagnostics) {
-    let Some(engine) = str_of(c, "engine").and_then(|e| Engine::parse(&e)) else {
-        return;
-    };
-    let db = c.get_attr("database").filter(|d| !d.is_null());
-    match db {
-        None if engine.needs_database() => diags.attribute_error(
-            AttributePath::root().attr("engine"),
-            "Missing database",
-            format!(
-                "{} keeps its metadata in an external database: add a database block.",
-                engine.name()
-            ),
-        ),
-        Some(_) if !engine.supports_database() => diags.attribute_error(
-            AttributePath::root().attr("database").attr("type"),
-            "Unsupported database",
-            format!(
-                "{} has no application database: remove the database block.",
-                engine.name()
-            ),
-        ),
-        _ => {}
-    }
-    if let Some(d) = db.filter(|d| !d.is_unknown()) {
-        if engine == Engine::Redash && str_of(d, "type").as_deref() == Some("mysql") {
-            diags.attribute_error(
-                AttributePath::root().attr("database").attr("type"),
-                "Unsupported database type",
-                "Redash stores its metadata in PostgreSQL only: use type = \"postgres\".",
-            );
-        }
-    }
-    let monitored = c.get_attr("monitoring").is_some_and(|m| {
-        !m.is_null() && m.get_attr("enabled").and_then(Value::as_bool) != Some(false)
-    });
-    if monitored && engine.metrics() == Metrics::NotServed {
-        diags.push(
-            Diagnostic::warning(
-                "No metrics endpoint to scrape",
-                format!(
-                    "{} serves no Prometheus metrics: monitoring creates the PrometheusRule only \
-                     (restarts, memory and CPU throttling, from kube-state-metrics and cAdvisor), \
-                     and no ServiceMonitor.",
-                    engine.name()
-                ),
-            )
-            .at(AttributePath::root().attr("monitoring")),
-        );
-    }
-    let (required, allowed) = engine.secret_keys();
-    let secrets = c.get_attr("secrets").filter(|s| !s.is_null());
-    if secrets.is_some_and(Value::is_unknown) {
-        return;
-    }
-    let has = |n: &str| {
-        secrets
-            .and_then(|s| s.get_attr(n))
-            .is_some_and(|v| !v.is_null())
-    };
-    for n in required {
-        if !has(n) {
-            diags.attribute_error(
-                AttributePath::root().attr("secrets").attr(*n),
-                "Missing engine secret",
-                format!("{} needs secrets.{n}.", engine.name()),
-            );
-        }
-    }
-    for n in ["secret_key", "cookie_secret", "redis_url", "encryption_key"] {
-        if has(n) && !allowed.contains(&n) {
-            diags.attribute_error(
-                AttributePath::root().attr("secrets").attr(n),
-                "Unused engine secret",
-                format!("{} does not use secrets.{n}: remove it.", engine.name()),
-            );
-        }
-    }
-}
-
-fn check_maps(c: &Value, diags: &mut Diagnostics) {
-    if let Some(env) = c.get_attr("env").and_then(Value::as_map) {
-        for bad in schema::env_names_valid(env.keys().cloned()) {
-            diags.attribute_error(
-                AttributePath::root().attr("env").key(&bad),
-                "Invalid environment variable name",
-                format!("{bad:?} is not a valid environment variable name (letters, digits, _, - and ., not starting with a digit)."),
-            );
-        }
-    }
-    let label_key = regex::Regex::new(LABEL_KEY_PATTERN).ok();
-    let label_value = regex::Regex::new(LABEL_VALUE_PATTERN).ok();
-    if let Some(labels) = c.get_attr("labels").and_then(Value::as_map) {
-        for (k, v) in labels {
-            if !label_key.as_ref().is_some_and(|r| r.is_match(k))
-                || k.starts_with("app.kubernetes.io/")
-            {
-                diags.attribute_error(
-                    AttributePath::root().attr("labels").key(k),
-                    "Invalid label",
-                    format!("{k:?} is not a label key this resource can set (a valid Kubernetes label key outside app.kubernetes.io/)."),
-                );
-            }
-            if let Some(s) = v.as_str() {
-                if !label_value.as_ref().is_some_and(|r| r.is_match(s)) {
-                    diags.attribute_error(
-                        AttributePath::root().attr("labels").key(k),
-                        "Invalid label value",
-                        format!("{s:?} is not a valid label value (up to 63 letters, digits, -, _ and ., starting and ending alphanumeric)."),
-                    );
-                }
-            }
-        }
-    }
-}
-
 /// The configuration of an imported service, from the Deployment's configuration annotation
 /// and the Secret.
 async fn restored(kube: &Kube, live: &Json, ns: &str, name: &str) -> Result<Value, KubeError> {
@@ -200,11 +114,11 @@ async fn restored(kube: &Kube, live: &Json, ns: &str, name: &str) -> Result<Valu
                 .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
                 .and_then(|b| String::from_utf8(b).ok())
         };
-        if let Some(mut db) = known_attr(&restored, "database") {
-            if db
-                .get_attr("password_wo_version")
-                .is_none_or(Value::is_null)
-            {
+        let mut model = Planned::read(&restored).map_err(|_| {
+            KubeError::Malformed("a dataplatform.io/config annotation of this provider version")
+        })?;
+        if let Field::Known(db) = &mut model.database {
+            if db.password_wo_version.is_null() {
                 if let Some(p) = get("database-password").or_else(|| {
                     get("database-url")
                         .and_then(|u| url::Url::parse(&u).ok())
@@ -217,28 +131,24 @@ async fn restored(kube: &Kube, live: &Json, ns: &str, name: &str) -> Result<Valu
                             })
                         })
                 }) {
-                    set(&mut db, "password", Value::string(p));
+                    db.password = Field::Known(p);
                 }
             }
-            set(&mut restored, "database", db);
         }
-        let secrets: Vec<(&str, Option<String>)> = vec![
-            ("secret_key", get("secret-key")),
-            ("cookie_secret", get("cookie-secret")),
-            ("redis_url", get("redis-url")),
-            ("encryption_key", get("encryption-key")),
-        ];
-        if secrets.iter().any(|(_, v)| v.is_some()) {
-            set(
-                &mut restored,
-                "secrets",
-                Value::object(
-                    secrets
-                        .into_iter()
-                        .map(|(k, v)| (k, v.map_or(Value::Null, Value::string))),
-                ),
-            );
+        let secrets = SecretsModel {
+            secret_key: get("secret-key"),
+            cookie_secret: get("cookie-secret"),
+            redis_url: get("redis-url"),
+            encryption_key: get("encryption-key"),
+        };
+        if secrets.secret_key.is_some()
+            || secrets.cookie_secret.is_some()
+            || secrets.redis_url.is_some()
+            || secrets.encryption_key.is_some()
+        {
+            model.secrets = Field::Known(secrets);
         }
+        model.merge_into(&mut restored);
     }
     Ok(restored)
 }
@@ -269,27 +179,25 @@ impl KubeResource for BiService {
     }
 
     fn check_config(&self, config: &Value, diags: &mut Diagnostics) {
-        check_engine(config, diags);
-        check_maps(config, diags);
+        checks::check(config, diags);
     }
 
     /// The database port defaults by type.
     fn plan_defaults(&self, _config: &Value, planned: &mut Value) {
-        let Some(mut db) = known_attr(planned, "database") else {
+        let Ok(before) = Planned::read(planned) else {
             return;
         };
-        if db
-            .get_attr("port")
-            .is_none_or(|p| p.is_null() || p.is_unknown())
-        {
-            let port = match str_of(&db, "type").as_deref() {
-                Some("mysql") => Value::number(3306i64),
-                Some("postgres") => Value::number(5432i64),
-                _ => Value::Unknown,
-            };
-            set(&mut db, "port", port);
-            set(planned, "database", db);
+        let mut plan = before.clone();
+        if let Field::Known(db) = &mut plan.database {
+            if !matches!(db.port, Field::Known(_)) {
+                db.port = match db.r#type.known().map(String::as_str) {
+                    Some("mysql") => Field::Known(3306),
+                    Some("postgres") => Field::Known(5432),
+                    _ => Field::Unknown,
+                };
+            }
         }
+        plan.merge_changes(&before, planned);
     }
 
     /// The plan renders without the password: fingerprints never depend on secrets.
@@ -322,14 +230,17 @@ impl KubeResource for BiService {
     /// A new `password_wo` that may not have reached the cluster is sent again by the next
     /// apply: the state keeps the version last applied.
     fn after_failed_apply(&self, prior: &Value, state: &mut Value) {
-        let Some(mut db) = known_attr(state, "database") else {
+        let Ok(mut next) = Planned::read(state) else {
             return;
         };
-        let version = known_attr(prior, "database")
-            .and_then(|d| d.get_attr("password_wo_version").cloned())
-            .unwrap_or(Value::Null);
-        set(&mut db, "password_wo_version", version);
-        set(state, "database", db);
+        let Field::Known(db) = &mut next.database else {
+            return;
+        };
+        db.password_wo_version = Planned::read(prior)
+            .ok()
+            .and_then(|p| p.database.into_known())
+            .map_or(Field::Null, |d| d.password_wo_version.clone());
+        next.merge_into(state);
     }
 
     fn import_anchor(&self, namespace: &str, name: &str) -> ObjectRef {

@@ -1,7 +1,9 @@
 use serde_json::{json, Value as Json};
 
 use super::*;
+use crate::framework::attr::set;
 use crate::framework::ObjectBuilder;
+use crate::value::AttributePath;
 
 fn obj(pairs: Vec<(&str, Value)>) -> Value {
     Value::object(pairs)
@@ -210,7 +212,7 @@ fn engine_rules_are_checked_with_paths() {
     let mut v = seed_metabase();
     set(&mut v, "engine", Value::string("redash"));
     let mut d = Diagnostics::new();
-    check_engine(&v, &mut d);
+    checks::check(&v, &mut d);
     let text: Vec<String> = d.iter().map(|x| format!("{x:?}")).collect();
     let all = text.join("\n");
     assert!(all.contains("PostgreSQL"), "{all}");
@@ -222,7 +224,7 @@ fn engine_rules_are_checked_with_paths() {
     let mut z = seed_metabase();
     set(&mut z, "engine", Value::string("zeppelin"));
     let mut d = Diagnostics::new();
-    check_engine(&z, &mut d);
+    checks::check(&z, &mut d);
     assert!(format!("{:?}", d.iter().collect::<Vec<_>>()).contains("no application database"));
 }
 
@@ -325,7 +327,7 @@ fn engines_without_metrics_get_the_rule_only_and_a_warning() {
         assert_eq!(find(&objects, "ServiceMonitor"), &Json::Null, "{engine}");
         assert_eq!(find(&objects, "PrometheusRule")["kind"], "PrometheusRule");
         let mut d = Diagnostics::new();
-        check_engine(&v, &mut d);
+        checks::check(&v, &mut d);
         let warning = d
             .iter()
             .find(|x| x.summary == "No metrics endpoint to scrape")
@@ -336,7 +338,7 @@ fn engines_without_metrics_get_the_rule_only_and_a_warning() {
         );
     }
     let mut d = Diagnostics::new();
-    check_engine(&monitored("metabase"), &mut d);
+    checks::check(&monitored("metabase"), &mut d);
     assert!(d
         .iter()
         .all(|x| x.summary != "No metrics endpoint to scrape"));
@@ -356,7 +358,7 @@ fn metabase_gets_its_encryption_key_through_the_secret_only() {
         ]),
     );
     let mut d = Diagnostics::new();
-    check_engine(&v, &mut d);
+    checks::check(&v, &mut d);
     assert!(!d.has_errors(), "{:?}", d.iter().collect::<Vec<_>>());
     let (spec, objects) = desired(&v, Some("s3cr3t-p@ss")).expect("known");
     let deployment = find(&objects, "Deployment");
@@ -374,7 +376,7 @@ fn metabase_gets_its_encryption_key_through_the_secret_only() {
     // Other engines have no use for it.
     set(&mut v, "engine", Value::string("zeppelin"));
     let mut d = Diagnostics::new();
-    check_engine(&v, &mut d);
+    checks::check(&v, &mut d);
     assert!(
         d.iter().any(|x| x.summary == "Unused engine secret"
             && x.attribute == Some(AttributePath::root().attr("secrets").attr("encryption_key"))),

@@ -29,9 +29,10 @@ use crate::framework::{
 };
 use crate::value::{AttributePath, Value};
 
-use crate::framework::attr::{self, int_of, is_known_set, str_of};
-use model::Identity;
+use crate::framework::{Field, FromValue, IfKnown, Merge};
+use model::{AutoscalerTags, Generated, GroupModel, Identity};
 use ownership::{Claims, Naming, PENDING_TAG};
+use plan::ScalingPlan;
 use schema::{DEFAULT_TIMEOUT, MAX_TAINTS};
 
 /// How long a refresh of one node group may take, the SDK's retries included.
@@ -53,9 +54,9 @@ fn is_unsettled(status: Option<&str>) -> bool {
 /// and replace it), with its live status, and the next plan updates it in place, waiting for
 /// it to become ACTIVE and writing its Auto Scaling group tags.
 fn interrupted_create(mut state: Value, planned: &Value, why: &str) -> ApplyResult {
-    if let Some(tags) = planned.get_attr("autoscaler_tags") {
-        if !tags.is_unknown() {
-            attr::set(&mut state, "autoscaler_tags", tags.clone());
+    if let Ok(tags) = AutoscalerTags::read(planned) {
+        if !tags.autoscaler_tags.is_unknown() {
+            tags.merge_into(&mut state);
         }
     }
     let mut result = ApplyResult::ok(state);
@@ -125,28 +126,31 @@ async fn read_live(
 async fn sync_autoscaler_tags(
     asg: &Autoscaling,
     groups: &[String],
-    wanted: &Value,
+    wanted: &BTreeMap<String, String>,
 ) -> Result<(), Diagnostic> {
-    let Some(wanted) = attr::string_map(wanted) else {
-        return Ok(());
-    };
     for group in groups {
-        asg.sync_tags(group, purpose::AUTOSCALER_PREFIX, &wanted)
+        asg.sync_tags(group, purpose::AUTOSCALER_PREFIX, wanted)
             .await
             .map_err(|e| Diagnostic::error("Cannot write autoscaler tags", e.to_string()))?;
     }
     Ok(())
 }
 
-fn check_scaling(config: &Value, diags: &mut Diagnostics) {
-    let Some(s) = config.get_attr("scaling_config").filter(|s| !s.is_null()) else {
-        return;
-    };
+crate::model! {
+    /// What validation reads of a configuration (any of it may not be known yet).
+    struct Checked {
+        purpose: Field<String>,
+        scaling_config: Field<ScalingPlan>,
+        taint: Field<Vec<Value>>,
+    }
+}
+
+fn check_scaling(s: &ScalingPlan, diags: &mut Diagnostics) {
     let path = AttributePath::root().attr("scaling_config");
     let (min, max, desired) = (
-        int_of(s, "min_size"),
-        int_of(s, "max_size"),
-        int_of(s, "desired_size"),
+        s.min_size.known().copied(),
+        s.max_size.known().copied(),
+        s.desired_size.known().copied(),
     );
     if let (Some(min), Some(max)) = (min, max) {
         if min > max {
@@ -181,15 +185,19 @@ impl Resource<ProviderData> for Nodegroup {
     }
 
     fn validate(&self, req: &ValidateRequest<'_>, diags: &mut Diagnostics) {
-        let c = req.config;
-        check_scaling(c, diags);
+        let c = match Checked::read(req.config) {
+            Ok(c) => c,
+            Err(d) => return diags.push(d),
+        };
+        if let Field::Known(s) = &c.scaling_config {
+            check_scaling(s, diags);
+        }
         // The purpose taint counts against EKS's limit of 50.
-        let user_taints = c
-            .get_attr("taint")
-            .and_then(Value::as_list)
-            .map_or(0, <[Value]>::len);
-        let purpose = str_of(c, "purpose").unwrap_or_else(|| "custom".into());
-        let implied = usize::from(purpose == "spark-driver" || purpose == "spark-executor");
+        let user_taints = c.taint.known().map_or(0, Vec::len);
+        let implied = usize::from(matches!(
+            c.purpose.known().map(String::as_str),
+            Some("spark-driver" | "spark-executor")
+        ));
         if user_taints + implied > MAX_TAINTS {
             diags.attribute_error(
                 AttributePath::root().attr("taint"),
@@ -366,7 +374,12 @@ impl Resource<ProviderData> for Nodegroup {
             }
             Err(e) => return ApplyResult::failed(prior, eks_diag("Cannot read node group", &e)),
         };
-        if let Err(d) = apply_changes(eks, &cluster, &name, live, &prior, &planned).await {
+        let models = GroupModel::read(&prior).and_then(|p| Ok((p, GroupModel::read(&planned)?)));
+        let (was, will) = match models {
+            Ok(models) => models,
+            Err(d) => return ApplyResult::failed(prior, d),
+        };
+        if let Err(d) = apply_changes(eks, &cluster, &name, live, &was, &will).await {
             return self
                 .failed_update(data, &clients, &cluster, &name, &prior, d)
                 .await;
@@ -421,29 +434,26 @@ impl Resource<ProviderData> for Nodegroup {
     fn generate_config(&self, state: &Value) -> Value {
         let mut c =
             crate::framework::generate::config_from_state(&Resource::schema(self).block, state);
-        let purpose = state
-            .get_attr("purpose")
-            .and_then(Value::as_str)
-            .unwrap_or("custom")
-            .to_string();
-        let types = Value::list(
-            purpose::default_instance_types(&purpose)
-                .into_iter()
-                .map(Value::string)
-                .collect(),
-        );
-        if c.get_attr("instance_types") == Some(&types) {
-            attr::set(&mut c, "instance_types", Value::Null);
+        let Ok(mut generated) = Generated::read(&c) else {
+            return c;
+        };
+        let purpose = Checked::read(state)
+            .ok()
+            .and_then(|s| s.purpose.into_known())
+            .unwrap_or_else(|| "custom".to_string());
+        if generated.instance_types.known() == Some(&purpose::default_instance_types(&purpose)) {
+            generated.instance_types = Field::Null;
         }
-        if c.get_attr("capacity_type").and_then(Value::as_str)
+        if generated.capacity_type.known().map(String::as_str)
             == Some(purpose::default_capacity_type(&purpose))
         {
-            attr::set(&mut c, "capacity_type", Value::Null);
+            generated.capacity_type = Field::Null;
         }
-        attr::set(&mut c, "release_version", Value::Null);
-        if let Some(scaling) = c.get_attr_mut("scaling_config") {
-            attr::set(scaling, "desired_size", Value::Null);
+        generated.release_version = Field::Null;
+        if let Field::Known(scaling) = &mut generated.scaling_config {
+            scaling.desired_size = Field::Null;
         }
+        generated.merge_into(&mut c);
         c
     }
 
@@ -504,21 +514,23 @@ impl Nodegroup {
         };
         // Unknown at plan time when the root volume's size was (a launch template leaves it to
         // EKS): the group as created says what the autoscaler's template must advertise.
-        let wanted = match planned.get_attr("autoscaler_tags") {
-            Some(Value::Unknown) => attr::map_value(&purpose::autoscaler_tags(
+        let wanted = match AutoscalerTags::read(planned).map(|t| t.autoscaler_tags) {
+            Ok(Field::Unknown) => Some(purpose::autoscaler_tags(
                 cluster,
                 &live.labels,
                 &live.taints,
                 live.disk_size.map(i64::from),
             )),
-            Some(v) => v.clone(),
-            None => Value::Null,
+            Ok(tags) => tags.into_known(),
+            Err(_) => None,
         };
-        if let Err(d) =
-            sync_autoscaler_tags(&clients.autoscaling, &live.autoscaling_groups, &wanted).await
-        {
-            let state = model::state(&live, planned, &BTreeMap::new(), &data.default_tags());
-            return ApplyResult::failed(model::without_unknowns(state), d);
+        if let Some(wanted) = wanted {
+            if let Err(d) =
+                sync_autoscaler_tags(&clients.autoscaling, &live.autoscaling_groups, &wanted).await
+            {
+                let state = model::state(&live, planned, &BTreeMap::new(), &data.default_tags());
+                return ApplyResult::failed(model::without_unknowns(state), d);
+            }
         }
         match read_live(clients, cluster, name).await {
             Ok(Some((ng, tags))) => {
@@ -563,8 +575,8 @@ async fn apply_changes(
     cluster: &str,
     name: &str,
     live: LiveNodegroup,
-    prior: &Value,
-    planned: &Value,
+    prior: &GroupModel,
+    planned: &GroupModel,
 ) -> Result<(), Diagnostic> {
     let live = if is_unsettled(Some(live.status.as_str())) {
         eks.wait_active(cluster, name)
@@ -582,8 +594,8 @@ async fn apply_changes(
             .await
             .map_err(|e| eks_diag("Cannot update node group version", &e))?;
     }
-    if let Some(wanted) = planned.get_attr("tags_all").and_then(attr::string_map) {
-        eks.sync_tags(&live.arn, &live.tags, &wanted)
+    if let Some(wanted) = &planned.tags_all.0 {
+        eks.sync_tags(&live.arn, &live.tags, wanted)
             .await
             .map_err(|e| eks_diag("Cannot tag node group", &e))?;
     }
@@ -591,12 +603,9 @@ async fn apply_changes(
 }
 
 /// What UpdateNodegroupConfig must change, from the last known live values to the plan.
-fn config_change(live: &LiveNodegroup, prior: &Value, planned: &Value) -> ConfigChange {
+fn config_change(live: &LiveNodegroup, prior: &GroupModel, planned: &GroupModel) -> ConfigChange {
     let mut change = ConfigChange::default();
-    if let Some(want) = planned
-        .get_attr("effective_labels")
-        .and_then(attr::string_map)
-    {
+    if let Some(want) = &planned.effective_labels.0 {
         change.labels_to_set = want
             .iter()
             .filter(|(k, v)| live.labels.get(*k) != Some(*v))
@@ -609,7 +618,8 @@ fn config_change(live: &LiveNodegroup, prior: &Value, planned: &Value) -> Config
             .cloned()
             .collect();
     }
-    if let Some(want) = planned.get_attr("effective_taints").and_then(model::taints) {
+    if planned.effective_taints.0.is_some() {
+        let want = planned.taints();
         change.taints_to_set = want
             .iter()
             .filter(|t| !live.taints.contains(t))
@@ -622,8 +632,8 @@ fn config_change(live: &LiveNodegroup, prior: &Value, planned: &Value) -> Config
             .cloned()
             .collect();
     }
-    if let (Some(want), Some(have)) = (model::scaling_of(planned), live.scaling) {
-        let asked_before = model::scaling_of(prior).map(|s| s.desired);
+    if let (Some(want), Some(have)) = (planned.scaling(), live.scaling) {
+        let asked_before = prior.scaling().map(|s| s.desired);
         // The autoscaler owns the live size: keep it, within the new bounds, unless the
         // configuration asks for a new desired size.
         let desired = if asked_before != Some(want.desired) {
@@ -640,7 +650,7 @@ fn config_change(live: &LiveNodegroup, prior: &Value, planned: &Value) -> Config
             change.scaling = Some(target);
         }
     }
-    let want_update = model::update_config_of(planned);
+    let want_update = planned.update_config();
     if want_update.is_some() && want_update != live.update_config {
         change.update_config = want_update;
     }
@@ -648,45 +658,32 @@ fn config_change(live: &LiveNodegroup, prior: &Value, planned: &Value) -> Config
 }
 
 /// What UpdateNodegroupVersion must change, if anything.
-fn version_change(prior: &Value, planned: &Value) -> Option<VersionChange> {
-    let changed = |attr: &str| {
-        let p = planned.get_attr(attr);
-        is_known_set(p) && p != prior.get_attr(attr)
-    };
-    let lt_version = |v: &Value| {
-        v.get_attr("launch_template")
-            .and_then(|l| str_of(l, "version"))
+fn version_change(prior: &GroupModel, planned: &GroupModel) -> Option<VersionChange> {
+    let changed = |p: &IfKnown<String>, before: &IfKnown<String>| p.0.is_some() && p != before;
+    let version = changed(&planned.version, &prior.version);
+    let release = changed(&planned.release_version, &prior.release_version);
+    let lt_version = |g: &GroupModel| {
+        g.launch_template
+            .0
+            .as_ref()
+            .and_then(|l| l.version.0.clone())
     };
     let lt_changed = lt_version(planned).is_some() && lt_version(planned) != lt_version(prior);
-    if !(changed("version") || changed("release_version") || lt_changed) {
+    if !(version || release || lt_changed) {
         return None;
     }
     Some(VersionChange {
-        version: if changed("version") {
-            str_of(planned, "version")
-        } else {
-            None
-        },
-        release_version: if changed("release_version") {
-            str_of(planned, "release_version")
-        } else {
-            None
-        },
-        launch_template: if lt_changed {
-            model::launch_template_of(planned)
-        } else {
-            None
-        },
-        force: planned
-            .get_attr("force_update_version")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        version: planned.version.0.clone().filter(|_| version),
+        release_version: planned.release_version.0.clone().filter(|_| release),
+        launch_template: planned.launch_template().filter(|_| lt_changed),
+        force: planned.force_update_version.0.unwrap_or(false),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framework::attr::{self, str_of};
     use crate::framework::ObjectBuilder;
 
     fn planned(min: i64, max: i64, desired: i64, labels: &[(&str, &str)]) -> Value {
@@ -712,6 +709,11 @@ mod tests {
             .build()
     }
 
+    fn change_of(live: &LiveNodegroup, prior: &Value, planned: &Value) -> ConfigChange {
+        let model = |v: &Value| GroupModel::read(v).expect("a node group plan");
+        config_change(live, &model(prior), &model(planned))
+    }
+
     fn live(min: i32, max: i32, desired: i32) -> LiveNodegroup {
         LiveNodegroup {
             scaling: Some(Scaling { min, max, desired }),
@@ -726,7 +728,7 @@ mod tests {
     #[test]
     fn raising_min_above_the_live_size_raises_the_size() {
         // Asked for 1 at create; the autoscaler moved it to 4; min becomes 6.
-        let change = config_change(
+        let change = change_of(
             &live(1, 7, 4),
             &planned(1, 7, 1, &[]),
             &planned(6, 7, 1, &[]),
@@ -743,7 +745,7 @@ mod tests {
 
     #[test]
     fn the_autoscalers_size_is_kept_within_new_bounds() {
-        let change = config_change(
+        let change = change_of(
             &live(1, 7, 4),
             &planned(1, 7, 1, &[]),
             &planned(1, 9, 1, &[]),
@@ -756,7 +758,7 @@ mod tests {
                 desired: 4
             })
         );
-        let none = config_change(
+        let none = change_of(
             &live(1, 7, 4),
             &planned(1, 7, 1, &[]),
             &planned(1, 7, 1, &[]),
@@ -766,7 +768,7 @@ mod tests {
 
     #[test]
     fn an_explicit_new_desired_size_is_sent() {
-        let change = config_change(
+        let change = change_of(
             &live(1, 7, 4),
             &planned(1, 7, 1, &[]),
             &planned(1, 7, 2, &[]),
@@ -783,7 +785,7 @@ mod tests {
 
     #[test]
     fn labels_are_added_and_removed() {
-        let change = config_change(
+        let change = change_of(
             &live(1, 7, 1),
             &planned(1, 7, 1, &[]),
             &planned(1, 7, 1, &[("purpose", "infra"), ("team", "de")]),
@@ -801,11 +803,12 @@ mod tests {
             .set("version", "1.28")
             .set("release_version", "1.28.1")
             .build();
-        assert!(version_change(&prior, &prior).is_none());
+        let model = |v: &Value| GroupModel::read(v).expect("a node group plan");
+        assert!(version_change(&model(&prior), &model(&prior)).is_none());
         let mut next = prior.clone();
         attr::set(&mut next, "version", Value::string("1.29"));
         attr::set(&mut next, "release_version", Value::Unknown);
-        let v = version_change(&prior, &next).expect("a version change");
+        let v = version_change(&model(&prior), &model(&next)).expect("a version change");
         assert_eq!(v.version.as_deref(), Some("1.29"));
         assert_eq!(v.release_version, None);
     }

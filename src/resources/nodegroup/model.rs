@@ -4,96 +4,72 @@ use std::collections::BTreeMap;
 
 use crate::clients::eks::{LaunchTemplate, Nodegroup, NodegroupSpec, Scaling, Taint, UpdateConfig};
 use crate::framework::attr::map_value;
-use crate::framework::{FromValue, IfKnown, SetOf, ToValue};
+use crate::framework::{Field, FromValue, IfKnown, SetOf, ToValue};
+use crate::resources::common::{PlacementModel, TaintModel as KubeTaintModel, TolerationModel};
 use crate::value::{AttributePath, Value};
 
-use super::purpose::{self, Toleration};
+use super::plan::ScalingPlan;
+use super::purpose;
 
-/// Taints from `taint` blocks or `effective_taints`; `None` when unknown.
-pub fn taints(v: &Value) -> Option<Vec<Taint>> {
-    if v.is_null() {
-        return Some(Vec::new());
-    }
-    let mut out = Vec::new();
-    for t in v.as_list()? {
-        let key = t.get_attr("key")?.as_str()?.to_string();
-        let value_v = t.get_attr("value")?;
-        if value_v.is_unknown() {
-            return None;
+impl From<&TaintModel> for Taint {
+    fn from(t: &TaintModel) -> Taint {
+        Taint {
+            key: t.key.clone(),
+            value: t.value.clone(),
+            effect: t.effect.clone(),
         }
-        let effect = t.get_attr("effect")?.as_str()?.to_string();
-        out.push(Taint {
-            key,
-            value: value_v.as_str().map(str::to_string),
-            effect,
-        });
     }
-    Some(out)
 }
 
-pub fn taints_value(ts: &[Taint]) -> Value {
-    Value::list(
-        ts.iter()
-            .map(|t| {
-                Value::object(vec![
-                    ("key", Value::string(&t.key)),
-                    ("value", t.value.as_ref().map_or(Value::Null, Value::string)),
-                    ("effect", Value::string(&t.effect)),
-                ])
-            })
-            .collect(),
-    )
+impl From<&Taint> for TaintModel {
+    fn from(t: &Taint) -> TaintModel {
+        TaintModel {
+            key: t.key.clone(),
+            value: t.value.clone(),
+            effect: t.effect.clone(),
+        }
+    }
 }
 
-pub fn placement_value(
-    selector: &BTreeMap<String, String>,
-    tolerations: &[Toleration],
+fn taint_models(ts: &[Taint]) -> Vec<TaintModel> {
+    ts.iter().map(TaintModel::from).collect()
+}
+
+/// What a group's nodes offer pods (`placement`): the node selector and tolerations that land
+/// a pod on them and nowhere else, their labels, their taints in Kubernetes form and their
+/// capacity type.
+pub fn placement_model(
     labels: &BTreeMap<String, String>,
     taints: &[Taint],
-    capacity_type: Option<&str>,
-) -> Value {
-    Value::object(vec![
-        ("node_selector", map_value(selector)),
-        (
-            "tolerations",
-            Value::list(
-                tolerations
-                    .iter()
-                    .map(|t| {
-                        Value::object(vec![
-                            ("key", Value::string(&t.key)),
-                            ("operator", Value::string(t.operator)),
-                            ("value", t.value.as_ref().map_or(Value::Null, Value::string)),
-                            ("effect", Value::string(t.effect)),
-                        ])
-                    })
-                    .collect(),
-            ),
+    capacity_type: Option<&String>,
+) -> PlacementModel {
+    let (selector, tolerations) = purpose::placement(labels, taints);
+    PlacementModel {
+        node_selector: Some(selector),
+        tolerations: Some(
+            tolerations
+                .into_iter()
+                .map(|t| TolerationModel {
+                    key: Some(t.key),
+                    operator: Some(t.operator.to_string()),
+                    value: t.value,
+                    effect: Some(t.effect.to_string()),
+                })
+                .collect(),
         ),
-        ("labels", map_value(labels)),
-        (
-            "taints",
-            Value::list(
-                taints
-                    .iter()
-                    .map(|t| {
-                        Value::object(vec![
-                            ("key", Value::string(&t.key)),
-                            ("value", t.value.as_ref().map_or(Value::Null, Value::string)),
-                            (
-                                "effect",
-                                Value::string(purpose::kubernetes_effect(&t.effect)),
-                            ),
-                        ])
-                    })
-                    .collect(),
-            ),
+        labels: Some(labels.clone()),
+        taints: Some(
+            taints
+                .iter()
+                .map(|t| KubeTaintModel {
+                    key: Some(t.key.clone()),
+                    value: t.value.clone(),
+                    effect: Some(purpose::kubernetes_effect(&t.effect).to_string()),
+                })
+                .collect(),
         ),
-        (
-            "capacity_type",
-            capacity_type.map_or(Value::Null, Value::string),
-        ),
-    ])
+        capacity_type: capacity_type.cloned(),
+    }
 }
 
 crate::model! {
@@ -115,6 +91,26 @@ crate::model! {
         pub update_config: IfKnown<UpdateConfigModel>,
         pub launch_template: IfKnown<LaunchTemplateModel>,
         pub tags_all: IfKnown<BTreeMap<String, String>>,
+        pub force_update_version: IfKnown<bool>,
+    }
+}
+
+crate::model! {
+    /// The tags the cluster autoscaler reads, as planned: unknown while the root volume's size
+    /// is.
+    pub struct AutoscalerTags {
+        pub autoscaler_tags: Field<BTreeMap<String, String>>,
+    }
+}
+
+crate::model! {
+    /// What generated configuration leaves out when it is what the purpose implies or what
+    /// EKS and the autoscaler decide.
+    pub struct Generated {
+        pub instance_types: Field<Vec<String>>,
+        pub capacity_type: Field<String>,
+        pub release_version: Field<String>,
+        pub scaling_config: Field<ScalingPlan>,
     }
 }
 
@@ -153,6 +149,8 @@ crate::model! {
 }
 
 crate::model! {
+    /// A `taint` block, or an element of `effective_taints` (EKS's form).
+    #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct TaintModel {
         pub key: String,
         pub value: Option<String>,
@@ -216,11 +214,7 @@ impl GroupModel {
             .0
             .iter()
             .flatten()
-            .map(|t| Taint {
-                key: t.key.clone(),
-                value: t.value.clone(),
-                effect: t.effect.clone(),
-            })
+            .map(Taint::from)
             .collect()
     }
 
@@ -245,18 +239,6 @@ impl GroupModel {
             tags: self.tags_all.0.unwrap_or_default(),
         }
     }
-}
-
-pub fn scaling_of(v: &Value) -> Option<Scaling> {
-    GroupModel::of(v)?.scaling()
-}
-
-pub fn update_config_of(v: &Value) -> Option<UpdateConfig> {
-    GroupModel::of(v)?.update_config()
-}
-
-pub fn launch_template_of(v: &Value) -> Option<LaunchTemplate> {
-    GroupModel::of(v)?.launch_template()
 }
 
 /// The create request from a fully planned value (unknowns are left to EKS).
@@ -318,9 +300,9 @@ crate::model! {
         autoscaling_group_names: Vec<String>,
         current_desired_size: Option<i64>,
         effective_labels: BTreeMap<String, String>,
-        effective_taints: Value,
+        effective_taints: Vec<TaintModel>,
         autoscaler_tags: BTreeMap<String, String>,
-        placement: Value,
+        placement: PlacementModel,
         scaling_config: Option<ScalingModel>,
         taint: Value,
         update_config: Option<UpdateConfigModel>,
@@ -421,7 +403,7 @@ pub fn state(
             } else {
                 map_value(&labels)
             },
-            taints_value(&user_taints),
+            taint_models(&user_taints).to_value(),
             if user_tags.is_empty() {
                 Value::Null
             } else {
@@ -441,7 +423,6 @@ pub fn state(
             prior.tags.clone(),
         )
     };
-    let (selector, tolerations) = purpose::placement(&ng.labels, &ng.taints);
     // EKS reports its default (max_unavailable 1) when none was configured: only a
     // configured block, or an imported non-default one, is tracked.
     let tracks_update_config = !prior.update_config.is_null()
@@ -469,15 +450,9 @@ pub fn state(
         autoscaling_group_names: ng.autoscaling_groups.clone(),
         current_desired_size: ng.scaling.map(|s| i64::from(s.desired)),
         effective_labels: ng.labels.clone(),
-        effective_taints: taints_value(&ng.taints),
+        effective_taints: taint_models(&ng.taints),
         autoscaler_tags: asg_tags.clone(),
-        placement: placement_value(
-            &selector,
-            &tolerations,
-            &ng.labels,
-            &ng.taints,
-            ng.capacity_type.as_deref(),
-        ),
+        placement: placement_model(&ng.labels, &ng.taints, ng.capacity_type.as_ref()),
         scaling_config: scaling_block(ng.scaling, &prior),
         taint: taint_v,
         update_config: if tracks_update_config {

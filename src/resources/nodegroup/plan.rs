@@ -1,4 +1,6 @@
-//! The node group's own plan, after the framework's pipeline. The passes run in this order:
+//! The node group's own plan, after the framework's pipeline. The configuration, the plan and
+//! the prior state are read into typed models ([`Config`], [`Plan`], [`Prior`]); the passes
+//! run in this order on the [`Plan`], and only what they change is written back:
 //!
 //! 1. [`purpose_defaults`]: capacity type and instance types the purpose implies; a change of
 //!    them replaces the group.
@@ -11,160 +13,219 @@
 //! 6. [`release_version`]: follows a version change unless configured.
 //! 7. [`live_values`]: the status and live desired size, kept or unknown.
 
+use std::collections::BTreeMap;
+
 use crate::clients::eks::Taint;
 use crate::conns::ProviderData;
-use crate::framework::attr::{self, is_known_set, str_of};
-use crate::framework::{ModifyPlanRequest, ModifyPlanResponse};
+use crate::framework::{
+    Diagnostic, Field, FromValue, Merge, ModifyPlanRequest, ModifyPlanResponse,
+};
+use crate::resources::common::PlacementModel;
 use crate::value::{AttributePath, Value};
 
-use super::{model, purpose};
+use super::model::{placement_model, TaintModel};
+use super::purpose;
+
+/// The root volume's size when neither the configuration nor a launch template gives one.
+const DEFAULT_DISK_GIB: i64 = 20;
+
+crate::model! {
+    /// What the passes read from the configuration.
+    pub struct Config {
+        pub capacity_type: Field<String>,
+        pub instance_types: Field<Vec<String>>,
+        pub disk_size: Field<i64>,
+        pub launch_template: Field<Value>,
+        pub release_version: Field<String>,
+        pub labels: Field<BTreeMap<String, String>>,
+        pub taint: Field<Vec<TaintModel>>,
+        pub tags: Field<BTreeMap<String, String>>,
+    }
+}
+
+crate::model! {
+    /// The planned attributes the passes read and decide.
+    #[derive(Clone)]
+    pub struct Plan {
+        pub id: Field<String>,
+        pub cluster_name: Field<String>,
+        pub name: Field<String>,
+        pub purpose: Field<String>,
+        pub capacity_type: Field<String>,
+        pub instance_types: Field<Vec<String>>,
+        pub disk_size: Field<i64>,
+        pub scaling_config: Field<ScalingPlan>,
+        pub version: Field<String>,
+        pub release_version: Field<String>,
+        pub effective_labels: Field<BTreeMap<String, String>>,
+        pub effective_taints: Field<Vec<TaintModel>>,
+        pub placement: Field<PlacementModel>,
+        pub autoscaler_tags: Field<BTreeMap<String, String>>,
+        pub tags_all: Field<BTreeMap<String, String>>,
+    }
+}
+
+crate::model! {
+    #[derive(Clone)]
+    pub struct ScalingPlan {
+        pub min_size: Field<i64>,
+        pub max_size: Field<i64>,
+        pub desired_size: Field<i64>,
+    }
+}
+
+crate::model! {
+    /// What the passes compare with in the prior state.
+    pub struct Prior {
+        pub capacity_type: Field<String>,
+        pub instance_types: Field<Vec<String>>,
+        pub version: Field<String>,
+    }
+}
+
+crate::model! {
+    /// What the live group reports rather than what the configuration asks for.
+    #[derive(Default)]
+    pub struct Volatile {
+        pub status: Field<String>,
+        pub current_desired_size: Field<i64>,
+    }
+}
 
 pub fn modify_plan(req: &ModifyPlanRequest<'_, ProviderData>, resp: &mut ModifyPlanResponse) {
     if req.config.is_null() {
         return;
     }
-    purpose_defaults(req, resp);
-    let planned = &mut resp.planned;
-    creation_defaults(req, planned);
-    id(planned);
-    if !placement(req.config, planned) {
-        return;
+    let read = || -> Result<(Config, Plan, Option<Prior>), Diagnostic> {
+        let prior = if req.prior_state.is_null() {
+            None
+        } else {
+            Some(Prior::read(req.prior_state)?)
+        };
+        Ok((Config::read(req.config)?, Plan::read(&resp.planned)?, prior))
+    };
+    let (config, before, prior) = match read() {
+        Ok(models) => models,
+        Err(d) => {
+            resp.diagnostics.push(d);
+            return;
+        }
+    };
+    let mut plan = before.clone();
+    purpose_defaults(
+        &config,
+        prior.as_ref(),
+        &mut plan,
+        &mut resp.requires_replace,
+    );
+    creation_defaults(&config, prior.is_none(), &mut plan);
+    id(&mut plan);
+    let placed = placement(&config, &mut plan);
+    if placed {
+        tags_all(&config, req.data, &mut plan);
+        release_version(&config, prior.as_ref(), &mut plan);
     }
-    tags_all(req, planned);
-    release_version(req, planned);
-    live_values(req.prior_state, planned);
+    plan.merge_changes(&before, &mut resp.planned);
+    if placed {
+        live_values(req.prior_state, &mut resp.planned);
+    }
 }
 
-fn creating(req: &ModifyPlanRequest<'_, ProviderData>) -> bool {
-    req.prior_state.is_null()
-}
-
-pub fn purpose_defaults(req: &ModifyPlanRequest<'_, ProviderData>, resp: &mut ModifyPlanResponse) {
-    let Some(p) = str_of(&resp.planned, "purpose") else {
+pub fn purpose_defaults(
+    config: &Config,
+    prior: Option<&Prior>,
+    plan: &mut Plan,
+    requires_replace: &mut Vec<AttributePath>,
+) {
+    let Field::Known(p) = &plan.purpose else {
         return;
     };
-    for (name, default) in [
-        (
-            "capacity_type",
-            Value::string(purpose::default_capacity_type(&p)),
-        ),
-        (
-            "instance_types",
-            attr::list_value(&purpose::default_instance_types(&p)),
-        ),
-    ] {
-        if req.config.get_attr(name).is_none_or(Value::is_null) {
-            if !creating(req) && req.prior_state.get_attr(name) != Some(&default) {
-                resp.requires_replace.push(AttributePath::root().attr(name));
-            }
-            attr::set(&mut resp.planned, name, default);
+    if config.capacity_type.is_null() {
+        let default = Field::Known(purpose::default_capacity_type(p).to_string());
+        if prior.is_some_and(|prior| prior.capacity_type != default) {
+            requires_replace.push(AttributePath::root().attr("capacity_type"));
         }
+        plan.capacity_type = default;
+    }
+    if config.instance_types.is_null() {
+        let default = Field::Known(purpose::default_instance_types(p));
+        if prior.is_some_and(|prior| prior.instance_types != default) {
+            requires_replace.push(AttributePath::root().attr("instance_types"));
+        }
+        plan.instance_types = default;
     }
 }
 
-pub fn creation_defaults(req: &ModifyPlanRequest<'_, ProviderData>, planned: &mut Value) {
-    let config = req.config;
-    if config.get_attr("disk_size").is_none_or(Value::is_null) {
-        if is_known_set(config.get_attr("launch_template")) {
+pub fn creation_defaults(config: &Config, creating: bool, plan: &mut Plan) {
+    if config.disk_size.is_null() {
+        if matches!(config.launch_template, Field::Known(_)) {
             // EKS reports no disk size for a group with a launch template: known now, not later.
-            attr::set(planned, "disk_size", Value::Null);
-        } else if creating(req) {
-            attr::set(planned, "disk_size", Value::number(20i64));
+            plan.disk_size = Field::Null;
+        } else if creating {
+            plan.disk_size = Field::Known(DEFAULT_DISK_GIB);
         }
     }
-    if !creating(req) {
+    if !creating {
         return;
     }
-    if let Some(mut s) = planned.get_attr("scaling_config").cloned() {
-        if s.get_attr("desired_size").is_some_and(Value::is_unknown) {
-            if let Some(min) = s.get_attr("min_size").cloned() {
-                attr::set(&mut s, "desired_size", min);
-            }
-            attr::set(planned, "scaling_config", s);
+    if let Field::Known(s) = &mut plan.scaling_config {
+        if s.desired_size.is_unknown() {
+            s.desired_size = s.min_size.clone();
         }
     }
 }
 
-pub fn id(planned: &mut Value) {
-    if let (Some(n), Some(cluster)) = (str_of(planned, "name"), str_of(planned, "cluster_name")) {
-        attr::set(planned, "id", Value::string(format!("{cluster}:{n}")));
+pub fn id(plan: &mut Plan) {
+    if let (Field::Known(name), Field::Known(cluster)) = (&plan.name, &plan.cluster_name) {
+        plan.id = Field::Known(format!("{cluster}:{name}"));
     }
 }
 
 /// Known whenever their inputs are. `false` when the purpose, labels or taints are not.
-pub fn placement(config: &Value, planned: &mut Value) -> bool {
-    let purpose = str_of(planned, "purpose");
-    let labels = config.get_attr("labels").and_then(attr::string_map);
-    let taints = config.get_attr("taint").and_then(model::taints);
-    let (Some(p), Some(labels), Some(taints)) = (purpose, labels, taints) else {
-        for a in [
-            "effective_labels",
-            "effective_taints",
-            "placement",
-            "autoscaler_tags",
-        ] {
-            attr::set(planned, a, Value::Unknown);
-        }
+pub fn placement(config: &Config, plan: &mut Plan) -> bool {
+    let labels = config.labels.known_or_default();
+    let taints = config.taint.known_or_default();
+    let (Field::Known(p), Some(labels), Some(taints)) = (&plan.purpose, labels, taints) else {
+        plan.effective_labels = Field::Unknown;
+        plan.effective_taints = Field::Unknown;
+        plan.placement = Field::Unknown;
+        plan.autoscaler_tags = Field::Unknown;
         return false;
     };
-    let labels = purpose::effective_labels(&p, &labels);
-    let taints: Vec<Taint> = purpose::effective_taints(&p, &taints);
-    let (selector, tolerations) = purpose::placement(&labels, &taints);
-    attr::set(planned, "effective_labels", attr::map_value(&labels));
-    attr::set(planned, "effective_taints", model::taints_value(&taints));
-    let capacity = str_of(planned, "capacity_type");
-    let placement = if planned
-        .get_attr("capacity_type")
-        .is_some_and(Value::is_unknown)
-    {
-        Value::Unknown
-    } else {
-        model::placement_value(
-            &selector,
-            &tolerations,
-            &labels,
-            &taints,
-            capacity.as_deref(),
-        )
+    let taints: Vec<Taint> = taints.iter().map(Taint::from).collect();
+    let labels = purpose::effective_labels(p, &labels);
+    let taints = purpose::effective_taints(p, &taints);
+    plan.placement = match &plan.capacity_type {
+        Field::Unknown => Field::Unknown,
+        capacity => Field::Known(placement_model(&labels, &taints, capacity.known())),
     };
-    attr::set(planned, "placement", placement);
-    let disk = planned
-        .get_attr("disk_size")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let tags = match (str_of(planned, "cluster_name"), disk.is_unknown()) {
-        (Some(cluster), false) => {
-            let gib = disk.as_number().and_then(|n| n.to_i64());
-            attr::map_value(&purpose::autoscaler_tags(&cluster, &labels, &taints, gib))
-        }
-        _ => Value::Unknown,
+    plan.autoscaler_tags = match (&plan.cluster_name, &plan.disk_size) {
+        (Field::Known(cluster), disk) if !disk.is_unknown() => Field::Known(
+            purpose::autoscaler_tags(cluster, &labels, &taints, disk.known().copied()),
+        ),
+        _ => Field::Unknown,
     };
-    attr::set(planned, "autoscaler_tags", tags);
+    plan.effective_taints = Field::Known(taints.iter().map(TaintModel::from).collect());
+    plan.effective_labels = Field::Known(labels);
     true
 }
 
-pub fn tags_all(req: &ModifyPlanRequest<'_, ProviderData>, planned: &mut Value) {
-    let own = req.config.get_attr("tags").and_then(attr::string_map);
-    let tags_all = match (own, req.data) {
+pub fn tags_all(config: &Config, data: Option<&ProviderData>, plan: &mut Plan) {
+    plan.tags_all = match (config.tags.known_or_default(), data) {
         (Some(own), Some(data)) if !data.config.default_tags.is_unknown() => {
             let mut all = data.default_tags();
             all.extend(own);
-            attr::map_value(&all)
+            Field::Known(all)
         }
-        _ => Value::Unknown,
+        _ => Field::Unknown,
     };
-    attr::set(planned, "tags_all", tags_all);
 }
 
-pub fn release_version(req: &ModifyPlanRequest<'_, ProviderData>, planned: &mut Value) {
-    if !creating(req)
-        && req
-            .config
-            .get_attr("release_version")
-            .is_none_or(Value::is_null)
-        && planned.get_attr("version") != req.prior_state.get_attr("version")
-    {
-        attr::set(planned, "release_version", Value::Unknown);
+pub fn release_version(config: &Config, prior: Option<&Prior>, plan: &mut Plan) {
+    if let Some(prior) = prior {
+        if config.release_version.is_null() && plan.version != prior.version {
+            plan.release_version = Field::Unknown;
+        }
     }
 }
 
@@ -179,22 +240,25 @@ pub fn live_values(prior: &Value, planned: &mut Value) {
     if prior.is_null() {
         return;
     }
-    let volatile = ["status", "current_desired_size"];
-    let changed = is_creating(prior.get_attr("status").and_then(Value::as_str))
-        || match (planned.as_map(), prior.as_map()) {
-            (Some(p), Some(s)) => p
-                .iter()
-                .any(|(k, v)| !volatile.contains(&k.as_str()) && s.get(k) != Some(v)),
-            _ => true,
-        };
-    for k in volatile {
-        let v = if changed {
-            Value::Unknown
-        } else {
-            prior.get_attr(k).cloned().unwrap_or(Value::Null)
-        };
-        attr::set(planned, k, v);
-    }
+    let Ok(live) = Volatile::read(prior) else {
+        return;
+    };
+    let without_volatile = |v: &Value| {
+        let mut v = v.clone();
+        Volatile::default().merge_into(&mut v);
+        v
+    };
+    let changed = is_creating(live.status.known().map(String::as_str))
+        || without_volatile(planned) != without_volatile(prior);
+    let next = if changed {
+        Volatile {
+            status: Field::Unknown,
+            current_desired_size: Field::Unknown,
+        }
+    } else {
+        live
+    };
+    next.merge_into(planned);
 }
 
 /// Whether EKS is still creating the group.

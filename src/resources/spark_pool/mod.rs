@@ -8,19 +8,70 @@
 pub mod render;
 pub mod schema;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value as Json;
 
 use crate::clients::kube::ObjectRef;
-use crate::framework::attr::{is_known_set, is_set, known_attr, set, str_of};
-use crate::framework::{Diagnostic, Diagnostics, Schema};
+use crate::framework::{Diagnostic, Diagnostics, Field, FromValue, Merge, Partial, Schema};
 use crate::resources::kube_objects::{self, KubeResource, Stage};
 use crate::value::{AttributePath, Value};
 
 use render::{Pool, Role};
 
 pub struct SparkPool;
+
+crate::model! {
+    /// What validation reads of a configuration (any of it may not be known yet).
+    struct Checked {
+        dynamic_allocation: Field<ExecutorBounds>,
+        conf: Field<BTreeMap<String, Value>>,
+    }
+}
+
+crate::model! {
+    struct ExecutorBounds {
+        min_executors: Field<i64>,
+        max_executors: Field<i64>,
+    }
+}
+
+crate::model! {
+    /// The arguments whose absence the plan fills in.
+    struct Given {
+        namespace: Field<String>,
+        pod_template_dir: Field<String>,
+        decommission: Field<bool>,
+    }
+}
+
+crate::model! {
+    /// What the plan fills in: names that follow the pool's name.
+    #[derive(Clone)]
+    struct Defaults {
+        name: Field<String>,
+        namespace: Field<String>,
+        pod_template_dir: Field<String>,
+        create_namespace: Field<bool>,
+        driver: Field<Partial<ServiceAccount>>,
+        executor: Field<Partial<ServiceAccount>>,
+    }
+}
+
+crate::model! {
+    #[derive(Clone)]
+    struct ServiceAccount {
+        service_account: Field<String>,
+    }
+}
+
+crate::model! {
+    /// Whether executors hand their data over before they go (default: on spot capacity).
+    struct Decommission {
+        decommission: Field<bool>,
+    }
+}
 
 /// Computed attributes that are not configuration.
 const COMPUTED: &[&str] = &[
@@ -48,22 +99,33 @@ fn desired(planned: &Value) -> Option<(Pool, Vec<Json>)> {
     Some((pool, objects))
 }
 
+crate::model! {
+    /// Which roles give their own node selector and tolerations (diagnostics point at them).
+    struct Roles {
+        driver: Field<Scheduling>,
+        executor: Field<Scheduling>,
+    }
+}
+
+crate::model! {
+    struct Scheduling {
+        node_selector: Field<Value>,
+        tolerations: Field<Value>,
+    }
+}
+
 /// The placement checks for one role: selector against the group's labels, tolerations
 /// against its taints.
-fn check_role(role: &Role, kind: &str, config: &Value, diags: &mut Diagnostics) {
-    let block = config.get_attr(kind);
-    let own = |a: &str| {
-        block
-            .and_then(|b| b.get_attr(a))
-            .is_some_and(|v| !v.is_null())
-    };
-    let at = |a: &str| {
-        if own(a) {
+fn check_role(role: &Role, kind: &str, given: Option<&Scheduling>, diags: &mut Diagnostics) {
+    let at = |a: &str, own: bool| {
+        if own {
             AttributePath::root().attr(kind).attr(a)
         } else {
             AttributePath::root().attr(kind).attr("placement")
         }
     };
+    let own_selector = given.is_some_and(|g| g.node_selector.is_set());
+    let own_tolerations = given.is_some_and(|g| g.tolerations.is_set());
     let unmatched: Vec<String> = role
         .node_selector
         .iter()
@@ -77,7 +139,7 @@ fn check_role(role: &Role, kind: &str, config: &Value, diags: &mut Diagnostics) 
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         diags.attribute_error(
-            at("node_selector"),
+            at("node_selector", own_selector),
             "Node selector matches no node of the group",
             format!(
                 "The {kind} node selector {} is not among the node group's labels ({}): its pods would never be \
@@ -94,7 +156,7 @@ fn check_role(role: &Role, kind: &str, config: &Value, diags: &mut Diagnostics) 
             .any(|t| crate::resources::common::tolerates(t, taint))
         {
             diags.attribute_error(
-                at("tolerations"),
+                at("tolerations", own_tolerations),
                 "Taint not tolerated",
                 format!(
                     "The {kind} pods do not tolerate the node group's taint {}{}:{}: they would never be scheduled \
@@ -128,17 +190,13 @@ impl KubeResource for SparkPool {
         schema::schema()
     }
 
-    fn check_config(&self, c: &Value, diags: &mut Diagnostics) {
-        if let Some(d) = c
-            .get_attr("dynamic_allocation")
-            .filter(|d| !d.is_null() && !d.is_unknown())
-        {
-            let n = |a: &str| {
-                d.get_attr(a)
-                    .and_then(Value::as_number)
-                    .and_then(|n| n.to_i64())
-            };
-            if let (Some(min), Some(max)) = (n("min_executors"), n("max_executors")) {
+    fn check_config(&self, config: &Value, diags: &mut Diagnostics) {
+        let c = match Checked::read(config) {
+            Ok(c) => c,
+            Err(d) => return diags.push(d),
+        };
+        if let Field::Known(d) = &c.dynamic_allocation {
+            if let (Field::Known(min), Field::Known(max)) = (&d.min_executors, &d.max_executors) {
                 if min > max {
                     diags.attribute_error(
                         AttributePath::root()
@@ -150,15 +208,13 @@ impl KubeResource for SparkPool {
                 }
             }
         }
-        if let Some(conf) = c.get_attr("conf").and_then(Value::as_map) {
-            for k in conf.keys() {
-                if !k.starts_with("spark.") {
-                    diags.attribute_error(
-                        AttributePath::root().attr("conf").key(k),
-                        "Not a Spark setting",
-                        format!("{k:?} does not start with \"spark.\"."),
-                    );
-                }
+        if let Field::Known(conf) = &c.conf {
+            for k in conf.keys().filter(|k| !k.starts_with("spark.")) {
+                diags.attribute_error(
+                    AttributePath::root().attr("conf").key(k),
+                    "Not a Spark setting",
+                    format!("{k:?} does not start with \"spark.\"."),
+                );
             }
         }
     }
@@ -166,59 +222,60 @@ impl KubeResource for SparkPool {
     /// The namespace and template directory follow the name; executors on spot capacity
     /// decommission unless told otherwise.
     fn plan_defaults(&self, config: &Value, planned: &mut Value) {
-        let name = str_of(planned, "name");
-        if !is_set(config.get_attr("namespace")) {
-            set(
-                planned,
-                "namespace",
-                name.clone().map_or(Value::Unknown, Value::string),
-            );
+        let (Ok(given), Ok(before)) = (Given::read(config), Defaults::read(planned)) else {
+            return;
+        };
+        let mut plan = before.clone();
+        let name = plan.name.known().cloned();
+        let or_unknown = |v: Option<String>| v.map_or(Field::Unknown, Field::Known);
+        if given.namespace.is_null() {
+            plan.namespace = or_unknown(name.clone());
         }
-        if !is_set(config.get_attr("pod_template_dir")) {
-            let dir = name.as_deref().map(render::default_template_dir);
-            set(
-                planned,
-                "pod_template_dir",
-                dir.map_or(Value::Unknown, Value::string),
-            );
+        if given.pod_template_dir.is_null() {
+            plan.pod_template_dir = or_unknown(name.as_deref().map(render::default_template_dir));
         }
         // Service accounts of their own for pools that share a namespace. A pool keeps the
         // name its state has (the proposed value).
-        let namespace = str_of(planned, "namespace");
-        for kind in ["driver", "executor"] {
-            let Some(mut role) = known_attr(planned, kind) else {
+        let namespace = plan.namespace.known().cloned();
+        for (kind, role) in [
+            ("driver", &mut plan.driver),
+            ("executor", &mut plan.executor),
+        ] {
+            let Field::Known(role) = role else {
                 continue;
             };
-            if is_known_set(role.get_attr("service_account")) {
+            if matches!(role.service_account, Field::Known(_)) {
                 continue;
             }
-            let sa = match (&name, &namespace) {
-                (Some(n), Some(ns)) if n == ns => Value::string(format!("spark-{kind}")),
-                (Some(n), Some(_)) => Value::string(format!("{n}-spark-{kind}")),
-                _ => Value::Unknown,
-            };
-            set(&mut role, "service_account", sa);
-            set(planned, kind, role);
+            role.service_account = or_unknown(match (&name, &namespace) {
+                (Some(n), Some(ns)) if n == ns => Some(format!("spark-{kind}")),
+                (Some(n), Some(_)) => Some(format!("{n}-spark-{kind}")),
+                _ => None,
+            });
         }
         // New pools use an existing namespace; pools created when the default was `true`
         // keep what their state says (the proposed value), so upgrading replaces nothing.
-        if !is_known_set(planned.get_attr("create_namespace")) {
-            set(planned, "create_namespace", Value::bool(false));
+        if !matches!(plan.create_namespace, Field::Known(_)) {
+            plan.create_namespace = Field::Known(false);
         }
-        if !is_set(config.get_attr("decommission")) {
-            let d = render::default_decommission(planned);
-            set(
-                planned,
-                "decommission",
-                d.map_or(Value::Unknown, Value::bool),
-            );
+        plan.merge_changes(&before, planned);
+        if given.decommission.is_null() {
+            // Read from the plan with the service accounts above filled in.
+            let decommission = Decommission {
+                decommission: render::default_decommission(planned)
+                    .map_or(Field::Unknown, Field::Known),
+            };
+            decommission.merge_into(planned);
         }
     }
 
     /// Placement checked at plan time, before anything is created.
     fn plan_checks(&self, config: &Value, pool: &Pool, diags: &mut Diagnostics) {
-        check_role(&pool.driver, "driver", config, diags);
-        check_role(&pool.executor, "executor", config, diags);
+        let roles = Roles::read(config).ok();
+        let driver = roles.as_ref().and_then(|r| r.driver.known());
+        let executor = roles.as_ref().and_then(|r| r.executor.known());
+        check_role(&pool.driver, "driver", driver, diags);
+        check_role(&pool.executor, "executor", executor, diags);
         if pool.executor.on_spot() && !pool.decommission {
             diags.attribute_error(
                 AttributePath::root().attr("decommission"),

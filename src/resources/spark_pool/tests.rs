@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::framework::attr::set;
 use crate::framework::ObjectBuilder;
 
 fn placement(purpose: &str, capacity: &str, tainted: bool) -> Value {

@@ -1,0 +1,186 @@
+//! Validation of a BI service's configuration beyond what its schema declares: what the
+//! engine needs and allows, environment variable names and labels. The configuration is read
+//! into [`Checked`]; anything not known yet is checked at apply's plan instead.
+
+use std::collections::BTreeMap;
+
+use crate::framework::{Diagnostic, Diagnostics, Field, FromValue};
+use crate::resources::common::{LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN};
+use crate::value::{AttributePath, Value};
+
+use super::engines::{Engine, Metrics};
+use super::schema;
+
+crate::model! {
+    /// What validation reads of a configuration (any of it may not be known yet).
+    pub struct Checked {
+        engine: Field<String>,
+        database: Field<DatabaseType>,
+        monitoring: Field<Enabled>,
+        secrets: Field<Secrets>,
+        env: Field<BTreeMap<String, Value>>,
+        labels: Field<BTreeMap<String, Field<String>>>,
+    }
+}
+
+crate::model! {
+    struct DatabaseType {
+        r#type: Field<String>,
+    }
+}
+
+crate::model! {
+    struct Enabled {
+        enabled: Field<bool>,
+    }
+}
+
+crate::model! {
+    struct Secrets {
+        secret_key: Field<Value>,
+        cookie_secret: Field<Value>,
+        redis_url: Field<Value>,
+        encryption_key: Field<Value>,
+    }
+}
+
+/// The engine secrets by attribute name.
+const SECRET_NAMES: [&str; 4] = ["secret_key", "cookie_secret", "redis_url", "encryption_key"];
+
+impl Secrets {
+    /// Whether `secrets.<name>` is set (a value not known yet counts).
+    fn has(&self, name: &str) -> bool {
+        match name {
+            "secret_key" => self.secret_key.is_set(),
+            "cookie_secret" => self.cookie_secret.is_set(),
+            "redis_url" => self.redis_url.is_set(),
+            "encryption_key" => self.encryption_key.is_set(),
+            _ => false,
+        }
+    }
+}
+
+/// Every check, with its diagnostics at the attributes they are about.
+pub fn check(config: &Value, diags: &mut Diagnostics) {
+    match Checked::read(config) {
+        Ok(c) => {
+            check_engine(&c, diags);
+            check_maps(&c, diags);
+        }
+        Err(d) => diags.push(d),
+    }
+}
+
+fn check_engine(c: &Checked, diags: &mut Diagnostics) {
+    let Some(engine) = c.engine.known().and_then(|e| Engine::parse(e)) else {
+        return;
+    };
+    match &c.database {
+        Field::Null if engine.needs_database() => diags.attribute_error(
+            AttributePath::root().attr("engine"),
+            "Missing database",
+            format!(
+                "{} keeps its metadata in an external database: add a database block.",
+                engine.name()
+            ),
+        ),
+        Field::Known(_) | Field::Unknown if !engine.supports_database() => diags.attribute_error(
+            AttributePath::root().attr("database").attr("type"),
+            "Unsupported database",
+            format!(
+                "{} has no application database: remove the database block.",
+                engine.name()
+            ),
+        ),
+        _ => {}
+    }
+    if let Field::Known(d) = &c.database {
+        if engine == Engine::Redash && d.r#type.known().map(String::as_str) == Some("mysql") {
+            diags.attribute_error(
+                AttributePath::root().attr("database").attr("type"),
+                "Unsupported database type",
+                "Redash stores its metadata in PostgreSQL only: use type = \"postgres\".",
+            );
+        }
+    }
+    let monitored = match &c.monitoring {
+        Field::Null => false,
+        Field::Unknown => true,
+        Field::Known(m) => m.enabled.known() != Some(&false),
+    };
+    if monitored && engine.metrics() == Metrics::NotServed {
+        diags.push(
+            Diagnostic::warning(
+                "No metrics endpoint to scrape",
+                format!(
+                    "{} serves no Prometheus metrics: monitoring creates the PrometheusRule only \
+                     (restarts, memory and CPU throttling, from kube-state-metrics and cAdvisor), \
+                     and no ServiceMonitor.",
+                    engine.name()
+                ),
+            )
+            .at(AttributePath::root().attr("monitoring")),
+        );
+    }
+    let secrets = match &c.secrets {
+        Field::Unknown => return,
+        Field::Null => None,
+        Field::Known(s) => Some(s),
+    };
+    let has = |n: &str| secrets.is_some_and(|s| s.has(n));
+    let (required, allowed) = engine.secret_keys();
+    for n in required {
+        if !has(n) {
+            diags.attribute_error(
+                AttributePath::root().attr("secrets").attr(*n),
+                "Missing engine secret",
+                format!("{} needs secrets.{n}.", engine.name()),
+            );
+        }
+    }
+    for n in SECRET_NAMES {
+        if has(n) && !allowed.contains(&n) {
+            diags.attribute_error(
+                AttributePath::root().attr("secrets").attr(n),
+                "Unused engine secret",
+                format!("{} does not use secrets.{n}: remove it.", engine.name()),
+            );
+        }
+    }
+}
+
+fn check_maps(c: &Checked, diags: &mut Diagnostics) {
+    if let Field::Known(env) = &c.env {
+        for bad in schema::env_names_valid(env.keys().cloned()) {
+            diags.attribute_error(
+                AttributePath::root().attr("env").key(&bad),
+                "Invalid environment variable name",
+                format!("{bad:?} is not a valid environment variable name (letters, digits, _, - and ., not starting with a digit)."),
+            );
+        }
+    }
+    let label_key = regex::Regex::new(LABEL_KEY_PATTERN).ok();
+    let label_value = regex::Regex::new(LABEL_VALUE_PATTERN).ok();
+    let Field::Known(labels) = &c.labels else {
+        return;
+    };
+    for (k, v) in labels {
+        if !label_key.as_ref().is_some_and(|r| r.is_match(k)) || k.starts_with("app.kubernetes.io/")
+        {
+            diags.attribute_error(
+                AttributePath::root().attr("labels").key(k),
+                "Invalid label",
+                format!("{k:?} is not a label key this resource can set (a valid Kubernetes label key outside app.kubernetes.io/)."),
+            );
+        }
+        if let Field::Known(s) = v {
+            if !label_value.as_ref().is_some_and(|r| r.is_match(s)) {
+                diags.attribute_error(
+                    AttributePath::root().attr("labels").key(k),
+                    "Invalid label value",
+                    format!("{s:?} is not a valid label value (up to 63 letters, digits, -, _ and ., starting and ending alphanumeric)."),
+                );
+            }
+        }
+    }
+}
