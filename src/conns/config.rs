@@ -183,38 +183,10 @@ impl ProviderConfig {
                 }
             }
         }
+        // The other Kubernetes combinations are rules of the schema's `kubernetes` block.
         let Some(k) = &self.kubernetes else { return };
         let kpath = root.attr("kubernetes");
         let set = |s: &Setting<String>| !matches!(s, Setting::Unset);
-        if set(&k.host) && set(&k.config_path) {
-            diags.push(
-                Diagnostic::error(
-                    "Conflicting Kubernetes settings",
-                    "Set either host (with token and cluster_ca_certificate) or config_path, not both.",
-                )
-                .at(kpath.clone().attr("config_path")),
-            );
-        }
-        if set(&k.config_context) && !set(&k.config_path) {
-            diags.push(
-                Diagnostic::error("Missing kubeconfig", "config_context needs config_path.")
-                    .at(kpath.clone().attr("config_context")),
-            );
-        }
-        if (set(&k.token) || set(&k.cluster_ca_certificate)) && !set(&k.host) {
-            let which = if set(&k.token) {
-                "token"
-            } else {
-                "cluster_ca_certificate"
-            };
-            diags.push(
-                Diagnostic::error(
-                    "Missing API server",
-                    format!("{which} needs host: the API server it belongs to."),
-                )
-                .at(kpath.clone().attr(which)),
-            );
-        }
         if k.insecure == Setting::Set(true) && set(&k.cluster_ca_certificate) {
             diags.push(
                 Diagnostic::error(
@@ -274,6 +246,7 @@ mod tests {
         assert!(text.contains("<redacted>"));
     }
 
+    /// A rule of the schema's `kubernetes` block.
     #[test]
     fn host_and_config_path_conflict() {
         let k = Value::object(vec![
@@ -284,9 +257,12 @@ mod tests {
             ("config_context", Value::Null),
             ("insecure", Value::Null),
         ]);
-        let (c, _) = ProviderConfig::from_value(&config(vec![("kubernetes", k)]));
-        let mut d = Diagnostics::new();
-        c.check(&mut d);
+        let schema = crate::provider::DataplatformProvider.schema();
+        let d = crate::framework::validate::validate_config(
+            &schema.block,
+            &config(vec![("kubernetes", k)]),
+            Default::default(),
+        );
         assert!(d.has_errors());
         let path = d
             .iter()

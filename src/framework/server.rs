@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::value::{AttributePath, Known, Type, Value};
 
 use super::context::{Context, Shared};
-use super::diagnostics::{Diagnostic, Diagnostics};
+use super::diagnostics::{Diagnostic, Diagnostics, Severity};
 use super::function::{Function, FunctionError};
 use super::identity::IdentitySchema;
 use super::model::ObjectBuilder;
@@ -516,7 +516,20 @@ impl<P: Provider> ProviderServer<P> {
     }
 
     pub async fn configure(&self, config: &Value) -> Diagnostics {
-        let mut diags = Diagnostics::new();
+        // Values that were not known at validate time are now: their errors (the schema's
+        // validators and cross-field rules) stop the configuration here.
+        let mut diags: Diagnostics = validate_config(
+            &self.provider_schema.block,
+            config,
+            ClientCapabilities::default(),
+        )
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+        if diags.has_errors() {
+            Secrets::redact_in(&self.provider_schema.block, &[config], &mut diags);
+            return diags;
+        }
         let configured = guard(
             "ConfigureProvider",
             self.provider.configure(config, &mut diags),

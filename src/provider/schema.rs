@@ -1,6 +1,7 @@
 //! The provider configuration schema: AWS connection (region, profile, assume role, private
 //! endpoints), default tags, and how to reach Kubernetes.
 
+use crate::framework::rules::Rule;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::validators::{self, matches, string_length, HttpUrl, PemCertificate};
 use crate::value::Type;
@@ -149,7 +150,23 @@ pub fn schema() -> Schema {
                         .attribute(
                             Attribute::optional("insecure", Type::Bool)
                                 .description("Skip verification of the API server's certificate. For local sandboxes only."),
-                        ),
+                        )
+                        .rule(Rule::conflicts_with("config_path", &["host"]).message(
+                            "Conflicting Kubernetes settings",
+                            "Set either host (with token and cluster_ca_certificate) or config_path, not both.",
+                        ))
+                        .rule(
+                            Rule::required_with("config_context", &["config_path"])
+                                .message("Missing kubeconfig", "config_context needs config_path."),
+                        )
+                        .rule(Rule::required_with("token", &["host"]).message(
+                            "Missing API server",
+                            "token needs host: the API server it belongs to.",
+                        ))
+                        .rule(Rule::required_with("cluster_ca_certificate", &["host"]).message(
+                            "Missing API server",
+                            "cluster_ca_certificate needs host: the API server it belongs to.",
+                        )),
                 ),
             ),
     )

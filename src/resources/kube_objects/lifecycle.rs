@@ -18,7 +18,7 @@ use crate::clients::kube::{Kube, KubeError, ObjectRef};
 use crate::conns::ProviderData;
 use crate::framework::attr::set;
 use crate::framework::{
-    timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics,
+    timeouts, ApplyResult, Context, CreateRequest, DeleteRequest, Diagnostic, Diagnostics, Field,
     FromValue, IdentityAttribute, IdentitySchema, IfKnown, ModifyPlanRequest, ModifyPlanResponse,
     ObjectBuilder, ReadRequest, ReadResult, Resource, Schema, UpdateRequest, ValidateRequest,
 };
@@ -27,7 +27,7 @@ use crate::value::Value;
 
 use super::{
     apply_all, delete_all, fingerprints, kube_diag, ownership, parse_import_id, prints_of,
-    prints_value, read_all, restore_config, with_prints, Live, Owner,
+    read_all, restore_config, with_prints, Common, Live, Owner,
 };
 
 crate::model! {
@@ -84,9 +84,9 @@ impl Location {
             .unwrap_or_else(|| kube.host().trim_end_matches('/').to_string());
         let (ns, name) = self.key().unwrap_or_default();
         let mut owner = Owner::new(id, R::TYPE_NAME, &cluster, ns, name);
-        let flag = |a: &str| value.get_attr(a).and_then(Value::as_bool).unwrap_or(false);
-        owner.adopt = flag("adopt_existing");
-        owner.force = flag("force_conflicts");
+        let common = Common::of(value);
+        owner.adopt = common.adopt_existing.known() == Some(&true);
+        owner.force = common.force_conflicts.known() == Some(&true);
         owner
     }
 
@@ -232,12 +232,17 @@ impl<R: KubeResource> Resource<ProviderData> for R {
         let planned = &mut resp.planned;
         // Made at create and kept (its plan modifier); a state of an earlier version has none
         // and gets one at the next apply. Nothing rendered depends on it.
-        if planned.get_attr("owner_id").is_none_or(Value::is_null) {
-            set(planned, "owner_id", Value::Unknown);
-        }
-        if let Some((ns, name)) = Location::of(planned).key() {
-            set(planned, "id", Value::string(format!("{ns}/{name}")));
-        }
+        let key = Location::of(planned)
+            .key()
+            .map(|(ns, name)| format!("{ns}/{name}"));
+        Common::update(planned, |c| {
+            if c.owner_id.is_null() {
+                c.owner_id = Field::Unknown;
+            }
+            if let Some(id) = key {
+                c.id = Field::Known(id);
+            }
+        });
         let Some((spec, objects)) = self.render(planned, Stage::Plan) else {
             for a in R::OUTPUTS.iter().chain(&["objects"]) {
                 set(planned, a, Value::Unknown);
@@ -249,7 +254,8 @@ impl<R: KubeResource> Resource<ProviderData> for R {
         for (a, v) in self.outputs(&spec) {
             set(planned, a, v);
         }
-        set(planned, "objects", prints_value(&fingerprints(&objects)));
+        let prints = fingerprints(&objects);
+        Common::update(planned, |c| c.objects = Field::Known(prints));
     }
 
     async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
@@ -284,11 +290,8 @@ impl<R: KubeResource> Resource<ProviderData> for R {
             Err(d) => return d.into(),
         };
         // A state of an earlier version has no owner ID: its objects are proven by the state.
-        let id = prior
-            .get_attr("owner_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let owner = at.owner::<R>(ctx, &kube, id, prior);
+        let id = Common::of(prior).owner_id.into_known().unwrap_or_default();
+        let owner = at.owner::<R>(ctx, &kube, &id, prior);
         let timeout = timeouts::get(prior, "delete", R::DEFAULT_TIMEOUT);
         delete_all(
             &kube,
@@ -401,9 +404,11 @@ async fn apply_objects<R: KubeResource>(
         if prior_state.is_null() {
             return Value::Null;
         }
-        if planned.get_attr("owner_id").is_some_and(Value::is_unknown) {
-            set(&mut planned, "owner_id", Value::Null);
-        }
+        Common::update(&mut planned, |c| {
+            if c.owner_id.is_unknown() {
+                c.owner_id = Field::Null;
+            }
+        });
         with_prints(planned, &prior)
     };
     let cancel = ctx.cancellation_token();
@@ -412,15 +417,17 @@ async fn apply_objects<R: KubeResource>(
         Ok(k) => k,
         Err(d) => return ApplyResult::failed(untouched(planned), d),
     };
-    let id = match planned.get_attr("owner_id").and_then(Value::as_str) {
-        Some(id) => id.to_string(),
+    let id = match Common::of(&planned).owner_id.into_known() {
+        Some(id) => id,
         None => match super::random_bytes(16) {
             Ok(b) => hex::encode(b),
             Err(d) => return ApplyResult::failed(untouched(planned), d),
         },
     };
     let owner = at.owner::<R>(ctx, &kube, &id, &planned);
-    set(&mut planned, "owner_id", Value::string(&owner.id));
+    Common::update(&mut planned, |c| {
+        c.owner_id = Field::Known(owner.id.clone())
+    });
     let Some((spec, objects)) = r.render(&planned, Stage::Apply { config }) else {
         return ApplyResult::failed(
             untouched(planned),
@@ -492,10 +499,7 @@ async fn read<R: KubeResource>(r: &R, ctx: &Context<ProviderData>, req: ReadRequ
         return ReadResult::found(state, req.private);
     };
     let unknown = r.unknown_secret_keys(&state);
-    let owner_id = state
-        .get_attr("owner_id")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let owner_id = Common::of(&state).owner_id.into_known();
     let live = read_all(
         &kube,
         &objects,
@@ -540,12 +544,10 @@ async fn imported<R: KubeResource>(
         return Ok(None);
     };
     let mut restored = r.restore(kube, &live, ns, name).await?;
-    set(
-        &mut restored,
-        "id",
-        state.get_attr("id").cloned().unwrap_or(Value::Null),
-    );
-    let owner_id = ownership::owner_id(&live).map_or(Value::Null, Value::string);
-    set(&mut restored, "owner_id", owner_id);
+    let id = Common::of(state).id;
+    Common::update(&mut restored, |c| {
+        c.id = id;
+        c.owner_id = ownership::owner_id(&live).map(str::to_string).into();
+    });
     Ok(Some(restored))
 }

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::kube::{Kube, KubeError, ObjectRef, KINDS};
 use crate::clients::wait::{self, Backoff, Poll, WaitEnd};
-use crate::framework::{Diagnostic, Diagnostics};
+use crate::framework::{Diagnostic, Diagnostics, Field, FromValue, Merge};
 use crate::value::Value;
 
 /// The `app.kubernetes.io/managed-by` label of every object, and the field manager its
@@ -123,25 +123,41 @@ pub fn fingerprints(objects: &[Json]) -> Prints {
         .collect()
 }
 
-pub fn prints_value(m: &Prints) -> Value {
-    Value::map(m.iter().map(|(k, v)| (k.clone(), Value::string(v))))
+crate::model! {
+    /// The attributes every Kubernetes-backed resource has, as the shared lifecycle reads and
+    /// writes them.
+    #[derive(Clone, Default)]
+    pub struct Common {
+        pub id: Field<String>,
+        pub owner_id: Field<String>,
+        pub adopt_existing: Field<bool>,
+        pub force_conflicts: Field<bool>,
+        pub objects: Field<Prints>,
+    }
+}
+
+impl Common {
+    /// The common attributes of a configuration, plan or state (all null when unreadable).
+    pub fn of(v: &Value) -> Common {
+        Common::read(v).unwrap_or_default()
+    }
+
+    /// Changes the common attributes of `v`, writing back only what `f` changed.
+    pub fn update(v: &mut Value, f: impl FnOnce(&mut Common)) {
+        let before = Common::of(v);
+        let mut next = before.clone();
+        f(&mut next);
+        next.merge_changes(&before, v);
+    }
 }
 
 /// The `objects` attribute of a state.
 pub fn prints_of(state: &Value) -> Prints {
-    state
-        .get_attr("objects")
-        .and_then(Value::as_map)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
+    Common::of(state).objects.into_known().unwrap_or_default()
 }
 
 pub fn with_prints(mut state: Value, prints: &Prints) -> Value {
-    crate::framework::attr::set(&mut state, "objects", prints_value(prints));
+    Common::update(&mut state, |c| c.objects = Field::Known(prints.clone()));
     state
 }
 

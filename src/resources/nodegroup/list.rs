@@ -12,7 +12,7 @@ use crate::conns::ProviderData;
 use crate::framework::resource::read_imported;
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::validators::{one_of, string_length};
-use crate::framework::{Context, Diagnostic, Diagnostics, FromValue, ListResource, Listed};
+use crate::framework::{Context, Diagnostic, Diagnostics, Field, FromValue, ListResource, Listed};
 use crate::resources::common::{eks_cluster_name, string_map};
 use crate::value::{AttributePath, Type, Value};
 
@@ -59,8 +59,12 @@ crate::model! {
     }
 }
 
-fn text<'a>(state: &'a Value, name: &str) -> Option<&'a str> {
-    state.get_attr(name).and_then(Value::as_str)
+crate::model! {
+    /// What the filters compare in a group's state.
+    struct Found {
+        purpose: Field<String>,
+        effective_labels: Field<BTreeMap<String, String>>,
+    }
 }
 
 #[async_trait]
@@ -118,19 +122,17 @@ impl ListResource<ProviderData> for NodegroupList {
             let Some(state) = state else {
                 continue;
             };
-            let purpose = text(&state, "purpose").unwrap_or("custom").to_string();
+            let got = Found::read(&state).unwrap_or(Found {
+                purpose: Field::Null,
+                effective_labels: Field::Null,
+            });
+            let purpose = got.purpose.into_known().unwrap_or_else(|| "custom".into());
             if cfg.purpose.as_deref().is_some_and(|p| p != purpose) {
                 continue;
             }
             if let Some(wanted) = &cfg.labels {
-                let live = state.get_attr("effective_labels");
-                let has = |k: &str, v: &str| {
-                    live.and_then(Value::as_map)
-                        .and_then(|m| m.get(k))
-                        .and_then(Value::as_str)
-                        == Some(v)
-                };
-                if !wanted.iter().all(|(k, v)| has(k, v)) {
+                let live = got.effective_labels.into_known().unwrap_or_default();
+                if !wanted.iter().all(|(k, v)| live.get(k) == Some(v)) {
                     continue;
                 }
             }

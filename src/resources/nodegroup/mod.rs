@@ -683,8 +683,8 @@ fn version_change(prior: &GroupModel, planned: &GroupModel) -> Option<VersionCha
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::attr::{self, str_of};
     use crate::framework::ObjectBuilder;
+    use crate::framework::{attr, ToValue};
 
     fn planned(min: i64, max: i64, desired: i64, labels: &[(&str, &str)]) -> Value {
         ObjectBuilder::new(&schema::schema().block)
@@ -698,12 +698,11 @@ mod tests {
             )
             .set(
                 "effective_labels",
-                attr::map_value(
-                    &labels
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect(),
-                ),
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<BTreeMap<String, String>>()
+                    .to_value(),
             )
             .set("effective_taints", Value::list(vec![]))
             .build()
@@ -851,8 +850,10 @@ mod tests {
         let ok = rt
             .block_on(Nodegroup.import(&ctx, "analytics:spark-executors"))
             .unwrap();
-        assert_eq!(str_of(&ok, "cluster_name").as_deref(), Some("analytics"));
-        assert_eq!(str_of(&ok, "name").as_deref(), Some("spark-executors"));
+        assert_eq!(
+            Identity::of(&ok).address(),
+            Some(("analytics".to_string(), "spark-executors".to_string()))
+        );
         for bad in ["analytics", ":x", "a:", "a:b:c"] {
             assert!(rt.block_on(Nodegroup.import(&ctx, bad)).is_err(), "{bad}");
         }

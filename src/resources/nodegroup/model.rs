@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use crate::clients::eks::{LaunchTemplate, Nodegroup, NodegroupSpec, Scaling, Taint, UpdateConfig};
-use crate::framework::attr::map_value;
 use crate::framework::{Field, FromValue, IfKnown, SetOf, ToValue};
 use crate::resources::common::{PlacementModel, TaintModel as KubeTaintModel, TolerationModel};
 use crate::value::{AttributePath, Value};
@@ -401,13 +400,13 @@ pub fn state(
             if labels.is_empty() {
                 Value::Null
             } else {
-                map_value(&labels)
+                labels.to_value()
             },
             taint_models(&user_taints).to_value(),
             if user_tags.is_empty() {
                 Value::Null
             } else {
-                map_value(&user_tags)
+                user_tags.to_value()
             },
         )
     } else {
