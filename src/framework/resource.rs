@@ -44,6 +44,34 @@ pub struct ModifyPlanResponse {
     pub diagnostics: Diagnostics,
 }
 
+impl ModifyPlanResponse {
+    /// A response that starts from `planned`, with nothing to replace and no diagnostics.
+    pub fn new(planned: Value) -> Self {
+        ModifyPlanResponse {
+            planned,
+            requires_replace: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+}
+
+/// The resource's own plan for creating `config` (no prior state, no provider data), as a
+/// resource's unit tests drive it.
+#[cfg(test)]
+pub fn plan_create<D: Send + Sync + 'static, R: Resource<D>>(
+    r: &R,
+    config: &Value,
+) -> ModifyPlanResponse {
+    let mut resp = ModifyPlanResponse::new(config.clone());
+    let req = ModifyPlanRequest {
+        config,
+        data: None,
+        prior_state: &Value::Null,
+    };
+    r.modify_plan(&req, &mut resp);
+    resp
+}
+
 pub struct CreateRequest {
     pub config: Value,
     pub planned: Value,

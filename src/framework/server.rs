@@ -734,11 +734,7 @@ impl<P: Provider> ProviderServer<P> {
         let data = self.data();
         // Destroy: the planned state is null; the resource may still warn.
         if proposed.is_null() {
-            let mut resp = ModifyPlanResponse {
-                planned: Value::Null,
-                requires_replace: Vec::new(),
-                diagnostics: Diagnostics::new(),
-            };
+            let mut resp = ModifyPlanResponse::new(Value::Null);
             let mut diags = Diagnostics::new();
             guard_sync("PlanResourceChange", &mut diags, || {
                 r.modify_plan(

@@ -2,15 +2,16 @@
 
 use std::time::Duration;
 
-use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
+use crate::framework::plan_modifiers::RequiresReplace;
 use crate::framework::rules::Rule;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
 use crate::framework::validators::{int_between, matches, one_of, string_length};
 use crate::resources::common::{
-    self as common, labels, namespace, scheduling_type, string_map, target_cluster_name,
-    NAMESPACE_PATTERN, QUANTITY_PATTERN,
+    labels, namespace, scheduling_type, string_map, target_cluster_name, NAMESPACE_PATTERN,
+    QUANTITY_PATTERN,
 };
+use crate::resources::kube_objects;
 use crate::value::{Type, Value};
 
 use super::engines::ENGINES;
@@ -30,7 +31,7 @@ pub fn schema() -> Schema {
 }
 
 fn block() -> Block {
-    Block::new()
+    kube_objects::lifecycle_attributes(Block::new())
         .description(
             "A BI tool (Metabase, Superset, Redash or Zeppelin) deployed into the cluster with an external \
              database and an ALB ingress, without a Helm chart: a Secret for credentials, a Deployment with the \
@@ -40,11 +41,6 @@ fn block() -> Block {
              the Kubernetes controllers keep them running. Plans are computed without contacting the cluster, so \
              the cluster may be created in the same apply. Refresh reads the live objects: changes to the fields \
              this resource sets, and objects deleted outside Terraform, show in `objects` and are put back.",
-        )
-        .attribute(
-            Attribute::computed("id", Type::String)
-                .description("`namespace/name`.")
-                .plan_modifier(UseStateForUnknown),
         )
         .attribute(
             target_cluster_name(
@@ -119,16 +115,6 @@ fn block() -> Block {
             Attribute::computed("url", Type::String).description(
                 "Where users reach the service: `https://<ingress host>/` (`http://` without a certificate), or \
                  the in-cluster Service URL when there is no ingress.",
-            ),
-        )
-        .attribute(common::owner_id())
-        .attribute(common::adopt_existing())
-        .attribute(common::force_conflicts())
-        .attribute(
-            Attribute::computed("objects", string_map()).description(
-                "The Kubernetes objects managed, as `Kind/namespace/name` to a fingerprint of the fields this \
-                 resource sets. Refresh puts the live fingerprint here, `deleted` for an object deleted outside \
-                 Terraform, so drift shows in the plan.",
             ),
         )
         .block(

@@ -4,6 +4,8 @@
 
 pub mod checksum;
 pub mod drift;
+#[cfg(test)]
+mod example;
 mod lifecycle;
 pub mod list;
 pub mod ownership;
@@ -20,8 +22,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clients::kube::{Kube, KubeError, ObjectRef, KINDS};
 use crate::clients::wait::{self, Backoff, Poll, WaitEnd};
+use crate::framework::plan_modifiers::UseStateForUnknown;
+use crate::framework::schema::{Attribute, Block};
 use crate::framework::{Diagnostic, Diagnostics, Field, FromValue, Merge};
-use crate::value::Value;
+use crate::resources::common;
+use crate::value::{Type, Value};
 
 /// The `app.kubernetes.io/managed-by` label of every object, and the field manager its
 /// server-side applies run as (so `kubectl` shows one owner for both).
@@ -121,6 +126,27 @@ pub fn fingerprints(objects: &[Json]) -> Prints {
         .iter()
         .filter_map(|o| ObjectRef::of(o).ok().map(|r| (r.key(), fingerprint(o))))
         .collect()
+}
+
+/// The attributes of [`Common`], which every Kubernetes-backed resource has: `id`,
+/// `owner_id`, `adopt_existing`, `force_conflicts` and `objects`.
+pub fn lifecycle_attributes(block: Block) -> Block {
+    block
+        .attribute(
+            Attribute::computed("id", Type::String)
+                .description("`namespace/name`.")
+                .plan_modifier(UseStateForUnknown),
+        )
+        .attribute(common::owner_id())
+        .attribute(common::adopt_existing())
+        .attribute(common::force_conflicts())
+        .attribute(
+            Attribute::computed("objects", common::string_map()).description(
+                "The Kubernetes objects managed, as `Kind/namespace/name` to a fingerprint of the fields this \
+                 resource sets. Refresh puts the live fingerprint here, `deleted` for an object deleted outside \
+                 Terraform, so drift shows in the plan.",
+            ),
+        )
 }
 
 crate::model! {

@@ -334,7 +334,7 @@ impl KubeResource for SparkPool {
 
 // The tests drive the resource through the framework's trait, as the server does.
 #[cfg(test)]
-use crate::framework::{ModifyPlanRequest, ModifyPlanResponse, Resource};
+use crate::framework::ModifyPlanResponse;
 
 #[cfg(test)]
 mod tests;

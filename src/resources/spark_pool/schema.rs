@@ -2,14 +2,15 @@
 
 use std::time::Duration;
 
-use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
+use crate::framework::plan_modifiers::RequiresReplace;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
 use crate::framework::validators::{int_between, matches, size_between};
 use crate::resources::common::{
-    self as common, namespace, placement_type, string_map, target_cluster_name, toleration_object,
+    namespace, placement_type, string_map, target_cluster_name, toleration_object,
     NAMESPACE_PATTERN, QUANTITY_PATTERN,
 };
+use crate::resources::kube_objects;
 use crate::value::{Type, Value};
 
 pub const POOL_NAME: &str = r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$";
@@ -91,7 +92,7 @@ fn role(kind: &str, defaults: (i64, &str)) -> Block {
 }
 
 fn block() -> Block {
-    Block::new()
+    kube_objects::lifecycle_attributes(Block::new())
         .description(
             "Where a team's Spark jobs run: a namespace with service accounts, a Role that lets the driver manage \
              its executors' pods, services, config maps and volume claims, a ConfigMap with the driver and \
@@ -102,11 +103,6 @@ fn block() -> Block {
              drops them silently when it is off; the pod templates carry them instead. At plan time the pool \
              checks that the node selectors match the node groups' labels, that the tolerations cover their \
              taints, and that executors on spot capacity decommission gracefully.",
-        )
-        .attribute(
-            Attribute::computed("id", Type::String)
-                .description("`namespace/name`.")
-                .plan_modifier(UseStateForUnknown),
         )
         .attribute(
             target_cluster_name("EKS cluster to deploy into. Defaults to the provider's `kubernetes` block, then to its `cluster_name`."),
@@ -170,15 +166,6 @@ fn block() -> Block {
                 "JSON of a SparkApplication (`sparkoperator.k8s.io/v1beta2`) spec fragment: image, sparkConf, and \
                  driver and executor with cores, memory, service account and the pod `template` (tolerations \
                  inside it, so they apply without the operator's webhook). Use with `jsondecode()`.",
-            ),
-        )
-        .attribute(common::owner_id())
-        .attribute(common::adopt_existing())
-        .attribute(common::force_conflicts())
-        .attribute(
-            Attribute::computed("objects", string_map()).description(
-                "The Kubernetes objects managed, as `Kind/namespace/name` to a fingerprint of the fields this \
-                 resource sets (`deleted` after a deletion outside Terraform).",
             ),
         )
         .block(NestedBlock::single("driver", role("driver", (1, "2g"))).items(1, 1))

@@ -79,20 +79,7 @@ fn seed_pool(executor_extra: Vec<(&str, Value)>) -> Value {
 }
 
 fn plan(config: &Value) -> ModifyPlanResponse {
-    let mut resp = ModifyPlanResponse {
-        planned: config.clone(),
-        requires_replace: Vec::new(),
-        diagnostics: Diagnostics::new(),
-    };
-    SparkPool.modify_plan(
-        &ModifyPlanRequest {
-            config,
-            data: None,
-            prior_state: &Value::Null,
-        },
-        &mut resp,
-    );
-    resp
+    crate::framework::resource::plan_create(&SparkPool, config)
 }
 
 #[test]
