@@ -7,6 +7,7 @@
 //! [`render`].
 
 pub mod engines;
+pub mod ingress;
 pub mod model;
 pub mod render;
 pub mod schema;
@@ -243,6 +244,29 @@ async fn restored(kube: &Kube, live: &Json, ns: &str, name: &str) -> Result<Valu
     Ok(restored)
 }
 
+/// `ingress.health_check_path` left out is the engine's health endpoint, also when it was set
+/// before: leaving it out goes back to the default.
+fn health_check_default(config: &Value, planned: &mut Value) {
+    let (Some(mut ingress), Some(configured)) = (
+        known_attr(planned, "ingress"),
+        known_attr(config, "ingress"),
+    ) else {
+        return;
+    };
+    if configured
+        .get_attr("health_check_path")
+        .is_some_and(|p| !p.is_null())
+    {
+        return;
+    }
+    let path = match str_of(planned, "engine").and_then(|e| Engine::parse(&e)) {
+        Some(engine) => Value::string(engine.health_path()),
+        None => Value::Unknown,
+    };
+    set(&mut ingress, "health_check_path", path);
+    set(planned, "ingress", ingress);
+}
+
 fn deployment(namespace: &str, name: &str) -> ObjectRef {
     ObjectRef {
         kind: "Deployment",
@@ -271,10 +295,12 @@ impl KubeResource for BiService {
     fn check_config(&self, config: &Value, diags: &mut Diagnostics) {
         check_engine(config, diags);
         check_maps(config, diags);
+        ingress::check_config(config, diags);
     }
 
-    /// The database port defaults by type.
-    fn plan_defaults(&self, _config: &Value, planned: &mut Value) {
+    /// The database port defaults by type, the ALB health check path by engine.
+    fn plan_defaults(&self, config: &Value, planned: &mut Value) {
+        health_check_default(config, planned);
         let Some(mut db) = known_attr(planned, "database") else {
             return;
         };
