@@ -499,7 +499,11 @@ pub fn each<V: Validator>(v: V) -> Each<V> {
 
 impl<V: Validator> Validator for Each<V> {
     fn description(&self) -> String {
-        format!("each element {}", self.0.description())
+        let inner = self.0.description();
+        match inner.strip_prefix("must ") {
+            Some(rest) => format!("must, for each element, {rest}"),
+            None => format!("for each element: {inner}"),
+        }
     }
     fn validate(&self, subject: &Subject<'_>, diags: &mut Diagnostics) {
         use crate::value::Known;
@@ -739,7 +743,8 @@ mod tests {
         let v = each(Cidr);
         assert_eq!(
             v.description(),
-            format!("each element {}", Cidr.description())
+            "must, for each element, be an IPv4 or IPv6 CIDR block such as `10.0.0.0/16` or \
+             `2001:db8::/32`"
         );
         assert_eq!(
             paths(&v, &Value::list(vec![s("10.0.0.0/8"), s("bad")])),
