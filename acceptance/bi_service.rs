@@ -722,3 +722,209 @@ resource "dataplatform_bi_service" "metabase" {
         .get("/apis/apps/v1/namespaces/default/deployments/metabase")
         .is_none());
 }
+
+const WAF_ACL: &str =
+    "arn:aws:wafv2:eu-central-1:123456789012:regional/webacl/analytics/a1b2c3d4-5678-90ab-cdef-111122223333";
+const BI_INGRESS: &str = "/apis/networking.k8s.io/v1/namespaces/bi/ingresses/metabase";
+const NGINX_INGRESS: &str = "/apis/networking.k8s.io/v1/namespaces/bi-nginx/ingresses/zeppelin";
+
+/// Metabase behind an ALB with the ingress settings users wrote as annotations (`alb` is
+/// spliced into its `ingress` block, `extra` into the resource), and Zeppelin behind nginx
+/// with TLS from a cert-manager Secret.
+fn ingress_settings(alb: &str, extra: &str) -> String {
+    format!(
+        r#"{rp}
+provider "dataplatform" {{
+  region       = "eu-central-1"
+  cluster_name = "analytics"
+}}
+
+resource "dataplatform_bi_service" "metabase" {{
+  name             = "metabase"
+  namespace        = "bi"
+  create_namespace = true
+  engine           = "metabase"
+  wait_for_rollout = false
+
+  ingress {{
+    host            = "metabase.analytics.example.com"
+    group_name      = "analytics"
+    certificate_arn = "arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
+    wafv2_acl_arn   = "{WAF_ACL}"
+{alb}  }}
+{extra}}}
+
+resource "dataplatform_bi_service" "zeppelin" {{
+  name             = "zeppelin"
+  namespace        = "bi-nginx"
+  create_namespace = true
+  engine           = "zeppelin"
+  wait_for_rollout = false
+
+  ingress {{
+    host            = "zeppelin.analytics.example.com"
+    class           = "nginx"
+    tls_secret_name = "zeppelin-tls"
+    annotations = {{
+      "cert-manager.io/cluster-issuer" = "letsencrypt"
+    }}
+  }}
+}}
+
+output "zeppelin_url" {{
+  value = dataplatform_bi_service.zeppelin.url
+}}
+"#,
+        rp = required_providers()
+    )
+}
+
+fn alb_annotation<'a>(ingress: &'a Json, key: &str) -> &'a Json {
+    &ingress["metadata"]["annotations"][format!("alb.ingress.kubernetes.io/{key}")]
+}
+
+#[test]
+fn ingress_settings_apply_update_drift_and_import_for_alb_and_nginx() {
+    let cidrs = "    inbound_cidrs   = [\"192.168.0.0/16\", \"10.0.0.0/8\"]\n";
+    for v in TERRAFORM_VERSIONS {
+        let e = env();
+        let ws = workspace(v, &e);
+        ws.write("main.tf", &ingress_settings(cidrs, ""));
+        ws.init().assert_success();
+
+        // The health check is the engine's, known at plan time.
+        let p = plan(&ws);
+        p.assert_success();
+        assert!(
+            p.text().contains("health_check_path = \"/api/health\""),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        apply(&ws).assert_success();
+        let ing = e.kube.get(BI_INGRESS).expect("Metabase's Ingress");
+        assert_eq!(alb_annotation(&ing, "ssl-redirect"), "443", "{ing}");
+        assert_eq!(
+            alb_annotation(&ing, "listen-ports"),
+            r#"[{"HTTP":80},{"HTTPS":443}]"#
+        );
+        assert_eq!(
+            alb_annotation(&ing, "inbound-cidrs"),
+            "10.0.0.0/8,192.168.0.0/16"
+        );
+        assert_eq!(alb_annotation(&ing, "wafv2-acl-arn"), WAF_ACL);
+        assert_eq!(alb_annotation(&ing, "healthcheck-path"), "/api/health");
+        assert_eq!(
+            ing["spec"]["tls"],
+            Json::Null,
+            "an ALB takes ACM certificates"
+        );
+        // nginx: TLS from the Secret, the user's annotation, nothing of the ALB's.
+        let nginx = e.kube.get(NGINX_INGRESS).expect("Zeppelin's Ingress");
+        assert_eq!(nginx["spec"]["ingressClassName"], "nginx");
+        assert_eq!(
+            nginx["spec"]["tls"],
+            json!([{"hosts": ["zeppelin.analytics.example.com"], "secretName": "zeppelin-tls"}])
+        );
+        let annotations = &nginx["metadata"]["annotations"];
+        assert_eq!(annotations["cert-manager.io/cluster-issuer"], "letsencrypt");
+        assert!(
+            annotations.as_object().is_some_and(|a| a
+                .keys()
+                .all(|k| !k.starts_with("alb.ingress.kubernetes.io/"))),
+            "{nginx}"
+        );
+        let url = ws.run(&["output", "-raw", "zeppelin_url"]);
+        assert_eq!(url.stdout.trim(), "https://zeppelin.analytics.example.com/");
+        assert_no_changes(&ws);
+
+        // In place: both listeners serve, and one more network may connect.
+        let changed = "    ssl_redirect    = false\n    inbound_cidrs   = [\"192.168.0.0/16\", \"10.0.0.0/8\", \"2001:db8::/32\"]\n";
+        ws.write("main.tf", &ingress_settings(changed, ""));
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("0 to add, 1 to change, 0 to destroy"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        apply(&ws).assert_success();
+        let ing = e.kube.get(BI_INGRESS).expect("Metabase's Ingress");
+        assert_eq!(alb_annotation(&ing, "ssl-redirect"), &Json::Null, "{ing}");
+        assert_eq!(
+            alb_annotation(&ing, "listen-ports"),
+            r#"[{"HTTP":80},{"HTTPS":443}]"#
+        );
+        assert_eq!(
+            alb_annotation(&ing, "inbound-cidrs"),
+            "10.0.0.0/8,192.168.0.0/16,2001:db8::/32"
+        );
+        assert_no_changes(&ws);
+
+        // Drift: someone opens the load balancer to everyone by hand. The plan shows the
+        // Ingress; applying ours back is a conflict naming them, until forced.
+        let (code, body) = e.kube.request(
+            "PATCH",
+            &format!("{BI_INGRESS}?fieldManager=kubectl-edit"),
+            Some("application/merge-patch+json"),
+            Some(&json!({"metadata": {"annotations": {
+                "alb.ingress.kubernetes.io/inbound-cidrs": "0.0.0.0/0"
+            }}})),
+        );
+        assert_eq!(code, 200, "{body}");
+        let p = plan(&ws);
+        let text = p.text();
+        assert!(
+            text.contains("Ingress/bi/metabase"),
+            "terraform {v}:\n{text}"
+        );
+        assert!(
+            text.contains("0 to add, 1 to change, 0 to destroy"),
+            "terraform {v}:\n{text}"
+        );
+        let out = apply(&ws);
+        let flat = out.flat();
+        assert!(
+            !out.success()
+                && flat.contains("Conflicting field managers on Ingress/bi/metabase")
+                && flat.contains("kubectl-edit")
+                && flat.contains("inbound-cidrs"),
+            "terraform {v}:\n{}",
+            out.text()
+        );
+        ws.write(
+            "main.tf",
+            &ingress_settings(changed, "  force_conflicts = true\n"),
+        );
+        apply(&ws).assert_success();
+        let ing = e.kube.get(BI_INGRESS).expect("Metabase's Ingress");
+        assert_eq!(
+            alb_annotation(&ing, "inbound-cidrs"),
+            "10.0.0.0/8,192.168.0.0/16,2001:db8::/32",
+            "put back"
+        );
+        assert_no_changes(&ws);
+
+        // Import gives the same state, the new settings included.
+        for (address, id) in [
+            ("dataplatform_bi_service.metabase", "bi/metabase"),
+            ("dataplatform_bi_service.zeppelin", "bi-nginx/zeppelin"),
+        ] {
+            ws.run(&["state", "rm", address]).assert_success();
+            ws.run(&["import", "-no-color", "-input=false", address, id])
+                .assert_success();
+        }
+        // Terraform 1.0 drops root outputs on `state rm`: an apply restores them and must
+        // change nothing.
+        let out = apply(&ws);
+        out.assert_success();
+        assert!(
+            out.text().contains("0 added, 0 changed, 0 destroyed"),
+            "terraform {v}: import left a difference:\n{}",
+            out.text()
+        );
+        assert_no_changes(&ws);
+        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
+        assert!(e.kube.get(BI_INGRESS).is_none());
+        assert!(e.kube.get(NGINX_INGRESS).is_none());
+    }
+}

@@ -393,6 +393,152 @@ impl Validator for PemCertificate {
     }
 }
 
+/// An IPv4 or IPv6 network in CIDR notation (`10.0.0.0/16`, `2001:db8::/32`): an address, a
+/// slash and a prefix length within the family's bits, with no bit set after the prefix (what
+/// EC2 security group rules take).
+pub struct Cidr;
+
+/// Why a string is not a network in CIDR notation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CidrError {
+    /// No `/` and prefix length.
+    NoPrefix,
+    /// What comes before the `/` is not an IPv4 or IPv6 address.
+    Address,
+    /// The prefix length is not a whole number up to `max`.
+    Prefix { max: u8 },
+    /// Bits are set after the prefix: `network` is the block the value falls in.
+    HostBits { network: String },
+}
+
+impl std::fmt::Display for CidrError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CidrError::NoPrefix => f.write_str("it has no prefix length (such as \"/16\")"),
+            CidrError::Address => f.write_str("the address is not an IPv4 or IPv6 address"),
+            CidrError::Prefix { max } => {
+                write!(
+                    f,
+                    "the prefix length must be a whole number from 0 to {max}"
+                )
+            }
+            CidrError::HostBits { network } => {
+                write!(
+                    f,
+                    "bits are set after the prefix; the network is {network:?}"
+                )
+            }
+        }
+    }
+}
+
+/// Reads a network in CIDR notation.
+///
+/// # Errors
+/// What is wrong with it ([`CidrError`]).
+pub fn parse_cidr(s: &str) -> Result<(std::net::IpAddr, u8), CidrError> {
+    use std::net::IpAddr;
+    let (address, prefix) = s.split_once('/').ok_or(CidrError::NoPrefix)?;
+    let address: IpAddr = address.parse().map_err(|_| CidrError::Address)?;
+    let max: u8 = if address.is_ipv4() { 32 } else { 128 };
+    let prefix = Some(prefix)
+        .filter(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|p| p.parse::<u8>().ok())
+        .filter(|p| *p <= max)
+        .ok_or(CidrError::Prefix { max })?;
+    let network = match address {
+        IpAddr::V4(a) => {
+            let mask = u32::MAX.checked_shl(u32::from(32 - prefix)).unwrap_or(0);
+            IpAddr::from(std::net::Ipv4Addr::from(u32::from(a) & mask))
+        }
+        IpAddr::V6(a) => {
+            let mask = u128::MAX.checked_shl(u32::from(128 - prefix)).unwrap_or(0);
+            IpAddr::from(std::net::Ipv6Addr::from(u128::from(a) & mask))
+        }
+    };
+    if network != address {
+        return Err(CidrError::HostBits {
+            network: format!("{network}/{prefix}"),
+        });
+    }
+    Ok((address, prefix))
+}
+
+impl Validator for Cidr {
+    fn description(&self) -> String {
+        "must be an IPv4 or IPv6 CIDR block such as `10.0.0.0/16` or `2001:db8::/32`".to_string()
+    }
+    fn validate(&self, subject: &Subject<'_>, diags: &mut Diagnostics) {
+        let path = subject.path;
+        if let Some(s) = subject.value.as_str() {
+            if let Err(e) = parse_cidr(s) {
+                let what =
+                    "an IPv4 or IPv6 CIDR block such as \"10.0.0.0/16\" or \"2001:db8::/32\"";
+                // The reason may quote the network the value falls in.
+                let detail = if subject.sensitive {
+                    format!("{path} must be {what}{}", subject.got(s))
+                } else {
+                    format!("{path} must be {what}: {e}, got {s:?}.")
+                };
+                diags.push(invalid(path, detail));
+            }
+        }
+    }
+}
+
+/// Runs a validator on each element of a list, set or map. A list element is named by its
+/// index and a map element by its key. A set element is named by the set itself: Terraform
+/// addresses set elements by value, which the protocol's paths cannot carry, and a position
+/// would point at another element of the configuration whenever Terraform's order (sorted)
+/// differs from the written one; the message quotes the element instead.
+pub struct Each<V>(pub V);
+
+pub fn each<V: Validator>(v: V) -> Each<V> {
+    Each(v)
+}
+
+impl<V: Validator> Validator for Each<V> {
+    fn description(&self) -> String {
+        let inner = self.0.description();
+        match inner.strip_prefix("must ") {
+            Some(rest) => format!("must, for each element, {rest}"),
+            None => format!("for each element: {inner}"),
+        }
+    }
+    fn validate(&self, subject: &Subject<'_>, diags: &mut Diagnostics) {
+        use crate::value::Known;
+        let mut one = |path: &AttributePath, value: &Value| {
+            if value.is_null() || value.is_unknown() {
+                return;
+            }
+            let element = Subject {
+                path,
+                value,
+                sensitive: subject.sensitive,
+            };
+            self.0.validate(&element, diags);
+        };
+        match subject.value.as_known() {
+            Some(Known::List(items) | Known::Tuple(items)) => {
+                for (i, e) in items.iter().enumerate() {
+                    one(&subject.path.clone().index(i as i64), e);
+                }
+            }
+            Some(Known::Set(items)) => {
+                for e in items {
+                    one(subject.path, e);
+                }
+            }
+            Some(Known::Map(m)) => {
+                for (k, e) in m {
+                    one(&subject.path.clone().key(k), e);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Runs a list of validators on a value, skipping null and unknown values (they are checked
 /// again at apply time, when known). `sensitive`: the value must not be shown.
 pub fn run(
@@ -444,6 +590,8 @@ mod tests {
             (Box::new(Duration), s(&format!("{SECRET}m"))),
             (Box::new(Duration), s(&format!("5{SECRET}"))),
             (Box::new(PemCertificate), s(SECRET)),
+            (Box::new(Cidr), s(&format!("10.0.0.1/8{SECRET}"))),
+            (Box::new(each(Cidr)), Value::set(vec![s(SECRET)])),
         ]
     }
 
@@ -510,5 +658,109 @@ mod tests {
         assert_eq!(describe(""), vec!["is empty"]);
         assert_eq!(describe("a\u{7}b"), vec!["contains control characters"]);
         assert!(describe("plain").is_empty());
+    }
+
+    #[test]
+    fn cidr_blocks_of_both_families_are_accepted() {
+        for ok in [
+            "10.0.0.0/8",
+            "0.0.0.0/0",
+            "192.168.1.17/32",
+            "2001:db8::/32",
+            "::/0",
+            "2001:db8::1/128",
+            "::ffff:10.0.0.0/104",
+        ] {
+            assert!(parse_cidr(ok).is_ok(), "{ok}");
+            assert!(details(&Cidr, &Value::string(ok), false).is_empty(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn malformed_cidr_blocks_are_refused_with_the_reason() {
+        let cases = [
+            ("10.0.0.0", CidrError::NoPrefix),
+            ("10.0.0/8", CidrError::Address),
+            ("010.0.0.0/8", CidrError::Address),
+            ("10.0.0.256/32", CidrError::Address),
+            ("fe80::1%eth0/64", CidrError::Address),
+            ("10.0.0.0/33", CidrError::Prefix { max: 32 }),
+            ("10.0.0.0/", CidrError::Prefix { max: 32 }),
+            ("10.0.0.0/+8", CidrError::Prefix { max: 32 }),
+            ("10.0.0.0/ 8", CidrError::Prefix { max: 32 }),
+            ("2001:db8::/129", CidrError::Prefix { max: 128 }),
+            (
+                "10.1.2.3/16",
+                CidrError::HostBits {
+                    network: "10.1.0.0/16".into(),
+                },
+            ),
+            (
+                "2001:db8::1/32",
+                CidrError::HostBits {
+                    network: "2001:db8::/32".into(),
+                },
+            ),
+            ("", CidrError::NoPrefix),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(parse_cidr(input), Err(expected), "{input:?}");
+        }
+        assert_eq!(
+            details(&Cidr, &Value::string("10.1.2.3/16"), false),
+            vec![
+                "Invalid attribute value secrets.value must be an IPv4 or IPv6 CIDR block such as \
+                 \"10.0.0.0/16\" or \"2001:db8::/32\": bits are set after the prefix; the network is \
+                 \"10.1.0.0/16\", got \"10.1.2.3/16\"."
+            ]
+        );
+    }
+
+    fn paths(v: &dyn Validator, value: &Value) -> Vec<String> {
+        let path = AttributePath::root().attr("ingress").attr("inbound_cidrs");
+        let mut d = Diagnostics::new();
+        v.validate(
+            &Subject {
+                path: &path,
+                value,
+                sensitive: false,
+            },
+            &mut d,
+        );
+        d.iter()
+            .map(|x| {
+                x.attribute
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_names_list_elements_by_index_map_elements_by_key_and_set_elements_by_the_set() {
+        let s = |v: &str| Value::string(v);
+        let v = each(Cidr);
+        assert_eq!(
+            v.description(),
+            "must, for each element, be an IPv4 or IPv6 CIDR block such as `10.0.0.0/16` or \
+             `2001:db8::/32`"
+        );
+        assert_eq!(
+            paths(&v, &Value::list(vec![s("10.0.0.0/8"), s("bad")])),
+            vec!["ingress.inbound_cidrs[1]"]
+        );
+        assert_eq!(
+            paths(&v, &Value::map([("office".to_string(), s("10.0.0.1/8"))])),
+            vec!["ingress.inbound_cidrs[\"office\"]"]
+        );
+        let set = Value::set(vec![s("bad"), s("10.0.0.0/8"), s("::1")]);
+        assert_eq!(
+            paths(&v, &set),
+            vec!["ingress.inbound_cidrs", "ingress.inbound_cidrs"]
+        );
+        // Unknown and null elements wait for apply.
+        let pending = Value::set(vec![Value::Unknown, Value::Null, s("10.0.0.0/8")]);
+        assert!(paths(&v, &pending).is_empty());
     }
 }

@@ -47,11 +47,16 @@ resource "dataplatform_bi_service" "metabase" {
     password = var.metabase_db_password
   }
 
+  # With the certificate, HTTP is redirected to HTTPS (ssl_redirect defaults to true), and the
+  # ALB checks the targets on Metabase's /api/health (health_check_path defaults to the engine's
+  # health endpoint).
   ingress {
     host            = "metabase.analytics.example.com"
     scheme          = "internal"
     group_name      = "analytics"
     certificate_arn = "arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666"
+    inbound_cidrs   = ["10.0.0.0/8", "172.20.0.0/16"] # the VPCs and the office VPN only
+    wafv2_acl_arn   = "arn:aws:wafv2:eu-central-1:123456789012:regional/webacl/analytics/a1b2c3d4-5678-90ab-cdef-111122223333"
   }
 
   monitoring {}
@@ -86,5 +91,26 @@ resource "dataplatform_bi_service" "superset" {
   ingress {
     host       = "superset.analytics.example.com"
     group_name = "analytics"
+  }
+}
+
+# Zeppelin behind ingress-nginx, with the certificate cert-manager keeps in a Secret: no ALB
+# annotation is written, and an ALB-only argument (scheme, certificate_arn, inbound_cidrs, ...)
+# would be refused at plan time.
+resource "dataplatform_bi_service" "zeppelin" {
+  cluster_name     = "analytics"
+  name             = "zeppelin"
+  namespace        = "zeppelin"
+  create_namespace = true
+  engine           = "zeppelin"
+  placement        = dataplatform_nodegroup.infra.placement
+
+  ingress {
+    host            = "zeppelin.analytics.example.com"
+    class           = "nginx"
+    tls_secret_name = "zeppelin-tls"
+    annotations = {
+      "cert-manager.io/cluster-issuer" = "letsencrypt"
+    }
   }
 }

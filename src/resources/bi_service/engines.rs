@@ -83,6 +83,8 @@ impl Engine {
         }
     }
 
+    /// The endpoint the readiness and liveness probes ask, and the ALB's health check by
+    /// default (`ingress.health_check_path`): one answer to "is it up" for both.
     pub fn health_path(self) -> &'static str {
         match self {
             Engine::Metabase => "/api/health",

@@ -8,6 +8,7 @@
 
 pub mod checks;
 pub mod engines;
+pub mod ingress;
 pub mod model;
 pub mod render;
 pub mod schema;
@@ -24,6 +25,7 @@ use crate::framework::{Diagnostic, Diagnostics, Field, FromValue, Merge, Partial
 use crate::resources::kube_objects::{self, KubeResource, Stage};
 use crate::value::Value;
 
+use engines::Engine;
 use model::{stored_password, Spec};
 
 pub struct BiService;
@@ -32,8 +34,24 @@ crate::model! {
     /// What the plan, a failed apply and import fill in or take out.
     #[derive(Clone)]
     struct Planned {
+        engine: Field<String>,
         database: Field<Partial<DatabaseParts>>,
         secrets: Field<SecretsModel>,
+        ingress: Field<Partial<HealthCheck>>,
+    }
+}
+
+crate::model! {
+    #[derive(Clone)]
+    struct HealthCheck {
+        health_check_path: Field<String>,
+    }
+}
+
+crate::model! {
+    /// The ingress arguments the configuration gives (the plan fills in the others).
+    struct Given {
+        ingress: Field<HealthCheck>,
     }
 }
 
@@ -63,11 +81,12 @@ crate::model! {
 /// annotation (import reads it back).
 fn config_annotation(planned: &Value) -> Option<String> {
     let mut v = planned.clone();
-    let mut without = Planned::read(&v).ok()?;
+    let before = Planned::read(&v).ok()?;
+    let mut without = before.clone();
     if let Field::Known(db) = &mut without.database {
         db.password = Field::Null;
         db.password_wo = Field::Null;
-        without.merge_into(&mut v);
+        without.merge_changes(&before, &mut v);
     }
     kube_objects::config_annotation(
         &v,
@@ -114,9 +133,10 @@ async fn restored(kube: &Kube, live: &Json, ns: &str, name: &str) -> Result<Valu
                 .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
                 .and_then(|b| String::from_utf8(b).ok())
         };
-        let mut model = Planned::read(&restored).map_err(|_| {
+        let before = Planned::read(&restored).map_err(|_| {
             KubeError::Malformed("a dataplatform.io/config annotation of this provider version")
         })?;
+        let mut model = before.clone();
         if let Field::Known(db) = &mut model.database {
             if db.password_wo_version.is_null() {
                 if let Some(p) = get("database-password").or_else(|| {
@@ -148,7 +168,7 @@ async fn restored(kube: &Kube, live: &Json, ns: &str, name: &str) -> Result<Valu
         {
             model.secrets = Field::Known(secrets);
         }
-        model.merge_into(&mut restored);
+        model.merge_changes(&before, &mut restored);
     }
     Ok(restored)
 }
@@ -180,14 +200,29 @@ impl KubeResource for BiService {
 
     fn check_config(&self, config: &Value, diags: &mut Diagnostics) {
         checks::check(config, diags);
+        ingress::check_config(config, diags);
     }
 
-    /// The database port defaults by type.
-    fn plan_defaults(&self, _config: &Value, planned: &mut Value) {
+    /// The database port defaults by type, the ALB health check path by engine.
+    fn plan_defaults(&self, config: &Value, planned: &mut Value) {
         let Ok(before) = Planned::read(planned) else {
             return;
         };
         let mut plan = before.clone();
+        // `ingress.health_check_path` left out is the engine's health endpoint, also when it
+        // was set before: leaving it out goes back to the default.
+        let given = Given::read(config)
+            .ok()
+            .and_then(|g| g.ingress.into_known());
+        if let (Field::Known(ingress), Some(given)) = (&mut plan.ingress, given) {
+            if given.health_check_path.is_null() {
+                ingress.health_check_path = match plan.engine.known().and_then(|e| Engine::parse(e))
+                {
+                    Some(engine) => Field::Known(engine.health_path().to_string()),
+                    None => Field::Unknown,
+                };
+            }
+        }
         if let Field::Known(db) = &mut plan.database {
             if !matches!(db.port, Field::Known(_)) {
                 db.port = match db.r#type.known().map(String::as_str) {
@@ -230,9 +265,10 @@ impl KubeResource for BiService {
     /// A new `password_wo` that may not have reached the cluster is sent again by the next
     /// apply: the state keeps the version last applied.
     fn after_failed_apply(&self, prior: &Value, state: &mut Value) {
-        let Ok(mut next) = Planned::read(state) else {
+        let Ok(before) = Planned::read(state) else {
             return;
         };
+        let mut next = before.clone();
         let Field::Known(db) = &mut next.database else {
             return;
         };
@@ -240,7 +276,7 @@ impl KubeResource for BiService {
             .ok()
             .and_then(|p| p.database.into_known())
             .map_or(Field::Null, |d| d.password_wo_version.clone());
-        next.merge_into(state);
+        next.merge_changes(&before, state);
     }
 
     fn import_anchor(&self, namespace: &str, name: &str) -> ObjectRef {

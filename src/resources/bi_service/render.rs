@@ -225,16 +225,14 @@ fn disruption_budget(spec: &Spec) -> Json {
     })
 }
 
-/// The AWS Load Balancer Controller's annotations; the user's own win.
-fn alb_annotations(spec: &Spec, i: &Ingress) -> BTreeMap<String, String> {
+/// The AWS Load Balancer Controller's annotations, for an ALB class (no other controller
+/// reads them).
+fn alb_annotations(i: &Ingress) -> BTreeMap<String, String> {
     let alb = |k: &str| format!("alb.ingress.kubernetes.io/{k}");
     let mut ann = BTreeMap::new();
     ann.insert(alb("scheme"), i.scheme.clone());
     ann.insert(alb("target-type"), i.target_type.clone());
-    ann.insert(
-        alb("healthcheck-path"),
-        spec.engine.health_path().to_string(),
-    );
+    ann.insert(alb("healthcheck-path"), i.health_check_path.clone());
     if let Some(g) = &i.group_name {
         ann.insert(alb("group.name"), g.clone());
     }
@@ -245,12 +243,30 @@ fn alb_annotations(spec: &Spec, i: &Ingress) -> BTreeMap<String, String> {
                 alb("listen-ports"),
                 r#"[{"HTTP":80},{"HTTPS":443}]"#.to_string(),
             );
-            ann.insert(alb("ssl-redirect"), "443".to_string());
+            if i.ssl_redirect {
+                ann.insert(alb("ssl-redirect"), "443".to_string());
+            }
         }
         None => {
             ann.insert(alb("listen-ports"), r#"[{"HTTP":80}]"#.to_string());
         }
     }
+    if !i.inbound_cidrs.is_empty() {
+        ann.insert(alb("inbound-cidrs"), i.inbound_cidrs.join(","));
+    }
+    if let Some(arn) = &i.wafv2_acl_arn {
+        ann.insert(alb("wafv2-acl-arn"), arn.clone());
+    }
+    ann
+}
+
+/// The Ingress's annotations: the ALB's for an ALB class, then the user's, which win.
+fn ingress_annotations(i: &Ingress) -> BTreeMap<String, String> {
+    let mut ann = if i.is_alb() {
+        alb_annotations(i)
+    } else {
+        BTreeMap::new()
+    };
     ann.extend(i.annotations.clone());
     ann
 }
@@ -262,17 +278,25 @@ fn ingress(spec: &Spec, i: &Ingress) -> Json {
         "Prefix"
     };
     let mut m = meta(spec, &spec.name);
-    m["annotations"] = json!(alb_annotations(spec, i));
+    let annotations = ingress_annotations(i);
+    if !annotations.is_empty() {
+        m["annotations"] = json!(annotations);
+    }
+    let mut ingress_spec = json!({
+        "ingressClassName": i.class,
+        "rules": [{"host": i.host, "http": {"paths": [{
+            "path": i.path, "pathType": path_type,
+            "backend": {"service": {"name": spec.name, "port": {"name": "http"}}},
+        }]}}],
+    });
+    // For controllers that terminate TLS themselves (cert-manager fills the Secret).
+    if let Some(secret) = &i.tls_secret_name {
+        ingress_spec["tls"] = json!([{"hosts": [i.host], "secretName": secret}]);
+    }
     json!({
         "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
         "metadata": m,
-        "spec": {
-            "ingressClassName": i.class,
-            "rules": [{"host": i.host, "http": {"paths": [{
-                "path": i.path, "pathType": path_type,
-                "backend": {"service": {"name": spec.name, "port": {"name": "http"}}},
-            }]}}],
-        },
+        "spec": ingress_spec,
     })
 }
 

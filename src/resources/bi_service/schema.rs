@@ -6,7 +6,7 @@ use crate::framework::plan_modifiers::RequiresReplace;
 use crate::framework::rules::Rule;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
-use crate::framework::validators::{int_between, matches, one_of, string_length};
+use crate::framework::validators::{each, int_between, matches, one_of, string_length, Cidr};
 use crate::resources::common::{
     labels, namespace, scheduling_type, string_map, target_cluster_name, NAMESPACE_PATTERN,
     QUANTITY_PATTERN,
@@ -20,6 +20,13 @@ pub const DNS_LABEL: &str = r"^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$";
 pub const HOSTNAME_PATTERN: &str = r"^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$";
 pub const CERTIFICATE_ARN_PATTERN: &str =
     r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]{1,128}$";
+/// A regional WAFv2 web ACL (the kind an ALB takes; CloudFront's are global).
+pub const WAFV2_ACL_ARN_PATTERN: &str = r"^arn:aws[-a-z]*:wafv2:[a-z0-9-]+:[0-9]{12}:regional/webacl/[A-Za-z0-9_-]{1,128}/[A-Za-z0-9-]{1,128}$";
+/// A Kubernetes Secret name (a DNS subdomain).
+pub const SECRET_NAME_PATTERN: &str =
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+/// An ALB health check path: no wildcards, at most 1024 characters.
+pub const HEALTH_CHECK_PATH_PATTERN: &str = r"^/[A-Za-z0-9/_.~-]{0,1023}$";
 pub const ENV_NAME_PATTERN: &str = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$";
 pub const PATH_PATTERN: &str = r"^/[A-Za-z0-9/_.*~-]*$";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -113,7 +120,7 @@ fn block() -> Block {
         )
         .attribute(
             Attribute::computed("url", Type::String).description(
-                "Where users reach the service: `https://<ingress host>/` (`http://` without a certificate), or \
+                "Where users reach the service: `https://<ingress host>/` (`http://` without `certificate_arn` or `tls_secret_name`), or \
                  the in-cluster Service URL when there is no ingress.",
             ),
         )
@@ -273,8 +280,11 @@ fn block() -> Block {
                 "ingress",
                 Block::new()
                     .description(
-                        "External access through the AWS Load Balancer Controller (ALB). Services sharing a \
-                         `group_name` share one load balancer.",
+                        "External access through an Ingress. With the class `alb` (the default) or a class named \
+                         `alb-*`, the AWS Load Balancer Controller serves it and the resource writes its annotations \
+                         from the arguments marked *ALB only*; services sharing a `group_name` share one load \
+                         balancer. With another class (nginx, traefik, ...) no ALB annotation is written, the ALB-only \
+                         arguments are refused at plan time, and `tls_secret_name` gives TLS.",
                     )
                     .attribute(
                         Attribute::required("host", Type::String)
@@ -289,36 +299,95 @@ fn block() -> Block {
                     )
                     .attribute(
                         Attribute::optional_computed("class", Type::String)
-                            .description("`ingressClassName`. Default `alb`.")
+                            .description("`ingressClassName`. Default `alb`; `alb` and classes named `alb-*` are taken as the AWS Load Balancer Controller's.")
                             .default_value(Value::string("alb"))
                             .validator(matches(NAMESPACE_PATTERN, "an ingress class name")),
                     )
                     .attribute(
                         Attribute::optional_computed("scheme", Type::String)
-                            .description("`internal` (default) or `internet-facing`.")
+                            .description("ALB only: `internal` (default) or `internet-facing`.")
                             .default_value(Value::string("internal"))
                             .validator(one_of(&["internal", "internet-facing"])),
                     )
                     .attribute(
                         Attribute::optional("group_name", Type::String)
-                            .description("`alb.ingress.kubernetes.io/group.name`: share one ALB between services.")
+                            .description("ALB only: `alb.ingress.kubernetes.io/group.name`: share one ALB between services.")
                             .validator(matches(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$", "an ALB group name (lowercase letters, digits, - and ., up to 63)")),
                     )
                     .attribute(
                         Attribute::optional_computed("target_type", Type::String)
-                            .description("`ip` (default: pods are targets) or `instance`.")
+                            .description("ALB only: `ip` (default: pods are targets) or `instance`.")
                             .default_value(Value::string("ip"))
                             .validator(one_of(&["ip", "instance"])),
                     )
                     .attribute(
                         Attribute::optional("certificate_arn", Type::String)
-                            .description("ACM certificate for HTTPS. Without it the ALB listens on HTTP 80.")
+                            .description("ALB only: the ACM certificate for HTTPS on 443. Without it the ALB listens on HTTP 80 only.")
                             .validator(matches(CERTIFICATE_ARN_PATTERN, "an ACM certificate ARN such as \"arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d-...\"")),
+                    )
+                    .attribute(
+                        Attribute::optional_computed("ssl_redirect", Type::Bool)
+                            .description(
+                                "ALB only, with `certificate_arn`: redirect HTTP (80) to HTTPS (443) \
+                                 (`alb.ingress.kubernetes.io/ssl-redirect`). Default `true`: a certificate \
+                                 given means HTTPS is wanted, and the redirect keeps credentials off plain HTTP \
+                                 (the controller itself does not redirect unless told). `false` keeps both \
+                                 listeners serving the service.",
+                            )
+                            .default_value(Value::bool(true)),
+                    )
+                    .attribute(
+                        Attribute::optional("inbound_cidrs", Type::Set(Box::new(Type::String)))
+                            .description(
+                                "ALB only: the client networks the load balancer's security group lets in \
+                                 (`alb.ingress.kubernetes.io/inbound-cidrs`), IPv4 or IPv6. Left out or empty: the \
+                                 controller's default (everyone for `internet-facing`, the VPC for `internal`).",
+                            )
+                            .validator(each(Cidr)),
+                    )
+                    .attribute(
+                        Attribute::optional_computed("health_check_path", Type::String)
+                            .description(
+                                "ALB only: the target group's health check \
+                                 (`alb.ingress.kubernetes.io/healthcheck-path`). Defaults to the engine's health \
+                                 endpoint, the one its readiness probe uses: Metabase `/api/health`, Superset \
+                                 `/health`, Redash `/ping`, Zeppelin `/api/version`.",
+                            )
+                            .validator(matches(HEALTH_CHECK_PATH_PATTERN, "a path starting with / without wildcards, up to 1024 characters")),
+                    )
+                    .attribute(
+                        Attribute::optional("wafv2_acl_arn", Type::String)
+                            .description("ALB only: the regional AWS WAFv2 web ACL that filters the load balancer's requests (`alb.ingress.kubernetes.io/wafv2-acl-arn`).")
+                            .validator(matches(
+                                WAFV2_ACL_ARN_PATTERN,
+                                "a regional WAFv2 web ACL ARN such as \"arn:aws:wafv2:eu-central-1:123456789012:regional/webacl/analytics/0a1b2c3d-...\"",
+                            )),
+                    )
+                    .attribute(
+                        Attribute::optional("tls_secret_name", Type::String)
+                            .description(
+                                "Not with ALB classes: the Secret (in the service's namespace) holding the TLS \
+                                 certificate and key for `host`, e.g. one cert-manager issues; the Ingress gets \
+                                 `spec.tls` with it, for nginx, traefik and other controllers that terminate TLS \
+                                 themselves. An ALB takes its certificate from ACM: use `certificate_arn` there.",
+                            )
+                            .validator(matches(SECRET_NAME_PATTERN, "a Secret name (lowercase letters, digits, - and .)"))
+                            .validator(string_length(1, 253)),
                     )
                     .attribute(
                         Attribute::optional("annotations", string_map())
                             .description("Extra Ingress annotations; they override the ones this resource sets."),
-                    ),
+                    )
+                    .rule(Rule::conflicts_with("tls_secret_name", &["certificate_arn"]).message(
+                        "Conflicting arguments",
+                        "certificate_arn has the ALB terminate TLS with an ACM certificate, tls_secret_name has \
+                         the ingress controller terminate it with a Secret: set one of them.",
+                    ))
+                    .rule(Rule::required_with("ssl_redirect", &["certificate_arn"]).message(
+                        "Missing certificate",
+                        "ssl_redirect redirects to the HTTPS listener that certificate_arn gives the ALB: set \
+                         certificate_arn, or leave ssl_redirect out.",
+                    )),
             ),
         )
         .block(
@@ -399,6 +468,32 @@ mod tests {
             CERTIFICATE_ARN_PATTERN,
             "arn:aws:iam::123456789012:role/x"
         ));
+        assert!(ok(
+            WAFV2_ACL_ARN_PATTERN,
+            "arn:aws:wafv2:eu-central-1:123456789012:regional/webacl/analytics/a1b2c3d4-5678-90ab-cdef-111122223333"
+        ));
+        assert!(ok(
+            WAFV2_ACL_ARN_PATTERN,
+            "arn:aws-us-gov:wafv2:us-gov-west-1:123456789012:regional/webacl/bi_acl-1/a1b2c3d4"
+        ));
+        for bad in [
+            // CloudFront's ACLs are global: an ALB cannot use them.
+            "arn:aws:wafv2:us-east-1:123456789012:global/webacl/analytics/a1b2c3d4",
+            // WAF Classic.
+            "arn:aws:waf-regional:eu-central-1:123456789012:webacl/a1b2c3d4",
+            "arn:aws:wafv2:eu-central-1:12345:regional/webacl/analytics/a1b2c3d4",
+            "arn:aws:wafv2:eu-central-1:123456789012:regional/ipset/analytics/a1b2c3d4",
+            "arn:aws:wafv2:eu-central-1:123456789012:regional/webacl/analytics",
+            "arn:aws:wafv2:eu-central-1:123456789012:regional/webacl/analytics/a1b2c3d4\n",
+        ] {
+            assert!(!ok(WAFV2_ACL_ARN_PATTERN, bad), "{bad}");
+        }
+        assert!(ok(SECRET_NAME_PATTERN, "metabase-tls"));
+        assert!(ok(SECRET_NAME_PATTERN, "metabase.example.com-tls"));
+        assert!(!ok(SECRET_NAME_PATTERN, "Metabase_TLS"));
+        assert!(ok(HEALTH_CHECK_PATH_PATTERN, "/api/health"));
+        assert!(!ok(HEALTH_CHECK_PATH_PATTERN, "/api/*"));
+        assert!(!ok(HEALTH_CHECK_PATH_PATTERN, "api/health"));
         assert!(ok(QUANTITY_PATTERN, "500m"));
         assert!(ok(QUANTITY_PATTERN, "2Gi"));
         assert!(ok(QUANTITY_PATTERN, "1.5"));

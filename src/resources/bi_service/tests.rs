@@ -59,6 +59,11 @@ fn seed_metabase() -> Value {
                     "certificate_arn",
                     Value::string("arn:aws:acm:eu-central-1:123456789012:certificate/0a1b2c3d"),
                 ),
+                ("ssl_redirect", Value::bool(true)),
+                ("inbound_cidrs", Value::Null),
+                ("health_check_path", Value::string("/api/health")),
+                ("wafv2_acl_arn", Value::Null),
+                ("tls_secret_name", Value::Null),
                 ("annotations", Value::Null),
             ]),
         )
@@ -383,4 +388,356 @@ fn metabase_gets_its_encryption_key_through_the_secret_only() {
         "{:?}",
         d.iter().collect::<Vec<_>>()
     );
+}
+
+const WAF_ACL: &str =
+    "arn:aws:wafv2:eu-central-1:123456789012:regional/webacl/analytics/a1b2c3d4-5678-90ab-cdef-111122223333";
+
+/// The seed's Metabase with some of its `ingress` arguments replaced.
+fn with_ingress(pairs: Vec<(&str, Value)>) -> Value {
+    let mut v = seed_metabase();
+    let mut ingress = v.get_attr("ingress").cloned().unwrap_or(Value::Null);
+    for (k, x) in pairs {
+        set(&mut ingress, k, x);
+    }
+    set(&mut v, "ingress", ingress);
+    v
+}
+
+fn rendered_ingress(v: &Value) -> Json {
+    let (_, objects) = desired(v, None).expect("known");
+    find(&objects, "Ingress").clone()
+}
+
+fn annotation<'a>(ingress: &'a Json, key: &str) -> &'a Json {
+    &ingress["metadata"]["annotations"][format!("alb.ingress.kubernetes.io/{key}")]
+}
+
+fn strings(items: &[&str]) -> Value {
+    Value::set(items.iter().map(|s| Value::string(*s)).collect())
+}
+
+#[test]
+fn inbound_cidrs_waf_and_health_check_become_alb_annotations() {
+    let v = with_ingress(vec![
+        (
+            "inbound_cidrs",
+            strings(&["2001:db8::/32", "10.20.0.0/16", "10.0.0.0/8"]),
+        ),
+        ("wafv2_acl_arn", Value::string(WAF_ACL)),
+        ("health_check_path", Value::string("/api/ready")),
+    ]);
+    let i = rendered_ingress(&v);
+    assert_eq!(
+        annotation(&i, "inbound-cidrs"),
+        "10.0.0.0/8,10.20.0.0/16,2001:db8::/32"
+    );
+    assert_eq!(annotation(&i, "wafv2-acl-arn"), WAF_ACL);
+    assert_eq!(annotation(&i, "healthcheck-path"), "/api/ready");
+    // Left out, neither is written (the controller's defaults hold).
+    let plain = rendered_ingress(&seed_metabase());
+    assert_eq!(annotation(&plain, "inbound-cidrs"), &Json::Null);
+    assert_eq!(annotation(&plain, "wafv2-acl-arn"), &Json::Null);
+    let empty = rendered_ingress(&with_ingress(vec![("inbound_cidrs", strings(&[]))]));
+    assert_eq!(annotation(&empty, "inbound-cidrs"), &Json::Null);
+}
+
+#[test]
+fn a_certificate_redirects_http_to_https_unless_ssl_redirect_is_false() {
+    let i = rendered_ingress(&seed_metabase());
+    assert_eq!(annotation(&i, "ssl-redirect"), "443");
+    assert_eq!(
+        annotation(&i, "listen-ports"),
+        r#"[{"HTTP":80},{"HTTPS":443}]"#
+    );
+    let kept = rendered_ingress(&with_ingress(vec![("ssl_redirect", Value::bool(false))]));
+    assert_eq!(annotation(&kept, "ssl-redirect"), &Json::Null);
+    assert_eq!(
+        annotation(&kept, "listen-ports"),
+        r#"[{"HTTP":80},{"HTTPS":443}]"#,
+        "both listeners serve"
+    );
+    // Without a certificate there is no HTTPS listener to redirect to.
+    let http = rendered_ingress(&with_ingress(vec![("certificate_arn", Value::Null)]));
+    assert_eq!(annotation(&http, "ssl-redirect"), &Json::Null);
+    assert_eq!(annotation(&http, "listen-ports"), r#"[{"HTTP":80}]"#);
+}
+
+/// What the plan makes of a configuration: the schema's defaults, then the resource's.
+fn planned_from(config: &Value) -> Value {
+    let schema = schema::schema();
+    let p = crate::framework::plan::plan(&schema, &Value::Null, config, config);
+    let mut planned = p.planned;
+    BiService.plan_defaults(config, &mut planned);
+    planned
+}
+
+fn minimal(engine: &str, ingress: Vec<(&str, Value)>) -> Value {
+    let block = &schema::schema().block;
+    let ingress_block = block
+        .blocks
+        .iter()
+        .find(|b| b.type_name == "ingress")
+        .map(|b| b.block.clone())
+        .expect("ingress block");
+    let mut fields = ObjectBuilder::new(&ingress_block)
+        .set("host", Value::string("bi.example.com"))
+        .build();
+    for (k, x) in ingress {
+        set(&mut fields, k, x);
+    }
+    ObjectBuilder::new(block)
+        .set("name", Value::string("bi"))
+        .set("engine", Value::string(engine))
+        .set("ingress", fields)
+        .build()
+}
+
+#[test]
+fn the_health_check_defaults_to_each_engine_health_endpoint() {
+    for (engine, path) in [
+        ("metabase", "/api/health"),
+        ("superset", "/health"),
+        ("redash", "/ping"),
+        ("zeppelin", "/api/version"),
+    ] {
+        let planned = planned_from(&minimal(engine, vec![]));
+        let ingress = planned.get_attr("ingress").cloned().unwrap_or(Value::Null);
+        assert_eq!(
+            ingress.get_attr("health_check_path"),
+            Some(&Value::string(path)),
+            "{engine}"
+        );
+        // The probes and the load balancer ask the same endpoint.
+        let spec = Spec::from_value(&planned).expect("known");
+        let probe = render::objects(&spec, None, "{}");
+        let d = find(&probe, "Deployment");
+        assert_eq!(
+            d.pointer("/spec/template/spec/containers/0/readinessProbe/httpGet/path"),
+            Some(&json!(path)),
+            "{engine}"
+        );
+        assert_eq!(
+            annotation(find(&probe, "Ingress"), "healthcheck-path"),
+            path
+        );
+    }
+}
+
+#[test]
+fn a_health_check_path_left_out_again_goes_back_to_the_default() {
+    let config = minimal("superset", vec![]);
+    let mut prior_plan = minimal(
+        "superset",
+        vec![("health_check_path", Value::string("/custom"))],
+    );
+    BiService.plan_defaults(&prior_plan.clone(), &mut prior_plan);
+    let kept = prior_plan
+        .get_attr("ingress")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        kept.get_attr("health_check_path"),
+        Some(&Value::string("/custom"))
+    );
+    // Core proposes the prior value for an optional+computed attribute left out.
+    let mut planned = prior_plan;
+    BiService.plan_defaults(&config, &mut planned);
+    let ingress = planned.get_attr("ingress").cloned().unwrap_or(Value::Null);
+    assert_eq!(
+        ingress.get_attr("health_check_path"),
+        Some(&Value::string("/health"))
+    );
+}
+
+#[test]
+fn another_ingress_class_gets_tls_from_a_secret_and_no_alb_annotation() {
+    let v = with_ingress(vec![
+        ("class", Value::string("nginx")),
+        ("certificate_arn", Value::Null),
+        ("group_name", Value::Null),
+        ("tls_secret_name", Value::string("metabase-tls")),
+        (
+            "annotations",
+            Value::map([(
+                "cert-manager.io/cluster-issuer".to_string(),
+                Value::string("letsencrypt"),
+            )]),
+        ),
+    ]);
+    let (spec, objects) = desired(&v, None).expect("known");
+    let i = find(&objects, "Ingress");
+    assert_eq!(i["spec"]["ingressClassName"], "nginx");
+    assert_eq!(
+        i["spec"]["tls"],
+        json!([{"hosts": ["metabase.analytics.example.com"], "secretName": "metabase-tls"}])
+    );
+    let annotations = i["metadata"]["annotations"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        annotations.keys().collect::<Vec<_>>(),
+        ["cert-manager.io/cluster-issuer"],
+        "{i}"
+    );
+    assert_eq!(spec.url(), "https://metabase.analytics.example.com/");
+    // Without user annotations there are none at all; an ALB class gets no spec.tls.
+    let bare = rendered_ingress(&with_ingress(vec![
+        ("class", Value::string("traefik")),
+        ("certificate_arn", Value::Null),
+    ]));
+    assert_eq!(bare["metadata"]["annotations"], Json::Null, "{bare}");
+    assert_eq!(bare["spec"]["tls"], Json::Null);
+    assert_eq!(
+        rendered_ingress(&seed_metabase())["spec"]["tls"],
+        Json::Null
+    );
+    // An ALB class by name keeps its annotations.
+    let named = rendered_ingress(&with_ingress(vec![(
+        "class",
+        Value::string("alb-internal"),
+    )]));
+    assert_eq!(annotation(&named, "scheme"), "internal");
+}
+
+#[test]
+fn user_annotations_override_the_ones_the_resource_sets() {
+    let v = with_ingress(vec![
+        ("inbound_cidrs", strings(&["10.0.0.0/8"])),
+        (
+            "annotations",
+            Value::map([
+                (
+                    "alb.ingress.kubernetes.io/ssl-redirect".to_string(),
+                    Value::string("8443"),
+                ),
+                (
+                    "alb.ingress.kubernetes.io/inbound-cidrs".to_string(),
+                    Value::string("192.168.0.0/16"),
+                ),
+                (
+                    "alb.ingress.kubernetes.io/healthcheck-path".to_string(),
+                    Value::string("/override"),
+                ),
+            ]),
+        ),
+    ]);
+    let i = rendered_ingress(&v);
+    assert_eq!(annotation(&i, "ssl-redirect"), "8443");
+    assert_eq!(annotation(&i, "inbound-cidrs"), "192.168.0.0/16");
+    assert_eq!(annotation(&i, "healthcheck-path"), "/override");
+    assert_eq!(annotation(&i, "scheme"), "internal", "the others stay");
+}
+
+#[test]
+fn the_new_ingress_arguments_round_trip_through_the_configuration_annotation() {
+    let v = with_ingress(vec![
+        ("ssl_redirect", Value::bool(false)),
+        ("inbound_cidrs", strings(&["10.0.0.0/8", "2001:db8::/32"])),
+        ("health_check_path", Value::string("/api/ready")),
+        ("wafv2_acl_arn", Value::string(WAF_ACL)),
+    ]);
+    let text = config_annotation(&v).expect("annotation");
+    let json: Json = serde_json::from_str(&text).expect("json");
+    let restored =
+        crate::value::decode_json_value(&json, &schema::schema().value_type()).expect("decodes");
+    assert_eq!(restored.get_attr("ingress"), v.get_attr("ingress"));
+    let nginx = with_ingress(vec![
+        ("class", Value::string("nginx")),
+        ("certificate_arn", Value::Null),
+        ("tls_secret_name", Value::string("metabase-tls")),
+    ]);
+    let text = config_annotation(&nginx).expect("annotation");
+    let json: Json = serde_json::from_str(&text).expect("json");
+    let restored =
+        crate::value::decode_json_value(&json, &schema::schema().value_type()).expect("decodes");
+    assert_eq!(restored.get_attr("ingress"), nginx.get_attr("ingress"));
+}
+
+/// The paths of the diagnostics validation and the resource's checks give a configuration.
+fn refused(config: &Value) -> Vec<String> {
+    let schema = schema::schema();
+    let mut d = crate::framework::validate::validate_config(
+        &schema.block,
+        config,
+        crate::framework::ClientCapabilities::default(),
+    );
+    BiService.check_config(config, &mut d);
+    d.iter()
+        .filter(|x| x.severity == crate::framework::Severity::Error)
+        .map(|x| {
+            x.attribute
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn bad_ingress_arguments_are_refused_at_their_attribute() {
+    let cases: Vec<(Vec<(&str, Value)>, &str)> = vec![
+        (
+            vec![("inbound_cidrs", strings(&["10.0.0.0/8", "10.0.0.300/32"]))],
+            "ingress.inbound_cidrs",
+        ),
+        (
+            vec![(
+                "wafv2_acl_arn",
+                Value::string(
+                    "arn:aws:wafv2:us-east-1:123456789012:global/webacl/analytics/a1b2c3d4",
+                ),
+            )],
+            "ingress.wafv2_acl_arn",
+        ),
+        (
+            vec![("health_check_path", Value::string("/api/*"))],
+            "ingress.health_check_path",
+        ),
+        (
+            vec![
+                ("class", Value::string("nginx")),
+                ("wafv2_acl_arn", Value::string(WAF_ACL)),
+            ],
+            "ingress.wafv2_acl_arn",
+        ),
+        (
+            vec![
+                (
+                    "certificate_arn",
+                    Value::string("arn:aws:acm:eu-central-1:123456789012:certificate/x"),
+                ),
+                ("tls_secret_name", Value::string("bi-tls")),
+            ],
+            "ingress.tls_secret_name",
+        ),
+        (
+            vec![("tls_secret_name", Value::string("bi-tls"))],
+            "ingress.tls_secret_name",
+        ),
+        (
+            vec![("ssl_redirect", Value::bool(true))],
+            "ingress.ssl_redirect",
+        ),
+        (
+            vec![
+                ("class", Value::string("nginx")),
+                ("tls_secret_name", Value::string("Bad_Name")),
+            ],
+            "ingress.tls_secret_name",
+        ),
+    ];
+    for (ingress, path) in cases {
+        let config = minimal("metabase", ingress.clone());
+        assert_eq!(refused(&config), vec![path], "{ingress:?}");
+    }
+    let fine = minimal(
+        "metabase",
+        vec![
+            ("class", Value::string("nginx")),
+            ("tls_secret_name", Value::string("bi-tls")),
+        ],
+    );
+    assert!(refused(&fine).is_empty(), "{:?}", refused(&fine));
 }
