@@ -553,3 +553,169 @@ fn bad_input_fails_at_plan_with_the_attribute_and_creates_nothing() {
     assert!(out.text().contains("at most 50 taints"), "{}", out.text());
     assert!(sb.nodegroups().is_empty(), "nothing created");
 }
+
+/// A group with what users of `aws_eks_node_group` also set: node auto repair, the update
+/// strategy and SSH access; and a group on an EC2 Capacity Block through its launch template.
+fn parity_config(sb: &Sandbox, repair: &str, template: &str) -> String {
+    let role = sb.node_role_arn();
+    let subnets = list(&sb.subnet_ids());
+    let cluster = sb.cluster();
+    format!(
+        r#"{rp}
+provider "dataplatform" {{
+  region = "eu-central-1"
+}}
+
+resource "dataplatform_nodegroup" "gpu" {{
+  cluster_name   = "{cluster}"
+  name           = "gpu"
+  node_role_arn  = "{role}"
+  subnet_ids     = {subnets}
+  instance_types = ["g5.xlarge"]
+  scaling_config {{
+    min_size = 0
+    max_size = 4
+  }}
+  update_config {{
+    max_unavailable = 1
+    update_strategy = "MINIMAL"
+  }}
+  remote_access {{
+    ec2_ssh_key               = "ops"
+    source_security_group_ids = ["sg-0123456789abcdef0"]
+  }}
+{repair}}}
+
+resource "dataplatform_nodegroup" "reserved" {{
+  cluster_name   = "{cluster}"
+  name           = "reserved"
+  node_role_arn  = "{role}"
+  subnet_ids     = {subnets}
+  instance_types = ["p5.48xlarge"]
+  capacity_type  = "CAPACITY_BLOCK"
+  scaling_config {{
+    min_size = 0
+    max_size = 2
+  }}
+  launch_template {{
+    name    = "{template}"
+    version = "1"
+  }}
+}}
+"#,
+        rp = required_providers()
+    )
+}
+
+const REPAIR: &str = r#"  node_repair_config {
+    enabled                           = true
+    max_parallel_nodes_repaired_count = 1
+    node_repair_config_overrides {
+      node_monitoring_condition = "AcceleratedHardwareReady"
+      node_unhealthy_reason     = "NvidiaXID13Error"
+      min_repair_wait_time_mins = 10
+      repair_action             = "Reboot"
+    }
+  }
+"#;
+
+#[test]
+fn repair_update_strategy_remote_access_and_capacity_blocks_round_trip() {
+    for v in TERRAFORM_VERSIONS {
+        let sb = Sandbox::start();
+        let template = sb.control("POST", "/_sandbox/launch-template", &json!({}))["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let ws = sb.workspace(v);
+        ws.write("main.tf", &parity_config(&sb, REPAIR, &template));
+        ws.init().assert_success();
+        apply(&ws).assert_success();
+        let gpu = sb.describe_nodegroup("gpu");
+        let repair = gpu.node_repair_config().expect("repair configured");
+        assert_eq!(repair.enabled(), Some(true), "terraform {v}");
+        assert_eq!(repair.max_parallel_nodes_repaired_count(), Some(1));
+        let o = &repair.node_repair_config_overrides()[0];
+        assert_eq!(o.node_unhealthy_reason(), Some("NvidiaXID13Error"));
+        assert_eq!(o.repair_action().map(|a| a.as_str()), Some("Reboot"));
+        let update = gpu.update_config().expect("update config");
+        assert_eq!(
+            update.update_strategy().map(|s| s.as_str()),
+            Some("MINIMAL")
+        );
+        let access = gpu.remote_access().expect("remote access");
+        assert_eq!(access.ec2_ssh_key(), Some("ops"));
+        assert_eq!(access.source_security_groups(), ["sg-0123456789abcdef0"]);
+        let reserved = sb.describe_nodegroup("reserved");
+        assert_eq!(
+            reserved.capacity_type().map(|c| c.as_str()),
+            Some("CAPACITY_BLOCK")
+        );
+        assert_no_changes(&ws);
+
+        // Repair is changed in place; SSH access replaces the group.
+        let tuned = REPAIR.replace("Reboot", "Replace");
+        ws.write("main.tf", &parity_config(&sb, &tuned, &template));
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("0 to add, 1 to change, 0 to destroy"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        apply(&ws).assert_success();
+        let repair = sb.describe_nodegroup("gpu").node_repair_config().cloned();
+        let action = repair.as_ref().map(|r| {
+            r.node_repair_config_overrides()[0]
+                .repair_action()
+                .map(|a| a.as_str().to_string())
+        });
+        assert_eq!(action, Some(Some("Replace".to_string())), "terraform {v}");
+        let ssh = parity_config(&sb, &tuned, &template).replace("\"ops\"", "\"ops-2\"");
+        ws.write("main.tf", &ssh);
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("must be replaced") && p.text().contains("ec2_ssh_key"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        ws.write("main.tf", &parity_config(&sb, &tuned, &template));
+
+        // Removing the block turns repair off.
+        ws.write("main.tf", &parity_config(&sb, "", &template));
+        apply(&ws).assert_success();
+        let off = sb.describe_nodegroup("gpu").node_repair_config().cloned();
+        assert_eq!(off.and_then(|r| r.enabled()), Some(false), "terraform {v}");
+        assert_no_changes(&ws);
+
+        // Import reads it all back.
+        ws.write("main.tf", &parity_config(&sb, &tuned, &template));
+        apply(&ws).assert_success();
+        for (address, name) in [
+            ("dataplatform_nodegroup.gpu", "gpu"),
+            ("dataplatform_nodegroup.reserved", "reserved"),
+        ] {
+            let before = state_of(&ws, address);
+            ws.run(&["state", "rm", address]).assert_success();
+            let id = format!("{}:{name}", sb.cluster());
+            ws.run(&["import", "-no-color", "-input=false", address, &id])
+                .assert_success();
+            let after = state_of(&ws, address);
+            for key in [
+                "node_repair_config",
+                "update_config",
+                "remote_access",
+                "capacity_type",
+                "launch_template",
+            ] {
+                assert_eq!(
+                    after[key], before[key],
+                    "terraform {v}: imported {address} {key}"
+                );
+            }
+        }
+        assert_no_changes(&ws);
+        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
+        assert!(sb.nodegroups().is_empty());
+    }
+}

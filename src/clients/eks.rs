@@ -35,10 +35,76 @@ pub struct Scaling {
     pub desired: i32,
 }
 
+/// How many nodes an update may take down at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UpdateConfig {
-    MaxUnavailable(i32),
-    MaxUnavailablePercentage(i32),
+pub enum MaxUnavailable {
+    Count(i32),
+    Percentage(i32),
+}
+
+/// How EKS updates a group's nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdateConfig {
+    pub max_unavailable: MaxUnavailable,
+    /// `DEFAULT` or `MINIMAL`; EKS's default when `None`.
+    pub strategy: Option<String>,
+}
+
+impl UpdateConfig {
+    /// What EKS reports for a group created without an update configuration.
+    pub fn eks_default() -> UpdateConfig {
+        UpdateConfig {
+            max_unavailable: MaxUnavailable::Count(1),
+            strategy: None,
+        }
+    }
+}
+
+/// Node auto repair.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeRepair {
+    pub enabled: bool,
+    pub max_unhealthy_count: Option<i32>,
+    pub max_unhealthy_percentage: Option<i32>,
+    pub max_parallel_count: Option<i32>,
+    pub max_parallel_percentage: Option<i32>,
+    pub overrides: Vec<RepairOverride>,
+}
+
+/// A repair action for one monitoring condition and reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RepairOverride {
+    pub condition: String,
+    pub reason: String,
+    pub min_wait_mins: Option<i32>,
+    pub action: String,
+}
+
+/// SSH access to the nodes (groups without a launch template only).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoteAccess {
+    pub ec2_ssh_key: Option<String>,
+    pub source_security_groups: Vec<String>,
+}
+
+/// The AMI types EKS accepts, as the SDK knows them.
+pub fn ami_types() -> &'static [&'static str] {
+    t::AmiTypes::values()
+}
+
+/// The capacity types EKS accepts, as the SDK knows them.
+pub fn capacity_types() -> &'static [&'static str] {
+    t::CapacityTypes::values()
+}
+
+/// The node update strategies EKS accepts, as the SDK knows them.
+pub fn update_strategies() -> &'static [&'static str] {
+    t::NodegroupUpdateStrategies::values()
+}
+
+/// The node auto repair actions EKS accepts, as the SDK knows them.
+pub fn repair_actions() -> &'static [&'static str] {
+    t::RepairAction::values()
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -66,6 +132,8 @@ pub struct NodegroupSpec {
     pub taints: Vec<Taint>,
     pub update_config: Option<UpdateConfig>,
     pub launch_template: Option<LaunchTemplate>,
+    pub node_repair: Option<NodeRepair>,
+    pub remote_access: Option<RemoteAccess>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -77,7 +145,7 @@ impl NodegroupSpec {
         subnets.sort();
         let mut taints = self.taints.clone();
         taints.sort();
-        serde_json::json!({
+        let mut canonical = serde_json::json!({
             "v": 1,
             "cluster": self.cluster,
             "name": self.name,
@@ -95,17 +163,43 @@ impl NodegroupSpec {
                 .iter()
                 .map(|t| (&t.key, &t.value, &t.effect))
                 .collect::<Vec<_>>(),
-            "update_config": self.update_config.map(|u| match u {
-                UpdateConfig::MaxUnavailable(n) => ("count", n),
-                UpdateConfig::MaxUnavailablePercentage(n) => ("percentage", n),
+            "update_config": self.update_config.as_ref().map(|u| match u.max_unavailable {
+                MaxUnavailable::Count(n) => ("count", n),
+                MaxUnavailable::Percentage(n) => ("percentage", n),
             }),
             "launch_template": self
                 .launch_template
                 .as_ref()
                 .map(|l| (&l.id, &l.name, &l.version)),
             "tags": self.tags,
-        })
-        .to_string()
+        });
+        // Added only when asked for, so a request made before they existed keeps its text.
+        if let Some(strategy) = self
+            .update_config
+            .as_ref()
+            .and_then(|u| u.strategy.as_ref())
+        {
+            canonical["update_strategy"] = serde_json::json!(strategy);
+        }
+        if let Some(r) = &self.node_repair {
+            canonical["node_repair"] = serde_json::json!([
+                r.enabled,
+                r.max_unhealthy_count,
+                r.max_unhealthy_percentage,
+                r.max_parallel_count,
+                r.max_parallel_percentage,
+                r.overrides
+                    .iter()
+                    .map(|o| (&o.condition, &o.reason, o.min_wait_mins, &o.action))
+                    .collect::<Vec<_>>(),
+            ]);
+        }
+        if let Some(r) = &self.remote_access {
+            let mut groups = r.source_security_groups.clone();
+            groups.sort();
+            canonical["remote_access"] = serde_json::json!([r.ec2_ssh_key, groups]);
+        }
+        canonical.to_string()
     }
 
     /// The CreateNodegroup client request token: derived from the whole request, so a create
@@ -166,6 +260,8 @@ pub struct Nodegroup {
     pub disk_size: Option<i32>,
     pub update_config: Option<UpdateConfig>,
     pub launch_template: Option<LaunchTemplate>,
+    pub node_repair: Option<NodeRepair>,
+    pub remote_access: Option<RemoteAccess>,
     pub tags: BTreeMap<String, String>,
     pub autoscaling_groups: Vec<String>,
     pub health_issues: Vec<Issue>,
@@ -180,6 +276,7 @@ pub struct ConfigChange {
     pub taints_to_remove: Vec<Taint>,
     pub scaling: Option<Scaling>,
     pub update_config: Option<UpdateConfig>,
+    pub node_repair: Option<NodeRepair>,
 }
 
 impl ConfigChange {
@@ -402,14 +499,80 @@ fn to_sdk_scaling(s: Scaling) -> t::NodegroupScalingConfig {
         .build()
 }
 
-fn to_sdk_update_config(u: UpdateConfig) -> t::NodegroupUpdateConfig {
-    match u {
-        UpdateConfig::MaxUnavailable(n) => t::NodegroupUpdateConfig::builder()
-            .max_unavailable(n)
-            .build(),
-        UpdateConfig::MaxUnavailablePercentage(n) => t::NodegroupUpdateConfig::builder()
-            .max_unavailable_percentage(n)
-            .build(),
+fn to_sdk_update_config(u: &UpdateConfig) -> t::NodegroupUpdateConfig {
+    let b = t::NodegroupUpdateConfig::builder().set_update_strategy(
+        u.strategy
+            .as_deref()
+            .map(t::NodegroupUpdateStrategies::from),
+    );
+    match u.max_unavailable {
+        MaxUnavailable::Count(n) => b.max_unavailable(n),
+        MaxUnavailable::Percentage(n) => b.max_unavailable_percentage(n),
+    }
+    .build()
+}
+
+fn to_sdk_node_repair(r: &NodeRepair) -> t::NodeRepairConfig {
+    t::NodeRepairConfig::builder()
+        .enabled(r.enabled)
+        .set_max_unhealthy_node_threshold_count(r.max_unhealthy_count)
+        .set_max_unhealthy_node_threshold_percentage(r.max_unhealthy_percentage)
+        .set_max_parallel_nodes_repaired_count(r.max_parallel_count)
+        .set_max_parallel_nodes_repaired_percentage(r.max_parallel_percentage)
+        .set_node_repair_config_overrides(if r.overrides.is_empty() {
+            None
+        } else {
+            Some(
+                r.overrides
+                    .iter()
+                    .map(|o| {
+                        t::NodeRepairConfigOverrides::builder()
+                            .node_monitoring_condition(&o.condition)
+                            .node_unhealthy_reason(&o.reason)
+                            .set_min_repair_wait_time_mins(o.min_wait_mins)
+                            .repair_action(t::RepairAction::from(o.action.as_str()))
+                            .build()
+                    })
+                    .collect(),
+            )
+        })
+        .build()
+}
+
+fn to_sdk_remote_access(r: &RemoteAccess) -> t::RemoteAccessConfig {
+    t::RemoteAccessConfig::builder()
+        .set_ec2_ssh_key(r.ec2_ssh_key.clone())
+        .set_source_security_groups(if r.source_security_groups.is_empty() {
+            None
+        } else {
+            Some(r.source_security_groups.clone())
+        })
+        .build()
+}
+
+fn from_sdk_node_repair(r: &t::NodeRepairConfig) -> NodeRepair {
+    NodeRepair {
+        enabled: r.enabled().unwrap_or(false),
+        max_unhealthy_count: r.max_unhealthy_node_threshold_count(),
+        max_unhealthy_percentage: r.max_unhealthy_node_threshold_percentage(),
+        max_parallel_count: r.max_parallel_nodes_repaired_count(),
+        max_parallel_percentage: r.max_parallel_nodes_repaired_percentage(),
+        overrides: r
+            .node_repair_config_overrides()
+            .iter()
+            .map(|o| RepairOverride {
+                condition: o
+                    .node_monitoring_condition()
+                    .unwrap_or_default()
+                    .to_string(),
+                reason: o.node_unhealthy_reason().unwrap_or_default().to_string(),
+                min_wait_mins: o.min_repair_wait_time_mins(),
+                action: o
+                    .repair_action()
+                    .map(|a| a.as_str().to_string())
+                    .unwrap_or_default(),
+            })
+            .collect(),
     }
 }
 
@@ -468,9 +631,19 @@ fn from_sdk(cluster: &str, ng: &t::Nodegroup) -> Nodegroup {
         }),
         disk_size: ng.disk_size(),
         update_config: ng.update_config().and_then(|u| {
-            u.max_unavailable_percentage()
-                .map(UpdateConfig::MaxUnavailablePercentage)
-                .or(u.max_unavailable().map(UpdateConfig::MaxUnavailable))
+            let max = u
+                .max_unavailable_percentage()
+                .map(MaxUnavailable::Percentage)
+                .or(u.max_unavailable().map(MaxUnavailable::Count))?;
+            Some(UpdateConfig {
+                max_unavailable: max,
+                strategy: u.update_strategy().map(|s| s.as_str().to_string()),
+            })
+        }),
+        node_repair: ng.node_repair_config().map(from_sdk_node_repair),
+        remote_access: ng.remote_access().map(|r| RemoteAccess {
+            ec2_ssh_key: r.ec2_ssh_key().map(str::to_string),
+            source_security_groups: r.source_security_groups().to_vec(),
         }),
         launch_template: ng.launch_template().map(|l| LaunchTemplate {
             id: l.id().map(str::to_string),
@@ -695,7 +868,9 @@ impl Eks {
             .set_capacity_type(spec.capacity_type.as_deref().map(t::CapacityTypes::from))
             .set_ami_type(spec.ami_type.as_deref().map(t::AmiTypes::from))
             .set_scaling_config(spec.scaling.map(to_sdk_scaling))
-            .set_update_config(spec.update_config.map(to_sdk_update_config))
+            .set_update_config(spec.update_config.as_ref().map(to_sdk_update_config))
+            .set_node_repair_config(spec.node_repair.as_ref().map(to_sdk_node_repair))
+            .set_remote_access(spec.remote_access.as_ref().map(to_sdk_remote_access))
             .set_launch_template(spec.launch_template.as_ref().map(to_sdk_launch_template));
         if !spec.instance_types.is_empty() {
             req = req.set_instance_types(Some(spec.instance_types.clone()));
@@ -792,7 +967,10 @@ impl Eks {
         if let Some(s) = change.scaling {
             req = req.scaling_config(to_sdk_scaling(s));
         }
-        if let Some(u) = change.update_config {
+        if let Some(r) = &change.node_repair {
+            req = req.node_repair_config(to_sdk_node_repair(r));
+        }
+        if let Some(u) = &change.update_config {
             req = req.update_config(to_sdk_update_config(u));
         }
         let out = self

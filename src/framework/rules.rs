@@ -107,7 +107,8 @@ impl Rule {
         )
     }
 
-    /// Reports at `name` instead.
+    /// Reports at `name` instead: an attribute of the block, or of a single nested block
+    /// (`block.attribute`), since Terraform points at attributes only.
     pub fn at(mut self, name: &str) -> Self {
         self.at = name.to_string();
         self
@@ -160,7 +161,9 @@ impl Rule {
         };
         if broken {
             diags.attribute_error(
-                path.clone().attr(&self.at),
+                self.at
+                    .split('.')
+                    .fold(path.clone(), |p, step| p.attr(step)),
                 self.summary.clone(),
                 self.detail.clone(),
             );

@@ -420,7 +420,12 @@ fn check_block(block: &Block, prefix: &str, problems: &mut Vec<String>) {
         check_block(&b.block, &format!("{name}."), problems);
     }
     for r in &block.rules {
-        for n in r.names.iter().chain(std::iter::once(&r.at)) {
+        let at_block =
+            r.at.split('.')
+                .next()
+                .map(str::to_string)
+                .unwrap_or_default();
+        for n in r.names.iter().chain(std::iter::once(&at_block)) {
             if !seen.contains(n) {
                 problems.push(format!(
                     "{prefix}{n}: named by a rule ({}) but not declared",

@@ -392,6 +392,8 @@ def _resp_create_nodegroup(self):
     if getattr(ng, "_update_config_set", False) is False:
         ng.update_config = p("updateConfig") or {"maxUnavailable": 1}
         ng._update_config_set = True
+        # moto's CreateNodegroup takes no repair configuration (its UpdateNodegroupConfig does).
+        ng.node_repair_config = p("nodeRepairConfig")
     return json.dumps({"nodegroup": _ng_json(ng)})
 
 
@@ -409,6 +411,8 @@ def _ng_json(ng):
         out["updateConfig"] = ng.update_config
     if ng.remote_access:
         out["remoteAccess"] = ng.remote_access
+    if getattr(ng, "node_repair_config", None):
+        out["nodeRepairConfig"] = ng.node_repair_config
     if ng.launch_template:
         out["launchTemplate"] = ng.launch_template
     if ng.launch_template:
@@ -608,6 +612,11 @@ def control(request, eks_backend_for):
             ng = eks_backend_for().clusters[body["cluster"]].nodegroups[body["nodegroup"]]
             ng.scaling_config = {**ng.scaling_config, "desiredSize": int(body["desired"])}
             _size_asg(ng)
+        elif path == "launch-template":
+            # The launch template node groups can name (EKS checks that it exists).
+            b = eks_backend_for()
+            t = _launch_template(b.account_id, b.region_name)
+            return Response(json.dumps({"id": t.id, "name": t.name}), content_type="application/json")
         elif path == "fail-next-update":
             Settings.fail_next_update[(body["cluster"], body["nodegroup"])] = body
         elif path == "fail-next-create":

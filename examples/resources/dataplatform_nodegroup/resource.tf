@@ -59,6 +59,12 @@ resource "dataplatform_nodegroup" "spark_executor" {
     max_unavailable_percentage = 25
   }
 
+  # EKS replaces nodes that turn unhealthy, two at a time.
+  node_repair_config {
+    enabled                           = true
+    max_parallel_nodes_repaired_count = 2
+  }
+
   tags = {
     cost-center = "data-platform"
   }

@@ -19,7 +19,8 @@ use async_trait::async_trait;
 use crate::clients::autoscaling::Autoscaling;
 use crate::clients::bounds::Bounds;
 use crate::clients::eks::{
-    ConfigChange, Eks, EksError, Nodegroup as LiveNodegroup, Scaling, VersionChange,
+    ConfigChange, Eks, EksError, NodeRepair, Nodegroup as LiveNodegroup, Scaling, UpdateConfig,
+    VersionChange,
 };
 use crate::conns::ProviderData;
 use crate::framework::{
@@ -142,6 +143,8 @@ crate::model! {
         purpose: Field<String>,
         scaling_config: Field<ScalingPlan>,
         taint: Field<Vec<Value>>,
+        capacity_type: Field<String>,
+        launch_template: Field<Value>,
     }
 }
 
@@ -191,6 +194,17 @@ impl Resource<ProviderData> for Nodegroup {
         };
         if let Field::Known(s) = &c.scaling_config {
             check_scaling(s, diags);
+        }
+        if c.capacity_type.known().map(String::as_str) == Some("CAPACITY_BLOCK")
+            && c.launch_template.is_null()
+        {
+            diags.attribute_error(
+                AttributePath::root().attr("capacity_type"),
+                "Capacity Block without a launch template",
+                "EKS creates a node group on an EC2 Capacity Block only from a launch template that targets \
+                 the reservation (instance market type capacity-block and the capacity reservation ID): add a \
+                 launch_template block.",
+            );
         }
         // The purpose taint counts against EKS's limit of 50.
         let user_taints = c.taint.known().map_or(0, Vec::len);
@@ -453,6 +467,12 @@ impl Resource<ProviderData> for Nodegroup {
         if let Field::Known(scaling) = &mut generated.scaling_config {
             scaling.desired_size = Field::Null;
         }
+        // The configuration names the template once, by name (EKS reports both).
+        if let Field::Known(template) = &mut generated.launch_template {
+            if template.name.is_set() {
+                template.id = Field::Null;
+            }
+        }
         generated.merge_into(&mut c);
         c
     }
@@ -651,8 +671,28 @@ fn config_change(live: &LiveNodegroup, prior: &GroupModel, planned: &GroupModel)
         }
     }
     let want_update = planned.update_config();
-    if want_update.is_some() && want_update != live.update_config {
-        change.update_config = want_update;
+    if let Some(want) = want_update {
+        // A strategy left to EKS is whatever EKS reports.
+        let live_strategy = live.update_config.as_ref().and_then(|u| u.strategy.clone());
+        let want = UpdateConfig {
+            strategy: want.strategy.or(live_strategy),
+            ..want
+        };
+        if Some(&want) != live.update_config.as_ref() {
+            change.update_config = Some(want);
+        }
+    }
+    // Removing the block turns repair off.
+    let want_repair = match (planned.node_repair(), prior.node_repair()) {
+        (Some(want), _) => Some(want),
+        (None, Some(_)) => Some(NodeRepair::default()),
+        (None, None) => None,
+    };
+    if let Some(want) = want_repair {
+        let live_repair = live.node_repair.clone().unwrap_or_default();
+        if want != live_repair {
+            change.node_repair = Some(want);
+        }
     }
     change
 }
@@ -797,6 +837,30 @@ mod tests {
     }
 
     #[test]
+    fn removing_node_repair_turns_it_off() {
+        let repair = Value::object(vec![
+            ("enabled", Value::bool(true)),
+            ("max_unhealthy_node_threshold_count", Value::Null),
+            ("max_unhealthy_node_threshold_percentage", Value::Null),
+            ("max_parallel_nodes_repaired_count", Value::number(2i64)),
+            ("max_parallel_nodes_repaired_percentage", Value::Null),
+            ("node_repair_config_overrides", Value::list(vec![])),
+        ]);
+        let mut prior = planned(1, 7, 1, &[]);
+        attr::set(&mut prior, "node_repair_config", repair);
+        let mut on = live(1, 7, 1);
+        on.node_repair = Some(NodeRepair {
+            enabled: true,
+            max_parallel_count: Some(2),
+            ..NodeRepair::default()
+        });
+        let kept = change_of(&on, &prior, &prior);
+        assert_eq!(kept.node_repair, None, "unchanged: nothing sent");
+        let off = change_of(&on, &prior, &planned(1, 7, 1, &[]));
+        assert_eq!(off.node_repair, Some(NodeRepair::default()));
+    }
+
+    #[test]
     fn version_changes_only_when_asked() {
         let prior = ObjectBuilder::new(&schema::schema().block)
             .set("version", "1.28")
@@ -817,7 +881,7 @@ mod tests {
         let ng = LiveNodegroup {
             cluster: "analytics".into(),
             name: "infra".into(),
-            update_config: Some(crate::clients::eks::UpdateConfig::MaxUnavailable(1)),
+            update_config: Some(UpdateConfig::eks_default()),
             ..LiveNodegroup::default()
         };
         let prior = ObjectBuilder::new(&schema::schema().block)
@@ -829,9 +893,10 @@ mod tests {
         let imported = model::state(&ng, &Value::Null, &BTreeMap::new(), &BTreeMap::new());
         assert_eq!(imported.get_attr("update_config"), Some(&Value::Null));
         let custom = LiveNodegroup {
-            update_config: Some(crate::clients::eks::UpdateConfig::MaxUnavailablePercentage(
-                25,
-            )),
+            update_config: Some(UpdateConfig {
+                max_unavailable: crate::clients::eks::MaxUnavailable::Percentage(25),
+                strategy: None,
+            }),
             ..ng
         };
         let imported = model::state(&custom, &Value::Null, &BTreeMap::new(), &BTreeMap::new());

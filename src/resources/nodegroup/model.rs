@@ -2,12 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use crate::clients::eks::{LaunchTemplate, Nodegroup, NodegroupSpec, Scaling, Taint, UpdateConfig};
-use crate::framework::{Field, FromValue, IfKnown, SetOf, ToValue};
+use crate::clients::eks::{
+    LaunchTemplate, MaxUnavailable, NodeRepair, Nodegroup, NodegroupSpec, RemoteAccess,
+    RepairOverride, Scaling, Taint, UpdateConfig,
+};
+use crate::framework::{Field, FromValue, IfKnown, Partial, SetOf, ToValue};
 use crate::resources::common::{PlacementModel, TaintModel as KubeTaintModel, TolerationModel};
 use crate::value::{AttributePath, Value};
 
-use super::plan::ScalingPlan;
+use super::plan::{ScalingPlan, TemplateRefs};
 use super::purpose;
 
 impl From<&TaintModel> for Taint {
@@ -91,6 +94,115 @@ crate::model! {
         pub launch_template: IfKnown<LaunchTemplateModel>,
         pub tags_all: IfKnown<BTreeMap<String, String>>,
         pub force_update_version: IfKnown<bool>,
+        pub node_repair_config: IfKnown<NodeRepairModel>,
+        pub remote_access: IfKnown<RemoteAccessModel>,
+    }
+}
+
+crate::model! {
+    /// A `node_repair_config` block.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct NodeRepairModel {
+        pub enabled: bool,
+        pub max_unhealthy_node_threshold_count: Option<i64>,
+        pub max_unhealthy_node_threshold_percentage: Option<i64>,
+        pub max_parallel_nodes_repaired_count: Option<i64>,
+        pub max_parallel_nodes_repaired_percentage: Option<i64>,
+        pub node_repair_config_overrides: Vec<RepairOverrideModel>,
+    }
+}
+
+crate::model! {
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct RepairOverrideModel {
+        pub node_monitoring_condition: String,
+        pub node_unhealthy_reason: String,
+        pub min_repair_wait_time_mins: i64,
+        pub repair_action: String,
+    }
+}
+
+crate::model! {
+    /// A `remote_access` block.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct RemoteAccessModel {
+        pub ec2_ssh_key: Option<String>,
+        pub source_security_group_ids: Option<SetOf<String>>,
+    }
+}
+
+/// Narrows a count from the schema's validated range to EKS's integer.
+fn int(n: i64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+impl From<&NodeRepairModel> for NodeRepair {
+    fn from(m: &NodeRepairModel) -> NodeRepair {
+        NodeRepair {
+            enabled: m.enabled,
+            max_unhealthy_count: m.max_unhealthy_node_threshold_count.map(int),
+            max_unhealthy_percentage: m.max_unhealthy_node_threshold_percentage.map(int),
+            max_parallel_count: m.max_parallel_nodes_repaired_count.map(int),
+            max_parallel_percentage: m.max_parallel_nodes_repaired_percentage.map(int),
+            overrides: m
+                .node_repair_config_overrides
+                .iter()
+                .map(|o| RepairOverride {
+                    condition: o.node_monitoring_condition.clone(),
+                    reason: o.node_unhealthy_reason.clone(),
+                    min_wait_mins: Some(int(o.min_repair_wait_time_mins)),
+                    action: o.repair_action.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<&NodeRepair> for NodeRepairModel {
+    fn from(r: &NodeRepair) -> NodeRepairModel {
+        NodeRepairModel {
+            enabled: r.enabled,
+            max_unhealthy_node_threshold_count: r.max_unhealthy_count.map(i64::from),
+            max_unhealthy_node_threshold_percentage: r.max_unhealthy_percentage.map(i64::from),
+            max_parallel_nodes_repaired_count: r.max_parallel_count.map(i64::from),
+            max_parallel_nodes_repaired_percentage: r.max_parallel_percentage.map(i64::from),
+            node_repair_config_overrides: r
+                .overrides
+                .iter()
+                .map(|o| RepairOverrideModel {
+                    node_monitoring_condition: o.condition.clone(),
+                    node_unhealthy_reason: o.reason.clone(),
+                    min_repair_wait_time_mins: i64::from(o.min_wait_mins.unwrap_or(0)),
+                    repair_action: o.action.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<&RemoteAccessModel> for RemoteAccess {
+    fn from(m: &RemoteAccessModel) -> RemoteAccess {
+        RemoteAccess {
+            ec2_ssh_key: m.ec2_ssh_key.clone(),
+            source_security_groups: m
+                .source_security_group_ids
+                .as_ref()
+                .map(|s| s.0.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl From<&RemoteAccess> for RemoteAccessModel {
+    fn from(r: &RemoteAccess) -> RemoteAccessModel {
+        RemoteAccessModel {
+            ec2_ssh_key: r.ec2_ssh_key.clone(),
+            source_security_group_ids: if r.source_security_groups.is_empty() {
+                None
+            } else {
+                Some(SetOf(r.source_security_groups.clone()))
+            },
+        }
     }
 }
 
@@ -110,6 +222,7 @@ crate::model! {
         pub capacity_type: Field<String>,
         pub release_version: Field<String>,
         pub scaling_config: Field<ScalingPlan>,
+        pub launch_template: Field<Partial<TemplateRefs>>,
     }
 }
 
@@ -161,6 +274,7 @@ crate::model! {
     pub struct UpdateConfigModel {
         pub max_unavailable: IfKnown<i64>,
         pub max_unavailable_percentage: IfKnown<i64>,
+        pub update_strategy: IfKnown<String>,
     }
 }
 
@@ -189,21 +303,36 @@ impl GroupModel {
 
     pub fn update_config(&self) -> Option<UpdateConfig> {
         let u = self.update_config.0.as_ref()?;
-        u.max_unavailable
+        let max = u
+            .max_unavailable
             .0
-            .map(|n| UpdateConfig::MaxUnavailable(n as i32))
+            .map(|n| MaxUnavailable::Count(int(n)))
             .or_else(|| {
                 u.max_unavailable_percentage
                     .0
-                    .map(|n| UpdateConfig::MaxUnavailablePercentage(n as i32))
-            })
+                    .map(|n| MaxUnavailable::Percentage(int(n)))
+            })?;
+        Some(UpdateConfig {
+            max_unavailable: max,
+            strategy: u.update_strategy.0.clone(),
+        })
     }
 
+    pub fn node_repair(&self) -> Option<NodeRepair> {
+        self.node_repair_config.0.as_ref().map(NodeRepair::from)
+    }
+
+    pub fn remote_access(&self) -> Option<RemoteAccess> {
+        self.remote_access.0.as_ref().map(RemoteAccess::from)
+    }
+
+    /// The template by one reference, as EKS takes it: the id when known (both name the same
+    /// template), else the name.
     pub fn launch_template(&self) -> Option<LaunchTemplate> {
         let l = self.launch_template.0.as_ref()?;
         Some(LaunchTemplate {
             id: l.id.0.clone(),
-            name: l.name.0.clone(),
+            name: l.name.0.clone().filter(|_| l.id.0.is_none()),
             version: l.version.0.clone(),
         })
     }
@@ -223,6 +352,8 @@ impl GroupModel {
             name: name.to_string(),
             scaling: self.scaling(),
             update_config: self.update_config(),
+            node_repair: self.node_repair(),
+            remote_access: self.remote_access(),
             launch_template: self.launch_template(),
             taints: self.taints(),
             cluster: self.cluster_name.0.unwrap_or_default(),
@@ -262,15 +393,7 @@ crate::model! {
         timeouts: Value,
         scaling_config: IfKnown<ScalingModel>,
         update_config: Value,
-        launch_template: IfKnown<LaunchTemplateRefs>,
-    }
-}
-
-crate::model! {
-    /// Which of its references the configuration gives a launch template by.
-    struct LaunchTemplateRefs {
-        id: Value,
-        name: Value,
+        node_repair_config: Value,
     }
 }
 
@@ -306,6 +429,8 @@ crate::model! {
         taint: Value,
         update_config: Option<UpdateConfigModel>,
         launch_template: Option<LaunchTemplateModel>,
+        node_repair_config: Option<NodeRepairModel>,
+        remote_access: Option<RemoteAccessModel>,
         timeouts: Value,
     }
 }
@@ -323,7 +448,7 @@ impl Intent {
             timeouts: Value::Null,
             scaling_config: IfKnown(None),
             update_config: Value::Null,
-            launch_template: IfKnown(None),
+            node_repair_config: Value::Null,
         }
     }
 }
@@ -345,33 +470,24 @@ fn scaling_block(live: Option<Scaling>, prior: &Intent) -> Option<ScalingModel> 
 }
 
 fn update_config_block(u: Option<UpdateConfig>) -> Option<UpdateConfigModel> {
-    let (count, percentage) = match u? {
-        UpdateConfig::MaxUnavailable(n) => (Some(i64::from(n)), None),
-        UpdateConfig::MaxUnavailablePercentage(n) => (None, Some(i64::from(n))),
+    let u = u?;
+    let (count, percentage) = match u.max_unavailable {
+        MaxUnavailable::Count(n) => (Some(i64::from(n)), None),
+        MaxUnavailable::Percentage(n) => (None, Some(i64::from(n))),
     };
     Some(UpdateConfigModel {
         max_unavailable: IfKnown(count),
         max_unavailable_percentage: IfKnown(percentage),
+        update_strategy: IfKnown(u.strategy),
     })
 }
 
-fn launch_template_block(
-    l: &Option<LaunchTemplate>,
-    prior: &Intent,
-) -> Option<LaunchTemplateModel> {
+/// Both references EKS reports: the one the configuration leaves out is computed.
+fn launch_template_block(l: &Option<LaunchTemplate>) -> Option<LaunchTemplateModel> {
     let l = l.as_ref()?;
-    // EKS reports both id and name; keep the one the configuration uses.
-    let p = prior.launch_template.0.as_ref();
-    let uses_name = p.is_some_and(|p| !p.name.is_null());
-    let uses_id = p.is_some_and(|p| !p.id.is_null());
-    let (id, name) = match (uses_id, uses_name) {
-        (false, true) => (None, l.name.clone()),
-        (true, false) => (l.id.clone(), None),
-        _ => (l.id.clone(), l.name.clone()),
-    };
     Some(LaunchTemplateModel {
-        id: IfKnown(id),
-        name: IfKnown(name),
+        id: IfKnown(l.id.clone()),
+        name: IfKnown(l.name.clone()),
         version: IfKnown(l.version.clone()),
     })
 }
@@ -424,8 +540,19 @@ pub fn state(
     };
     // EKS reports its default (max_unavailable 1) when none was configured: only a
     // configured block, or an imported non-default one, is tracked.
+    let eks_default = |u: &UpdateConfig| {
+        u.max_unavailable == MaxUnavailable::Count(1)
+            && u.strategy.as_deref().is_none_or(|s| s == "DEFAULT")
+    };
     let tracks_update_config = !prior.update_config.is_null()
-        || (importing && ng.update_config != Some(UpdateConfig::MaxUnavailable(1)));
+        || (importing && !ng.update_config.as_ref().is_none_or(eks_default));
+    // Likewise repair: EKS may report it off when it was never configured.
+    let tracks_node_repair = !prior.node_repair_config.is_null()
+        || (importing
+            && ng
+                .node_repair
+                .as_ref()
+                .is_some_and(|r| *r != NodeRepair::default()));
     NodegroupState {
         id: format!("{}:{}", ng.cluster, ng.name),
         cluster_name: ng.cluster.clone(),
@@ -455,11 +582,17 @@ pub fn state(
         scaling_config: scaling_block(ng.scaling, &prior),
         taint: taint_v,
         update_config: if tracks_update_config {
-            update_config_block(ng.update_config)
+            update_config_block(ng.update_config.clone())
         } else {
             None
         },
-        launch_template: launch_template_block(&ng.launch_template, &prior),
+        launch_template: launch_template_block(&ng.launch_template),
+        node_repair_config: ng
+            .node_repair
+            .as_ref()
+            .filter(|_| tracks_node_repair)
+            .map(NodeRepairModel::from),
+        remote_access: ng.remote_access.as_ref().map(RemoteAccessModel::from),
         timeouts: prior.timeouts.clone(),
     }
     .to_value()

@@ -7,9 +7,9 @@
 //! blocks as lists, zero for unset numbers, and its own `id` (`cluster:name`, the same form as
 //! ours). `scaling_config.desired_size` is required there, and most configurations ignore its
 //! changes because the cluster autoscaler owns it; here it is optional and left to the
-//! autoscaler unless set, so it moves as `current_desired_size`. What this resource does not
-//! manage (`remote_access`, an enabled `node_repair_config`) is refused, naming the attribute:
-//! dropping it from state would hide it from every later plan.
+//! autoscaler unless set, so it moves as `current_desired_size`. `node_repair_config` moves
+//! when repair is on or tuned (the AWS provider records `enabled = false` for groups that never
+//! had it, which is no configuration here), `remote_access` when it gives a key or groups.
 
 use serde_json::Value as Json;
 
@@ -89,6 +89,50 @@ fn single<'a>(state: &'a Json, name: &str) -> Option<&'a Json> {
         .filter(|b| b.is_object())
 }
 
+/// A `node_repair_config` block of the AWS provider's state; null when repair is off and not
+/// tuned (what the AWS provider records for a group that never had it).
+fn node_repair(c: &Json) -> Value {
+    let enabled = c.get("enabled").and_then(Json::as_bool).unwrap_or(false);
+    let numbers = [
+        "max_unhealthy_node_threshold_count",
+        "max_unhealthy_node_threshold_percentage",
+        "max_parallel_nodes_repaired_count",
+        "max_parallel_nodes_repaired_percentage",
+    ];
+    let overrides: Vec<Value> = c
+        .get("node_repair_config_overrides")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            Value::object([
+                (
+                    "node_monitoring_condition",
+                    string(o, "node_monitoring_condition"),
+                ),
+                ("node_unhealthy_reason", string(o, "node_unhealthy_reason")),
+                (
+                    "min_repair_wait_time_mins",
+                    Value::number(
+                        o.get("min_repair_wait_time_mins")
+                            .and_then(Json::as_i64)
+                            .unwrap_or(0),
+                    ),
+                ),
+                ("repair_action", string(o, "repair_action")),
+            ])
+        })
+        .collect();
+    let tuned = numbers.iter().any(|n| !positive(c.get(*n)).is_null()) || !overrides.is_empty();
+    if !enabled && !tuned {
+        return Value::Null;
+    }
+    let mut fields = vec![("enabled", Value::bool(enabled))];
+    fields.extend(numbers.iter().map(|n| (*n, positive(c.get(*n)))));
+    fields.push(("node_repair_config_overrides", Value::list(overrides)));
+    Value::object(fields)
+}
+
 /// The state of an `aws_eks_node_group`, as this resource's state.
 ///
 /// # Errors
@@ -129,38 +173,21 @@ pub fn from_aws(source: &MoveSource<'_>) -> Result<Value, Diagnostics> {
             format!("The {SOURCE_TYPE} state has no {missing}: there is nothing to take over."),
         ));
     };
-    if let Some(access) = single(s, "remote_access") {
-        let set = text(access, "ec2_ssh_key").is_some()
-            || access
-                .get("source_security_group_ids")
-                .and_then(Json::as_array)
-                .is_some_and(|l| !l.is_empty());
-        if set {
-            return Err(refused(
-                "remote_access cannot be moved",
-                format!(
-                    "{SOURCE_TYPE} {cluster}:{name} has remote_access (SSH to the nodes), which \
-                     dataplatform_nodegroup does not manage. Keep the group in the AWS provider, or replace it \
-                     with a group without SSH access before moving."
+    let remote_access = single(s, "remote_access")
+        // EKS opens SSH only with a key pair.
+        .filter(|a| text(a, "ec2_ssh_key").is_some())
+        .map_or(Value::Null, |a| {
+            Value::object([
+                ("ec2_ssh_key", string(a, "ec2_ssh_key")),
+                (
+                    "source_security_group_ids",
+                    strings(a, "source_security_group_ids")
+                        .filter(|l| !l.is_empty())
+                        .map_or(Value::Null, Value::set),
                 ),
-            ));
-        }
-    }
-    if single(s, "node_repair_config")
-        .and_then(|c| c.get("enabled"))
-        .and_then(Json::as_bool)
-        == Some(true)
-    {
-        return Err(refused(
-            "node_repair_config cannot be moved",
-            format!(
-                "{SOURCE_TYPE} {cluster}:{name} has node_repair_config.enabled = true, which \
-                 dataplatform_nodegroup does not manage yet. Keep the group in the AWS provider until it does, \
-                 or turn node repair off first."
-            ),
-        ));
-    }
-
+            ])
+        });
+    let node_repair_config = single(s, "node_repair_config").map_or(Value::Null, node_repair);
     let scaling = single(s, "scaling_config");
     let scaling_config = scaling.map_or(Value::Null, |c| {
         Value::object([
@@ -191,6 +218,7 @@ pub fn from_aws(source: &MoveSource<'_>) -> Result<Value, Diagnostics> {
                 "max_unavailable_percentage",
                 positive(u.get("max_unavailable_percentage")),
             ),
+            ("update_strategy", string(u, "update_strategy")),
         ])
     });
     let launch_template = single(s, "launch_template").map_or(Value::Null, |t| {
@@ -283,6 +311,8 @@ pub fn from_aws(source: &MoveSource<'_>) -> Result<Value, Diagnostics> {
         ("scaling_config", scaling_config),
         ("update_config", update_config),
         ("launch_template", launch_template),
+        ("node_repair_config", node_repair_config),
+        ("remote_access", remote_access),
         ("taint", taint),
     ]))
 }
@@ -403,7 +433,58 @@ mod tests {
     }
 
     #[test]
-    fn other_types_versions_and_unmanaged_settings_are_refused_by_name() {
+    fn remote_access_node_repair_and_the_update_strategy_move() {
+        let plain = from_aws(&source(&aws_state(), SOURCE_TYPE, 0)).expect("mapped");
+        assert_eq!(attr(&plain, &["remote_access"]), &Value::Null);
+        assert_eq!(
+            attr(&plain, &["node_repair_config"]),
+            &Value::Null,
+            "repair off and untuned is no configuration"
+        );
+        let mut state = aws_state();
+        state["remote_access"] =
+            json!([{"ec2_ssh_key": "ops", "source_security_group_ids": ["sg-0123456789abcdef0"]}]);
+        state["node_repair_config"] = json!([{
+            "enabled": true,
+            "max_parallel_nodes_repaired_count": 2,
+            "node_repair_config_overrides": [{
+                "node_monitoring_condition": "AcceleratedHardwareReady",
+                "node_unhealthy_reason": "NvidiaXID13Error",
+                "min_repair_wait_time_mins": 10,
+                "repair_action": "Reboot"
+            }]
+        }]);
+        state["update_config"] = json!([{"max_unavailable": 1, "max_unavailable_percentage": 0, "update_strategy": "MINIMAL"}]);
+        let v = from_aws(&source(&state, SOURCE_TYPE, 0)).expect("mapped");
+        assert_eq!(
+            attr(&v, &["remote_access", "ec2_ssh_key"]),
+            &Value::string("ops")
+        );
+        assert_eq!(
+            attr(&v, &["remote_access", "source_security_group_ids"]),
+            &Value::set(vec![Value::string("sg-0123456789abcdef0")])
+        );
+        assert_eq!(
+            attr(&v, &["node_repair_config", "enabled"]),
+            &Value::bool(true)
+        );
+        assert_eq!(
+            attr(
+                &v,
+                &["node_repair_config", "max_parallel_nodes_repaired_count"]
+            ),
+            &Value::number(2)
+        );
+        assert_eq!(
+            attr(&v, &["update_config", "update_strategy"]),
+            &Value::string("MINIMAL")
+        );
+        let overrides = attr(&v, &["node_repair_config", "node_repair_config_overrides"]);
+        assert_eq!(overrides.as_list().map(<[Value]>::len), Some(1));
+    }
+
+    #[test]
+    fn other_types_versions_and_nameless_states_are_refused_by_name() {
         let state = aws_state();
         let text = |r: Result<Value, Diagnostics>| format!("{:?}", r.err().unwrap_or_default());
         let other = text(from_aws(&source(&state, "aws_eks_cluster", 0)));
@@ -414,14 +495,6 @@ mod tests {
         );
         let newer = text(from_aws(&source(&state, SOURCE_TYPE, 1)));
         assert!(newer.contains("schema version 1"), "{newer}");
-        let mut ssh = aws_state();
-        ssh["remote_access"] = json!([{"ec2_ssh_key": "ops", "source_security_group_ids": []}]);
-        let ssh = text(from_aws(&source(&ssh, SOURCE_TYPE, 0)));
-        assert!(ssh.contains("remote_access"), "{ssh}");
-        let mut repair = aws_state();
-        repair["node_repair_config"] = json!([{"enabled": true}]);
-        let repair = text(from_aws(&source(&repair, SOURCE_TYPE, 0)));
-        assert!(repair.contains("node_repair_config"), "{repair}");
         let mut nameless = aws_state();
         nameless["node_group_name"] = Json::Null;
         let nameless = text(from_aws(&source(&nameless, SOURCE_TYPE, 0)));

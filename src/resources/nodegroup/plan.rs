@@ -6,19 +6,21 @@
 //!    them replaces the group.
 //! 2. [`creation_defaults`]: the disk size (none with a launch template, which sizes the volume;
 //!    20 GiB without one, on creation), and the desired size starting at the minimum.
-//! 3. [`id`]: `cluster_name:name`, once both are known.
-//! 4. [`placement`]: effective labels and taints, `placement` and the autoscaler tags. When
+//! 3. [`launch_template_refs`]: the launch template reference the configuration leaves out
+//!    (id or name) stays while the other names the same template.
+//! 4. [`id`]: `cluster_name:name`, once both are known.
+//! 5. [`placement`]: effective labels and taints, `placement` and the autoscaler tags. When
 //!    the purpose, labels or taints are not known yet these are unknown and the plan stops.
-//! 5. [`tags_all`]: the provider's default tags under the resource's own.
-//! 6. [`release_version`]: follows a version change unless configured.
-//! 7. [`live_values`]: the status and live desired size, kept or unknown.
+//! 6. [`tags_all`]: the provider's default tags under the resource's own.
+//! 7. [`release_version`]: follows a version change unless configured.
+//! 8. [`live_values`]: the status and live desired size, kept or unknown.
 
 use std::collections::BTreeMap;
 
 use crate::clients::eks::Taint;
 use crate::conns::ProviderData;
 use crate::framework::{
-    Diagnostic, Field, FromValue, Merge, ModifyPlanRequest, ModifyPlanResponse,
+    Diagnostic, Field, FromValue, Merge, ModifyPlanRequest, ModifyPlanResponse, Partial,
 };
 use crate::resources::common::PlacementModel;
 use crate::value::{AttributePath, Value};
@@ -35,7 +37,7 @@ crate::model! {
         pub capacity_type: Field<String>,
         pub instance_types: Field<Vec<String>>,
         pub disk_size: Field<i64>,
-        pub launch_template: Field<Value>,
+        pub launch_template: Field<TemplateRefs>,
         pub release_version: Field<String>,
         pub labels: Field<BTreeMap<String, String>>,
         pub taint: Field<Vec<TaintModel>>,
@@ -55,6 +57,7 @@ crate::model! {
         pub instance_types: Field<Vec<String>>,
         pub disk_size: Field<i64>,
         pub scaling_config: Field<ScalingPlan>,
+        pub launch_template: Field<Partial<TemplateRefs>>,
         pub version: Field<String>,
         pub release_version: Field<String>,
         pub effective_labels: Field<BTreeMap<String, String>>,
@@ -80,6 +83,16 @@ crate::model! {
         pub capacity_type: Field<String>,
         pub instance_types: Field<Vec<String>>,
         pub version: Field<String>,
+        pub launch_template: Field<TemplateRefs>,
+    }
+}
+
+crate::model! {
+    /// The two references to a launch template: the configuration gives one.
+    #[derive(Clone, PartialEq)]
+    pub struct TemplateRefs {
+        pub id: Field<String>,
+        pub name: Field<String>,
     }
 }
 
@@ -119,6 +132,7 @@ pub fn modify_plan(req: &ModifyPlanRequest<'_, ProviderData>, resp: &mut ModifyP
         &mut resp.requires_replace,
     );
     creation_defaults(&config, prior.is_none(), &mut plan);
+    launch_template_refs(&config, prior.as_ref(), &mut plan);
     id(&mut plan);
     let placed = placement(&config, &mut plan);
     if placed {
@@ -172,6 +186,30 @@ pub fn creation_defaults(config: &Config, creating: bool, plan: &mut Plan) {
         if s.desired_size.is_unknown() {
             s.desired_size = s.min_size.clone();
         }
+    }
+}
+
+/// The reference the configuration leaves out is the prior one while the given one names the
+/// same template, and known after apply otherwise.
+pub fn launch_template_refs(config: &Config, prior: Option<&Prior>, plan: &mut Plan) {
+    let (Field::Known(given), Field::Known(planned)) =
+        (&config.launch_template, &mut plan.launch_template)
+    else {
+        return;
+    };
+    let before = prior.and_then(|p| p.launch_template.known());
+    let kept = |given: &Field<String>,
+                was: Option<&Field<String>>,
+                other: Option<&Field<String>>| match (was, other) {
+        // A refresh has just read both from EKS: the other one is what EKS reports.
+        (Some(was), Some(other)) if given.is_set() && was == given => other.clone(),
+        _ => Field::Unknown,
+    };
+    if given.id.is_null() {
+        planned.id = kept(&given.name, before.map(|b| &b.name), before.map(|b| &b.id));
+    }
+    if given.name.is_null() {
+        planned.name = kept(&given.id, before.map(|b| &b.id), before.map(|b| &b.name));
     }
 }
 
@@ -264,4 +302,76 @@ pub fn live_values(prior: &Value, planned: &mut Value) {
 /// Whether EKS is still creating the group.
 fn is_creating(status: Option<&str>) -> bool {
     status == Some("CREATING")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs(id: Field<String>, name: Field<String>) -> Field<TemplateRefs> {
+        Field::Known(TemplateRefs { id, name })
+    }
+
+    fn known(s: &str) -> Field<String> {
+        Field::Known(s.to_string())
+    }
+
+    fn plan_for(given: Field<TemplateRefs>, prior: Option<Field<TemplateRefs>>) -> TemplateRefs {
+        let config = Config::read(&Value::object(vec![(
+            "launch_template",
+            crate::framework::ToValue::to_value(&given),
+        )]))
+        .expect("config");
+        let prior = prior.map(|p| Prior {
+            capacity_type: Field::Null,
+            instance_types: Field::Null,
+            version: Field::Null,
+            launch_template: p,
+        });
+        let template = Value::object(vec![
+            (
+                "id",
+                crate::framework::ToValue::to_value(
+                    &given.known().map(|g| g.id.clone()).unwrap_or_default(),
+                ),
+            ),
+            (
+                "name",
+                crate::framework::ToValue::to_value(
+                    &given.known().map(|g| g.name.clone()).unwrap_or_default(),
+                ),
+            ),
+            ("version", Value::string("1")),
+        ]);
+        let mut plan =
+            Plan::read(&Value::object(vec![("launch_template", template)])).expect("plan");
+        launch_template_refs(&config, prior.as_ref(), &mut plan);
+        let Field::Known(t) = plan.launch_template else {
+            panic!("a planned template")
+        };
+        TemplateRefs {
+            id: t.id.clone(),
+            name: t.name.clone(),
+        }
+    }
+
+    #[test]
+    fn the_reference_left_out_stays_while_the_other_names_the_same_template() {
+        let by_name = refs(Field::Null, known("nodes"));
+        let imported = refs(known("lt-0123456789abcdef0"), known("nodes"));
+        // After an import (EKS reports both): nothing changes.
+        let p = plan_for(by_name.clone(), Some(imported.clone()));
+        assert_eq!(p.id, known("lt-0123456789abcdef0"));
+        // Another template by name: its id is known after apply.
+        let p = plan_for(refs(Field::Null, known("other")), Some(imported.clone()));
+        assert_eq!(p.id, Field::Unknown);
+        // Creating: known after apply.
+        assert_eq!(plan_for(by_name, None).id, Field::Unknown);
+        // By id, the name follows the same way.
+        let p = plan_for(
+            refs(known("lt-0123456789abcdef0"), Field::Null),
+            Some(imported),
+        );
+        assert_eq!(p.name, known("nodes"));
+    }
 }

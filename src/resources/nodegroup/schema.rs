@@ -3,11 +3,14 @@
 
 use std::time::Duration;
 
+use crate::clients::eks;
 use crate::framework::plan_modifiers::{RequiresReplace, UseStateForUnknown};
 use crate::framework::rules::Rule;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
-use crate::framework::validators::{int_between, matches, one_of, size_between, string_length};
+use crate::framework::validators::{
+    each, int_between, matches, one_of, size_between, string_length,
+};
 use crate::resources::common::{
     eks_cluster_name, labels, placement_type, string_list, string_map, taint_object,
     LABEL_KEY_PATTERN,
@@ -16,21 +19,6 @@ use crate::value::{Type, Value};
 
 pub const PURPOSES: &[&str] = &["infra", "spark-driver", "spark-executor", "custom"];
 pub const TAINT_EFFECTS: &[&str] = &["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"];
-pub const CAPACITY_TYPES: &[&str] = &["ON_DEMAND", "SPOT"];
-pub const AMI_TYPES: &[&str] = &[
-    "AL2_x86_64",
-    "AL2_x86_64_GPU",
-    "AL2_ARM_64",
-    "AL2023_x86_64_STANDARD",
-    "AL2023_ARM_64_STANDARD",
-    "AL2023_x86_64_NVIDIA",
-    "AL2023_x86_64_NEURON",
-    "BOTTLEROCKET_x86_64",
-    "BOTTLEROCKET_ARM_64",
-    "BOTTLEROCKET_x86_64_NVIDIA",
-    "BOTTLEROCKET_ARM_64_NVIDIA",
-    "CUSTOM",
-];
 pub const NODEGROUP_NAME_PATTERN: &str = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,62}$";
 pub const NAME_PREFIX_PATTERN: &str = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,36}$";
 pub const ROLE_ARN_PATTERN: &str =
@@ -120,8 +108,11 @@ fn block() -> Block {
         )
         .attribute(
             Attribute::optional_computed("capacity_type", Type::String)
-                .description("`ON_DEMAND` or `SPOT`. Defaults to `SPOT` for `spark-executor`, `ON_DEMAND` otherwise.")
-                .validator(one_of(CAPACITY_TYPES))
+                .description(
+                    "`ON_DEMAND`, `SPOT` or `CAPACITY_BLOCK` (EC2 Capacity Blocks for ML: needs a `launch_template` \
+                     that targets the reservation). Defaults to `SPOT` for `spark-executor`, `ON_DEMAND` otherwise.",
+                )
+                .validator(one_of(eks::capacity_types()))
                 .plan_modifier(RequiresReplace),
         )
         .attribute(
@@ -134,7 +125,7 @@ fn block() -> Block {
         .attribute(
             Attribute::optional_computed("ami_type", Type::String)
                 .description("AMI type. EKS picks one from the instance types when left out.")
-                .validator(one_of(AMI_TYPES))
+                .validator(one_of(eks::ami_types()))
                 .plan_modifier(UseStateForUnknown)
                 .plan_modifier(RequiresReplace),
         )
@@ -269,6 +260,16 @@ fn block() -> Block {
                             .description("Percentage of nodes.")
                             .validator(int_between(1, 100)),
                     )
+                    .attribute(
+                        Attribute::optional_computed("update_strategy", Type::String)
+                            .description(
+                                "`DEFAULT` (new nodes before old ones are drained) or `MINIMAL` (old nodes are \
+                                 drained first: no extra capacity, e.g. for scarce GPU or capacity-block instances). \
+                                 EKS's choice when left out.",
+                            )
+                            .validator(one_of(eks::update_strategies()))
+                            .plan_modifier(UseStateForUnknown),
+                    )
                     .rule(
                         Rule::exactly_one_of(&["max_unavailable", "max_unavailable_percentage"]).message(
                             "Invalid update_config",
@@ -277,20 +278,22 @@ fn block() -> Block {
                     ),
             ),
         )
+        .block(NestedBlock::single("node_repair_config", node_repair_block()))
+        .block(NestedBlock::single("remote_access", remote_access_block()))
         .block(
             NestedBlock::single(
                 "launch_template",
                 Block::new()
                     .description("An EC2 launch template for the nodes: set `id` or `name`.")
                     .attribute(
-                        Attribute::optional("id", Type::String)
-                            .description("Launch template id.")
+                        Attribute::optional_computed("id", Type::String)
+                            .description("Launch template id. Known after apply when the template is given by `name`.")
                             .validator(matches(r"^lt-[0-9a-f]{8,17}$", "a launch template id such as \"lt-0123456789abcdef0\""))
                             .plan_modifier(RequiresReplace),
                     )
                     .attribute(
-                        Attribute::optional("name", Type::String)
-                            .description("Launch template name.")
+                        Attribute::optional_computed("name", Type::String)
+                            .description("Launch template name. Known after apply when the template is given by `id`.")
                             .validator(string_length(3, 128))
                             .plan_modifier(RequiresReplace),
                     )
@@ -318,6 +321,104 @@ fn block() -> Block {
             "Conflicting arguments",
             "disk_size cannot be set with a launch_template: set the volume size in the launch template.",
         ))
+        .rule(Rule::conflicts_with("remote_access", &["launch_template"]).at("remote_access.ec2_ssh_key").message(
+            "Conflicting arguments",
+            "remote_access cannot be set with a launch_template (EKS refuses the group): give the key pair and \
+             security groups in the launch template.",
+        ))
+}
+
+/// `node_repair_config`: EKS node auto repair, changed in place.
+fn node_repair_block() -> Block {
+    Block::new()
+        .description(
+            "Node auto repair: EKS replaces or reboots nodes its node monitoring agent reports unhealthy. Changed \
+             in place; removing the block turns repair off.",
+        )
+        .attribute(
+            Attribute::required("enabled", Type::Bool).description("Whether EKS repairs unhealthy nodes."),
+        )
+        .attribute(
+            Attribute::optional("max_unhealthy_node_threshold_count", Type::Number)
+                .description("Repair stops while more nodes than this are unhealthy.")
+                .validator(int_between(1, 1000)),
+        )
+        .attribute(
+            Attribute::optional("max_unhealthy_node_threshold_percentage", Type::Number)
+                .description("Repair stops while more than this percentage of nodes is unhealthy.")
+                .validator(int_between(1, 100)),
+        )
+        .attribute(
+            Attribute::optional("max_parallel_nodes_repaired_count", Type::Number)
+                .description("At most this many nodes are repaired at once.")
+                .validator(int_between(1, 1000)),
+        )
+        .attribute(
+            Attribute::optional("max_parallel_nodes_repaired_percentage", Type::Number)
+                .description("At most this percentage of the unhealthy nodes is repaired at once.")
+                .validator(int_between(1, 100)),
+        )
+        .block(
+            NestedBlock::list(
+                "node_repair_config_overrides",
+                Block::new()
+                    .description("The repair action for one monitoring condition and reason, instead of EKS's.")
+                    .attribute(
+                        Attribute::required("node_monitoring_condition", Type::String)
+                            .description("The condition the node monitoring agent reports, e.g. `AcceleratedHardwareReady`.")
+                            .validator(matches(r"^[A-Za-z][A-Za-z0-9]{0,127}$", "a condition name such as \"AcceleratedHardwareReady\"")),
+                    )
+                    .attribute(
+                        Attribute::required("node_unhealthy_reason", Type::String)
+                            .description("The reason the agent gives, e.g. `NvidiaXID13Error`.")
+                            .validator(matches(r"^[A-Za-z][A-Za-z0-9]{0,127}$", "a reason such as \"NvidiaXID13Error\"")),
+                    )
+                    .attribute(
+                        Attribute::required("min_repair_wait_time_mins", Type::Number)
+                            .description("Minutes the condition must last before the action is taken.")
+                            .validator(int_between(0, 10_080)),
+                    )
+                    .attribute(
+                        Attribute::required("repair_action", Type::String)
+                            .description("`Replace`, `Reboot` or `NoAction`.")
+                            .validator(one_of(eks::repair_actions())),
+                    ),
+            )
+            .items(0, 100),
+        )
+        .rule(Rule::conflicts_with(
+            "max_unhealthy_node_threshold_count",
+            &["max_unhealthy_node_threshold_percentage"],
+        ))
+        .rule(Rule::conflicts_with(
+            "max_parallel_nodes_repaired_count",
+            &["max_parallel_nodes_repaired_percentage"],
+        ))
+}
+
+/// `remote_access`: SSH to the nodes; EKS sets it at creation only.
+fn remote_access_block() -> Block {
+    Block::new()
+        .description(
+            "SSH access to the nodes, for groups without a launch template. Set at creation: a change replaces \
+             the group.",
+        )
+        .attribute(
+            Attribute::required("ec2_ssh_key", Type::String)
+                .description("EC2 key pair name.")
+                .validator(string_length(1, 255))
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::optional("source_security_group_ids", Type::Set(Box::new(Type::String)))
+                .description(
+                    "Security groups allowed to reach port 22. Without them, port 22 is open to the internet \
+                     (0.0.0.0/0).",
+                )
+                .validator(size_between(1, 32))
+                .validator(each(matches(r"^sg-[0-9a-f]{8,17}$", "a security group id such as \"sg-0123456789abcdef0\"")))
+                .plan_modifier(RequiresReplace),
+        )
 }
 
 #[cfg(test)]
