@@ -55,6 +55,11 @@ resource "dataplatform_spark_pool" "etl" {
 
   spark_operator {}
 
+  # Failed jobs can be inspected after their pods are gone.
+  event_log {
+    dir = "s3a://analytics-lake/spark-events"
+  }
+
   conf = {
     "spark.sql.adaptive.enabled" = "true"
   }

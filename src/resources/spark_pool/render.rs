@@ -50,6 +50,15 @@ pub struct Pool {
     pub quota: Option<(Option<String>, Option<String>, Option<i64>)>,
     /// (namespace, service account) of the Spark operator.
     pub operator: Option<(String, String)>,
+    pub event_log: Option<EventLog>,
+}
+
+/// Where and how Spark writes its event logs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventLog {
+    pub dir: String,
+    /// The rolling file size, when logs roll.
+    pub rolling: Option<String>,
 }
 
 crate::model! {
@@ -67,6 +76,15 @@ crate::model! {
         dynamic_allocation: Option<DynamicModel>,
         quota: Option<QuotaModel>,
         spark_operator: Option<OperatorModel>,
+        event_log: Option<EventLogModel>,
+    }
+}
+
+crate::model! {
+    struct EventLogModel {
+        dir: String,
+        rolling: Option<bool>,
+        max_file_size: Option<String>,
     }
 }
 
@@ -201,6 +219,13 @@ impl Pool {
             dynamic,
             quota,
             operator,
+            event_log: m.event_log.map(|e| EventLog {
+                dir: e.dir,
+                rolling: match e.rolling {
+                    Some(false) => None,
+                    _ => Some(e.max_file_size.unwrap_or_else(|| "128m".into())),
+                },
+            }),
             name,
         })
     }
@@ -347,6 +372,17 @@ impl Pool {
                 "spark.storage.decommission.rddBlocks.enabled",
                 "true".into(),
             );
+        }
+        if let Some(log) = &self.event_log {
+            put("spark.eventLog.enabled", "true".into());
+            put("spark.eventLog.dir", log.dir.clone());
+            match &log.rolling {
+                Some(size) => {
+                    put("spark.eventLog.rolling.enabled", "true".into());
+                    put("spark.eventLog.rolling.maxFileSize", size.clone());
+                }
+                None => put("spark.eventLog.rolling.enabled", "false".into()),
+            }
         }
         for (k, v) in &self.conf {
             c.insert(k.clone(), v.clone());

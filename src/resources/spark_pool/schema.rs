@@ -16,6 +16,9 @@ use crate::value::{Type, Value};
 pub const POOL_NAME: &str = r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$";
 pub const SPARK_MEMORY: &str = r"^[0-9]+[kmgtKMGT]?$";
 pub const IMAGE: &str = r"^[a-z0-9]+([._/:-][a-zA-Z0-9]+)*(@sha256:[a-f0-9]{64})?$";
+/// Event log locations Spark can write: S3 through S3A, GCS, ADLS, HDFS or a local path.
+pub const EVENT_LOG_DIR: &str =
+    r"^(s3a://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?|(gs|abfss|hdfs)://\S+|file:/\S*)$";
 pub const HOST_PATH: &str = r"^/[A-Za-z0-9/_.-]*$";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
@@ -210,6 +213,45 @@ fn block() -> Block {
                     Attribute::optional("pods", Type::Number)
                         .description("Maximum number of pods.")
                         .validator(int_between(1, 100_000)),
+                ),
+        ))
+        .block(NestedBlock::single(
+            "event_log",
+            Block::new()
+                .description(
+                    "Spark event logs, so a finished or failed application can still be inspected (Spark History \
+                     Server, or any tool reading the logs) after its pods are gone: `spark.eventLog.enabled`, \
+                     `spark.eventLog.dir` and rolling logs for long-running jobs. The driver needs write access to \
+                     `dir` (for S3, through the pool's IAM identity).",
+                )
+                .attribute(
+                    Attribute::required("dir", Type::String)
+                        .description(
+                            "Where the logs go: `s3a://bucket/prefix` (Spark reads S3 through the S3A connector, not \
+                             `s3://`), `gs://`, `abfss://`, `hdfs://` or `file:/`.",
+                        )
+                        .validator(matches(
+                            EVENT_LOG_DIR,
+                            "an event log location such as \"s3a://my-bucket/spark-events\" (s3a, gs, abfss, hdfs or \
+                             file; S3 is written through s3a://, not s3://)",
+                        )),
+                )
+                .attribute(
+                    Attribute::optional_computed("rolling", Type::Bool)
+                        .description(
+                            "`spark.eventLog.rolling.enabled`: the log is written as files of `max_file_size` instead \
+                             of one file that grows for the application's whole life. Default `true`.",
+                        )
+                        .default_value(Value::bool(true)),
+                )
+                .attribute(
+                    Attribute::optional_computed("max_file_size", Type::String)
+                        .description("`spark.eventLog.rolling.maxFileSize` (at least `10m`). Default `128m`.")
+                        .default_value(Value::string("128m"))
+                        .validator(matches(
+                            r"^([1-9][0-9]{2,}k|[1-9][0-9]+m|[1-9][0-9]*[gt])$",
+                            "a size of at least 10m such as \"128m\" or \"1g\"",
+                        )),
                 ),
         ))
         .block(NestedBlock::single(

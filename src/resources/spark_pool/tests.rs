@@ -207,3 +207,71 @@ fn yaml_is_block_style_and_reads_back_as_the_same_json() {
     );
     assert!(y.contains("\"tolerations\": []"), "{y}");
 }
+
+#[test]
+fn event_logs_go_to_their_dir_and_roll_unless_told_not_to() {
+    let with = |log: Value| {
+        let mut v = seed_pool(vec![]);
+        set(&mut v, "event_log", log);
+        plan(&v)
+    };
+    let conf = |resp: &ModifyPlanResponse, k: &str| {
+        resp.planned
+            .get_attr("spark_conf")
+            .and_then(Value::as_map)
+            .and_then(|c| c.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let rolling = with(Value::object(vec![
+        ("dir", Value::string("s3a://lake/spark-events")),
+        ("rolling", Value::bool(true)),
+        ("max_file_size", Value::string("256m")),
+    ]));
+    assert_eq!(
+        conf(&rolling, "spark.eventLog.enabled").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        conf(&rolling, "spark.eventLog.dir").as_deref(),
+        Some("s3a://lake/spark-events")
+    );
+    assert_eq!(
+        conf(&rolling, "spark.eventLog.rolling.maxFileSize").as_deref(),
+        Some("256m")
+    );
+    let single = with(Value::object(vec![
+        ("dir", Value::string("s3a://lake/spark-events")),
+        ("rolling", Value::bool(false)),
+        ("max_file_size", Value::Null),
+    ]));
+    assert_eq!(
+        conf(&single, "spark.eventLog.rolling.enabled").as_deref(),
+        Some("false")
+    );
+    let none = plan(&seed_pool(vec![]));
+    assert_eq!(conf(&none, "spark.eventLog.enabled"), None);
+}
+
+#[test]
+fn event_log_dirs_are_locations_spark_can_write() {
+    let dir = regex::Regex::new(schema::EVENT_LOG_DIR).expect("pattern");
+    for ok in [
+        "s3a://lake/spark-events",
+        "s3a://my.bucket",
+        "gs://lake/events",
+        "abfss://events@account.dfs.core.windows.net/spark",
+        "hdfs://namenode:8020/spark-logs",
+        "file:/tmp/spark-events",
+    ] {
+        assert!(dir.is_match(ok), "{ok}");
+    }
+    for bad in [
+        "s3://lake/spark-events",
+        "lake/spark-events",
+        "s3a://",
+        "s3a://Lake",
+    ] {
+        assert!(!dir.is_match(bad), "{bad}");
+    }
+}
