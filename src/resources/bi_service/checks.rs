@@ -96,6 +96,79 @@ pub fn check(config: &Value, diags: &mut Diagnostics) {
         }
         Err(d) => diags.push(d),
     }
+    match References::read(config) {
+        Ok(r) => check_references(&r, diags),
+        Err(d) => diags.push(d),
+    }
+}
+
+crate::model! {
+    /// The Secrets a configuration references, and the service's name (its own Secret's).
+    struct References {
+        name: Field<String>,
+        database: Field<DatabaseReference>,
+        secrets: Field<SecretReferences>,
+    }
+}
+
+crate::model! {
+    struct DatabaseReference {
+        password_secret: Field<ReferenceName>,
+    }
+}
+
+crate::model! {
+    struct SecretReferences {
+        secret_key_secret: Field<ReferenceName>,
+        cookie_secret_secret: Field<ReferenceName>,
+        redis_url_secret: Field<ReferenceName>,
+        encryption_key_secret: Field<ReferenceName>,
+    }
+}
+
+crate::model! {
+    struct ReferenceName {
+        name: Field<String>,
+    }
+}
+
+/// A reference must name a Secret made by something else: the one named after the service is
+/// the resource's own, which it writes, and deletes on destroy.
+fn check_references(r: &References, diags: &mut Diagnostics) {
+    let Some(service) = r.name.known() else {
+        return;
+    };
+    let mut found: Vec<(AttributePath, &Field<ReferenceName>)> = Vec::new();
+    if let Field::Known(db) = &r.database {
+        found.push((
+            AttributePath::root()
+                .attr("database")
+                .attr("password_secret"),
+            &db.password_secret,
+        ));
+    }
+    if let Field::Known(s) = &r.secrets {
+        let at = |n: &str| AttributePath::root().attr("secrets").attr(n);
+        found.extend([
+            (at("secret_key_secret"), &s.secret_key_secret),
+            (at("cookie_secret_secret"), &s.cookie_secret_secret),
+            (at("redis_url_secret"), &s.redis_url_secret),
+            (at("encryption_key_secret"), &s.encryption_key_secret),
+        ]);
+    }
+    for (path, reference) in found {
+        let named = reference.known().and_then(|r| r.name.known());
+        if named == Some(service) {
+            diags.attribute_error(
+                path.attr("name"),
+                "Reference to the service's own Secret",
+                format!(
+                    "The Secret {service:?} is the one this resource writes for the service (and \
+                     deletes on destroy): reference a Secret made by something else, or give the value."
+                ),
+            );
+        }
+    }
 }
 
 fn check_engine(c: &Checked, diags: &mut Diagnostics) {
