@@ -4,6 +4,7 @@
 mod support;
 
 mod aws_faults;
+mod bi_secrets;
 mod bi_service;
 mod change_matrix;
 mod cluster_auth;

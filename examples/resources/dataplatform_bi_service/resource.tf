@@ -5,11 +5,6 @@ variable "metabase_db_password" {
   sensitive = true
 }
 
-variable "superset_db_password" {
-  type      = string
-  sensitive = true
-}
-
 # The node group the BI services run on: its placement (node selector and tolerations)
 # is known at plan time.
 resource "dataplatform_nodegroup" "infra" {
@@ -62,12 +57,16 @@ resource "dataplatform_bi_service" "metabase" {
   monitoring {}
 }
 
-# Superset: PostgreSQL, Redis and its secret key; credentials land in a Secret.
+# Superset: PostgreSQL, Redis and its secret key, with no credential in Terraform at all: the
+# RDS-managed master password and the secret key come from Secrets that External Secrets keeps
+# in the namespace. The Deployment reads them with secretKeyRef; the provider never reads them,
+# and they need not exist at plan time. Superset's SQLALCHEMY_DATABASE_URI is composed in the
+# container from the referenced password.
 resource "dataplatform_bi_service" "superset" {
   cluster_name     = "analytics"
   name             = "superset"
   namespace        = "superset"
-  create_namespace = true
+  create_namespace = true # the ExternalSecrets sync into it; pods wait for their Secrets
   engine           = "superset"
   replicas         = 2
   placement        = dataplatform_nodegroup.infra.placement
@@ -77,16 +76,29 @@ resource "dataplatform_bi_service" "superset" {
     host     = "superset.abc123.eu-central-1.rds.amazonaws.com"
     name     = "superset"
     username = "superset"
-    password = var.superset_db_password
-    # On Terraform 1.11 and later, keep it out of state with the write-only form:
+    password_secret {
+      name = "superset-rds-master" # synced from the RDS-managed secret in Secrets Manager
+      key  = "password"
+    }
+    # Or, on Terraform 1.11 and later, a write-only password kept out of plan and state:
     # password_wo         = var.superset_db_password
     # password_wo_version = 1
   }
 
   secrets {
-    secret_key = "change-me-to-a-long-random-string"
-    redis_url  = "redis://analytics.abc123.euc1.cache.amazonaws.com:6379/0"
+    secret_key_secret {
+      name = "superset-keys"
+      key  = "secret-key"
+    }
+    redis_url = "redis://analytics.abc123.euc1.cache.amazonaws.com:6379/0"
+    # Write-only forms exist for every engine secret (Terraform 1.11 and later):
+    # secret_key_wo         = var.superset_secret_key
+    # secret_key_wo_version = 1
   }
+
+  # Referenced Secrets are never read, so their rotation cannot be seen: change this (here to
+  # the rotation date) to roll the pods onto the new values.
+  secret_version = "2026-06-01"
 
   ingress {
     host       = "superset.analytics.example.com"

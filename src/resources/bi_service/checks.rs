@@ -36,11 +36,20 @@ crate::model! {
 }
 
 crate::model! {
+    /// Each engine secret in its three forms: value, write-only value, Secret reference.
     struct Secrets {
         secret_key: Field<Value>,
+        secret_key_wo: Field<Value>,
+        secret_key_secret: Field<Value>,
         cookie_secret: Field<Value>,
+        cookie_secret_wo: Field<Value>,
+        cookie_secret_secret: Field<Value>,
         redis_url: Field<Value>,
+        redis_url_wo: Field<Value>,
+        redis_url_secret: Field<Value>,
         encryption_key: Field<Value>,
+        encryption_key_wo: Field<Value>,
+        encryption_key_secret: Field<Value>,
     }
 }
 
@@ -48,15 +57,33 @@ crate::model! {
 const SECRET_NAMES: [&str; 4] = ["secret_key", "cookie_secret", "redis_url", "encryption_key"];
 
 impl Secrets {
-    /// Whether `secrets.<name>` is set (a value not known yet counts).
-    fn has(&self, name: &str) -> bool {
-        match name {
-            "secret_key" => self.secret_key.is_set(),
-            "cookie_secret" => self.cookie_secret.is_set(),
-            "redis_url" => self.redis_url.is_set(),
-            "encryption_key" => self.encryption_key.is_set(),
-            _ => false,
-        }
+    /// The attribute `secrets.<name>` is given by: itself, its write-only form or its
+    /// Secret reference (a value not known yet counts). `None` when not given.
+    fn given(&self, name: &str) -> Option<&'static str> {
+        let forms: [(&Field<Value>, &'static str); 3] = match name {
+            "secret_key" => [
+                (&self.secret_key, "secret_key"),
+                (&self.secret_key_wo, "secret_key_wo"),
+                (&self.secret_key_secret, "secret_key_secret"),
+            ],
+            "cookie_secret" => [
+                (&self.cookie_secret, "cookie_secret"),
+                (&self.cookie_secret_wo, "cookie_secret_wo"),
+                (&self.cookie_secret_secret, "cookie_secret_secret"),
+            ],
+            "redis_url" => [
+                (&self.redis_url, "redis_url"),
+                (&self.redis_url_wo, "redis_url_wo"),
+                (&self.redis_url_secret, "redis_url_secret"),
+            ],
+            "encryption_key" => [
+                (&self.encryption_key, "encryption_key"),
+                (&self.encryption_key_wo, "encryption_key_wo"),
+                (&self.encryption_key_secret, "encryption_key_secret"),
+            ],
+            _ => return None,
+        };
+        forms.iter().find(|(f, _)| f.is_set()).map(|(_, n)| *n)
     }
 }
 
@@ -68,6 +95,79 @@ pub fn check(config: &Value, diags: &mut Diagnostics) {
             check_maps(&c, diags);
         }
         Err(d) => diags.push(d),
+    }
+    match References::read(config) {
+        Ok(r) => check_references(&r, diags),
+        Err(d) => diags.push(d),
+    }
+}
+
+crate::model! {
+    /// The Secrets a configuration references, and the service's name (its own Secret's).
+    struct References {
+        name: Field<String>,
+        database: Field<DatabaseReference>,
+        secrets: Field<SecretReferences>,
+    }
+}
+
+crate::model! {
+    struct DatabaseReference {
+        password_secret: Field<ReferenceName>,
+    }
+}
+
+crate::model! {
+    struct SecretReferences {
+        secret_key_secret: Field<ReferenceName>,
+        cookie_secret_secret: Field<ReferenceName>,
+        redis_url_secret: Field<ReferenceName>,
+        encryption_key_secret: Field<ReferenceName>,
+    }
+}
+
+crate::model! {
+    struct ReferenceName {
+        name: Field<String>,
+    }
+}
+
+/// A reference must name a Secret made by something else: the one named after the service is
+/// the resource's own, which it writes, and deletes on destroy.
+fn check_references(r: &References, diags: &mut Diagnostics) {
+    let Some(service) = r.name.known() else {
+        return;
+    };
+    let mut found: Vec<(AttributePath, &Field<ReferenceName>)> = Vec::new();
+    if let Field::Known(db) = &r.database {
+        found.push((
+            AttributePath::root()
+                .attr("database")
+                .attr("password_secret"),
+            &db.password_secret,
+        ));
+    }
+    if let Field::Known(s) = &r.secrets {
+        let at = |n: &str| AttributePath::root().attr("secrets").attr(n);
+        found.extend([
+            (at("secret_key_secret"), &s.secret_key_secret),
+            (at("cookie_secret_secret"), &s.cookie_secret_secret),
+            (at("redis_url_secret"), &s.redis_url_secret),
+            (at("encryption_key_secret"), &s.encryption_key_secret),
+        ]);
+    }
+    for (path, reference) in found {
+        let named = reference.known().and_then(|r| r.name.known());
+        if named == Some(service) {
+            diags.attribute_error(
+                path.attr("name"),
+                "Reference to the service's own Secret",
+                format!(
+                    "The Secret {service:?} is the one this resource writes for the service (and \
+                     deletes on destroy): reference a Secret made by something else, or give the value."
+                ),
+            );
+        }
     }
 }
 
@@ -127,23 +227,26 @@ fn check_engine(c: &Checked, diags: &mut Diagnostics) {
         Field::Null => None,
         Field::Known(s) => Some(s),
     };
-    let has = |n: &str| secrets.is_some_and(|s| s.has(n));
+    let given = |n: &str| secrets.and_then(|s| s.given(n));
     let (required, allowed) = engine.secret_keys();
     for n in required {
-        if !has(n) {
+        if given(n).is_none() {
             diags.attribute_error(
                 AttributePath::root().attr("secrets").attr(*n),
                 "Missing engine secret",
-                format!("{} needs secrets.{n}.", engine.name()),
+                format!(
+                    "{} needs secrets.{n} (or {n}_wo, or {n}_secret to take it from an existing Secret).",
+                    engine.name()
+                ),
             );
         }
     }
     for n in SECRET_NAMES {
-        if has(n) && !allowed.contains(&n) {
+        if let Some(form) = given(n).filter(|_| !allowed.contains(&n)) {
             diags.attribute_error(
-                AttributePath::root().attr("secrets").attr(n),
+                AttributePath::root().attr("secrets").attr(form),
                 "Unused engine secret",
-                format!("{} does not use secrets.{n}: remove it.", engine.name()),
+                format!("{} does not use secrets.{form}: remove it.", engine.name()),
             );
         }
     }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{Database, DbKind, Spec};
+use super::model::{Database, DbKind, SecretRef, Source, Spec};
 
 pub const ENGINES: &[&str] = &["metabase", "superset", "redash", "zeppelin"];
 
@@ -29,12 +29,22 @@ pub enum Metrics {
 /// The port name the ServiceMonitor scrapes when an engine has a metrics port of its own.
 pub const METRICS_PORT_NAME: &str = "metrics";
 
-/// An environment variable: a plain value, or a key of the service's Secret.
+/// An environment variable: a plain value, a key of the service's Secret, a key of an
+/// existing Secret, or a value composed from variables listed before it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EnvValue {
     Plain(String),
     Secret(String),
+    /// A key of an existing Secret the provider never reads (`*_secret` blocks).
+    Ref(SecretRef),
+    /// A value with `$(VAR)` references, which Kubernetes expands from variables defined
+    /// earlier in the container's list: rendered after all the others.
+    Composed(String),
 }
+
+/// The variable holding a referenced database password for an engine that takes its
+/// database as a URL composed from it (Redash has no password variable of its own).
+pub const COMPOSED_PASSWORD_VAR: &str = "DATAPLATFORM_DATABASE_PASSWORD";
 
 impl Engine {
     pub fn parse(s: &str) -> Option<Engine> {
@@ -158,11 +168,12 @@ fn url_escape(s: &str) -> String {
         .replace('+', "%20")
 }
 
+/// `password` as it goes into the URL: escaped, or a `$(VAR)` reference.
 fn db_url(scheme: &str, db: &Database, password: &str) -> String {
     format!(
         "{scheme}://{}:{}@{}:{}/{}",
         url_escape(&db.username),
-        url_escape(password),
+        password,
         db.host,
         db.port,
         db.name
@@ -187,6 +198,47 @@ impl Wiring {
         self.secret.insert(key.to_string(), value.into());
         self.env
             .insert(name.to_string(), EnvValue::Secret(key.to_string()));
+    }
+
+    /// An engine secret: into the service's Secret under `key`, or read from the
+    /// existing Secret it references.
+    fn source(&mut self, name: &str, key: &str, source: Option<&Source>) {
+        match source {
+            Some(Source::Value(v)) => self.hidden(name, key, v.clone()),
+            Some(Source::Secret(r)) => {
+                self.env.insert(name.to_string(), EnvValue::Ref(r.clone()));
+            }
+            None => {}
+        }
+    }
+
+    /// The database password under `name`: from the service's Secret, or the existing one.
+    fn password(&mut self, name: &str, db: &Database, pass: &str) {
+        match &db.password_secret {
+            Some(r) => {
+                self.env.insert(name.to_string(), EnvValue::Ref(r.clone()));
+            }
+            None => self.hidden(name, "database-password", pass),
+        }
+    }
+
+    /// A database URL with the password in it: in the service's Secret, or, when the
+    /// password is a reference, composed in the container from the variable `password_var`
+    /// (which must be set with [`Wiring::password`]).
+    fn database_url(
+        &mut self,
+        name: &str,
+        scheme: &str,
+        db: &Database,
+        pass: &str,
+        password_var: &str,
+    ) {
+        if db.password_secret.is_some() {
+            let url = db_url(scheme, db, &format!("$({password_var})"));
+            self.env.insert(name.to_string(), EnvValue::Composed(url));
+        } else {
+            self.hidden(name, "database-url", db_url(scheme, db, &url_escape(pass)));
+        }
     }
 }
 
@@ -232,13 +284,15 @@ fn metabase(w: &mut Wiring, spec: &Spec, pass: &str) {
     w.plain("MB_DB_PORT", db.port.to_string());
     w.plain("MB_DB_DBNAME", db.name.clone());
     w.hidden("MB_DB_USER", "database-username", db.username.clone());
-    w.hidden("MB_DB_PASS", "database-password", pass);
+    w.password("MB_DB_PASS", db, pass);
 }
 
 fn metabase_secrets(w: &mut Wiring, spec: &Spec) {
-    if let Some(k) = &spec.secrets.encryption_key {
-        w.hidden("MB_ENCRYPTION_SECRET_KEY", "encryption-key", k.clone());
-    }
+    w.source(
+        "MB_ENCRYPTION_SECRET_KEY",
+        "encryption-key",
+        spec.secrets.encryption_key.as_ref(),
+    );
 }
 
 fn superset(w: &mut Wiring, spec: &Spec, pass: &str) {
@@ -252,40 +306,43 @@ fn superset(w: &mut Wiring, spec: &Spec, pass: &str) {
         w.plain("DATABASE_PORT", db.port.to_string());
         w.plain("DATABASE_DB", db.name.clone());
         w.hidden("DATABASE_USER", "database-username", db.username.clone());
-        w.hidden("DATABASE_PASSWORD", "database-password", pass);
-        w.hidden(
+        w.password("DATABASE_PASSWORD", db, pass);
+        w.database_url(
             "SQLALCHEMY_DATABASE_URI",
-            "database-url",
-            db_url(driver, db, pass),
+            driver,
+            db,
+            pass,
+            "DATABASE_PASSWORD",
         );
     }
     let s = &spec.secrets;
-    if let Some(k) = &s.secret_key {
-        w.hidden("SUPERSET_SECRET_KEY", "secret-key", k.clone());
-    }
-    if let Some(r) = &s.redis_url {
-        w.hidden("REDIS_URL", "redis-url", r.clone());
-    }
+    w.source("SUPERSET_SECRET_KEY", "secret-key", s.secret_key.as_ref());
+    w.source("REDIS_URL", "redis-url", s.redis_url.as_ref());
 }
 
 fn redash(w: &mut Wiring, spec: &Spec, pass: &str) {
     if let Some(db) = &spec.database {
-        w.hidden(
+        // Redash reads the database from the URL only: a referenced password gets a
+        // variable of its own to compose the URL from.
+        if db.password_secret.is_some() {
+            w.password(COMPOSED_PASSWORD_VAR, db, pass);
+        }
+        w.database_url(
             "REDASH_DATABASE_URL",
-            "database-url",
-            db_url("postgresql", db, pass),
+            "postgresql",
+            db,
+            pass,
+            COMPOSED_PASSWORD_VAR,
         );
     }
     let s = &spec.secrets;
-    if let Some(r) = &s.redis_url {
-        w.hidden("REDASH_REDIS_URL", "redis-url", r.clone());
-    }
-    if let Some(k) = &s.secret_key {
-        w.hidden("REDASH_SECRET_KEY", "secret-key", k.clone());
-    }
-    if let Some(c) = &s.cookie_secret {
-        w.hidden("REDASH_COOKIE_SECRET", "cookie-secret", c.clone());
-    }
+    w.source("REDASH_REDIS_URL", "redis-url", s.redis_url.as_ref());
+    w.source("REDASH_SECRET_KEY", "secret-key", s.secret_key.as_ref());
+    w.source(
+        "REDASH_COOKIE_SECRET",
+        "cookie-secret",
+        s.cookie_secret.as_ref(),
+    );
     w.plain("REDASH_WEB_WORKERS", "4");
     w.plain("PYTHONUNBUFFERED", "0");
 }

@@ -36,7 +36,7 @@ crate::model! {
     struct Planned {
         engine: Field<String>,
         database: Field<Partial<DatabaseParts>>,
-        secrets: Field<SecretsModel>,
+        secrets: Field<Partial<SecretParts>>,
         ingress: Field<Partial<HealthCheck>>,
     }
 }
@@ -63,17 +63,74 @@ crate::model! {
         password: Field<String>,
         password_wo: Field<String>,
         password_wo_version: Field<i64>,
+        password_secret: Field<Value>,
     }
 }
 
 crate::model! {
-    /// The engine secrets, as import reads them back from the Secret.
+    /// The engine secrets' values, write-only values, versions and references.
     #[derive(Clone)]
-    struct SecretsModel {
-        secret_key: Option<String>,
-        cookie_secret: Option<String>,
-        redis_url: Option<String>,
-        encryption_key: Option<String>,
+    struct SecretParts {
+        secret_key: Field<String>,
+        secret_key_wo: Field<String>,
+        secret_key_wo_version: Field<i64>,
+        secret_key_secret: Field<Value>,
+        cookie_secret: Field<String>,
+        cookie_secret_wo: Field<String>,
+        cookie_secret_wo_version: Field<i64>,
+        cookie_secret_secret: Field<Value>,
+        redis_url: Field<String>,
+        redis_url_wo: Field<String>,
+        redis_url_wo_version: Field<i64>,
+        redis_url_secret: Field<Value>,
+        encryption_key: Field<String>,
+        encryption_key_wo: Field<String>,
+        encryption_key_wo_version: Field<i64>,
+        encryption_key_secret: Field<Value>,
+    }
+}
+
+/// One engine secret's attributes in [`SecretParts`], with its key in the service's Secret.
+struct SecretSlot<'a> {
+    key: &'static str,
+    value: &'a mut Field<String>,
+    wo: &'a mut Field<String>,
+    wo_version: &'a mut Field<i64>,
+    reference: &'a mut Field<Value>,
+}
+
+impl SecretParts {
+    fn slots(&mut self) -> [SecretSlot<'_>; 4] {
+        [
+            SecretSlot {
+                key: "secret-key",
+                value: &mut self.secret_key,
+                wo: &mut self.secret_key_wo,
+                wo_version: &mut self.secret_key_wo_version,
+                reference: &mut self.secret_key_secret,
+            },
+            SecretSlot {
+                key: "cookie-secret",
+                value: &mut self.cookie_secret,
+                wo: &mut self.cookie_secret_wo,
+                wo_version: &mut self.cookie_secret_wo_version,
+                reference: &mut self.cookie_secret_secret,
+            },
+            SecretSlot {
+                key: "redis-url",
+                value: &mut self.redis_url,
+                wo: &mut self.redis_url_wo,
+                wo_version: &mut self.redis_url_wo_version,
+                reference: &mut self.redis_url_secret,
+            },
+            SecretSlot {
+                key: "encryption-key",
+                value: &mut self.encryption_key,
+                wo: &mut self.encryption_key_wo,
+                wo_version: &mut self.encryption_key_wo_version,
+                reference: &mut self.encryption_key_secret,
+            },
+        ]
     }
 }
 
@@ -86,25 +143,39 @@ fn config_annotation(planned: &Value) -> Option<String> {
     if let Field::Known(db) = &mut without.database {
         db.password = Field::Null;
         db.password_wo = Field::Null;
-        without.merge_changes(&before, &mut v);
     }
+    // References and write-only versions are not secret and come back with an import; the
+    // values do not (an import reads them from the service's Secret).
+    if let Field::Known(secrets) = &mut without.secrets {
+        let mut kept = false;
+        for slot in secrets.slots() {
+            *slot.value = Field::Null;
+            *slot.wo = Field::Null;
+            kept |= slot.wo_version.is_set() || slot.reference.is_set();
+        }
+        if !kept {
+            without.secrets = Field::Null;
+        }
+    }
+    without.merge_changes(&before, &mut v);
     kube_objects::config_annotation(
         &v,
         &schema::schema(),
-        &[
-            "id",
-            "effective_image",
-            "url",
-            "objects",
-            "timeouts",
-            "secrets",
-        ],
+        &["id", "effective_image", "url", "objects", "timeouts"],
     )
 }
 
-/// The objects to apply, or `None` while something is unknown.
-fn desired(planned: &Value, password: Option<&str>) -> Option<(Spec, Vec<Json>)> {
-    let spec = Spec::from_value(planned)?;
+/// The objects to apply, or `None` while something is unknown. `config` (at apply) holds the
+/// write-only engine secrets.
+fn desired(
+    planned: &Value,
+    password: Option<&str>,
+    config: Option<&Value>,
+) -> Option<(Spec, Vec<Json>)> {
+    let mut spec = Spec::from_value(planned)?;
+    if let Some(config) = config {
+        spec.secrets.fill_write_only(config);
+    }
     let annotation = config_annotation(planned)?;
     let objects = render::objects(&spec, password, &annotation);
     Some((spec, objects))
@@ -138,7 +209,7 @@ async fn restored(kube: &Kube, live: &Json, ns: &str, name: &str) -> Result<Valu
         })?;
         let mut model = before.clone();
         if let Field::Known(db) = &mut model.database {
-            if db.password_wo_version.is_null() {
+            if db.password_wo_version.is_null() && db.password_secret.is_null() {
                 if let Some(p) = get("database-password").or_else(|| {
                     get("database-url")
                         .and_then(|u| url::Url::parse(&u).ok())
@@ -155,22 +226,37 @@ async fn restored(kube: &Kube, live: &Json, ns: &str, name: &str) -> Result<Valu
                 }
             }
         }
-        let secrets = SecretsModel {
-            secret_key: get("secret-key"),
-            cookie_secret: get("cookie-secret"),
-            redis_url: get("redis-url"),
-            encryption_key: get("encryption-key"),
+        // Values come back from the Secret, for the engine secrets neither write-only nor
+        // referenced (those the annotation restored).
+        let mut secrets = match model.secrets.clone() {
+            Field::Known(s) => s,
+            _ => Partial::<SecretParts>::read(&secrets_block_null()).map_err(|_| {
+                KubeError::Malformed("a dataplatform.io/config annotation of this provider version")
+            })?,
         };
-        if secrets.secret_key.is_some()
-            || secrets.cookie_secret.is_some()
-            || secrets.redis_url.is_some()
-            || secrets.encryption_key.is_some()
-        {
+        let mut found = false;
+        for slot in secrets.slots() {
+            if slot.wo_version.is_null() && slot.reference.is_null() {
+                if let Some(v) = get(slot.key) {
+                    *slot.value = Field::Known(v);
+                    found = true;
+                }
+            }
+        }
+        if found {
             model.secrets = Field::Known(secrets);
         }
         model.merge_changes(&before, &mut restored);
     }
     Ok(restored)
+}
+
+/// A `secrets` block with every attribute null.
+fn secrets_block_null() -> Value {
+    schema::schema()
+        .block
+        .find_block("secrets")
+        .map_or(Value::Null, |b| b.block.null_object())
 }
 
 fn deployment(namespace: &str, name: &str) -> ObjectRef {
@@ -237,12 +323,12 @@ impl KubeResource for BiService {
 
     /// The plan renders without the password: fingerprints never depend on secrets.
     fn render(&self, value: &Value, stage: Stage<'_>) -> Option<(Spec, Vec<Json>)> {
-        let password = match stage {
-            Stage::Plan => None,
-            Stage::Apply { config } => password_of(value, config),
-            Stage::Read => stored_password(value),
+        let (password, config) = match stage {
+            Stage::Plan => (None, None),
+            Stage::Apply { config } => (password_of(value, config), Some(config)),
+            Stage::Read => (stored_password(value), None),
         };
-        desired(value, password.as_deref())
+        desired(value, password.as_deref(), config)
     }
 
     fn outputs(&self, spec: &Spec) -> Vec<(&'static str, Value)> {
@@ -252,14 +338,21 @@ impl KubeResource for BiService {
         ]
     }
 
-    /// A write-only password is not in state: the Secret keys made from it cannot be
+    /// Write-only values are not in state: the Secret keys made from them cannot be
     /// compared; the others still show drift.
-    fn unknown_secret_keys(&self, state: &Value) -> &'static [&'static str] {
-        if stored_password(state).is_some() {
-            &[]
-        } else {
-            &["database-password", "database-url"]
+    fn unknown_secret_keys(&self, state: &Value) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        if stored_password(state).is_none() {
+            keys.extend(["database-password", "database-url"]);
         }
+        if let Some(Field::Known(mut secrets)) = Planned::read(state).ok().map(|p| p.secrets) {
+            for slot in secrets.slots() {
+                if slot.wo_version.is_set() {
+                    keys.push(slot.key);
+                }
+            }
+        }
+        keys
     }
 
     /// A new `password_wo` that may not have reached the cluster is sent again by the next
@@ -269,13 +362,23 @@ impl KubeResource for BiService {
             return;
         };
         let mut next = before.clone();
-        let Field::Known(db) = &mut next.database else {
-            return;
-        };
-        db.password_wo_version = Planned::read(prior)
-            .ok()
-            .and_then(|p| p.database.into_known())
-            .map_or(Field::Null, |d| d.password_wo_version.clone());
+        let prior = Planned::read(prior).ok();
+        if let Field::Known(db) = &mut next.database {
+            db.password_wo_version = prior
+                .as_ref()
+                .and_then(|p| p.database.known())
+                .map_or(Field::Null, |d| d.password_wo_version.clone());
+        }
+        if let Field::Known(secrets) = &mut next.secrets {
+            let prior_versions: [Field<i64>; 4] = prior
+                .and_then(|p| p.secrets.into_known())
+                .map_or_else(Default::default, |mut s| {
+                    s.slots().map(|slot| slot.wo_version.clone())
+                });
+            for (slot, version) in secrets.slots().into_iter().zip(prior_versions) {
+                *slot.wo_version = version;
+            }
+        }
         next.merge_changes(&before, state);
     }
 

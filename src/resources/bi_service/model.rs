@@ -28,18 +28,40 @@ pub struct Database {
     /// `password` from state/plan (write-only passwords come from the configuration).
     pub password: Option<String>,
     pub password_wo_version: Option<i64>,
+    /// `password_secret`: the password is a key of an existing Secret.
+    pub password_secret: Option<SecretRef>,
+}
+
+crate::model! {
+    /// A key of an existing Secret in the service's namespace, which the Deployment reads and
+    /// the provider never does.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct SecretRef {
+        pub name: String,
+        pub key: String,
+    }
+}
+
+/// Where an engine secret comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The value, written to the service's Secret: stored in state, or write-only (empty
+    /// until apply fills it in from the configuration).
+    Value(String),
+    /// A key of an existing Secret.
+    Secret(SecretRef),
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EngineSecrets {
-    pub secret_key: Option<String>,
-    pub cookie_secret: Option<String>,
-    pub redis_url: Option<String>,
-    pub encryption_key: Option<String>,
+    pub secret_key: Option<Source>,
+    pub cookie_secret: Option<Source>,
+    pub redis_url: Option<Source>,
+    pub encryption_key: Option<Source>,
 }
 
 impl EngineSecrets {
-    pub fn get(&self, name: &str) -> Option<&String> {
+    pub fn get(&self, name: &str) -> Option<&Source> {
         match name {
             "secret_key" => self.secret_key.as_ref(),
             "cookie_secret" => self.cookie_secret.as_ref(),
@@ -47,6 +69,40 @@ impl EngineSecrets {
             "encryption_key" => self.encryption_key.as_ref(),
             _ => None,
         }
+    }
+
+    /// Puts the configuration's write-only values in place of the empty values a plan or
+    /// state holds for them (apply only: they exist nowhere else).
+    pub fn fill_write_only(&mut self, config: &Value) {
+        let Some(wo) = WriteOnlyConfig::read(config).ok().and_then(|c| c.secrets.0) else {
+            return;
+        };
+        for (slot, value) in [
+            (&mut self.secret_key, wo.secret_key_wo.0),
+            (&mut self.cookie_secret, wo.cookie_secret_wo.0),
+            (&mut self.redis_url, wo.redis_url_wo.0),
+            (&mut self.encryption_key, wo.encryption_key_wo.0),
+        ] {
+            if let (Some(Source::Value(v)), Some(given)) = (slot.as_mut(), value) {
+                *v = given;
+            }
+        }
+    }
+}
+
+crate::model! {
+    /// The write-only engine secrets of a configuration.
+    struct WriteOnlyConfig {
+        secrets: IfKnown<WriteOnlySecrets>,
+    }
+}
+
+crate::model! {
+    struct WriteOnlySecrets {
+        secret_key_wo: IfKnown<String>,
+        cookie_secret_wo: IfKnown<String>,
+        redis_url_wo: IfKnown<String>,
+        encryption_key_wo: IfKnown<String>,
     }
 }
 
@@ -110,6 +166,8 @@ pub struct Spec {
     pub secrets: EngineSecrets,
     pub ingress: Option<Ingress>,
     pub monitoring: Option<Monitoring>,
+    /// `secret_version`: a pod template annotation that rolls the pods when changed.
+    pub secret_version: Option<String>,
     /// Apply waits for the Deployment's rollout.
     pub wait_for_rollout: bool,
 }
@@ -131,6 +189,7 @@ crate::model! {
         secrets: Option<SecretsModel>,
         ingress: Option<IngressModel>,
         monitoring: Option<MonitoringModel>,
+        secret_version: Option<String>,
         wait_for_rollout: IfKnown<bool>,
     }
 }
@@ -161,15 +220,65 @@ crate::model! {
         username: String,
         password: Option<String>,
         password_wo_version: Option<i64>,
+        password_secret: Option<SecretRef>,
     }
 }
 
 crate::model! {
     struct SecretsModel {
         secret_key: Option<String>,
+        secret_key_wo_version: Option<i64>,
+        secret_key_secret: Option<SecretRef>,
         cookie_secret: Option<String>,
+        cookie_secret_wo_version: Option<i64>,
+        cookie_secret_secret: Option<SecretRef>,
         redis_url: Option<String>,
+        redis_url_wo_version: Option<i64>,
+        redis_url_secret: Option<SecretRef>,
         encryption_key: Option<String>,
+        encryption_key_wo_version: Option<i64>,
+        encryption_key_secret: Option<SecretRef>,
+    }
+}
+
+/// One engine secret's source, from its three forms (the schema allows one).
+fn source(
+    value: Option<String>,
+    wo_version: Option<i64>,
+    secret: Option<SecretRef>,
+) -> Option<Source> {
+    match (value, wo_version, secret) {
+        (_, _, Some(r)) => Some(Source::Secret(r)),
+        (Some(v), _, None) => Some(Source::Value(v)),
+        (None, Some(_), None) => Some(Source::Value(String::new())),
+        (None, None, None) => None,
+    }
+}
+
+impl SecretsModel {
+    fn into_secrets(self) -> EngineSecrets {
+        EngineSecrets {
+            secret_key: source(
+                self.secret_key,
+                self.secret_key_wo_version,
+                self.secret_key_secret,
+            ),
+            cookie_secret: source(
+                self.cookie_secret,
+                self.cookie_secret_wo_version,
+                self.cookie_secret_secret,
+            ),
+            redis_url: source(
+                self.redis_url,
+                self.redis_url_wo_version,
+                self.redis_url_secret,
+            ),
+            encryption_key: source(
+                self.encryption_key,
+                self.encryption_key_wo_version,
+                self.encryption_key_secret,
+            ),
+        }
     }
 }
 
@@ -215,6 +324,7 @@ impl DatabaseModel {
             username: self.username,
             password: self.password,
             password_wo_version: self.password_wo_version,
+            password_secret: self.password_secret,
         })
     }
 }
@@ -276,12 +386,7 @@ impl Spec {
         };
         let secrets = m
             .secrets
-            .map_or_else(EngineSecrets::default, |s| EngineSecrets {
-                secret_key: s.secret_key,
-                cookie_secret: s.cookie_secret,
-                redis_url: s.redis_url,
-                encryption_key: s.encryption_key,
-            });
+            .map_or_else(EngineSecrets::default, SecretsModel::into_secrets);
         let monitoring = match m.monitoring {
             Some(mon) if mon.enabled != Some(false) => Some(Monitoring {
                 metrics_path: mon.metrics_path.unwrap_or_else(|| "/metrics".into()),
@@ -312,6 +417,7 @@ impl Spec {
             secrets,
             ingress: m.ingress.map(|i| i.into_ingress(engine)),
             monitoring,
+            secret_version: m.secret_version,
             wait_for_rollout: m.wait_for_rollout.0.unwrap_or(true),
         })
     }

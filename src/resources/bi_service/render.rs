@@ -12,6 +12,9 @@ pub use crate::resources::kube_objects::CHECKSUM_ANNOTATION;
 pub use crate::resources::kube_objects::CONFIG_ANNOTATION;
 use crate::resources::kube_objects::MANAGED_BY;
 
+/// The pod template annotation `secret_version` is written to.
+pub const SECRET_VERSION_ANNOTATION: &str = "dataplatform.io/secret-version";
+
 /// The selector labels of a service's pods.
 pub fn selector(spec: &Spec) -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -93,12 +96,21 @@ fn secret(spec: &Spec, data: &BTreeMap<String, String>) -> Json {
 }
 
 fn container(spec: &Spec, env: &BTreeMap<String, EnvValue>) -> Json {
-    let env_list: Vec<Json> = env
+    // Composed values come last: Kubernetes expands `$(VAR)` only from variables defined
+    // before them in the list.
+    let (composed, direct): (Vec<_>, Vec<_>) = env
         .iter()
+        .partition(|(_, v)| matches!(v, EnvValue::Composed(_)));
+    let env_list: Vec<Json> = direct
+        .into_iter()
+        .chain(composed)
         .map(|(k, v)| match v {
-            EnvValue::Plain(s) => json!({"name": k, "value": s}),
+            EnvValue::Plain(s) | EnvValue::Composed(s) => json!({"name": k, "value": s}),
             EnvValue::Secret(key) => {
                 json!({"name": k, "valueFrom": {"secretKeyRef": {"name": spec.name, "key": key}}})
+            }
+            EnvValue::Ref(r) => {
+                json!({"name": k, "valueFrom": {"secretKeyRef": {"name": r.name, "key": r.key}}})
             }
         })
         .collect();
@@ -169,9 +181,17 @@ fn deployment(
         pod_spec["tolerations"] = json!(spec.tolerations);
     }
     let mut template_meta = json!({"labels": labels(spec)});
+    let mut annotations = Map::new();
     if !data.is_empty() {
         // Names the Secret; the apply puts the keyed checksum of its data here.
-        template_meta["annotations"] = json!({CHECKSUM_ANNOTATION: spec.name});
+        annotations.insert(CHECKSUM_ANNOTATION.into(), json!(spec.name));
+    }
+    if let Some(v) = &spec.secret_version {
+        // Referenced Secrets are never read: changing this is what rolls the pods for them.
+        annotations.insert(SECRET_VERSION_ANNOTATION.into(), json!(v));
+    }
+    if !annotations.is_empty() {
+        template_meta["annotations"] = Json::Object(annotations);
     }
     let mut deployment_meta = meta(spec, &spec.name);
     deployment_meta["annotations"] = json!({CONFIG_ANNOTATION: config});

@@ -25,6 +25,8 @@ pub const WAFV2_ACL_ARN_PATTERN: &str = r"^arn:aws[-a-z]*:wafv2:[a-z0-9-]+:[0-9]
 /// A Kubernetes Secret name (a DNS subdomain).
 pub const SECRET_NAME_PATTERN: &str =
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+/// A key of a Secret's data.
+pub const SECRET_KEY_PATTERN: &str = r"^[-._a-zA-Z0-9]+$";
 /// An ALB health check path: no wildcards, at most 1024 characters.
 pub const HEALTH_CHECK_PATH_PATTERN: &str = r"^/[A-Za-z0-9/_.~-]{0,1023}$";
 pub const ENV_NAME_PATTERN: &str = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$";
@@ -124,6 +126,19 @@ fn block() -> Block {
                  the in-cluster Service URL when there is no ingress.",
             ),
         )
+        .attribute(
+            Attribute::optional("secret_version", Type::String)
+                .description(
+                    "Rolls the pods when a Secret given by reference (`database.password_secret`, \
+                     `secrets.*_secret`) changes: the value is written to the pod template as the annotation \
+                     `dataplatform.io/secret-version`, so changing it (to the rotation date, the External \
+                     Secret's or Secrets Manager version's id, ...) starts a rollout that reads the Secrets \
+                     again. The provider never reads referenced Secrets, so it cannot see them change; pods \
+                     keep the values they started with until this changes. Values the resource stores in its \
+                     own Secret roll the pods by themselves (a checksum of that Secret is on the template).",
+                )
+                .validator(string_length(1, 256)),
+        )
         .block(
             NestedBlock::single(
                 "image",
@@ -171,7 +186,8 @@ fn block() -> Block {
                     .description(
                         "The external application database (e.g. RDS). Required for Superset and Redash; Metabase \
                          without it uses its embedded H2 database, which is lost with the pod; Zeppelin has none. \
-                         Credentials go into a Secret, never into plain environment values. Terraform 1.0.x \
+                         Credentials go into a Secret, never into plain environment values; the password may \
+                         also stay in an existing Secret (`password_secret`). Terraform 1.0.x \
                          crashes rendering an update plan when a value from a `sensitive` variable sits in this \
                          block (a Terraform bug fixed in later releases): there, pass the password from a variable \
                          not marked sensitive; the attribute is sensitive in the schema either way.",
@@ -203,7 +219,7 @@ fn block() -> Block {
                     )
                     .attribute(
                         Attribute::optional("password", Type::String)
-                            .description("Password. Kept in state (marked sensitive); prefer `password_wo` on Terraform 1.11 and later.")
+                            .description("Password. Kept in state (marked sensitive); prefer `password_wo` on Terraform 1.11 and later, or `password_secret`.")
                             .validator(string_length(1, 1024))
                             .sensitive(),
                     )
@@ -222,59 +238,37 @@ fn block() -> Block {
                             .description("Bump to apply a new `password_wo`.")
                             .validator(int_between(0, i64::from(i32::MAX))),
                     )
-                    .rule(Rule::at_least_one_of(&["password", "password_wo"]).message(
+                    .block(secret_ref(
+                        "password_secret",
+                        "The password from an existing Secret in the service's namespace (External Secrets, the \
+                         RDS-managed master secret synced into the cluster, a Secrets Manager sync): the Deployment \
+                         reads it with `secretKeyRef`; the provider never reads, stores or needs it at plan time. \
+                         Superset and Redash take the database as a URL: the container composes it from the \
+                         password with Kubernetes' `$(VAR)` expansion, so a referenced password is put into the URL \
+                         as it is and must not hold URL-reserved characters (`@ : / ? # % [ ]`); Metabase takes \
+                         the password alone and has no such limit.",
+                    ))
+                    .rule(Rule::at_least_one_of(&["password", "password_wo", "password_secret"]).message(
                         "Missing database password",
-                        "Set password, or password_wo (with password_wo_version) on Terraform 1.11 and later.",
+                        "Set password, password_wo (with password_wo_version) on Terraform 1.11 and later, or \
+                         password_secret to take it from an existing Secret.",
                     ))
                     .rule(
                         Rule::conflicts_with("password_wo", &["password"])
                             .message("Conflicting arguments", "Set password or password_wo, not both."),
                     )
+                    .rule(Rule::conflicts_with("password_secret", &["password", "password_wo"]).message(
+                        "Conflicting arguments",
+                        "password_secret takes the password from an existing Secret: set it or password / \
+                         password_wo, not both.",
+                    ))
                     .rule(
                         Rule::required_with("password_wo_version", &["password_wo"])
                             .message("Invalid argument", "password_wo_version only applies to password_wo."),
                     ),
             ),
         )
-        .block(
-            NestedBlock::single(
-                "secrets",
-                Block::new()
-                    .description(
-                        "Engine secrets, stored in the service's Secret: Superset needs `secret_key` and uses \
-                         `redis_url` for caching and async queries; Redash needs all three; Metabase uses \
-                         `encryption_key`.",
-                    )
-                    .attribute(
-                        Attribute::optional("secret_key", Type::String)
-                            .description("`SUPERSET_SECRET_KEY` / `REDASH_SECRET_KEY`: signs sessions; keep it stable.")
-                            .validator(string_length(16, 1024))
-                            .sensitive(),
-                    )
-                    .attribute(
-                        Attribute::optional("cookie_secret", Type::String)
-                            .description("`REDASH_COOKIE_SECRET`.")
-                            .validator(string_length(16, 1024))
-                            .sensitive(),
-                    )
-                    .attribute(
-                        Attribute::optional("encryption_key", Type::String)
-                            .description(
-                                "`MB_ENCRYPTION_SECRET_KEY`: Metabase encrypts the connection details of the \
-                                 databases it queries with it. Keep it stable: saved connections cannot be read \
-                                 with another key. At least 16 characters.",
-                            )
-                            .validator(string_length(16, 1024))
-                            .sensitive(),
-                    )
-                    .attribute(
-                        Attribute::optional("redis_url", Type::String)
-                            .description("Redis URL, e.g. `redis://analytics.abc.cache.amazonaws.com:6379/0`.")
-                            .validator(matches(r"^rediss?://[^\s]+$", "a redis:// or rediss:// URL"))
-                            .sensitive(),
-                    ),
-            ),
-        )
+        .block(NestedBlock::single("secrets", secrets_block()))
         .block(
             NestedBlock::single(
                 "ingress",
@@ -427,6 +421,117 @@ fn block() -> Block {
             ("update", DEFAULT_TIMEOUT),
             ("delete", DEFAULT_TIMEOUT),
         ]))
+}
+
+/// The engine secrets, each given as a value (kept in state), a write-only value with its
+/// version, or a reference to an existing Secret: one source each.
+fn secrets_block() -> Block {
+    let mut b = Block::new().description(
+        "Engine secrets: Superset needs `secret_key` and uses `redis_url` for caching and async queries; \
+         Redash needs `secret_key`, `cookie_secret` and `redis_url`; Metabase uses `encryption_key`. Each \
+         comes from one source: the value itself (stored in the service's Secret and, marked sensitive, in \
+         state), a write-only `<name>_wo` with its `<name>_wo_version` (Terraform 1.11 and later: sent to the \
+         service's Secret, never stored in plan or state), or `<name>_secret`, a key of an existing Secret \
+         in the service's namespace that the Deployment reads directly (the provider never reads it). Each \
+         write-only secret has a version of its own, required with it: the version in state is what tells a \
+         refresh that the secret is set, and bumping one sends the current write-only values again.",
+    );
+    for (name, what, validator_kind) in SECRETS {
+        let value = |n: &str| -> Attribute {
+            let a = Attribute::optional(n, Type::String);
+            match validator_kind {
+                SecretFormat::Key => a.validator(string_length(16, 1024)),
+                SecretFormat::RedisUrl => a.validator(matches(
+                    r"^rediss?://[^\s]+$",
+                    "a redis:// or rediss:// URL",
+                )),
+            }
+        };
+        let wo = format!("{name}_wo");
+        let version = format!("{name}_wo_version");
+        let reference = format!("{name}_secret");
+        b = b
+            .attribute(value(name).description(format!("{what} Kept in state (marked sensitive); prefer `{wo}` or `{reference}`.")).sensitive())
+            .attribute(
+                value(&wo)
+                    .description(format!(
+                        "Write-only `{name}`: sent to the service's Secret, never stored in plan or state \
+                         (Terraform 1.11 and later). Requires `{version}`; change the version to send a new value."
+                    ))
+                    .sensitive()
+                    .write_only(),
+            )
+            .attribute(
+                Attribute::optional(&version, Type::Number)
+                    .description(format!("The version of `{wo}`: bump it to apply a new value."))
+                    .validator(int_between(0, i64::from(i32::MAX))),
+            )
+            .block(secret_ref(
+                &reference,
+                &format!("`{name}` from an existing Secret in the service's namespace: the Deployment reads it with `secretKeyRef`; the provider never reads, stores or needs it at plan time. Change `secret_version` to roll the pods after it changes."),
+            ))
+            .rule(Rule::conflicts_with(&wo, &[name]).message(
+                "Conflicting arguments",
+                &format!("Set {name} or {wo}, not both."),
+            ))
+            .rule(Rule::conflicts_with(&reference, &[name, &wo]).message(
+                "Conflicting arguments",
+                &format!("{reference} takes {name} from an existing Secret: set it or {name} / {wo}, not both."),
+            ))
+            .rule(Rule::required_with(&version, &[&wo]).message(
+                "Invalid argument",
+                &format!("{version} only applies to {wo}."),
+            ))
+            .rule(Rule::required_with(&wo, &[&version]).message(
+                "Missing write-only version",
+                &format!("Set {version} with {wo} (bump it to send a new value)."),
+            ));
+    }
+    b
+}
+
+enum SecretFormat {
+    Key,
+    RedisUrl,
+}
+
+const SECRETS: [(&str, &str, SecretFormat); 4] = [
+    ("secret_key", "`SUPERSET_SECRET_KEY` / `REDASH_SECRET_KEY`: signs sessions; keep it stable.", SecretFormat::Key),
+    ("cookie_secret", "`REDASH_COOKIE_SECRET`.", SecretFormat::Key),
+    (
+        "encryption_key",
+        "`MB_ENCRYPTION_SECRET_KEY`: Metabase encrypts the connection details of the databases it queries \
+         with it. Keep it stable: saved connections cannot be read with another key. At least 16 characters.",
+        SecretFormat::Key,
+    ),
+    ("redis_url", "Redis URL, e.g. `redis://analytics.abc.cache.amazonaws.com:6379/0`.", SecretFormat::RedisUrl),
+];
+
+/// A key of an existing Secret in the service's namespace.
+fn secret_ref(block_name: &str, description: &str) -> NestedBlock {
+    NestedBlock::single(
+        block_name,
+        Block::new()
+            .description(description)
+            .attribute(
+                Attribute::required("name", Type::String)
+                    .description("The Secret's name, in the service's namespace.")
+                    .validator(string_length(1, 253))
+                    .validator(matches(
+                        SECRET_NAME_PATTERN,
+                        "a Secret name (a DNS subdomain: lowercase letters, digits, - and .)",
+                    )),
+            )
+            .attribute(
+                Attribute::required("key", Type::String)
+                    .description("The key in the Secret's data.")
+                    .validator(string_length(1, 253))
+                    .validator(matches(
+                        SECRET_KEY_PATTERN,
+                        "a Secret data key (letters, digits, -, _ and .)",
+                    )),
+            ),
+    )
 }
 
 fn quantity(name: &str, description: &str) -> Attribute {

@@ -93,7 +93,7 @@ fn env_value<'a>(env: &'a [Json], name: &str) -> &'a Json {
 #[test]
 fn the_seed_metabase_renders_every_value_of_its_helm_values() {
     let v = seed_metabase();
-    let (spec, objects) = desired(&v, Some("s3cr3t-p@ss")).expect("known");
+    let (spec, objects) = desired(&v, Some("s3cr3t-p@ss"), None).expect("known");
     let kinds: Vec<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
     assert_eq!(
         kinds,
@@ -156,9 +156,9 @@ fn the_seed_metabase_renders_every_value_of_its_helm_values() {
 #[test]
 fn fingerprints_never_depend_on_secrets() {
     let v = seed_metabase();
-    let (_, a) = desired(&v, Some("one password")).expect("known");
-    let (_, b) = desired(&v, Some("another password")).expect("known");
-    let (_, none) = desired(&v, None).expect("known");
+    let (_, a) = desired(&v, Some("one password"), None).expect("known");
+    let (_, b) = desired(&v, Some("another password"), None).expect("known");
+    let (_, none) = desired(&v, None, None).expect("known");
     assert_eq!(fingerprints(&a), fingerprints(&b));
     assert_eq!(fingerprints(&a), fingerprints(&none));
     let secret = find(&a, "Secret");
@@ -179,7 +179,7 @@ fn superset_and_redash_get_their_own_wiring() {
             ("redis_url", Value::string("redis://cache:6379/0")),
         ]),
     );
-    let (spec, objects) = desired(&v, Some("pw")).expect("known");
+    let (spec, objects) = desired(&v, Some("pw"), None).expect("known");
     assert_eq!(spec.image(), "apache/superset:4.1.2");
     let d = find(&objects, "Deployment");
     let env = env_of(d);
@@ -194,7 +194,7 @@ fn superset_and_redash_get_their_own_wiring() {
     );
 
     set(&mut v, "engine", Value::string("redash"));
-    let (_, objects) = desired(&v, Some("p w")).expect("known");
+    let (_, objects) = desired(&v, Some("p w"), None).expect("known");
     let secret = find(&objects, "Secret");
     let keys: Vec<&String> = secret["data"]
         .as_object()
@@ -283,7 +283,7 @@ fn the_service_monitor_scrapes_a_port_the_engine_serves_metrics_on() {
         ),
     ] {
         let v = monitored(engine);
-        let (_, objects) = desired(&v, Some("s3cr3t-p@ss")).expect("known");
+        let (_, objects) = desired(&v, Some("s3cr3t-p@ss"), None).expect("known");
         let sm = find(&objects, "ServiceMonitor");
         let scraped = sm["spec"]["endpoints"][0]["port"].as_str().expect("port");
         let service = find(&objects, "Service");
@@ -307,12 +307,12 @@ fn the_service_monitor_scrapes_a_port_the_engine_serves_metrics_on() {
         assert_eq!(sm["spec"]["endpoints"][0]["path"], "/metrics");
     }
     // Metabase's metrics port is its own, named `metrics`; without monitoring it is not opened.
-    let (_, objects) = desired(&monitored("metabase"), Some("p")).expect("known");
+    let (_, objects) = desired(&monitored("metabase"), Some("p"), None).expect("known");
     assert_eq!(
         port_names(&find(&objects, "Service")["spec"]["ports"]),
         ["http", "metrics"]
     );
-    let (_, objects) = desired(&seed_metabase(), Some("p")).expect("known");
+    let (_, objects) = desired(&seed_metabase(), Some("p"), None).expect("known");
     let d = find(&objects, "Deployment");
     assert_eq!(
         port_names(&d["spec"]["template"]["spec"]["containers"][0]["ports"]),
@@ -328,7 +328,7 @@ fn the_service_monitor_scrapes_a_port_the_engine_serves_metrics_on() {
 fn engines_without_metrics_get_the_rule_only_and_a_warning() {
     for engine in ["superset", "redash"] {
         let v = monitored(engine);
-        let (_, objects) = desired(&v, Some("s3cr3t-p@ss")).expect("known");
+        let (_, objects) = desired(&v, Some("s3cr3t-p@ss"), None).expect("known");
         assert_eq!(find(&objects, "ServiceMonitor"), &Json::Null, "{engine}");
         assert_eq!(find(&objects, "PrometheusRule")["kind"], "PrometheusRule");
         let mut d = Diagnostics::new();
@@ -365,7 +365,7 @@ fn metabase_gets_its_encryption_key_through_the_secret_only() {
     let mut d = Diagnostics::new();
     checks::check(&v, &mut d);
     assert!(!d.has_errors(), "{:?}", d.iter().collect::<Vec<_>>());
-    let (spec, objects) = desired(&v, Some("s3cr3t-p@ss")).expect("known");
+    let (spec, objects) = desired(&v, Some("s3cr3t-p@ss"), None).expect("known");
     let deployment = find(&objects, "Deployment");
     assert_eq!(
         env_value(&env_of(deployment), "MB_ENCRYPTION_SECRET_KEY")["valueFrom"]["secretKeyRef"]
@@ -405,7 +405,7 @@ fn with_ingress(pairs: Vec<(&str, Value)>) -> Value {
 }
 
 fn rendered_ingress(v: &Value) -> Json {
-    let (_, objects) = desired(v, None).expect("known");
+    let (_, objects) = desired(v, None, None).expect("known");
     find(&objects, "Ingress").clone()
 }
 
@@ -565,7 +565,7 @@ fn another_ingress_class_gets_tls_from_a_secret_and_no_alb_annotation() {
             )]),
         ),
     ]);
-    let (spec, objects) = desired(&v, None).expect("known");
+    let (spec, objects) = desired(&v, None, None).expect("known");
     let i = find(&objects, "Ingress");
     assert_eq!(i["spec"]["ingressClassName"], "nginx");
     assert_eq!(
@@ -661,7 +661,10 @@ fn refused(config: &Value) -> Vec<String> {
     let mut d = crate::framework::validate::validate_config(
         &schema.block,
         config,
-        crate::framework::ClientCapabilities::default(),
+        // Terraform 1.11 and later.
+        crate::framework::ClientCapabilities {
+            write_only_attributes_allowed: true,
+        },
     );
     BiService.check_config(config, &mut d);
     d.iter()
@@ -740,4 +743,346 @@ fn bad_ingress_arguments_are_refused_at_their_attribute() {
         ],
     );
     assert!(refused(&fine).is_empty(), "{:?}", refused(&fine));
+}
+
+/// A whole nested block of the schema: every attribute null, then `pairs`.
+fn block_with(name: &str, pairs: Vec<(&str, Value)>) -> Value {
+    let mut v = schema::schema()
+        .block
+        .find_block(name)
+        .map_or(Value::Null, |b| b.block.null_object());
+    for (k, x) in pairs {
+        set(&mut v, k, x);
+    }
+    v
+}
+
+fn secret_ref(name: &str, key: &str) -> Value {
+    obj(vec![
+        ("name", Value::string(name)),
+        ("key", Value::string(key)),
+    ])
+}
+
+/// The seed's Metabase whose database password and encryption key come from existing
+/// Secrets.
+fn metabase_with_references() -> Value {
+    let mut v = seed_metabase();
+    set(
+        &mut v,
+        "database",
+        block_with(
+            "database",
+            vec![
+                ("type", Value::string("mysql")),
+                (
+                    "host",
+                    Value::string("metabase.abc.eu-central-1.rds.amazonaws.com"),
+                ),
+                ("port", Value::number(3306i64)),
+                ("name", Value::string("metabase")),
+                ("username", Value::string("metabase")),
+                ("password_secret", secret_ref("rds-master", "password")),
+            ],
+        ),
+    );
+    set(
+        &mut v,
+        "secrets",
+        block_with(
+            "secrets",
+            vec![(
+                "encryption_key_secret",
+                secret_ref("metabase-keys", "encryption.key"),
+            )],
+        ),
+    );
+    v
+}
+
+fn secret_key_ref<'a>(env: &'a [Json], name: &str) -> &'a Json {
+    &env_value(env, name)["valueFrom"]["secretKeyRef"]
+}
+
+#[test]
+fn referenced_credentials_are_read_by_the_deployment_from_their_secret_and_never_stored() {
+    let v = metabase_with_references();
+    assert!(refused(&v).is_empty(), "{:?}", refused(&v));
+    let (spec, objects) = desired(&v, None, None).expect("known");
+    let env = env_of(find(&objects, "Deployment"));
+    assert_eq!(
+        secret_key_ref(&env, "MB_DB_PASS"),
+        &json!({"name": "rds-master", "key": "password"})
+    );
+    assert_eq!(
+        secret_key_ref(&env, "MB_ENCRYPTION_SECRET_KEY"),
+        &json!({"name": "metabase-keys", "key": "encryption.key"})
+    );
+    // The service's own Secret keeps the user name only.
+    let data = render::secret_data(&spec, None);
+    assert_eq!(data.keys().collect::<Vec<_>>(), vec!["database-username"]);
+    assert_eq!(
+        secret_key_ref(&env, "MB_DB_USER"),
+        &json!({"name": "metabase", "key": "database-username"})
+    );
+    // Nothing to compare for them on refresh: they are not the resource's.
+    assert!(BiService
+        .unknown_secret_keys(&v)
+        .contains(&"database-password"));
+}
+
+#[test]
+fn superset_and_redash_compose_their_database_url_from_a_referenced_password() {
+    let mut v = metabase_with_references();
+    set(&mut v, "engine", Value::string("superset"));
+    set(&mut v, "image", Value::Null);
+    set(
+        &mut v,
+        "secrets",
+        block_with(
+            "secrets",
+            vec![("secret_key_secret", secret_ref("superset", "secret-key"))],
+        ),
+    );
+    assert!(refused(&v).is_empty(), "{:?}", refused(&v));
+    let (spec, objects) = desired(&v, None, None).expect("known");
+    let env = env_of(find(&objects, "Deployment"));
+    let position = |name: &str| env.iter().position(|e| e["name"] == name);
+    assert_eq!(
+        secret_key_ref(&env, "DATABASE_PASSWORD"),
+        &json!({"name": "rds-master", "key": "password"})
+    );
+    assert_eq!(
+        env_value(&env, "SQLALCHEMY_DATABASE_URI")["value"],
+        "mysql+mysqldb://metabase:$(DATABASE_PASSWORD)@metabase.abc.eu-central-1.rds.amazonaws.com:3306/metabase"
+    );
+    assert!(position("DATABASE_PASSWORD") < position("SQLALCHEMY_DATABASE_URI"));
+    assert_eq!(
+        position("SQLALCHEMY_DATABASE_URI"),
+        Some(env.len() - 1),
+        "composed last"
+    );
+    assert_eq!(
+        secret_key_ref(&env, "SUPERSET_SECRET_KEY"),
+        &json!({"name": "superset", "key": "secret-key"})
+    );
+    let data = render::secret_data(&spec, None);
+    assert!(!data.contains_key("database-url") && !data.contains_key("secret-key"));
+
+    set(&mut v, "engine", Value::string("redash"));
+    let mut db = v.get_attr("database").cloned().unwrap_or(Value::Null);
+    set(&mut db, "type", Value::string("postgres"));
+    set(&mut db, "port", Value::number(5432i64));
+    set(&mut v, "database", db);
+    let (_, objects) = desired(&v, None, None).expect("known");
+    let env = env_of(find(&objects, "Deployment"));
+    let position = |name: &str| env.iter().position(|e| e["name"] == name);
+    assert_eq!(
+        secret_key_ref(&env, engines::COMPOSED_PASSWORD_VAR),
+        &json!({"name": "rds-master", "key": "password"})
+    );
+    assert_eq!(
+        env_value(&env, "REDASH_DATABASE_URL")["value"],
+        "postgresql://metabase:$(DATAPLATFORM_DATABASE_PASSWORD)@metabase.abc.eu-central-1.rds.amazonaws.com:5432/metabase"
+    );
+    assert!(position(engines::COMPOSED_PASSWORD_VAR) < position("REDASH_DATABASE_URL"));
+}
+
+#[test]
+fn write_only_engine_secrets_reach_the_secret_at_apply_only() {
+    let mut planned = seed_metabase();
+    set(&mut planned, "engine", Value::string("superset"));
+    set(
+        &mut planned,
+        "secrets",
+        block_with(
+            "secrets",
+            vec![("secret_key_wo_version", Value::number(1i64))],
+        ),
+    );
+    let mut config = planned.clone();
+    set(
+        &mut config,
+        "secrets",
+        block_with(
+            "secrets",
+            vec![
+                ("secret_key_wo", Value::string("write-only-secret-key-0123")),
+                ("secret_key_wo_version", Value::number(1i64)),
+            ],
+        ),
+    );
+    assert!(refused(&config).is_empty(), "{:?}", refused(&config));
+    let data = |objects: &[Json]| find(objects, "Secret")["data"]["secret-key"].clone();
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode("write-only-secret-key-0123");
+    let (_, at_plan) = BiService.render(&planned, Stage::Plan).expect("known");
+    assert_eq!(data(&at_plan), json!(""));
+    let (_, at_read) = BiService.render(&planned, Stage::Read).expect("known");
+    assert_eq!(data(&at_read), json!(""));
+    let (_, at_apply) = BiService
+        .render(&planned, Stage::Apply { config: &config })
+        .expect("known");
+    assert_eq!(data(&at_apply), json!(encoded));
+    let env = env_of(find(&at_apply, "Deployment"));
+    assert_eq!(
+        secret_key_ref(&env, "SUPERSET_SECRET_KEY"),
+        &json!({"name": "metabase", "key": "secret-key"})
+    );
+    // Refresh cannot compare it; the password it stores still shows drift.
+    assert_eq!(BiService.unknown_secret_keys(&planned), vec!["secret-key"]);
+    // The version is configuration (an import restores it), the value is not.
+    let text = config_annotation(&config).expect("annotation");
+    assert!(!text.contains("write-only-secret-key"), "{text}");
+    assert!(text.contains("\"secret_key_wo_version\":1"), "{text}");
+
+    // A failed apply keeps the version last applied, so the next plan sends it again.
+    let mut state = planned.clone();
+    set(
+        &mut state,
+        "secrets",
+        block_with(
+            "secrets",
+            vec![("secret_key_wo_version", Value::number(2i64))],
+        ),
+    );
+    BiService.after_failed_apply(&planned, &mut state);
+    assert_eq!(
+        state
+            .get_attr("secrets")
+            .and_then(|s| s.get_attr("secret_key_wo_version")),
+        Some(&Value::number(1i64))
+    );
+}
+
+#[test]
+fn secret_version_is_a_pod_template_annotation_that_rolls_the_pods() {
+    let mut v = metabase_with_references();
+    let annotation = |v: &Value| {
+        let (_, objects) = desired(v, None, None).expect("known");
+        find(&objects, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+            [render::SECRET_VERSION_ANNOTATION]
+            .clone()
+    };
+    assert_eq!(annotation(&v), Json::Null);
+    set(&mut v, "secret_version", Value::string("2026-06-01"));
+    assert_eq!(annotation(&v), json!("2026-06-01"));
+    set(&mut v, "secret_version", Value::string("2026-09-01"));
+    assert_eq!(annotation(&v), json!("2026-09-01"));
+    assert!(refused(&v).is_empty(), "{:?}", refused(&v));
+}
+
+#[test]
+fn references_and_the_secret_version_round_trip_through_the_configuration_annotation() {
+    let mut v = metabase_with_references();
+    set(&mut v, "secret_version", Value::string("7"));
+    let text = config_annotation(&v).expect("annotation");
+    let json: Json = serde_json::from_str(&text).expect("json");
+    let restored =
+        crate::value::decode_json_value(&json, &schema::schema().value_type()).expect("decodes");
+    for attr in ["database", "secrets", "secret_version"] {
+        assert_eq!(restored.get_attr(attr), v.get_attr(attr), "{attr}");
+    }
+    // Without references or versions the secrets block stays out of the annotation, as
+    // before: its values are secret.
+    let text = config_annotation(&seed_metabase()).expect("annotation");
+    assert!(text.contains("\"secrets\":null"), "{text}");
+}
+
+#[test]
+fn bad_secret_references_and_sources_are_refused_at_their_attribute() {
+    let with_db = |pairs: Vec<(&str, Value)>| {
+        let mut v = metabase_with_references();
+        let mut db = v.get_attr("database").cloned().unwrap_or(Value::Null);
+        for (k, x) in pairs {
+            set(&mut db, k, x);
+        }
+        set(&mut v, "database", db);
+        v
+    };
+    let with_secrets = |engine: &str, pairs: Vec<(&str, Value)>| {
+        let mut v = metabase_with_references();
+        set(&mut v, "engine", Value::string(engine));
+        set(&mut v, "secrets", block_with("secrets", pairs));
+        v
+    };
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            with_db(vec![("password_secret", secret_ref("", "password"))]),
+            "database.password_secret.name",
+        ),
+        (
+            with_db(vec![(
+                "password_secret",
+                secret_ref("RDS_Master", "password"),
+            )]),
+            "database.password_secret.name",
+        ),
+        (
+            with_db(vec![("password_secret", secret_ref("rds-master", ""))]),
+            "database.password_secret.key",
+        ),
+        (
+            with_db(vec![(
+                "password_secret",
+                secret_ref("rds-master", "pass word"),
+            )]),
+            "database.password_secret.key",
+        ),
+        (
+            with_db(vec![("password", Value::string("s3cr3t-p@ss"))]),
+            "database.password_secret",
+        ),
+        (
+            with_secrets(
+                "metabase",
+                vec![
+                    ("encryption_key", Value::string("a-stable-encryption-key")),
+                    ("encryption_key_secret", secret_ref("metabase-keys", "k")),
+                ],
+            ),
+            "secrets.encryption_key_secret",
+        ),
+        (
+            with_secrets(
+                "metabase",
+                vec![(
+                    "encryption_key_wo",
+                    Value::string("a-stable-encryption-key"),
+                )],
+            ),
+            "secrets.encryption_key_wo",
+        ),
+        (
+            with_secrets(
+                "metabase",
+                vec![("encryption_key_wo_version", Value::number(1i64))],
+            ),
+            "secrets.encryption_key_wo_version",
+        ),
+        (
+            with_secrets(
+                "zeppelin",
+                vec![("secret_key_secret", secret_ref("s", "k"))],
+            ),
+            "secrets.secret_key_secret",
+        ),
+    ];
+    for (config, at) in cases {
+        let paths = refused(&config);
+        assert!(paths.iter().any(|p| p == at), "{at}: {paths:?}");
+    }
+    // A required engine secret given by reference or write-only is present.
+    for pairs in [
+        vec![("secret_key_secret", secret_ref("superset", "secret-key"))],
+        vec![
+            ("secret_key_wo", Value::string("write-only-secret-key-0123")),
+            ("secret_key_wo_version", Value::number(3i64)),
+        ],
+    ] {
+        let mut v = with_secrets("superset", pairs);
+        set(&mut v, "image", Value::Null);
+        let paths = refused(&v);
+        assert!(paths.is_empty(), "{paths:?}");
+    }
 }

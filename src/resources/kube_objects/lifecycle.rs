@@ -167,8 +167,8 @@ pub trait KubeResource: Send + Sync + 'static {
 
     /// The Secret data keys whose values a state rendered at [`Stage::Read`] does not hold
     /// (they come from write-only attributes): left out when a changed Secret is looked for.
-    fn unknown_secret_keys(&self, _state: &Value) -> &'static [&'static str] {
-        &[]
+    fn unknown_secret_keys(&self, _state: &Value) -> Vec<&'static str> {
+        Vec::new()
     }
 
     /// The state to keep after a failed apply: attributes that say a write-only value was
@@ -503,7 +503,7 @@ async fn read<R: KubeResource>(r: &R, ctx: &Context<ProviderData>, req: ReadRequ
     let live = read_all(
         &kube,
         &objects,
-        unknown,
+        &unknown,
         &prints_of(&state),
         owner_id.as_deref(),
     )
