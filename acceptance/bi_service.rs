@@ -928,3 +928,89 @@ fn ingress_settings_apply_update_drift_and_import_for_alb_and_nginx() {
         assert!(e.kube.get(NGINX_INGRESS).is_none());
     }
 }
+
+/// Pod labels and annotations, pull secrets and a priority class.
+fn pod_settings(priority: &str) -> String {
+    format!(
+        r#"
+  pod_labels          = {{ team = "analytics" }}
+  pod_annotations     = {{ "prometheus.io/scrape" = "false" }}
+  image_pull_secrets  = ["registry-credentials"]
+  priority_class_name = "{priority}"
+"#
+    )
+}
+
+#[test]
+fn pod_settings_reach_the_pods_change_in_place_and_import() {
+    for v in TERRAFORM_VERSIONS {
+        let e = env();
+        let ws = workspace(v, &e);
+        ws.write(
+            "main.tf",
+            &metabase(v, "0.40.1-joom-1", &pod_settings("bi-tools")),
+        );
+        ws.init().assert_success();
+        apply(&ws).assert_success();
+        let d = e.kube.get(DEPLOYMENT).expect("deployment");
+        let t = &d["spec"]["template"];
+        assert_eq!(
+            t["metadata"]["labels"]["team"], "analytics",
+            "terraform {v}"
+        );
+        assert_eq!(
+            t["metadata"]["labels"]["app.kubernetes.io/name"],
+            d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"],
+            "the selector still matches the pods"
+        );
+        assert_eq!(
+            t["metadata"]["annotations"]["prometheus.io/scrape"],
+            "false"
+        );
+        assert_eq!(
+            t["spec"]["imagePullSecrets"],
+            json!([{"name": "registry-credentials"}])
+        );
+        assert_eq!(t["spec"]["priorityClassName"], "bi-tools");
+        assert_no_changes(&ws);
+
+        ws.write(
+            "main.tf",
+            &metabase(v, "0.40.1-joom-1", &pod_settings("platform-critical")),
+        );
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("0 to add, 1 to change, 0 to destroy"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        apply(&ws).assert_success();
+        let d = e.kube.get(DEPLOYMENT).expect("deployment");
+        assert_eq!(
+            d["spec"]["template"]["spec"]["priorityClassName"],
+            "platform-critical"
+        );
+        assert_no_changes(&ws);
+
+        ws.run(&["state", "rm", "dataplatform_bi_service.metabase"])
+            .assert_success();
+        ws.run(&[
+            "import",
+            "-no-color",
+            "-input=false",
+            "dataplatform_bi_service.metabase",
+            "metabase/metabase",
+        ])
+        .assert_success();
+        let out = apply(&ws);
+        out.assert_success();
+        assert!(
+            out.text().contains("0 added, 0 changed, 0 destroyed"),
+            "terraform {v}: import left a difference:\n{}",
+            out.text()
+        );
+        assert_no_changes(&ws);
+        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
+    }
+}

@@ -20,6 +20,8 @@ crate::model! {
         secrets: Field<Secrets>,
         env: Field<BTreeMap<String, Value>>,
         labels: Field<BTreeMap<String, Field<String>>>,
+        pod_labels: Field<BTreeMap<String, Field<String>>>,
+        pod_annotations: Field<BTreeMap<String, Value>>,
     }
 }
 
@@ -263,15 +265,37 @@ fn check_maps(c: &Checked, diags: &mut Diagnostics) {
         }
     }
     let label_key = regex::Regex::new(LABEL_KEY_PATTERN).ok();
+    if let Field::Known(annotations) = &c.pod_annotations {
+        for k in annotations.keys() {
+            if !label_key.as_ref().is_some_and(|r| r.is_match(k)) {
+                diags.attribute_error(
+                    AttributePath::root().attr("pod_annotations").key(k),
+                    "Invalid annotation",
+                    format!("{k:?} is not a valid annotation key (an optional DNS prefix and /, then up to 63 letters, digits, -, _ and .)."),
+                );
+            }
+        }
+    }
+    for (name, labels) in [("labels", &c.labels), ("pod_labels", &c.pod_labels)] {
+        check_labels(name, labels, diags);
+    }
+}
+
+fn check_labels(
+    name: &str,
+    labels: &Field<BTreeMap<String, Field<String>>>,
+    diags: &mut Diagnostics,
+) {
+    let label_key = regex::Regex::new(LABEL_KEY_PATTERN).ok();
     let label_value = regex::Regex::new(LABEL_VALUE_PATTERN).ok();
-    let Field::Known(labels) = &c.labels else {
+    let Field::Known(labels) = labels else {
         return;
     };
     for (k, v) in labels {
         if !label_key.as_ref().is_some_and(|r| r.is_match(k)) || k.starts_with("app.kubernetes.io/")
         {
             diags.attribute_error(
-                AttributePath::root().attr("labels").key(k),
+                AttributePath::root().attr(name).key(k),
                 "Invalid label",
                 format!("{k:?} is not a label key this resource can set (a valid Kubernetes label key outside app.kubernetes.io/)."),
             );
@@ -279,7 +303,7 @@ fn check_maps(c: &Checked, diags: &mut Diagnostics) {
         if let Field::Known(s) = v {
             if !label_value.as_ref().is_some_and(|r| r.is_match(s)) {
                 diags.attribute_error(
-                    AttributePath::root().attr("labels").key(k),
+                    AttributePath::root().attr(name).key(k),
                     "Invalid label value",
                     format!("{s:?} is not a valid label value (up to 63 letters, digits, -, _ and ., starting and ending alphanumeric)."),
                 );

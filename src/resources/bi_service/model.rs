@@ -170,6 +170,10 @@ pub struct Spec {
     pub secret_version: Option<String>,
     /// Apply waits for the Deployment's rollout.
     pub wait_for_rollout: bool,
+    pub pod_labels: BTreeMap<String, String>,
+    pub pod_annotations: BTreeMap<String, String>,
+    pub image_pull_secrets: Vec<String>,
+    pub priority_class_name: Option<String>,
 }
 
 crate::model! {
@@ -191,6 +195,10 @@ crate::model! {
         monitoring: Option<MonitoringModel>,
         secret_version: Option<String>,
         wait_for_rollout: IfKnown<bool>,
+        pod_labels: Option<BTreeMap<String, String>>,
+        pod_annotations: Option<BTreeMap<String, String>>,
+        image_pull_secrets: Option<Vec<String>>,
+        priority_class_name: Option<String>,
     }
 }
 
@@ -419,6 +427,10 @@ impl Spec {
             monitoring,
             secret_version: m.secret_version,
             wait_for_rollout: m.wait_for_rollout.0.unwrap_or(true),
+            pod_labels: m.pod_labels.unwrap_or_default(),
+            pod_annotations: m.pod_annotations.unwrap_or_default(),
+            image_pull_secrets: m.image_pull_secrets.unwrap_or_default(),
+            priority_class_name: m.priority_class_name,
         })
     }
 

@@ -180,8 +180,32 @@ fn deployment(
     if !spec.tolerations.is_empty() {
         pod_spec["tolerations"] = json!(spec.tolerations);
     }
-    let mut template_meta = json!({"labels": labels(spec)});
-    let mut annotations = Map::new();
+    if !spec.image_pull_secrets.is_empty() {
+        let names: Vec<Json> = spec
+            .image_pull_secrets
+            .iter()
+            .map(|n| json!({"name": n}))
+            .collect();
+        pod_spec["imagePullSecrets"] = Json::Array(names);
+    }
+    if let Some(p) = &spec.priority_class_name {
+        pod_spec["priorityClassName"] = json!(p);
+    }
+    // The resource's own labels (the selector among them) win over the pod's extra ones.
+    let mut pod_labels = spec.pod_labels.clone();
+    if let Json::Object(own) = labels(spec) {
+        for (k, v) in own {
+            if let Some(v) = v.as_str() {
+                pod_labels.insert(k, v.to_string());
+            }
+        }
+    }
+    let mut template_meta = json!({"labels": pod_labels});
+    let mut annotations: Map<String, Json> = spec
+        .pod_annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
     if !data.is_empty() {
         // Names the Secret; the apply puts the keyed checksum of its data here.
         annotations.insert(CHECKSUM_ANNOTATION.into(), json!(spec.name));

@@ -6,7 +6,9 @@ use crate::framework::plan_modifiers::RequiresReplace;
 use crate::framework::rules::Rule;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
 use crate::framework::timeouts;
-use crate::framework::validators::{each, int_between, matches, one_of, string_length, Cidr};
+use crate::framework::validators::{
+    each, int_between, matches, one_of, size_between, string_length, Cidr,
+};
 use crate::resources::common::{
     labels, namespace, scheduling_type, string_map, target_cluster_name, NAMESPACE_PATTERN,
     QUANTITY_PATTERN,
@@ -100,6 +102,37 @@ fn block() -> Block {
         )
         .attribute(
             labels("Extra labels on every object and pod."),
+        )
+        .attribute(
+            Attribute::optional("pod_labels", string_map()).description(
+                "Labels on the pods only (e.g. for a service mesh or cost allocation), besides `labels`.",
+            ),
+        )
+        .attribute(
+            Attribute::optional("pod_annotations", string_map()).description(
+                "Annotations on the pods (e.g. `prometheus.io/scrape` or a log collector's settings). The \
+                 resource's own pod annotations (the Secret checksum, `secret_version`) take precedence.",
+            ),
+        )
+        .attribute(
+            Attribute::optional("image_pull_secrets", Type::List(Box::new(Type::String)))
+                .description(
+                    "Secrets (`kubernetes.io/dockerconfigjson`) in the service's namespace to pull the image with, \
+                     e.g. from an internal registry. They are referenced, never read.",
+                )
+                .validator(size_between(1, 10))
+                .validator(each(matches(
+                    SECRET_NAME_PATTERN,
+                    "a Secret name (a DNS subdomain: lowercase letters, digits, - and .)",
+                ))),
+        )
+        .attribute(
+            Attribute::optional("priority_class_name", Type::String)
+                .description("PriorityClass of the pods, e.g. to keep BI tools scheduled ahead of batch work.")
+                .validator(matches(
+                    SECRET_NAME_PATTERN,
+                    "a PriorityClass name (a DNS subdomain: lowercase letters, digits, - and .)",
+                )),
         )
         .attribute(
             Attribute::optional("placement", scheduling_type())

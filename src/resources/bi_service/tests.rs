@@ -1086,3 +1086,75 @@ fn bad_secret_references_and_sources_are_refused_at_their_attribute() {
         assert!(paths.is_empty(), "{paths:?}");
     }
 }
+
+#[test]
+fn pod_settings_reach_the_pod_template_without_overriding_the_resources_own() {
+    let mut v = seed_metabase();
+    set(
+        &mut v,
+        "pod_labels",
+        Value::map([
+            ("team", Value::string("analytics")),
+            ("app.kubernetes.io/name", Value::string("not-metabase")),
+        ]),
+    );
+    set(
+        &mut v,
+        "pod_annotations",
+        Value::map([("prometheus.io/scrape", Value::string("false"))]),
+    );
+    set(
+        &mut v,
+        "image_pull_secrets",
+        Value::list(vec![Value::string("registry-credentials")]),
+    );
+    set(&mut v, "priority_class_name", Value::string("bi-tools"));
+    let (_, objects) = desired(&v, Some("pw"), None).expect("known");
+    let d = find(&objects, "Deployment");
+    let template = &d["spec"]["template"];
+    assert_eq!(template["metadata"]["labels"]["team"], "analytics");
+    let selector = &d["spec"]["selector"]["matchLabels"];
+    for (k, want) in selector.as_object().into_iter().flatten() {
+        assert_eq!(
+            &template["metadata"]["labels"][k], want,
+            "selector label {k} kept"
+        );
+    }
+    assert_eq!(
+        template["metadata"]["annotations"]["prometheus.io/scrape"],
+        "false"
+    );
+    assert_eq!(
+        template["spec"]["imagePullSecrets"],
+        json!([{"name": "registry-credentials"}])
+    );
+    assert_eq!(template["spec"]["priorityClassName"], "bi-tools");
+    // Only the pods get the pod labels.
+    assert!(d["metadata"]["labels"].get("team").is_none());
+}
+
+#[test]
+fn pod_labels_and_annotation_keys_are_checked() {
+    let mut v = seed_metabase();
+    set(
+        &mut v,
+        "pod_labels",
+        Value::map([("app.kubernetes.io/name", Value::string("x"))]),
+    );
+    set(
+        &mut v,
+        "pod_annotations",
+        Value::map([("not a key", Value::string("x"))]),
+    );
+    let mut d = Diagnostics::new();
+    checks::check(&v, &mut d);
+    let at: Vec<String> = d
+        .iter()
+        .filter_map(|x| x.attribute.as_ref().map(ToString::to_string))
+        .collect();
+    assert!(at.iter().any(|p| p.starts_with("pod_labels")), "{at:?}");
+    assert!(
+        at.iter().any(|p| p.starts_with("pod_annotations")),
+        "{at:?}"
+    );
+}
