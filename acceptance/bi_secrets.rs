@@ -8,7 +8,7 @@ use serde_json::{json, Value as Json};
 
 use crate::kube_sandbox::{env, workspace, ClusterEnv};
 use crate::support::{
-    apply, assert_no_changes, plan, required_providers, Workspace, TERRAFORM_VERSIONS,
+    apply, assert_no_changes, plan, reimport, required_providers, Workspace, TERRAFORM_VERSIONS,
 };
 
 const NS: &str = "bi-refs";
@@ -132,16 +132,13 @@ fn assert_referenced_secrets_never_read(e: &ClusterEnv) {
 }
 
 fn import(ws: &Workspace, v: &str) {
-    ws.run(&["state", "rm", "dataplatform_bi_service.metabase"])
-        .assert_success();
-    ws.run(&[
-        "import",
-        "-no-color",
-        "-input=false",
-        "dataplatform_bi_service.metabase",
-        &format!("{NS}/metabase"),
-    ])
-    .assert_success();
+    reimport(
+        ws,
+        &[(
+            "dataplatform_bi_service.metabase",
+            &format!("{NS}/metabase"),
+        )],
+    );
     let out = plan(ws);
     assert!(
         out.text().contains("No changes"),
@@ -310,16 +307,10 @@ fn write_only_engine_secrets_are_sent_never_stored_and_sent_again_on_a_new_versi
     assert_no_changes(&ws);
 
     // Import restores the versions and the reference: no difference.
-    ws.run(&["state", "rm", "dataplatform_bi_service.superset"])
-        .assert_success();
-    ws.run(&[
-        "import",
-        "-no-color",
-        "-input=false",
-        "dataplatform_bi_service.superset",
-        "bi-wo/superset",
-    ])
-    .assert_success();
+    reimport(
+        &ws,
+        &[("dataplatform_bi_service.superset", "bi-wo/superset")],
+    );
     assert_no_changes(&ws);
     ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
         .assert_success();

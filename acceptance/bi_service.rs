@@ -6,7 +6,8 @@ use serde_json::{json, Value as Json};
 
 use crate::kube_sandbox::{env, workspace};
 use crate::support::{
-    apply, assert_no_changes, line_of, plan, required_providers, TERRAFORM_VERSIONS,
+    apply, assert_no_changes, assert_reimported_clean, line_of, plan, reimport, required_providers,
+    TERRAFORM_VERSIONS,
 };
 
 const PASSWORD: &str = "seed-Pa55word!";
@@ -299,26 +300,11 @@ fn metabase_as_in_the_seed_applies_rolls_drifts_imports_and_destroys() {
         assert_no_changes(&ws);
 
         // Import gives the same state.
-        ws.run(&["state", "rm", "dataplatform_bi_service.metabase"])
-            .assert_success();
-        ws.run(&[
-            "import",
-            "-no-color",
-            "-input=false",
-            "dataplatform_bi_service.metabase",
-            "metabase/metabase",
-        ])
-        .assert_success();
-        // Terraform 1.0 drops root outputs on `state rm`: an apply restores them and must
-        // change nothing.
-        let out = apply(&ws);
-        out.assert_success();
-        assert!(
-            out.text().contains("0 added, 0 changed, 0 destroyed"),
-            "terraform {v}: import left a difference:\n{}",
-            out.text()
+        reimport(
+            &ws,
+            &[("dataplatform_bi_service.metabase", "metabase/metabase")],
         );
-        assert_no_changes(&ws);
+        assert_reimported_clean(&ws, v);
 
         // The data source's token works against the cluster (a new token at every read).
         ws.write(
@@ -904,24 +890,14 @@ fn ingress_settings_apply_update_drift_and_import_for_alb_and_nginx() {
         assert_no_changes(&ws);
 
         // Import gives the same state, the new settings included.
-        for (address, id) in [
-            ("dataplatform_bi_service.metabase", "bi/metabase"),
-            ("dataplatform_bi_service.zeppelin", "bi-nginx/zeppelin"),
-        ] {
-            ws.run(&["state", "rm", address]).assert_success();
-            ws.run(&["import", "-no-color", "-input=false", address, id])
-                .assert_success();
-        }
-        // Terraform 1.0 drops root outputs on `state rm`: an apply restores them and must
-        // change nothing.
-        let out = apply(&ws);
-        out.assert_success();
-        assert!(
-            out.text().contains("0 added, 0 changed, 0 destroyed"),
-            "terraform {v}: import left a difference:\n{}",
-            out.text()
+        reimport(
+            &ws,
+            &[
+                ("dataplatform_bi_service.metabase", "bi/metabase"),
+                ("dataplatform_bi_service.zeppelin", "bi-nginx/zeppelin"),
+            ],
         );
-        assert_no_changes(&ws);
+        assert_reimported_clean(&ws, v);
         ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
             .assert_success();
         assert!(e.kube.get(BI_INGRESS).is_none());
@@ -992,24 +968,11 @@ fn pod_settings_reach_the_pods_change_in_place_and_import() {
         );
         assert_no_changes(&ws);
 
-        ws.run(&["state", "rm", "dataplatform_bi_service.metabase"])
-            .assert_success();
-        ws.run(&[
-            "import",
-            "-no-color",
-            "-input=false",
-            "dataplatform_bi_service.metabase",
-            "metabase/metabase",
-        ])
-        .assert_success();
-        let out = apply(&ws);
-        out.assert_success();
-        assert!(
-            out.text().contains("0 added, 0 changed, 0 destroyed"),
-            "terraform {v}: import left a difference:\n{}",
-            out.text()
+        reimport(
+            &ws,
+            &[("dataplatform_bi_service.metabase", "metabase/metabase")],
         );
-        assert_no_changes(&ws);
+        assert_reimported_clean(&ws, v);
         ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
             .assert_success();
     }

@@ -6,8 +6,8 @@ use serde_json::{json, Value as Json};
 
 use crate::sandbox::Sandbox;
 use crate::support::{
-    apply, assert_no_changes, block_on, hcl_list as list, line_of, plan, required_providers,
-    state_resources, Workspace, TERRAFORM_VERSIONS,
+    apply, assert_no_changes, block_on, hcl_list as list, line_of, plan, reimport,
+    required_providers, state_resources, Workspace, TERRAFORM_VERSIONS,
 };
 
 /// The seed's node groups; `executor_extra` is spliced into the executor block.
@@ -695,10 +695,7 @@ fn repair_update_strategy_remote_access_and_capacity_blocks_round_trip() {
             ("dataplatform_nodegroup.reserved", "reserved"),
         ] {
             let before = state_of(&ws, address);
-            ws.run(&["state", "rm", address]).assert_success();
-            let id = format!("{}:{name}", sb.cluster());
-            ws.run(&["import", "-no-color", "-input=false", address, &id])
-                .assert_success();
+            reimport(&ws, &[(address, &format!("{}:{name}", sb.cluster()))]);
             let after = state_of(&ws, address);
             for key in [
                 "node_repair_config",

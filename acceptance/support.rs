@@ -557,6 +557,28 @@ pub fn assert_imports_clean(ws: &Workspace, n: usize) {
     );
 }
 
+/// Forgets each resource (`terraform state rm`) and imports it again by its ID.
+pub fn reimport(ws: &Workspace, resources: &[(&str, &str)]) {
+    for (address, id) in resources {
+        ws.run(&["state", "rm", address]).assert_success();
+        ws.run(&["import", "-no-color", "-input=false", address, id])
+            .assert_success();
+    }
+}
+
+/// After [`reimport`]: an apply changes nothing (Terraform 1.0 drops root outputs on
+/// `state rm`, and the apply restores them) and the next plan is empty.
+pub fn assert_reimported_clean(ws: &Workspace, v: &str) {
+    let out = apply(ws);
+    out.assert_success();
+    assert!(
+        out.text().contains("0 added, 0 changed, 0 destroyed"),
+        "terraform {v}: import left a difference:\n{}",
+        out.text()
+    );
+    assert_no_changes(ws);
+}
+
 /// The 1-based line of the first line of `text` containing `needle`.
 pub fn line_of(text: &str, needle: &str) -> usize {
     text.lines()

@@ -295,9 +295,9 @@ impl GroupModel {
     /// The sizes; the desired size starts at the minimum.
     pub fn scaling(&self) -> Option<Scaling> {
         let s = self.scaling_config.0.as_ref()?;
-        let min = s.min_size.0? as i32;
-        let max = s.max_size.0? as i32;
-        let desired = s.desired_size.0.map_or(min, |d| d as i32);
+        let min = int(s.min_size.0?);
+        let max = int(s.max_size.0?);
+        let desired = s.desired_size.0.map_or(min, int);
         Some(Scaling { min, max, desired })
     }
 
@@ -361,7 +361,7 @@ impl GroupModel {
             subnet_ids: self.subnet_ids.0.unwrap_or_default(),
             instance_types: self.instance_types.0.unwrap_or_default(),
             capacity_type: self.capacity_type.0,
-            disk_size: self.disk_size.0.map(|d| d as i32),
+            disk_size: self.disk_size.0.map(int),
             ami_type: self.ami_type.0,
             release_version: self.release_version.0,
             version: self.version.0,
