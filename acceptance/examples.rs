@@ -55,6 +55,7 @@ pub(crate) fn assert_empty(e: &ClusterEnv) {
     let extra: Vec<&&str> = names
         .iter()
         .filter(|n| !["default", "kube-system", "kube-public", "kube-node-lease"].contains(n))
+        .filter(|n| !crate::kube_sandbox::CONTROLLER_NAMESPACES.contains(n))
         .collect();
     assert!(extra.is_empty(), "namespaces left behind: {extra:?}");
     let deployments = e
@@ -69,6 +70,7 @@ pub(crate) fn assert_empty(e: &ClusterEnv) {
 }
 
 pub(crate) fn seed_example(v: &str, e: &ClusterEnv, dir: &str) -> Workspace {
+    e.install_controllers();
     let ws = workspace(v, e);
     let examples = repo_root().join("examples");
     // The example refers to the module by relative path: keep the layout.

@@ -92,6 +92,7 @@ fn live_objects(e: &ClusterEnv) -> BTreeSet<String> {
     let namespaces: Vec<String> = names(&e.kube.get("/api/v1/namespaces").expect("namespaces"))
         .into_iter()
         .filter(|n| !SYSTEM_NAMESPACES.contains(&n.as_str()))
+        .filter(|n| !crate::kube_sandbox::CONTROLLER_NAMESPACES.contains(&n.as_str()))
         .collect();
     let mut live: BTreeSet<String> = namespaces
         .iter()

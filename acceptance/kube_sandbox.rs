@@ -24,6 +24,8 @@ pub struct KubeSandboxOptions {
     pub eks_cluster: String,
     /// How long the deployment controller stand-in waits before a rollout completes.
     pub rollout_delay_ms: u64,
+    /// Custom API groups not served, as in a cluster without their CRDs.
+    pub without_api_groups: Vec<String>,
 }
 
 impl Default for KubeSandboxOptions {
@@ -32,6 +34,7 @@ impl Default for KubeSandboxOptions {
             aws_secret_key: None,
             eks_cluster: "analytics".into(),
             rollout_delay_ms: 300,
+            without_api_groups: Vec::new(),
         }
     }
 }
@@ -94,6 +97,9 @@ impl KubeSandbox {
             .arg(&log_file)
             .args(["--eks-cluster", &opts.eks_cluster])
             .args(["--rollout-delay-ms", &opts.rollout_delay_ms.to_string()]);
+        for g in &opts.without_api_groups {
+            cmd.args(["--without-api-group", g]);
+        }
         if let Some(secret) = &opts.aws_secret_key {
             cmd.args(["--aws-secret-key", secret]);
         }
@@ -495,8 +501,41 @@ pub struct ClusterEnv {
     pub aws: crate::sandbox::Sandbox,
 }
 
+/// The namespaces [`ClusterEnv::install_controllers`] creates: not the provider's.
+pub const CONTROLLER_NAMESPACES: [&str; 1] = ["spark-operator"];
+
+impl ClusterEnv {
+    /// The controllers the seed installs with Helm before applying the platform, as far as
+    /// what their charts create shows them installed: the AWS Load Balancer Controller's
+    /// IngressClass `alb` (the stand-in then gives Ingresses an ALB address) and the Spark
+    /// operator's service account.
+    pub fn install_controllers(&self) {
+        self.kube.apply(
+            "/apis/networking.k8s.io/v1/ingressclasses/alb",
+            &json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+                    "metadata": {"name": "alb"}, "spec": {"controller": "ingress.k8s.aws/alb"}}),
+            "helm",
+        );
+        self.kube.apply(
+            "/api/v1/namespaces/spark-operator",
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "spark-operator"}}),
+            "helm",
+        );
+        self.kube.apply(
+            "/api/v1/namespaces/spark-operator/serviceaccounts/spark-operator-controller",
+            &json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": "spark-operator-controller", "namespace": "spark-operator"}}),
+            "helm",
+        );
+    }
+}
+
 pub fn env() -> ClusterEnv {
-    let kube = KubeSandbox::start();
+    env_with(&KubeSandboxOptions::default())
+}
+
+pub fn env_with(opts: &KubeSandboxOptions) -> ClusterEnv {
+    let kube = KubeSandbox::start_with(opts);
     let aws = crate::sandbox::Sandbox::start_with_kube(&kube);
     ClusterEnv { kube, aws }
 }

@@ -11,6 +11,7 @@ mod cluster_auth;
 mod examples;
 mod framework;
 mod functions;
+mod handover;
 mod import_ids;
 mod invalid_configs;
 mod kube_faults;

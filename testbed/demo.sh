@@ -96,7 +96,7 @@ JSON
 TF15="${ROOT}/.testbed/bin/terraform-1.15.5"
 (cd "${ENVDIR}" && timeout 300 "${TF15}" init -input=false -no-color >/dev/null \
   && timeout 1200 "${TF15}" apply -auto-approve -input=false -no-color \
-     | grep --line-buffered -E "Creating|Creation complete|Modifying|Modifications complete|Still creating|Apply complete|No changes|Error" )
+     | grep --line-buffered -E "Creating|Creation complete|Modifying|Modifications complete|Still creating|Apply complete|No changes|Warning|Error" )
 
 step "What exists now, read back from the sandbox"
 (cd "${ENVDIR}" && "${TF15}" show -json) > "${WORK}/state.json"
@@ -131,6 +131,8 @@ for r in by_type("dataplatform_bi_service"):
     v = r["values"]
     sel = (v.get("placement") or {}).get("node_selector")
     print(f"  {v['engine']} {v['namespace']}/{v['name']}: image {v['effective_image']}, on nodes {json.dumps(sel)}")
+    if v.get("load_balancer_hostname"):
+        print(f"    load balancer {v['load_balancer_hostname']} (given by the AWS Load Balancer Controller)")
     for k in sorted(v["objects"]):
         print(f"    {k}")
 for r in by_type("dataplatform_spark_pool"):

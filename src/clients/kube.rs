@@ -151,6 +151,13 @@ pub const KINDS: &[Kind] = &[
     ),
     Kind::new("networking.k8s.io/v1", "Ingress", "ingresses", true),
     Kind::new(
+        "networking.k8s.io/v1",
+        "IngressClass",
+        "ingressclasses",
+        false,
+    ),
+    Kind::core("Event", "events", true),
+    Kind::new(
         "policy/v1",
         "PodDisruptionBudget",
         "poddisruptionbudgets",
@@ -903,6 +910,27 @@ impl Kube {
         found.unreadable.sort();
         found.unreadable.dedup();
         Ok(found)
+    }
+
+    /// Whether the server serves a kind at an API version, found through discovery. A
+    /// custom resource is served only once its CustomResourceDefinition is installed.
+    ///
+    /// # Errors
+    /// API errors other than not-found, and transport errors.
+    pub async fn serves(&self, api_version: &str, kind: &str) -> Result<bool, KubeError> {
+        let listed = self
+            .call("discovery", api_version, |client| async move {
+                match api_version.split_once('/') {
+                    None => client.list_core_api_resources(api_version).await,
+                    Some(_) => client.list_api_group_resources(api_version).await,
+                }
+            })
+            .await;
+        match listed {
+            Ok(list) => Ok(list.resources.iter().any(|r| r.kind == kind)),
+            Err(KubeError::Api { code: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// The server's version, e.g. `v1.32.0`.

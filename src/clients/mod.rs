@@ -6,6 +6,7 @@ pub mod aws;
 pub mod bounds;
 pub mod eks;
 pub mod eks_token;
+pub mod ingress;
 pub mod kube;
 pub mod rollout;
 #[cfg(test)]

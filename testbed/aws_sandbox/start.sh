@@ -42,6 +42,8 @@ echo $! > "${DIR}/kube.pid"
 wait_ready "${DIR}/kube-ready" "${DIR}/kube.pid" KUBE_SANDBOX_READY "${DIR}/kube.log"
 KUBE_URL="$(awk '/KUBE_SANDBOX_READY/ {print $2}' "${DIR}/kube-ready")"
 KUBE_HTTP_URL="$(awk '/KUBE_SANDBOX_HTTP/ {print $2}' "${DIR}/kube-ready")"
+# The controllers the seed installs with Helm (AWS Load Balancer Controller, Spark operator).
+"${PY}" "${ROOT}/testbed/aws_sandbox/controllers.py" "${KUBE_HTTP_URL}" "${KUBE_TOKEN}"
 
 # ---------------------------------------------------------------- AWS stand-in
 rm -f "${DIR}/ready"
@@ -101,4 +103,5 @@ export CHECKPOINT_DISABLE=1
 ENV
 echo "[sandbox] AWS stand-in at ${URL} (pid $(cat "${DIR}/pid")), cluster analytics seeded"
 echo "[sandbox] Kubernetes stand-in at ${KUBE_URL} (pid $(cat "${DIR}/kube.pid")); kubeconfig ${DIR}/kubeconfig"
+echo "[sandbox] installed as the seed does with Helm: the AWS Load Balancer Controller (IngressClass alb) and the Spark operator (spark-operator/spark-operator-controller)"
 echo "[sandbox] environment: source ${DIR}/env"

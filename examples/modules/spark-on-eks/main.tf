@@ -92,6 +92,10 @@ resource "dataplatform_bi_service" "metabase" {
     scheme          = "internal"
     group_name      = var.metabase_ingress.alb_group
     certificate_arn = var.metabase_ingress.certificate_arn
+
+    # The AWS Load Balancer Controller is installed before the platform (as the seed does with
+    # Helm): wait for the ALB, whose DNS name the metabase_load_balancer output gives.
+    wait_for_load_balancer = true
   }
 
   dynamic "monitoring" {

@@ -21,6 +21,11 @@ output "metabase_url" {
   value       = dataplatform_bi_service.metabase.url
 }
 
+output "metabase_load_balancer" {
+  description = "The ALB's DNS name, for a Route 53 alias of the Metabase host."
+  value       = dataplatform_bi_service.metabase.load_balancer_hostname
+}
+
 output "placement" {
   description = "Node selector and tolerations of each node group, for other workloads."
   value = {

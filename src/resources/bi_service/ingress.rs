@@ -8,7 +8,15 @@
 //! reverse holds for `tls_secret_name`: an ALB takes its certificate from ACM, never from a
 //! Secret.
 
-use crate::framework::{Diagnostics, Field, FromValue};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::model::Spec;
+use crate::clients::ingress::{self, IngressError};
+use crate::clients::kube::{Kube, ObjectRef};
+use crate::framework::{Diagnostic, Diagnostics, Field, FromValue};
+use crate::resources::kube_objects::handover::Handover;
 use crate::value::{AttributePath, Value};
 
 /// The default `class`.
@@ -101,6 +109,93 @@ pub fn check_config(config: &Value, diags: &mut Diagnostics) {
                  controller, which would ignore it. Remove {name}, or use an ALB class."
             ),
         );
+    }
+}
+
+/// The service's Ingress.
+pub fn object(spec: &Spec) -> ObjectRef {
+    ObjectRef {
+        kind: "Ingress",
+        api_version: "networking.k8s.io/v1",
+        namespace: Some(spec.namespace.clone()),
+        name: spec.name.clone(),
+    }
+}
+
+/// The IngressClass of `class` is what shows its controller is installed: the AWS Load
+/// Balancer Controller's Helm chart creates `alb`, ingress-nginx's `nginx`.
+pub fn handover(spec: &Spec) -> Option<Handover> {
+    let i = spec.ingress.as_ref()?;
+    let controller = if is_alb_class(&i.class) {
+        "the AWS Load Balancer Controller (its Helm chart creates the IngressClass `alb`; other \
+         `alb-*` classes are created with an IngressClassParams)"
+    } else {
+        "the ingress controller serving it"
+    };
+    Some(Handover {
+        expects: ObjectRef {
+            kind: "IngressClass",
+            api_version: "networking.k8s.io/v1",
+            namespace: None,
+            name: i.class.clone(),
+        },
+        summary: format!("No IngressClass `{}` in the cluster", i.class),
+        detail: format!(
+            "The Ingress {} names the class `{}`, which no IngressClass defines: no controller will \
+             give it a load balancer, and {} stays unreachable until {} is installed.",
+            object(spec),
+            i.class,
+            spec.url(),
+            controller
+        ),
+    })
+}
+
+/// `load_balancer_hostname`: the Ingress's address, null without an ingress or an address.
+///
+/// # Errors
+/// A warning when the Ingress cannot be read.
+pub async fn hostname(kube: &Kube, spec: &Spec) -> Result<Value, Diagnostic> {
+    if spec.ingress.is_none() {
+        return Ok(Value::Null);
+    }
+    let ingress = object(spec);
+    match ingress::address(kube, &ingress).await {
+        Ok(a) => Ok(a.map_or(Value::Null, Value::string)),
+        Err(e) => Err(Diagnostic::warning(
+            format!("Cannot read the address of {ingress}"),
+            e.to_string(),
+        )),
+    }
+}
+
+/// With `wait_for_load_balancer`, waits until the controller has given the Ingress an address.
+///
+/// # Errors
+/// The Ingress and the diagnostic when the address never comes.
+pub async fn wait_for_address(
+    kube: &Kube,
+    spec: &Spec,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<(), (ObjectRef, Diagnostic)> {
+    if !spec
+        .ingress
+        .as_ref()
+        .is_some_and(|i| i.wait_for_load_balancer)
+    {
+        return Ok(());
+    }
+    let ingress = object(spec);
+    match ingress::wait_for_address(kube, &ingress, timeout, cancel).await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let summary = match e {
+                IngressError::Timeout { .. } => "No load balancer address",
+                _ => "Load balancer address not confirmed",
+            };
+            Err((ingress, Diagnostic::error(summary, e.to_string())))
+        }
     }
 }
 

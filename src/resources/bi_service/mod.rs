@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clients::kube::{Kube, KubeError, ObjectRef};
 use crate::clients::rollout::{self, RolloutError};
 use crate::framework::{Diagnostic, Diagnostics, Field, FromValue, Merge, Partial, Schema};
+use crate::resources::kube_objects::handover::Handover;
 use crate::resources::kube_objects::{self, KubeResource, Stage};
 use crate::value::Value;
 
@@ -161,7 +162,14 @@ fn config_annotation(planned: &Value) -> Option<String> {
     kube_objects::config_annotation(
         &v,
         &schema::schema(),
-        &["id", "effective_image", "url", "objects", "timeouts"],
+        &[
+            "id",
+            "effective_image",
+            "url",
+            "load_balancer_hostname",
+            "objects",
+            "timeouts",
+        ],
     )
 }
 
@@ -403,23 +411,42 @@ impl KubeResource for BiService {
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<(), (ObjectRef, Diagnostic)> {
-        if !spec.wait_for_rollout {
-            return Ok(());
+        let started = std::time::Instant::now();
+        if spec.wait_for_rollout {
+            let deployment = deployment(&spec.namespace, &spec.name);
+            rollout::wait(kube, &deployment, timeout, cancel)
+                .await
+                .map_err(|e| {
+                    let summary = match e {
+                        RolloutError::Failed { .. } => "Rollout failed",
+                        RolloutError::Timeout { .. } => "Rollout timed out",
+                        _ => "Rollout not confirmed",
+                    };
+                    (
+                        deployment.clone(),
+                        Diagnostic::error(summary, e.to_string()),
+                    )
+                })?;
         }
-        let deployment = deployment(&spec.namespace, &spec.name);
-        rollout::wait(kube, &deployment, timeout, cancel)
-            .await
-            .map_err(|e| {
-                let summary = match e {
-                    RolloutError::Failed { .. } => "Rollout failed",
-                    RolloutError::Timeout { .. } => "Rollout timed out",
-                    _ => "Rollout not confirmed",
-                };
-                (
-                    deployment.clone(),
-                    Diagnostic::error(summary, e.to_string()),
-                )
-            })
+        let left = timeout.saturating_sub(started.elapsed());
+        ingress::wait_for_address(kube, spec, left, cancel).await
+    }
+
+    fn handovers(&self, spec: &Spec) -> Vec<Handover> {
+        ingress::handover(spec).into_iter().collect()
+    }
+
+    const LIVE_OUTPUTS: &'static [&'static str] = &["load_balancer_hostname"];
+
+    async fn live_outputs(
+        &self,
+        kube: &Kube,
+        spec: &Spec,
+    ) -> Result<Vec<(&'static str, Value)>, Diagnostic> {
+        Ok(vec![(
+            "load_balancer_hostname",
+            ingress::hostname(kube, spec).await?,
+        )])
     }
 }
 

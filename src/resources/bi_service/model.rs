@@ -123,6 +123,8 @@ pub struct Ingress {
     pub wafv2_acl_arn: Option<String>,
     pub tls_secret_name: Option<String>,
     pub annotations: BTreeMap<String, String>,
+    /// Wait at apply until the controller gives the Ingress an address.
+    pub wait_for_load_balancer: bool,
 }
 
 impl Ingress {
@@ -305,6 +307,7 @@ crate::model! {
         wafv2_acl_arn: Option<String>,
         tls_secret_name: Option<String>,
         annotations: Option<BTreeMap<String, String>>,
+        wait_for_load_balancer: Option<bool>,
     }
 }
 
@@ -358,6 +361,7 @@ impl IngressModel {
             wafv2_acl_arn: self.wafv2_acl_arn,
             tls_secret_name: self.tls_secret_name,
             annotations: self.annotations.unwrap_or_default(),
+            wait_for_load_balancer: self.wait_for_load_balancer.unwrap_or(false),
         }
     }
 }

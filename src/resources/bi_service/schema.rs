@@ -160,6 +160,13 @@ fn block() -> Block {
             ),
         )
         .attribute(
+            Attribute::computed("load_balancer_hostname", Type::String).description(
+                "The address the ingress controller gave the Ingress (`status.loadBalancer.ingress`): \
+                 for an ALB class, the load balancer's DNS name, for a Route 53 alias or CNAME of `host`. \
+                 Null until the controller has given one, and without an ingress.",
+            ),
+        )
+        .attribute(
             Attribute::optional("secret_version", Type::String)
                 .description(
                     "Rolls the pods when a Secret given by reference (`database.password_secret`, \
@@ -404,6 +411,14 @@ fn block() -> Block {
                     .attribute(
                         Attribute::optional("annotations", string_map())
                             .description("Extra Ingress annotations; they override the ones this resource sets."),
+                    )
+                    .attribute(
+                        Attribute::optional("wait_for_load_balancer", Type::Bool).description(
+                            "Wait, within the create or update timeout, until the ingress controller has given the \
+                             Ingress an address (the ALB's DNS name), and fail naming the Ingress's events when it \
+                             never comes. Default false: the address is reported in `load_balancer_hostname` as \
+                             soon as a refresh sees it.",
+                        ),
                     )
                     .rule(Rule::conflicts_with("tls_secret_name", &["certificate_arn"]).message(
                         "Conflicting arguments",

@@ -64,6 +64,7 @@ fn seed_metabase() -> Value {
                 ("health_check_path", Value::string("/api/health")),
                 ("wafv2_acl_arn", Value::Null),
                 ("tls_secret_name", Value::Null),
+                ("wait_for_load_balancer", Value::Null),
                 ("annotations", Value::Null),
             ]),
         )

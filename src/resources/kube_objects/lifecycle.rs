@@ -25,9 +25,10 @@ use crate::framework::{
 use crate::value::AttributePath;
 use crate::value::Value;
 
+use super::handover::{self, Handover};
 use super::{
-    apply_all, delete_all, fingerprints, kube_diag, ownership, parse_import_id, prints_of,
-    read_all, restore_config, with_prints, Common, Live, Owner,
+    apply_all, delete_all, kube_diag, ownership, parse_import_id, prints_of, read_all,
+    restore_config, with_prints, Common, Live, Owner,
 };
 
 crate::model! {
@@ -193,6 +194,28 @@ pub trait KubeResource: Send + Sync + 'static {
         restore_config(anchor, &self.resource_schema())
     }
 
+    /// What the resource hands over to controllers it does not install: warned about at
+    /// apply when missing ([`handover`]).
+    fn handovers(&self, _spec: &Self::Spec) -> Vec<Handover> {
+        Vec::new()
+    }
+
+    /// Computed attributes read from the live objects ([`Self::live_outputs`]), such as an
+    /// address a controller gives. Planned unknown when an object changes, else kept.
+    const LIVE_OUTPUTS: &'static [&'static str] = &[];
+
+    /// The values of [`Self::LIVE_OUTPUTS`], read after apply and at every refresh.
+    ///
+    /// # Errors
+    /// A warning when the objects cannot be read.
+    async fn live_outputs(
+        &self,
+        _kube: &Kube,
+        _spec: &Self::Spec,
+    ) -> Result<Vec<(&'static str, Value)>, Diagnostic> {
+        Ok(Vec::new())
+    }
+
     /// Waits for the applied objects to work (a rollout). On failure, the object to mark
     /// and the diagnostic.
     async fn settle(
@@ -244,7 +267,7 @@ impl<R: KubeResource> Resource<ProviderData> for R {
             }
         });
         let Some((spec, objects)) = self.render(planned, Stage::Plan) else {
-            for a in R::OUTPUTS.iter().chain(&["objects"]) {
+            for a in R::OUTPUTS.iter().chain(R::LIVE_OUTPUTS).chain(&["objects"]) {
                 set(planned, a, Value::Unknown);
             }
             return;
@@ -254,8 +277,25 @@ impl<R: KubeResource> Resource<ProviderData> for R {
         for (a, v) in self.outputs(&spec) {
             set(planned, a, v);
         }
-        let prints = fingerprints(&objects);
-        Common::update(planned, |c| c.objects = Field::Known(prints));
+        set(
+            planned,
+            "objects",
+            planned_prints(&objects, req.prior_state),
+        );
+        for a in R::LIVE_OUTPUTS {
+            let prior = req.prior_state.get_attr(a).cloned();
+            let same = prior.is_some()
+                && planned.get_attr("objects") == req.prior_state.get_attr("objects");
+            set(
+                planned,
+                a,
+                if same {
+                    prior.unwrap_or(Value::Unknown)
+                } else {
+                    Value::Unknown
+                },
+            );
+        }
     }
 
     async fn create(&self, ctx: &Context<ProviderData>, req: CreateRequest) -> ApplyResult {
@@ -445,26 +485,92 @@ async fn apply_objects<R: KubeResource>(
         R::NOUN
     );
     let import_id = at.import_id();
-    let (mut recorded, mut diags) =
-        match apply_all(&kube, &objects, &prior, &owner, &import_id).await {
-            Ok(r) => r,
-            Err((recorded, d)) => {
-                let state = if recorded.is_empty() {
-                    Value::Null
-                } else {
-                    with_prints(planned, &recorded)
-                };
-                return ApplyResult::failed(state, d);
-            }
-        };
+    let unserved = match handover::unserved(&kube, &objects).await {
+        Ok(u) => u,
+        Err(d) => return ApplyResult::failed(untouched(planned), d),
+    };
+    let (objects, left_out, mut diags) =
+        handover::leave_out(&objects, &unserved, &known_prints(&planned));
+    let (mut recorded, applied) = match apply_all(&kube, &objects, &prior, &owner, &import_id).await
+    {
+        Ok(r) => r,
+        Err((recorded, d)) => {
+            let state = if recorded.is_empty() {
+                Value::Null
+            } else {
+                with_prints(planned, &recorded)
+            };
+            return ApplyResult::failed(state, d);
+        }
+    };
+    diags.extend(applied);
+    recorded.extend(left_out);
+    diags.extend(handover::check(&kube, &r.handovers(&spec)).await);
     if let Err((object, d)) = r.settle(&kube, &spec, timeout, &cancel).await {
         recorded.insert(object.key(), super::ROLLOUT_FAILED.to_string());
         diags.push(d);
     }
+    let mut state = with_prints(planned, &recorded);
+    set_live_outputs(r, &kube, &spec, &mut state, &mut diags).await;
     ApplyResult {
-        state: with_prints(planned, &recorded),
+        state,
         private: Vec::new(),
         diagnostics: diags,
+    }
+}
+
+/// The planned `objects`: each object's fingerprint, or the state's record that it was left
+/// out from the same one ([`handover::planned_print`]).
+fn planned_prints(objects: &[Json], prior_state: &Value) -> Value {
+    let prior = known_prints(prior_state);
+    Value::map(objects.iter().filter_map(|o| {
+        let r = ObjectRef::of(o).ok()?;
+        let print = super::fingerprint(o);
+        Some((
+            r.key(),
+            Value::string(handover::planned_print(&print, prior.get(&r.key()))),
+        ))
+    }))
+}
+
+/// The known entries of `objects` (a plan may hold unknown ones).
+fn known_prints(v: &Value) -> super::Prints {
+    v.get_attr("objects")
+        .and_then(Value::as_map)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Sets [`KubeResource::LIVE_OUTPUTS`] from the live objects; when they cannot be read, a
+/// warning, and the values stay as they are (null when unknown).
+async fn set_live_outputs<R: KubeResource>(
+    r: &R,
+    kube: &Kube,
+    spec: &R::Spec,
+    state: &mut Value,
+    diags: &mut Diagnostics,
+) {
+    if R::LIVE_OUTPUTS.is_empty() {
+        return;
+    }
+    match r.live_outputs(kube, spec).await {
+        Ok(values) => {
+            for (a, v) in values {
+                set(state, a, v);
+            }
+        }
+        Err(d) => {
+            diags.push(d);
+            for a in R::LIVE_OUTPUTS {
+                if state.get_attr(a).is_some_and(Value::is_unknown) {
+                    set(state, a, Value::Null);
+                }
+            }
+        }
     }
 }
 
@@ -509,12 +615,19 @@ async fn read<R: KubeResource>(r: &R, ctx: &Context<ProviderData>, req: ReadRequ
     )
     .await;
     match live {
-        Live::Found(prints) => {
+        Live::Found(mut prints) => {
+            if let Err(d) = keep_left_out(&kube, &objects, &mut prints).await {
+                return ReadResult::failed(state, req.private, d);
+            }
             let mut state = with_prints(state, &prints);
             for (a, v) in r.outputs(&spec) {
                 set(&mut state, a, v);
             }
-            ReadResult::found(state, req.private)
+            let mut diags = Diagnostics::new();
+            set_live_outputs(r, &kube, &spec, &mut state, &mut diags).await;
+            let mut found = ReadResult::found(state, req.private);
+            found.diagnostics.extend(diags);
+            found
         }
         Live::Gone => {
             tracing::info!(
@@ -527,6 +640,36 @@ async fn read<R: KubeResource>(r: &R, ctx: &Context<ProviderData>, req: ReadRequ
         }
         Live::Unreachable(d) | Live::Failed(d) => ReadResult::failed(state, req.private, d),
     }
+}
+
+/// Objects left out at apply ([`handover`]) are recorded as absent, with the fingerprint they
+/// were rendered from, while the cluster does not serve their kind; once it does, they are
+/// missing like any other.
+async fn keep_left_out(
+    kube: &Kube,
+    objects: &[Json],
+    prints: &mut super::Prints,
+) -> Result<(), Diagnostic> {
+    let missing: Vec<Json> = objects
+        .iter()
+        .filter(|o| {
+            handover::is_custom(o)
+                && ObjectRef::of(o)
+                    .is_ok_and(|r| prints.get(&r.key()).map(String::as_str) == Some(super::DELETED))
+        })
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let unserved = handover::unserved(kube, &missing).await?;
+    for o in &missing {
+        let Ok(r) = ObjectRef::of(o) else { continue };
+        if unserved.contains(&format!("{}/{}", r.api_version, r.kind)) {
+            prints.insert(r.key(), handover::absent(&super::fingerprint(o)));
+        }
+    }
+    Ok(())
 }
 
 /// The state of an imported resource, restored from its anchor object, with the import's

@@ -6,6 +6,7 @@ pub mod checksum;
 pub mod drift;
 #[cfg(test)]
 mod example;
+pub mod handover;
 mod lifecycle;
 pub mod list;
 pub mod ownership;

@@ -15,6 +15,7 @@ use serde_json::Value as Json;
 
 use crate::clients::kube::ObjectRef;
 use crate::framework::{Diagnostic, Diagnostics, Field, FromValue, Merge, Partial, Schema};
+use crate::resources::kube_objects::handover::Handover;
 use crate::resources::kube_objects::{self, KubeResource, Stage};
 use crate::value::{AttributePath, Value};
 
@@ -297,6 +298,31 @@ impl KubeResource for SparkPool {
 
     fn render(&self, value: &Value, _: Stage<'_>) -> Option<(Pool, Vec<Json>)> {
         desired(value)
+    }
+
+    /// The operator RBAC is granted to a service account the Spark operator's Helm chart
+    /// creates: without it, no operator runs the pool's SparkApplications.
+    fn handovers(&self, pool: &Pool) -> Vec<Handover> {
+        let Some((ns, sa)) = &pool.operator else {
+            return Vec::new();
+        };
+        vec![Handover {
+            expects: ObjectRef {
+                kind: "ServiceAccount",
+                api_version: "v1",
+                namespace: Some(ns.clone()),
+                name: sa.clone(),
+            },
+            summary: format!("No Spark operator service account {ns}/{sa}"),
+            detail: format!(
+                "spark_operator grants the service account {ns}/{sa} the rights to run Spark \
+                 applications in {}, but it does not exist: the Spark operator is not installed in \
+                 {ns}, or under another name (spark_operator.namespace and service_account). \
+                 SparkApplications submitted to the pool stay pending until it is; spark-submit \
+                 works without it.",
+                pool.namespace
+            ),
+        }]
     }
 
     fn outputs(&self, pool: &Pool) -> Vec<(&'static str, Value)> {

@@ -95,6 +95,20 @@ pub async fn handle(state: &State, method: &Method, path: &str, body: &[u8]) -> 
                 ),
             }
         }
+        ("POST", "/_sandbox/api-groups") => {
+            let without: Vec<String> = body
+                .get("without")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            crate::discovery::set_without_groups(without.clone());
+            respond(200, json!({"without": without}))
+        }
         ("GET", "/_sandbox/stats") => respond(200, state.stats_json()),
         ("GET", "/_sandbox/healthz") => respond(200, json!({"ok": true})),
         _ => respond(

@@ -172,6 +172,25 @@ pub struct Res {
     pub namespaced: bool,
 }
 
+/// Custom API groups left out, as in a cluster where their CRDs are not installed
+/// (`--without-api-group`, `POST /_sandbox/api-groups`).
+static WITHOUT_GROUPS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// Leaves the custom kinds of `groups` out of discovery and the API (404, as an API server
+/// answers for a kind whose CRD is not installed); an empty list serves them all again, as
+/// once the CRDs are installed.
+pub fn set_without_groups(groups: Vec<String>) {
+    if let Ok(mut g) = WITHOUT_GROUPS.write() {
+        *g = groups;
+    }
+}
+
+fn served(c: &CustomKind) -> bool {
+    WITHOUT_GROUPS
+        .read()
+        .map_or(true, |g| !g.iter().any(|g| g == c.group))
+}
+
 /// Every resource served, built-in and custom (Namespaces included, the stand-in excluded).
 pub fn resources() -> Vec<Res> {
     let mut out: Vec<Res> = builtin::list_resources()
@@ -184,7 +203,7 @@ pub fn resources() -> Vec<Res> {
             namespaced: builtin::is_namespaced(g, v, k).unwrap_or(true),
         })
         .collect();
-    out.extend(CUSTOM_KINDS.iter().map(|c| Res {
+    out.extend(CUSTOM_KINDS.iter().filter(|c| served(c)).map(|c| Res {
         group: c.group.into(),
         version: c.version.into(),
         kind: c.kind.into(),

@@ -39,11 +39,14 @@ usage: kube-sandbox [options]
   --log FILE             append one line per request to FILE
   --http                 serve plain HTTP instead of HTTPS on --port
   --http-port N          also serve the same API over plain HTTP on this port (0: pick one)
+  --without-api-group G  do not serve the custom kinds of API group G, as a cluster without
+                         their CRDs (repeatable; e.g. monitoring.coreos.com)
 
 Prints `KUBE_SANDBOX_HTTP http://127.0.0.1:PORT` (with --http-port) and then
 `KUBE_SANDBOX_READY https://127.0.0.1:PORT` on stdout once it accepts connections.
 Control API (no authentication): POST /_sandbox/fail-rollout, /_sandbox/clear-failures,
-/_sandbox/reset, /_sandbox/rollout-delay, /_sandbox/eks-token-max-age, /_sandbox/faults;
+/_sandbox/reset, /_sandbox/rollout-delay, /_sandbox/eks-token-max-age, /_sandbox/faults,
+/_sandbox/api-groups;
 DELETE /_sandbox/faults; GET /_sandbox/stats.
 ";
 
@@ -60,6 +63,7 @@ struct Options {
     log: Option<String>,
     http: bool,
     http_port: Option<u16>,
+    without_groups: Vec<String>,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -76,6 +80,7 @@ fn parse_args() -> Result<Options, String> {
         log: None,
         http: false,
         http_port: None,
+        without_groups: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -107,6 +112,7 @@ fn parse_args() -> Result<Options, String> {
             }
             "--fault-seed" => o.fault_seed = number("--fault-seed", value("--fault-seed")?)?,
             "--log" => o.log = Some(value("--log")?),
+            "--without-api-group" => o.without_groups.push(value("--without-api-group")?),
             "--http" => o.http = true,
             "--anonymous" => o.anonymous = true,
             "--http-port" => {
@@ -173,6 +179,7 @@ async fn bind(port: u16) -> Result<(TcpListener, SocketAddr), String> {
 }
 
 async fn run(o: Options) -> Result<(), String> {
+    discovery::set_without_groups(o.without_groups.clone());
     let log = match &o.log {
         Some(p) => Some(
             std::fs::OpenOptions::new()
