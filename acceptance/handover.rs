@@ -185,8 +185,23 @@ fn wait_for_load_balancer_reports_the_albs_address_or_names_the_ingress_events()
         "the state forgot what was applied"
     );
 
-    // The controller arrives: the next apply waits for the address and reports it.
+    // The controller arrives but cannot build the load balancer: the error gives its reason,
+    // from the Ingress's events.
     e.install_controllers();
+    let why = "Failed build model due to couldn't auto-discover subnets: unable to resolve at least one subnet";
+    e.kube.control(
+        "POST",
+        "/_sandbox/fail-load-balancers",
+        &json!({"reason": "FailedBuildModel", "message": why}),
+    );
+    let out = apply(&ws);
+    out.assert_failure();
+    let text = out.flat();
+    assert!(text.contains(&format!("FailedBuildModel: {why}")), "{text}");
+
+    // Fixed: the next apply waits for the address and reports it.
+    e.kube
+        .control("POST", "/_sandbox/fail-load-balancers", &json!({}));
     let out = apply(&ws);
     out.assert_success();
     let text = out.flat();

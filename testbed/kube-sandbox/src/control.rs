@@ -95,6 +95,18 @@ pub async fn handle(state: &State, method: &Method, path: &str, body: &[u8]) -> 
                 ),
             }
         }
+        ("POST", "/_sandbox/fail-load-balancers") => {
+            let failure = match (
+                body.get("reason").and_then(Value::as_str),
+                body.get("message").and_then(Value::as_str),
+            ) {
+                (Some(r), Some(m)) => Some((r.to_string(), m.to_string())),
+                _ => None,
+            };
+            crate::controller::fail_load_balancers(failure.clone());
+            state.wake.notify_one();
+            respond(200, json!({"failing": failure.is_some()}))
+        }
         ("POST", "/_sandbox/api-groups") => {
             let without: Vec<String> = body
                 .get("without")

@@ -76,6 +76,17 @@ async fn reconcile_all(state: &State, pending: &mut HashMap<String, (String, Ins
 /// The controller name the AWS Load Balancer Controller's IngressClasses carry.
 const ALB_CONTROLLER: &str = "ingress.k8s.aws/alb";
 
+/// When set (`POST /_sandbox/fail-load-balancers`), the load balancer controller stand-in
+/// cannot build load balancers: it reports (reason, message) as a Warning event on each
+/// Ingress it serves, as the AWS Load Balancer Controller does, instead of an address.
+static LB_FAILURE: std::sync::RwLock<Option<(String, String)>> = std::sync::RwLock::new(None);
+
+pub fn fail_load_balancers(failure: Option<(String, String)>) {
+    if let Ok(mut f) = LB_FAILURE.write() {
+        *f = failure;
+    }
+}
+
 /// A stand-in for the AWS Load Balancer Controller: an Ingress whose class is an IngressClass
 /// of `ingress.k8s.aws/alb` gets an ALB's DNS name in its status, as the controller writes it
 /// once the load balancer exists. Ingresses of a class nobody defines get nothing, as in a
@@ -100,9 +111,14 @@ async fn give_load_balancers(state: &State) {
         if has_address || !classes.iter().any(|c| c == class) {
             continue;
         }
-        let _w = state.write.lock().await;
         let ns = str_at(&ing, "/metadata/namespace");
         let name = str_at(&ing, "/metadata/name");
+        let failure = LB_FAILURE.read().ok().and_then(|f| f.clone());
+        if let Some((reason, message)) = failure {
+            report_failure(state, ns, name, &reason, &message).await;
+            continue;
+        }
+        let _w = state.write.lock().await;
         let path = format!("/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/{name}");
         let Some(mut live) = state.get(&path).await else {
             continue;
@@ -112,6 +128,27 @@ async fn give_load_balancers(state: &State) {
             .call_json(Method::PUT, &format!("{path}/status"), Some(&live))
             .await;
     }
+}
+
+/// A Warning event on the Ingress (one per reason), as the controller records a failed build.
+async fn report_failure(state: &State, ns: &str, name: &str, reason: &str, message: &str) {
+    let event_name = format!("{name}.{}", reason.to_ascii_lowercase());
+    let path = format!("/api/v1/namespaces/{ns}/events");
+    if state.get(&format!("{path}/{event_name}")).await.is_some() {
+        return;
+    }
+    let now = now_rfc3339();
+    let event = json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": event_name, "namespace": ns},
+        "involvedObject": {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                           "name": name, "namespace": ns},
+        "reason": reason, "message": message, "type": "Warning", "count": 1,
+        "source": {"component": "ingress"},
+        "firstTimestamp": now, "lastTimestamp": now,
+    });
+    let _w = state.write.lock().await;
+    let _ = state.call_json(Method::POST, &path, Some(&event)).await;
 }
 
 /// An ALB's DNS name as the controller names load balancers: `k8s-<namespace>-<name>-<hash>`

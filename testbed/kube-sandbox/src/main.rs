@@ -46,7 +46,7 @@ Prints `KUBE_SANDBOX_HTTP http://127.0.0.1:PORT` (with --http-port) and then
 `KUBE_SANDBOX_READY https://127.0.0.1:PORT` on stdout once it accepts connections.
 Control API (no authentication): POST /_sandbox/fail-rollout, /_sandbox/clear-failures,
 /_sandbox/reset, /_sandbox/rollout-delay, /_sandbox/eks-token-max-age, /_sandbox/faults,
-/_sandbox/api-groups;
+/_sandbox/api-groups, /_sandbox/fail-load-balancers;
 DELETE /_sandbox/faults; GET /_sandbox/stats.
 ";
 
