@@ -11,6 +11,14 @@ use crate::framework::schema::Attribute;
 use crate::framework::validators::matches;
 use crate::value::{Type, Value};
 
+/// A host name, with an optional leading wildcard label.
+pub const HOSTNAME_PATTERN: &str = r"^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?$";
+/// An ACM certificate ARN.
+pub const CERTIFICATE_ARN_PATTERN: &str =
+    r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]{1,128}$";
+/// A Kubernetes Secret name (a DNS subdomain).
+pub const SECRET_NAME_PATTERN: &str =
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 /// An EKS cluster name.
 pub const CLUSTER_NAME_PATTERN: &str = r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$";
 const CLUSTER_NAME_SHAPE: &str = "an EKS cluster name (letters, digits, - and _, up to 100)";

@@ -3,6 +3,7 @@
 pub mod bi_service;
 pub mod cluster;
 pub mod common;
+pub mod ingress;
 pub mod kube_objects;
 pub mod nodegroup;
 pub mod spark_pool;

@@ -8,7 +8,6 @@
 
 pub mod checks;
 pub mod engines;
-pub mod ingress;
 pub mod model;
 pub mod render;
 pub mod schema;
@@ -22,9 +21,10 @@ use tokio_util::sync::CancellationToken;
 use crate::clients::kube::{Kube, KubeError, ObjectRef};
 use crate::clients::rollout::{self, RolloutError};
 use crate::framework::{Diagnostic, Diagnostics, Field, FromValue, Merge, Partial, Schema};
+use crate::resources::ingress;
 use crate::resources::kube_objects::handover::Handover;
 use crate::resources::kube_objects::{self, KubeResource, Stage};
-use crate::value::Value;
+use crate::value::{AttributePath, Value};
 
 use engines::Engine;
 use model::{stored_password, Spec};
@@ -294,7 +294,7 @@ impl KubeResource for BiService {
 
     fn check_config(&self, config: &Value, diags: &mut Diagnostics) {
         checks::check(config, diags);
-        ingress::check_config(config, diags);
+        ingress::check_config(config, &AttributePath::root().attr("ingress"), diags);
     }
 
     /// The database port defaults by type, the ALB health check path by engine.
@@ -428,12 +428,20 @@ impl KubeResource for BiService {
                     )
                 })?;
         }
+        let Some(i) = &spec.ingress else {
+            return Ok(());
+        };
         let left = timeout.saturating_sub(started.elapsed());
-        ingress::wait_for_address(kube, spec, left, cancel).await
+        let object = ingress::live::object(&spec.namespace, &spec.name);
+        ingress::live::wait_for_address(kube, &object, i, left, cancel).await
     }
 
     fn handovers(&self, spec: &Spec) -> Vec<Handover> {
-        ingress::handover(spec).into_iter().collect()
+        let object = ingress::live::object(&spec.namespace, &spec.name);
+        spec.ingress
+            .iter()
+            .map(|i| ingress::live::handover(&object, i, &spec.url()))
+            .collect()
     }
 
     const LIVE_OUTPUTS: &'static [&'static str] = &["load_balancer_hostname"];
@@ -443,10 +451,14 @@ impl KubeResource for BiService {
         kube: &Kube,
         spec: &Spec,
     ) -> Result<Vec<(&'static str, Value)>, Diagnostic> {
-        Ok(vec![(
-            "load_balancer_hostname",
-            ingress::hostname(kube, spec).await?,
-        )])
+        let hostname = match spec.ingress {
+            Some(_) => {
+                let object = ingress::live::object(&spec.namespace, &spec.name);
+                ingress::live::hostname(kube, &object).await?
+            }
+            None => Value::Null,
+        };
+        Ok(vec![("load_balancer_hostname", hostname)])
     }
 }
 

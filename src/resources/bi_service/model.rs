@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use crate::framework::{FromValue, IfKnown, SetOf};
+use crate::framework::{FromValue, IfKnown};
 use crate::resources::common::{tolerations_json, PlacementModel};
 use crate::value::{AttributePath, Value};
 
 use super::engines::Engine;
-use super::ingress::{is_alb_class, DEFAULT_CLASS};
+use crate::resources::ingress::{Ingress, IngressModel};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DbKind {
@@ -103,39 +103,6 @@ crate::model! {
         cookie_secret_wo: IfKnown<String>,
         redis_url_wo: IfKnown<String>,
         encryption_key_wo: IfKnown<String>,
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ingress {
-    pub host: String,
-    pub path: String,
-    pub class: String,
-    pub scheme: String,
-    pub group_name: Option<String>,
-    pub target_type: String,
-    pub certificate_arn: Option<String>,
-    /// Redirect HTTP to HTTPS (with a certificate).
-    pub ssl_redirect: bool,
-    /// Sorted.
-    pub inbound_cidrs: Vec<String>,
-    pub health_check_path: String,
-    pub wafv2_acl_arn: Option<String>,
-    pub tls_secret_name: Option<String>,
-    pub annotations: BTreeMap<String, String>,
-    /// Wait at apply until the controller gives the Ingress an address.
-    pub wait_for_load_balancer: bool,
-}
-
-impl Ingress {
-    /// Served by the AWS Load Balancer Controller: its annotations apply.
-    pub fn is_alb(&self) -> bool {
-        is_alb_class(&self.class)
-    }
-
-    /// Served over HTTPS: an ACM certificate on the ALB, or a TLS Secret.
-    pub fn https(&self) -> bool {
-        self.certificate_arn.is_some() || self.tls_secret_name.is_some()
     }
 }
 
@@ -293,25 +260,6 @@ impl SecretsModel {
 }
 
 crate::model! {
-    struct IngressModel {
-        host: String,
-        path: Option<String>,
-        class: Option<String>,
-        scheme: Option<String>,
-        group_name: Option<String>,
-        target_type: Option<String>,
-        certificate_arn: Option<String>,
-        ssl_redirect: Option<bool>,
-        inbound_cidrs: Option<SetOf<String>>,
-        health_check_path: Option<String>,
-        wafv2_acl_arn: Option<String>,
-        tls_secret_name: Option<String>,
-        annotations: Option<BTreeMap<String, String>>,
-        wait_for_load_balancer: Option<bool>,
-    }
-}
-
-crate::model! {
     struct MonitoringModel {
         enabled: Option<bool>,
         metrics_path: Option<String>,
@@ -337,32 +285,6 @@ impl DatabaseModel {
             password_wo_version: self.password_wo_version,
             password_secret: self.password_secret,
         })
-    }
-}
-
-impl IngressModel {
-    fn into_ingress(self, engine: Engine) -> Ingress {
-        let mut inbound_cidrs = self.inbound_cidrs.map(|s| s.0).unwrap_or_default();
-        inbound_cidrs.sort();
-        inbound_cidrs.dedup();
-        Ingress {
-            host: self.host,
-            path: self.path.unwrap_or_else(|| "/".into()),
-            class: self.class.unwrap_or_else(|| DEFAULT_CLASS.into()),
-            scheme: self.scheme.unwrap_or_else(|| "internal".into()),
-            group_name: self.group_name,
-            target_type: self.target_type.unwrap_or_else(|| "ip".into()),
-            certificate_arn: self.certificate_arn,
-            ssl_redirect: self.ssl_redirect.unwrap_or(true),
-            inbound_cidrs,
-            health_check_path: self
-                .health_check_path
-                .unwrap_or_else(|| engine.health_path().into()),
-            wafv2_acl_arn: self.wafv2_acl_arn,
-            tls_secret_name: self.tls_secret_name,
-            annotations: self.annotations.unwrap_or_default(),
-            wait_for_load_balancer: self.wait_for_load_balancer.unwrap_or(false),
-        }
     }
 }
 
@@ -427,7 +349,7 @@ impl Spec {
             tolerations,
             database,
             secrets,
-            ingress: m.ingress.map(|i| i.into_ingress(engine)),
+            ingress: m.ingress.map(|i| i.into_ingress(engine.health_path())),
             monitoring,
             secret_version: m.secret_version,
             wait_for_rollout: m.wait_for_rollout.0.unwrap_or(true),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value as Json};
 
 use super::engines::{self, EnvValue, Metrics, METRICS_PORT_NAME};
-use super::model::{Ingress, Monitoring, Spec};
+use super::model::{Monitoring, Spec};
 
 pub use crate::resources::kube_objects::CHECKSUM_ANNOTATION;
 pub use crate::resources::kube_objects::CONFIG_ANNOTATION;
@@ -57,7 +57,11 @@ pub fn objects(spec: &Spec, password: Option<&str>, config: &str) -> Vec<Json> {
     out.push(service(spec));
     out.push(disruption_budget(spec));
     if let Some(i) = &spec.ingress {
-        out.push(ingress(spec, i));
+        out.push(crate::resources::ingress::render::object(
+            meta(spec, &spec.name),
+            &spec.name,
+            i,
+        ));
     }
     if let Some(mon) = &spec.monitoring {
         if spec.engine.metrics() != Metrics::NotServed {
@@ -266,81 +270,6 @@ fn disruption_budget(spec: &Spec) -> Json {
         // maxUnavailable rather than minAvailable: node drains (scale-down, node group
         // upgrades) can always evict a single-replica service instead of failing.
         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(spec)}},
-    })
-}
-
-/// The AWS Load Balancer Controller's annotations, for an ALB class (no other controller
-/// reads them).
-fn alb_annotations(i: &Ingress) -> BTreeMap<String, String> {
-    let alb = |k: &str| format!("alb.ingress.kubernetes.io/{k}");
-    let mut ann = BTreeMap::new();
-    ann.insert(alb("scheme"), i.scheme.clone());
-    ann.insert(alb("target-type"), i.target_type.clone());
-    ann.insert(alb("healthcheck-path"), i.health_check_path.clone());
-    if let Some(g) = &i.group_name {
-        ann.insert(alb("group.name"), g.clone());
-    }
-    match &i.certificate_arn {
-        Some(arn) => {
-            ann.insert(alb("certificate-arn"), arn.clone());
-            ann.insert(
-                alb("listen-ports"),
-                r#"[{"HTTP":80},{"HTTPS":443}]"#.to_string(),
-            );
-            if i.ssl_redirect {
-                ann.insert(alb("ssl-redirect"), "443".to_string());
-            }
-        }
-        None => {
-            ann.insert(alb("listen-ports"), r#"[{"HTTP":80}]"#.to_string());
-        }
-    }
-    if !i.inbound_cidrs.is_empty() {
-        ann.insert(alb("inbound-cidrs"), i.inbound_cidrs.join(","));
-    }
-    if let Some(arn) = &i.wafv2_acl_arn {
-        ann.insert(alb("wafv2-acl-arn"), arn.clone());
-    }
-    ann
-}
-
-/// The Ingress's annotations: the ALB's for an ALB class, then the user's, which win.
-fn ingress_annotations(i: &Ingress) -> BTreeMap<String, String> {
-    let mut ann = if i.is_alb() {
-        alb_annotations(i)
-    } else {
-        BTreeMap::new()
-    };
-    ann.extend(i.annotations.clone());
-    ann
-}
-
-fn ingress(spec: &Spec, i: &Ingress) -> Json {
-    let path_type = if i.path.contains('*') {
-        "ImplementationSpecific"
-    } else {
-        "Prefix"
-    };
-    let mut m = meta(spec, &spec.name);
-    let annotations = ingress_annotations(i);
-    if !annotations.is_empty() {
-        m["annotations"] = json!(annotations);
-    }
-    let mut ingress_spec = json!({
-        "ingressClassName": i.class,
-        "rules": [{"host": i.host, "http": {"paths": [{
-            "path": i.path, "pathType": path_type,
-            "backend": {"service": {"name": spec.name, "port": {"name": "http"}}},
-        }]}}],
-    });
-    // For controllers that terminate TLS themselves (cert-manager fills the Secret).
-    if let Some(secret) = &i.tls_secret_name {
-        ingress_spec["tls"] = json!([{"hosts": [i.host], "secretName": secret}]);
-    }
-    json!({
-        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-        "metadata": m,
-        "spec": ingress_spec,
     })
 }
 

@@ -1,23 +1,24 @@
-//! Which ingress controller serves a BI service's Ingress, and the arguments that only mean
-//! something to one of them.
+//! An Ingress in front of a Service, for every resource that has one (BI services, a Spark
+//! pool's history server): the `ingress` block ([`schema`]), its checks, the object
+//! ([`render`]) and what its controller gives back ([`live`]).
 //!
 //! The AWS Load Balancer Controller serves the class `alb` (the default) and, by this
-//! resource's convention, classes named `alb-*` (one IngressClass per scheme or group is a
+//! provider's convention, classes named `alb-*` (one IngressClass per scheme or group is a
 //! common setup). Its arguments are annotations no other controller reads: given with another
 //! class they would be silently ignored, so the plan refuses them, naming the argument. The
 //! reverse holds for `tls_secret_name`: an ALB takes its certificate from ACM, never from a
 //! Secret.
 
-use std::time::Duration;
+pub mod live;
+pub mod render;
+pub mod schema;
 
-use tokio_util::sync::CancellationToken;
+use std::collections::BTreeMap;
 
-use super::model::Spec;
-use crate::clients::ingress::{self, IngressError};
-use crate::clients::kube::{Kube, ObjectRef};
-use crate::framework::{Diagnostic, Diagnostics, Field, FromValue};
-use crate::resources::kube_objects::handover::Handover;
+use crate::framework::{Diagnostics, Field, FromValue, SetOf};
 use crate::value::{AttributePath, Value};
+
+pub use schema::{block, HealthCheck};
 
 /// The default `class`.
 pub const DEFAULT_CLASS: &str = "alb";
@@ -43,12 +44,6 @@ crate::model! {
     }
 }
 
-crate::model! {
-    struct Config {
-        ingress: Field<Given>,
-    }
-}
-
 impl Given {
     /// The ALB-only arguments given, by name.
     fn alb_only(&self) -> Vec<&'static str> {
@@ -70,20 +65,22 @@ impl Given {
 }
 
 /// Refuses ALB-only arguments with another controller's class, and a TLS Secret with an ALB
-/// class. Only arguments the configuration gives are checked (defaults are never refused);
-/// a class not known yet is checked when it is.
-pub fn check_config(config: &Value, diags: &mut Diagnostics) {
-    let ingress = match Config::read(config).map(|c| c.ingress) {
+/// class, in the `ingress` block at `at` of a configuration. Only arguments the configuration
+/// gives are checked (defaults are never refused); a class not known yet is checked when it is.
+pub fn check_config(config: &Value, at: &AttributePath, diags: &mut Diagnostics) {
+    let Some(block) = config.walk(at) else { return };
+    let ingress = match Field::<Given>::from_value(block, at) {
         Ok(Field::Known(i)) => i,
         Ok(_) => return,
         Err(d) => return diags.push(d),
     };
+    let block_path = at;
     let class = match &ingress.class {
         Field::Unknown => return,
         Field::Known(c) => c.clone(),
         Field::Null => DEFAULT_CLASS.to_string(),
     };
-    let at = |name: &str| AttributePath::root().attr("ingress").attr(name);
+    let at = |name: &str| block_path.clone().attr(name);
     if is_alb_class(&class) {
         // With certificate_arn too, the block's conflicts_with rule already says it.
         if ingress.tls_secret_name.is_set() && !ingress.certificate_arn.is_set() {
@@ -104,7 +101,7 @@ pub fn check_config(config: &Value, diags: &mut Diagnostics) {
             at(name),
             "Argument for the AWS Load Balancer Controller only",
             format!(
-                "ingress.{name} is written as an annotation of the AWS Load Balancer Controller, which \
+                "{name} is written as an annotation of the AWS Load Balancer Controller, which \
                  serves the class \"alb\" and classes named alb-*; class {class:?} belongs to another \
                  controller, which would ignore it. Remove {name}, or use an ALB class."
             ),
@@ -112,89 +109,83 @@ pub fn check_config(config: &Value, diags: &mut Diagnostics) {
     }
 }
 
-/// The service's Ingress.
-pub fn object(spec: &Spec) -> ObjectRef {
-    ObjectRef {
-        kind: "Ingress",
-        api_version: "networking.k8s.io/v1",
-        namespace: Some(spec.namespace.clone()),
-        name: spec.name.clone(),
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ingress {
+    pub host: String,
+    pub path: String,
+    pub class: String,
+    pub scheme: String,
+    pub group_name: Option<String>,
+    pub target_type: String,
+    pub certificate_arn: Option<String>,
+    /// Redirect HTTP to HTTPS (with a certificate).
+    pub ssl_redirect: bool,
+    /// Sorted.
+    pub inbound_cidrs: Vec<String>,
+    pub health_check_path: String,
+    pub wafv2_acl_arn: Option<String>,
+    pub tls_secret_name: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+    /// Wait at apply until the controller gives the Ingress an address.
+    pub wait_for_load_balancer: bool,
+}
+
+impl Ingress {
+    /// Served by the AWS Load Balancer Controller: its annotations apply.
+    pub fn is_alb(&self) -> bool {
+        is_alb_class(&self.class)
+    }
+
+    /// Served over HTTPS: an ACM certificate on the ALB, or a TLS Secret.
+    pub fn https(&self) -> bool {
+        self.certificate_arn.is_some() || self.tls_secret_name.is_some()
     }
 }
 
-/// The IngressClass of `class` is what shows its controller is installed: the AWS Load
-/// Balancer Controller's Helm chart creates `alb`, ingress-nginx's `nginx`.
-pub fn handover(spec: &Spec) -> Option<Handover> {
-    let i = spec.ingress.as_ref()?;
-    let controller = if is_alb_class(&i.class) {
-        "the AWS Load Balancer Controller (its Helm chart creates the IngressClass `alb`; other \
-         `alb-*` classes are created with an IngressClassParams)"
-    } else {
-        "the ingress controller serving it"
-    };
-    Some(Handover {
-        expects: ObjectRef {
-            kind: "IngressClass",
-            api_version: "networking.k8s.io/v1",
-            namespace: None,
-            name: i.class.clone(),
-        },
-        summary: format!("No IngressClass `{}` in the cluster", i.class),
-        detail: format!(
-            "The Ingress {} names the class `{}`, which no IngressClass defines: no controller will \
-             give it a load balancer, and {} stays unreachable until {} is installed.",
-            object(spec),
-            i.class,
-            spec.url(),
-            controller
-        ),
-    })
-}
-
-/// `load_balancer_hostname`: the Ingress's address, null without an ingress or an address.
-///
-/// # Errors
-/// A warning when the Ingress cannot be read.
-pub async fn hostname(kube: &Kube, spec: &Spec) -> Result<Value, Diagnostic> {
-    if spec.ingress.is_none() {
-        return Ok(Value::Null);
-    }
-    let ingress = object(spec);
-    match ingress::address(kube, &ingress).await {
-        Ok(a) => Ok(a.map_or(Value::Null, Value::string)),
-        Err(e) => Err(Diagnostic::warning(
-            format!("Cannot read the address of {ingress}"),
-            e.to_string(),
-        )),
+crate::model! {
+    /// The `ingress` block.
+    pub struct IngressModel {
+        host: String,
+        path: Option<String>,
+        class: Option<String>,
+        scheme: Option<String>,
+        group_name: Option<String>,
+        target_type: Option<String>,
+        certificate_arn: Option<String>,
+        ssl_redirect: Option<bool>,
+        inbound_cidrs: Option<SetOf<String>>,
+        health_check_path: Option<String>,
+        wafv2_acl_arn: Option<String>,
+        tls_secret_name: Option<String>,
+        annotations: Option<BTreeMap<String, String>>,
+        wait_for_load_balancer: Option<bool>,
     }
 }
 
-/// With `wait_for_load_balancer`, waits until the controller has given the Ingress an address.
-///
-/// # Errors
-/// The Ingress and the diagnostic when the address never comes.
-pub async fn wait_for_address(
-    kube: &Kube,
-    spec: &Spec,
-    timeout: Duration,
-    cancel: &CancellationToken,
-) -> Result<(), (ObjectRef, Diagnostic)> {
-    if !spec
-        .ingress
-        .as_ref()
-        .is_some_and(|i| i.wait_for_load_balancer)
-    {
-        return Ok(());
-    }
-    let ingress = object(spec);
-    match ingress::wait_for_address(kube, &ingress, timeout, cancel).await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let summary = match e {
-                IngressError::Timeout { .. } => "No load balancer address",
-                _ => "Load balancer address not confirmed",
-            };
-            Err((ingress, Diagnostic::error(summary, e.to_string())))
+impl IngressModel {
+    /// The Ingress, with the defaults the schema declares; `health_check_path` left out is
+    /// `default_health_path`.
+    pub fn into_ingress(self, default_health_path: &str) -> Ingress {
+        let mut inbound_cidrs = self.inbound_cidrs.map(|s| s.0).unwrap_or_default();
+        inbound_cidrs.sort();
+        inbound_cidrs.dedup();
+        Ingress {
+            host: self.host,
+            path: self.path.unwrap_or_else(|| "/".into()),
+            class: self.class.unwrap_or_else(|| DEFAULT_CLASS.into()),
+            scheme: self.scheme.unwrap_or_else(|| "internal".into()),
+            group_name: self.group_name,
+            target_type: self.target_type.unwrap_or_else(|| "ip".into()),
+            certificate_arn: self.certificate_arn,
+            ssl_redirect: self.ssl_redirect.unwrap_or(true),
+            inbound_cidrs,
+            health_check_path: self
+                .health_check_path
+                .unwrap_or_else(|| default_health_path.into()),
+            wafv2_acl_arn: self.wafv2_acl_arn,
+            tls_secret_name: self.tls_secret_name,
+            annotations: self.annotations.unwrap_or_default(),
+            wait_for_load_balancer: self.wait_for_load_balancer.unwrap_or(false),
         }
     }
 }
@@ -211,7 +202,7 @@ mod tests {
 
     fn paths(v: &Value) -> Vec<String> {
         let mut d = Diagnostics::new();
-        check_config(v, &mut d);
+        check_config(v, &AttributePath::root().attr("ingress"), &mut d);
         d.iter()
             .map(|x| {
                 x.attribute
