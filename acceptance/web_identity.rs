@@ -29,9 +29,21 @@ fn env() -> ClusterEnv {
     ClusterEnv { kube, aws }
 }
 
+/// How the run gets its dynamic credentials.
+#[derive(Clone, Copy, Debug)]
+enum Handover {
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN` (the default configuration).
+    Environment,
+    /// A shared config file whose default profile names the token file and the role, passed in
+    /// the Terraform variable `tfc_aws_dynamic_credentials` and given to the provider's
+    /// `shared_config_files`.
+    SharedConfigFile,
+}
+
 /// A workspace with the seed environment whose runs see what an HCP Terraform run with AWS
-/// dynamic credentials sees: a token file and a role ARN, no keys, no profile, no shared files.
-fn dynamic_credentials_workspace(v: &str, e: &ClusterEnv) -> Workspace {
+/// dynamic credentials sees: a token file and a role ARN, no keys, no profile, no other shared
+/// files.
+fn dynamic_credentials_workspace(v: &str, e: &ClusterEnv, how: Handover) -> Workspace {
     let mut ws = Workspace::new(v);
     let root = ws.work_dir();
     let outside = root.parent().expect("workspace root").to_path_buf();
@@ -58,13 +70,46 @@ fn dynamic_credentials_workspace(v: &str, e: &ClusterEnv) -> Workspace {
         ("AWS_EC2_METADATA_DISABLED", "true"),
         ("AWS_CONFIG_FILE", empty.as_str()),
         ("AWS_SHARED_CREDENTIALS_FILE", empty.as_str()),
-        (
-            "AWS_WEB_IDENTITY_TOKEN_FILE",
-            &token_file.display().to_string(),
-        ),
-        ("AWS_ROLE_ARN", ROLE_ARN),
     ] {
         ws.env(k, v);
+    }
+    match how {
+        Handover::Environment => {
+            ws.env(
+                "AWS_WEB_IDENTITY_TOKEN_FILE",
+                &token_file.display().to_string(),
+            );
+            ws.env("AWS_ROLE_ARN", ROLE_ARN);
+        }
+        Handover::SharedConfigFile => {
+            let config = outside.join("tfc-aws-config");
+            std::fs::write(
+                &config,
+                format!(
+                    "[default]\nweb_identity_token_file = {}\nrole_arn = {ROLE_ARN}\n",
+                    token_file.display()
+                ),
+            )
+            .expect("write the shared config file");
+            ws.write(
+                "tfc.tf",
+                "variable \"tfc_aws_dynamic_credentials\" {\n  type = object({\n    default = object({ shared_config_file = string })\n    aliases = map(object({ shared_config_file = string }))\n  })\n}\n",
+            );
+            ws.write(
+                "override.tf",
+                "provider \"dataplatform\" {\n  shared_config_files = [var.tfc_aws_dynamic_credentials.default.shared_config_file]\n}\n",
+            );
+            ws.write(
+                "tfc.auto.tfvars.json",
+                &serde_json::json!({
+                    "tfc_aws_dynamic_credentials": {
+                        "default": { "shared_config_file": config.display().to_string() },
+                        "aliases": {}
+                    }
+                })
+                .to_string(),
+            );
+        }
     }
     ws.init().assert_success();
     ws
@@ -113,47 +158,61 @@ fn token(creds: &Credentials, signed: SystemTime) -> String {
 #[test]
 fn the_seed_environment_applies_with_only_a_web_identity_token_file_and_a_role() {
     for v in TERRAFORM_VERSIONS {
-        let e = env();
-        let ws = dynamic_credentials_workspace(v, &e);
-        let out = apply(&ws);
-        out.assert_success();
-        assert!(
-            out.text().contains("Apply complete! Resources: 5 added"),
-            "terraform {v}:\n{}",
-            out.text()
-        );
-        assert!(
-            e.aws.stat("sts.AssumeRoleWithWebIdentity") >= 1,
-            "terraform {v}: the provider exchanged the web identity token with STS"
-        );
-        // Every EKS token the cluster accepted was verified by STS as the assumed role's.
-        let stats = e.kube.stats();
-        let callers = stats["eks_callers"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        assert_eq!(
-            callers.keys().collect::<Vec<_>>(),
-            vec![CALLER],
-            "terraform {v}: {stats}"
-        );
-        assert_eq!(stats["rejected"], 0, "terraform {v}: {stats}");
-        assert!(e.aws.stat("sts.presigned.verified") >= 1);
-        assert!(
-            e.kube
-                .get("/apis/apps/v1/namespaces/prod-bi/deployments/metabase")
-                .is_some(),
-            "the BI service's Deployment"
-        );
-        assert!(
-            e.kube.get("/api/v1/namespaces/prod-spark").is_some(),
-            "the Spark pool's namespace"
-        );
-        assert_eq!(e.aws.nodegroups().len(), 3, "terraform {v}: node groups");
-        assert_no_changes(&ws);
-        destroy(&ws);
-        assert_empty(&e);
+        applies_and_destroys(v, Handover::Environment, CALLER);
     }
+}
+
+#[test]
+fn the_seed_environment_applies_with_dynamic_credentials_in_a_shared_config_file() {
+    // The SDK's profile names the session itself.
+    applies_and_destroys(
+        TERRAFORM_VERSIONS[0],
+        Handover::SharedConfigFile,
+        "arn:aws:sts::123456789012:assumed-role/tfc-dataplatform-run/",
+    );
+}
+
+/// The seed environment applies, plans empty and destroys; every EKS token the cluster
+/// accepted was verified by STS as the session of the role (its caller ARN starts `caller`).
+fn applies_and_destroys(v: &str, how: Handover, caller: &str) {
+    let e = env();
+    let ws = dynamic_credentials_workspace(v, &e, how);
+    let out = apply(&ws);
+    out.assert_success();
+    assert!(
+        out.text().contains("Apply complete! Resources: 5 added"),
+        "terraform {v}:\n{}",
+        out.text()
+    );
+    assert!(
+        e.aws.stat("sts.AssumeRoleWithWebIdentity") >= 1,
+        "terraform {v}: the provider exchanged the web identity token with STS"
+    );
+    let stats = e.kube.stats();
+    let callers = stats["eks_callers"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !callers.is_empty() && callers.keys().all(|k| k.starts_with(caller)),
+        "terraform {v}, {how:?}: {stats}"
+    );
+    assert_eq!(stats["rejected"], 0, "terraform {v}: {stats}");
+    assert!(e.aws.stat("sts.presigned.verified") >= 1);
+    assert!(
+        e.kube
+            .get("/apis/apps/v1/namespaces/prod-bi/deployments/metabase")
+            .is_some(),
+        "the BI service's Deployment"
+    );
+    assert!(
+        e.kube.get("/api/v1/namespaces/prod-spark").is_some(),
+        "the Spark pool's namespace"
+    );
+    assert_eq!(e.aws.nodegroups().len(), 3, "terraform {v}: node groups");
+    assert_no_changes(&ws);
+    destroy(&ws);
+    assert_empty(&e);
 }
 
 #[test]

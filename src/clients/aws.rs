@@ -18,6 +18,7 @@ use aws_credential_types::provider::{
     error::CredentialsError, future, ProvideCredentials, SharedCredentialsProvider,
 };
 use aws_credential_types::Credentials;
+use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -28,6 +29,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 pub struct AwsSettings {
     pub region: Option<String>,
     pub profile: Option<String>,
+    /// Shared config files instead of the default one (the default credentials file stays).
+    pub shared_config_files: Option<Vec<String>>,
     pub assume_role: Option<AssumeRole>,
     pub eks_endpoint: Option<String>,
     pub autoscaling_endpoint: Option<String>,
@@ -68,6 +71,9 @@ pub enum CredentialSource {
     /// A named profile of the shared config and credentials files (the provider's `profile`,
     /// else `AWS_PROFILE`).
     Profile(String),
+    /// The default profile of the shared config files the provider names (`shared_config_files`):
+    /// HCP Terraform's dynamic credentials handed over as a file, for instance.
+    SharedConfigFiles,
     /// A web identity token in a file, exchanged for the role's credentials with STS
     /// AssumeRoleWithWebIdentity: `AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN` and
     /// `AWS_ROLE_SESSION_NAME`, as HCP Terraform's dynamic credentials set them.
@@ -84,10 +90,12 @@ pub struct WebIdentity {
     pub session_name: String,
 }
 
-/// Chooses where credentials come from, given the provider's `profile` and the environment
-/// (`env` answers a variable's value; empty values count as unset, as in the AWS SDKs).
+/// Chooses where credentials come from, given the provider's `profile`, whether it names
+/// shared config files, and the environment (`env` answers a variable's value; empty values
+/// count as unset, as in the AWS SDKs).
 pub fn credential_source(
     profile: Option<&str>,
+    shared_config_files: bool,
     env: impl Fn(&str) -> Option<String>,
 ) -> CredentialSource {
     let var = |k: &str| env(k).filter(|v| !v.trim().is_empty());
@@ -99,6 +107,9 @@ pub fn credential_source(
     }
     if let Some(p) = var("AWS_PROFILE") {
         return CredentialSource::Profile(p);
+    }
+    if shared_config_files {
+        return CredentialSource::SharedConfigFiles;
     }
     if let (Some(token_file), Some(role_arn)) =
         (var("AWS_WEB_IDENTITY_TOKEN_FILE"), var("AWS_ROLE_ARN"))
@@ -301,7 +312,20 @@ pub async fn load(settings: &AwsSettings) -> SdkConfig {
     if let Some(p) = &settings.profile {
         loader = loader.profile_name(p);
     }
-    let source = credential_source(settings.profile.as_deref(), |k| std::env::var(k).ok());
+    if let Some(files) = &settings.shared_config_files {
+        let mut b = EnvConfigFiles::builder()
+            .include_default_config_file(false)
+            .include_default_credentials_file(true);
+        for f in files {
+            b = b.with_file(EnvConfigFileKind::Config, f);
+        }
+        loader = loader.profile_files(b.build());
+    }
+    let source = credential_source(
+        settings.profile.as_deref(),
+        settings.shared_config_files.is_some(),
+        |k| std::env::var(k).ok(),
+    );
     let mut base = loader.load().await;
     let sts_conf = |conf: &SdkConfig| {
         let mut b = conf.clone().into_builder();
@@ -357,7 +381,7 @@ mod tests {
             ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/tfc-run"),
         ];
         assert_eq!(
-            credential_source(None, env(&tfc)),
+            credential_source(None, false, env(&tfc)),
             CredentialSource::WebIdentity(WebIdentity {
                 token_file: "/tmp/run/aws-token".into(),
                 role_arn: "arn:aws:iam::123456789012:role/tfc-run".into(),
@@ -369,7 +393,7 @@ mod tests {
             ("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/r"),
             ("AWS_ROLE_SESSION_NAME", "run-42"),
         ];
-        match credential_source(None, env(&named)) {
+        match credential_source(None, false, env(&named)) {
             CredentialSource::WebIdentity(w) => assert_eq!(w.session_name, "run-42"),
             other => panic!("{other:?}"),
         }
@@ -386,16 +410,26 @@ mod tests {
         ];
         // The provider's profile first, then static keys, AWS_PROFILE, the web identity.
         assert_eq!(
-            credential_source(Some("ops"), env(&all)),
+            credential_source(Some("ops"), false, env(&all)),
             CredentialSource::Profile("ops".into())
         );
         assert_eq!(
-            credential_source(None, env(&all)),
+            credential_source(None, false, env(&all)),
             CredentialSource::EnvironmentKeys
         );
         assert_eq!(
-            credential_source(None, env(&all[2..])),
+            credential_source(None, false, env(&all[2..])),
             CredentialSource::Profile("dev".into())
+        );
+        // Shared config files the provider names (HCP Terraform's tfc_aws_dynamic_credentials)
+        // come before the web identity in the environment, after static keys and AWS_PROFILE.
+        assert_eq!(
+            credential_source(None, true, env(&all[3..])),
+            CredentialSource::SharedConfigFiles
+        );
+        assert_eq!(
+            credential_source(None, true, env(&all)),
+            CredentialSource::EnvironmentKeys
         );
         // A key without its secret, a token file without a role, empty values: not enough.
         for partial in [
@@ -410,7 +444,7 @@ mod tests {
             &[][..],
         ] {
             assert_eq!(
-                credential_source(None, env(partial)),
+                credential_source(None, false, env(partial)),
                 CredentialSource::DefaultChain,
                 "{partial:?}"
             );
