@@ -399,6 +399,125 @@ mod tests {
         }
     }
 
+    /// A stub of STS answering AssumeRoleWithWebIdentity with credentials that expire after
+    /// `lifetime`; returns its URL and the request bodies it got.
+    async fn stub_sts(
+        lifetime: Duration,
+    ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = bodies.clone();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    use tokio::io::AsyncWriteExt;
+                    while let Some((_, body)) =
+                        crate::clients::test_http::read_request(&mut conn).await
+                    {
+                        let n = {
+                            let mut b = seen.lock().unwrap_or_else(|e| e.into_inner());
+                            b.push(body);
+                            b.len()
+                        };
+                        let expires =
+                            aws_smithy_types::DateTime::from(SystemTime::now() + lifetime)
+                                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                                .unwrap_or_default();
+                        let xml = format!(
+                            "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>\
+                             <AccessKeyId>ASIAEXAMPLE{n}</AccessKeyId><SecretAccessKey>secret</SecretAccessKey>\
+                             <SessionToken>session</SessionToken><Expiration>{expires}</Expiration></Credentials>\
+                             </AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"
+                        );
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n{xml}",
+                            xml.len()
+                        );
+                        if conn.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, bodies)
+    }
+
+    fn provider_for(url: &str, token_file: &std::path::Path) -> WebIdentityProvider {
+        let conf = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-central-1"))
+            .endpoint_url(url)
+            .build();
+        WebIdentityProvider::new(
+            WebIdentity {
+                token_file: token_file.display().to_string(),
+                role_arn: "arn:aws:iam::123456789012:role/tfc-run".into(),
+                session_name: DEFAULT_SESSION_NAME.into(),
+            },
+            aws_sdk_sts::Client::from_conf(conf),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_web_identity_is_exchanged_once_and_again_only_when_its_credentials_near_expiry() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "first.jwt.token\n").expect("token");
+
+        let (url, bodies) = stub_sts(Duration::from_secs(3600)).await;
+        let p = provider_for(&url, &token_file);
+        let a = p.provide_credentials().await.expect("credentials");
+        let b = p.provide_credentials().await.expect("credentials");
+        assert_eq!(a.access_key_id(), "ASIAEXAMPLE1");
+        assert_eq!(b.access_key_id(), "ASIAEXAMPLE1", "reused while fresh");
+        assert_eq!(a.session_token(), Some("session"));
+        {
+            let seen = bodies.lock().unwrap_or_else(|e| e.into_inner());
+            assert_eq!(seen.len(), 1);
+            for part in [
+                "Action=AssumeRoleWithWebIdentity",
+                "RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Ftfc-run",
+                "RoleSessionName=terraform-provider-dataplatform",
+            ] {
+                assert!(seen[0].contains(part), "{part} in {}", seen[0]);
+            }
+            // The file's trailing newline is not part of the token.
+            assert!(
+                seen[0].ends_with("&WebIdentityToken=first.jwt.token"),
+                "{}",
+                seen[0]
+            );
+        }
+
+        // Credentials that expire within five minutes are exchanged again, with the token the
+        // file holds now.
+        let (url, bodies) = stub_sts(Duration::from_secs(120)).await;
+        let p = provider_for(&url, &token_file);
+        p.provide_credentials().await.expect("credentials");
+        std::fs::write(&token_file, "second.jwt.token").expect("token");
+        let again = p.provide_credentials().await.expect("credentials");
+        assert_eq!(again.access_key_id(), "ASIAEXAMPLE2");
+        let seen = bodies.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        assert_eq!(seen.len(), 2);
+        assert!(
+            seen[1].contains("WebIdentityToken=second.jwt.token"),
+            "{}",
+            seen[1]
+        );
+
+        // No token file: the error names it and the variable.
+        let p = provider_for(&url, &dir.path().join("missing"));
+        let err = p.provide_credentials().await.expect_err("no token");
+        let text = error_chain(&err);
+        assert!(text.contains("AWS_WEB_IDENTITY_TOKEN_FILE"), "{text}");
+        assert!(!text.contains("jwt"), "{text}");
+    }
+
     #[test]
     fn credential_sources_follow_the_aws_sdk_order() {
         let all = [

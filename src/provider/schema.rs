@@ -48,7 +48,13 @@ pub fn schema() -> Schema {
             )
             .attribute(
                 Attribute::optional("profile", Type::String)
-                    .description("Named profile from the shared AWS config and credentials files. Defaults to `AWS_PROFILE`.")
+                    .description(
+                        "Named profile from the shared AWS config and credentials files. Defaults to `AWS_PROFILE`. \
+                         Without either, credentials come from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, the \
+                         default profile of `shared_config_files`, a web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` and \
+                         `AWS_ROLE_ARN`, as HCP Terraform's dynamic credentials set them), the shared files' default \
+                         profile, the container or the instance, in that order.",
+                    )
                     .validator(string_length(1, 128)),
             )
             .attribute(
@@ -112,7 +118,10 @@ pub fn schema() -> Schema {
                         .description("Custom service endpoints: VPC interface endpoints, or a local sandbox.")
                         .attribute(endpoint("eks", "EKS"))
                         .attribute(endpoint("autoscaling", "EC2 Auto Scaling"))
-                        .attribute(endpoint("sts", "STS")),
+                        .attribute(endpoint("sts", "STS").description(
+                            "Endpoint URL for STS: assuming `assume_role`'s role, and exchanging a web identity token \
+                             from `AWS_WEB_IDENTITY_TOKEN_FILE` for `AWS_ROLE_ARN`'s credentials.",
+                        )),
                 ),
             )
             .block(
