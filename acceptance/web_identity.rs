@@ -15,6 +15,9 @@ use crate::kube_sandbox::{ClusterEnv, KubeSandbox};
 use crate::sandbox::Sandbox;
 use crate::support::{apply, assert_no_changes, repo_root, Workspace, TERRAFORM_VERSIONS};
 
+/// A workload identity token as HCP Terraform writes it for the run (a JWT; the AWS stand-in
+/// does not check who issued it, AWS checks it against the OIDC provider).
+const WORKLOAD_TOKEN: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJhd3Mud29ya2xvYWQuaWRlbnRpdHkiLCJzdWIiOiJvcmdhbml6YXRpb246ZXhhbXBsZTpwcm9qZWN0OmRhdGE6d29ya3NwYWNlOnByb2Q6cnVuX3BoYXNlOmFwcGx5In0.c2lnbmF0dXJl";
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/tfc-dataplatform-run";
 /// What the assumed role's session is called in STS's answers (the provider's default
 /// session name, as HCP Terraform sets no AWS_ROLE_SESSION_NAME).
@@ -53,14 +56,8 @@ fn dynamic_credentials_workspace(v: &str, e: &ClusterEnv, how: Handover) -> Work
         &outside.join("modules/spark-on-eks"),
     );
     sandbox_vars(&ws, e);
-    // A workload identity token as HCP Terraform writes it for the run (a JWT; the AWS
-    // stand-in does not check who issued it, AWS checks it against the OIDC provider).
     let token_file = outside.join("tfc-aws-token");
-    std::fs::write(
-        &token_file,
-        "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJhd3Mud29ya2xvYWQuaWRlbnRpdHkiLCJzdWIiOiJvcmdhbml6YXRpb246ZXhhbXBsZTpwcm9qZWN0OmRhdGE6d29ya3NwYWNlOnByb2Q6cnVuX3BoYXNlOmFwcGx5In0.c2lnbmF0dXJl\n",
-    )
-    .expect("write the token file");
+    std::fs::write(&token_file, format!("{WORKLOAD_TOKEN}\n")).expect("write the token file");
     let empty = outside.join("empty-aws-file");
     std::fs::write(&empty, "").expect("write an empty file");
     let empty = empty.display().to_string();
@@ -176,9 +173,26 @@ fn the_seed_environment_applies_with_dynamic_credentials_in_a_shared_config_file
 /// accepted was verified by STS as the session of the role (its caller ARN starts `caller`).
 fn applies_and_destroys(v: &str, how: Handover, caller: &str) {
     let e = env();
-    let ws = dynamic_credentials_workspace(v, &e, how);
+    let mut ws = dynamic_credentials_workspace(v, &e, how);
+    let log = ws.dir.path().join("trace.log");
+    ws.env("TF_LOG", "trace");
+    ws.env("TF_LOG_PATH", &log.display().to_string());
     let out = apply(&ws);
     out.assert_success();
+    // Neither the workload identity token nor an EKS token shows in the output or the logs.
+    let trace = std::fs::read_to_string(&log).unwrap_or_default();
+    for (what, text) in [("output", out.text()), ("trace log", trace.clone())] {
+        for secret in [
+            WORKLOAD_TOKEN.split('.').nth(1).unwrap_or(WORKLOAD_TOKEN),
+            "k8s-aws-v1.",
+        ] {
+            assert!(
+                !text.contains(secret),
+                "terraform {v}: the {what} holds a secret"
+            );
+        }
+    }
+    assert!(!trace.is_empty(), "terraform {v}: TF_LOG_PATH was written");
     assert!(
         out.text().contains("Apply complete! Resources: 5 added"),
         "terraform {v}:\n{}",
