@@ -253,6 +253,12 @@ impl KubeSandbox {
         self.control("GET", "/_sandbox/stats", &Json::Null)
     }
 
+    /// From now on EKS tokens are verified as EKS does: by sending their presigned
+    /// GetCallerIdentity to the STS at `sts_url` (the AWS stand-in).
+    pub fn verify_tokens_with_sts(&self, sts_url: &str) {
+        self.control("POST", "/_sandbox/sts-endpoint", &json!({ "url": sts_url }));
+    }
+
     /// Makes the Deployment's rollouts fail (`name` may be `*`) until `clear_failures`.
     pub fn fail_rollout(&self, namespace: &str, name: &str, reason: &str, message: &str) {
         self.control(

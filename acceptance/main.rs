@@ -29,3 +29,4 @@ mod sandbox;
 mod secrets;
 mod spark;
 mod spark_pool;
+mod web_identity;

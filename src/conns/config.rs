@@ -113,6 +113,7 @@ impl std::fmt::Debug for KubernetesSettings {
 pub struct ProviderConfig {
     pub region: Setting<String>,
     pub profile: Setting<String>,
+    pub shared_config_files: Setting<Vec<String>>,
     pub cluster_name: Setting<String>,
     pub max_retries: Setting<i64>,
     pub assume_role: Option<AssumeRole>,
@@ -129,6 +130,7 @@ impl ProviderConfig {
         let mut c = ProviderConfig {
             region: setting(&root, "region", &mut d),
             profile: setting(&root, "profile", &mut d),
+            shared_config_files: setting(&root, "shared_config_files", &mut d),
             cluster_name: setting(&root, "cluster_name", &mut d),
             max_retries: setting(&root, "max_retries", &mut d),
             ..ProviderConfig::default()

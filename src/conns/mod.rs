@@ -104,8 +104,19 @@ impl ProviderData {
             Setting::Set(n) => Some(u32::try_from(*n).unwrap_or(0)),
             Setting::Unset => None,
         };
+        let shared_config_files = match &c.shared_config_files {
+            Setting::Unknown => {
+                return Err(Diagnostic::error(
+                    "Provider configuration not known",
+                    "The provider's shared_config_files is not known yet; it must be known when resources are applied.",
+                ))
+            }
+            Setting::Set(files) => Some(files.clone()),
+            Setting::Unset => None,
+        };
         Ok(AwsSettings {
             max_retries,
+            shared_config_files,
             region: known(&c.region, "region")?,
             profile: known(&c.profile, "profile")?,
             assume_role,

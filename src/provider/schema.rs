@@ -3,7 +3,9 @@
 
 use crate::framework::rules::Rule;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Schema};
-use crate::framework::validators::{self, matches, string_length, HttpUrl, PemCertificate};
+use crate::framework::validators::{
+    self, each, matches, size_between, string_length, HttpUrl, PemCertificate,
+};
 use crate::value::Type;
 
 pub const REGION_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$";
@@ -46,8 +48,25 @@ pub fn schema() -> Schema {
             )
             .attribute(
                 Attribute::optional("profile", Type::String)
-                    .description("Named profile from the shared AWS config and credentials files. Defaults to `AWS_PROFILE`.")
+                    .description(
+                        "Named profile from the shared AWS config and credentials files. Defaults to `AWS_PROFILE`. \
+                         Without either, credentials come from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, the \
+                         default profile of `shared_config_files`, a web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` and \
+                         `AWS_ROLE_ARN`, as HCP Terraform's dynamic credentials set them), the shared files' default \
+                         profile, the container or the instance, in that order.",
+                    )
                     .validator(string_length(1, 128)),
+            )
+            .attribute(
+                Attribute::optional("shared_config_files", Type::List(Box::new(Type::String)))
+                    .description(
+                        "Shared AWS config files to read instead of `AWS_CONFIG_FILE` or `~/.aws/config`, as in the AWS \
+                         provider. In HCP Terraform, `[var.tfc_aws_dynamic_credentials.default.shared_config_file]` (or an \
+                         alias's) gives the provider the run's dynamic credentials: a profile with a web identity token \
+                         file and a role.",
+                    )
+                    .validator(size_between(1, 10))
+                    .validator(each(string_length(1, 4096))),
             )
             .attribute(
                 Attribute::optional("max_retries", Type::Number)
@@ -99,7 +118,10 @@ pub fn schema() -> Schema {
                         .description("Custom service endpoints: VPC interface endpoints, or a local sandbox.")
                         .attribute(endpoint("eks", "EKS"))
                         .attribute(endpoint("autoscaling", "EC2 Auto Scaling"))
-                        .attribute(endpoint("sts", "STS")),
+                        .attribute(endpoint("sts", "STS").description(
+                            "Endpoint URL for STS: assuming `assume_role`'s role, and exchanging a web identity token \
+                             from `AWS_WEB_IDENTITY_TOKEN_FILE` for `AWS_ROLE_ARN`'s credentials.",
+                        )),
                 ),
             )
             .block(

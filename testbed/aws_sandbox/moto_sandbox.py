@@ -12,7 +12,9 @@ groups); a configurable cluster endpoint and certificate authority (to point clu
 kube-sandbox); and, under /_sandbox/, a control API for fault injection (throttling, 5xx, latency,
 for some services or some EKS operations; answers of the wrong shape), the cluster autoscaler,
 failed creates and failed updates, and request counts (per service, and per node group operation
-for EKS). With the same --seed, a restarted sandbox seeded by seed.py gets
+for EKS, and AssumeRoleWith* calls for STS); presigned STS GetCallerIdentity requests (the inside
+of EKS IAM tokens) verified as STS does, signature and expiry, so that the Kubernetes stand-in
+can verify EKS tokens through it as EKS does. With the same --seed, a restarted sandbox seeded by seed.py gets
 the same IDs again (moto keeps its state in memory: a restart loses everything else).
 
 Prints `SANDBOX_READY http://127.0.0.1:PORT` on stdout once it accepts connections.
@@ -635,6 +637,141 @@ def control(request, eks_backend_for):
     return Response(json.dumps({"ok": True}), content_type="application/json")
 
 
+# ---------------------------------------------------------------- presigned GetCallerIdentity
+# What EKS does with an IAM authentication token: it sends the presigned STS GetCallerIdentity
+# request inside it to STS, which checks the signature and answers with the caller's identity.
+# moto answers GetCallerIdentity for any caller without checking a signature, so the sandbox
+# verifies presigned ones itself: against the secret of a static key it was told about
+# (--static-credentials), of an IAM user's access key, or of a session STS issued (AssumeRole,
+# AssumeRoleWithWebIdentity; its session token must come along and it must not have expired),
+# within the request's validity. Everything else about GetCallerIdentity stays moto's.
+
+STATIC_CREDENTIALS = {"testing": "testing"}  # access key ID -> secret
+# STS accepts a presigned GetCallerIdentity for 15 minutes from its signing time, whatever its
+# X-Amz-Expires says (`aws eks get-token` presigns for 60 s; the token lasts 15 minutes).
+PRESIGNED_MAX_AGE_SECS = 900
+PRESIGNED_MAX_FUTURE_SECS = 300
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def _sts_error(status, code, message):
+    body = (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+        f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>{request_id()}</RequestId>"
+        "</ErrorResponse>"
+    )
+    count(f"sts.presigned.{code}")
+    return Response(body, status=status, content_type="text/xml")
+
+
+def _session_for(access_key_id):
+    """(secret, session token or None, identity) of an access key the sandbox knows, else None."""
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+    import datetime
+    for account in list(sts_backends.keys()):
+        for partition in list(sts_backends[account].keys()):
+            for role in sts_backends[account][partition].assumed_roles:
+                if role.access_key_id == access_key_id:
+                    expired = role.expiration.replace(tzinfo=None) < datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+                    return role.secret_access_key, role.session_token, expired, (role.user_id, role.arn, role.account_id)
+    for account in list(iam_backends.keys()):
+        for partition in list(iam_backends[account].keys()):
+            backend = iam_backends[account][partition]
+            for user in list(backend.users.values()):
+                for key in user.access_keys:
+                    if key.access_key_id == access_key_id and key.status == "Active":
+                        return key.secret_access_key, None, False, (user.id, user.arn, user.account_id)
+    if access_key_id in STATIC_CREDENTIALS:
+        return STATIC_CREDENTIALS[access_key_id], None, False, (
+            "AKIAIOSFODNN7EXAMPLE", "arn:aws:sts::123456789012:user/moto", "123456789012")
+    return None
+
+
+def _uri_encode(s):
+    from urllib.parse import quote
+    return quote(s, safe="-_.~")
+
+
+def _sigv4_signature(secret, method, host_headers, path, params, payload_hash, date, scope):
+    import hashlib
+    import hmac
+    query = "&".join(f"{_uri_encode(k)}={_uri_encode(v)}" for k, v in
+                     sorted((k, v) for k, v in params if k != "X-Amz-Signature"))
+    names = sorted(host_headers)
+    canonical_headers = "".join(f"{n}:{' '.join(host_headers[n].strip().split())}\n" for n in names)
+    canonical = "\n".join([method, path or "/", query, canonical_headers, ";".join(names), payload_hash])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", date, "/".join(scope),
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in scope:
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def presigned_caller_identity(request):
+    """The answer to a presigned GetCallerIdentity, or None for any other request."""
+    import datetime
+    import hmac
+    from urllib.parse import parse_qsl
+    params = parse_qsl(request.query_string.decode("latin-1"), keep_blank_values=True)
+    p = dict(params)
+    if p.get("Action") != "GetCallerIdentity" or "X-Amz-Signature" not in p:
+        return None
+    count("sts.presigned.requests")
+    scope = p.get("X-Amz-Credential", "").split("/")
+    if len(scope) != 5 or scope[3] != "sts" or scope[4] != "aws4_request":
+        return _sts_error(400, "IncompleteSignature", "Malformed X-Amz-Credential")
+    date = p.get("X-Amz-Date", "")
+    try:
+        signed_at = datetime.datetime.strptime(date, "%Y%m%dT%H%M%SZ")
+        expires = int(p.get("X-Amz-Expires", ""))
+    except ValueError:
+        return _sts_error(400, "IncompleteSignature", "Malformed X-Amz-Date or X-Amz-Expires")
+    age = (datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - signed_at).total_seconds()
+    if not 1 <= expires <= 604800 or age > PRESIGNED_MAX_AGE_SECS:
+        return _sts_error(403, "AccessDenied", "Request has expired")
+    if age < -PRESIGNED_MAX_FUTURE_SECS:
+        return _sts_error(403, "SignatureDoesNotMatch", "Signature not yet current")
+    with LOCK:
+        known = _session_for(scope[0])
+    if known is None:
+        return _sts_error(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
+    secret, session_token, expired, identity = known
+    if session_token is not None and p.get("X-Amz-Security-Token") != session_token:
+        return _sts_error(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
+    if expired:
+        return _sts_error(403, "ExpiredToken", "The security token included in the request is expired")
+    signed = p.get("X-Amz-SignedHeaders", "").split(";")
+    headers = {}
+    for name in signed:
+        value = request.headers.get(name)
+        if value is None:
+            return _sts_error(403, "SignatureDoesNotMatch", f"Signed header {name} is missing")
+        headers[name] = value
+    for payload_hash in (UNSIGNED_PAYLOAD, EMPTY_SHA256):
+        expected = _sigv4_signature(secret, request.method, headers, request.path, params,
+                                    payload_hash, date, scope[1:])
+        if hmac.compare_digest(expected, p["X-Amz-Signature"].lower()):
+            break
+    else:
+        return _sts_error(403, "SignatureDoesNotMatch",
+                          "The request signature we calculated does not match the signature you provided.")
+    count("sts.presigned.verified")
+    user_id, arn, account = identity
+    if "json" in request.headers.get("Accept", ""):
+        return Response(json.dumps({"GetCallerIdentityResponse": {"GetCallerIdentityResult": {
+            "Arn": arn, "UserId": user_id, "Account": account}, "ResponseMetadata": {
+            "RequestId": request_id()}}}), content_type="application/json")
+    body = (
+        '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+        f"<Arn>{arn}</Arn><UserId>{user_id}</UserId><Account>{account}</Account></GetCallerIdentityResult>"
+        f"<ResponseMetadata><RequestId>{request_id()}</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+    )
+    return Response(body, content_type="text/xml")
+
+
 class SandboxApp:
     def __init__(self, account_id="123456789012", region="eu-central-1"):
         self.moto = DomainDispatcherApplication(create_backend_app)
@@ -649,8 +786,22 @@ class SandboxApp:
         request = Request(environ)
         if request.path.startswith("/_sandbox/"):
             return control(request, self.eks_backend)(environ, start_response)
+        if request.method == "GET" and "X-Amz-Signature" in request.args:
+            answer = presigned_caller_identity(request)
+            if answer is not None:
+                return answer(environ, start_response)
         service = service_of(request)
         count(f"{service}.requests")
+        if service == "unknown" and request.method == "POST":
+            # Unsigned calls (AssumeRoleWithWebIdentity, AssumeRoleWithSAML) are counted by action;
+            # the body is read once and handed on to moto unchanged.
+            import io
+            data = request.get_data(cache=True)
+            environ["wsgi.input"] = io.BytesIO(data)
+            environ["CONTENT_LENGTH"] = str(len(data))
+            m = re.search(rb"(?:^|&)Action=(AssumeRoleWith[A-Za-z]+)(?:&|$)", data)
+            if m:
+                count(f"sts.{m.group(1).decode()}")
         op = eks_operation(request) if service == "eks" else None
         if op:
             count(f"eks.{op}")
@@ -703,8 +854,18 @@ def main():
     ap.add_argument("--seed", type=int, default=0,
                     help="seeds fault injection and moto's identifiers: a sandbox restarted with the same seed "
                          "and seeded in the same order has the same VPC, subnet and role IDs")
+    ap.add_argument("--static-credentials", action="append", metavar="ID:SECRET",
+                    help="an access key (beside IAM users' keys and STS sessions) whose presigned "
+                         "GetCallerIdentity requests verify; repeatable (default testing:testing)")
     ap.add_argument("--log")
     a = ap.parse_args()
+    if a.static_credentials:
+        STATIC_CREDENTIALS.clear()
+        for pair in a.static_credentials:
+            key_id, _, secret = pair.partition(":")
+            if not key_id or not secret:
+                sys.exit(f"--static-credentials {pair!r}: expected ID:SECRET")
+            STATIC_CREDENTIALS[key_id] = secret
     if a.host != "127.0.0.1":
         sys.exit("the sandbox binds 127.0.0.1 only")
     if a.log:

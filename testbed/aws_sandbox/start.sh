@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make sandbox`: starts the Kubernetes stand-in (kube-sandbox) and the AWS stand-in (moto) on
-# loopback, seeds the `analytics` cluster (whose endpoint and CA are kube-sandbox's) and writes
-# target/sandbox/env (export lines), target/sandbox/kubeconfig (context `analytics`) and
-# target/sandbox/sandbox.json. Reuses a running sandbox.
+# loopback (kube-sandbox verifies EKS tokens by asking moto's STS, as EKS asks STS), seeds the
+# `analytics` cluster (whose endpoint and CA are kube-sandbox's) and writes target/sandbox/env
+# (export lines), target/sandbox/kubeconfig (context `analytics`) and target/sandbox/sandbox.json.
+# Reuses a running sandbox.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DIR="${ROOT}/target/sandbox"
@@ -53,6 +54,14 @@ nohup "${PY}" "${ROOT}/testbed/aws_sandbox/moto_sandbox.py" --host 127.0.0.1 --p
 echo $! > "${DIR}/pid"
 wait_ready "${DIR}/ready" "${DIR}/pid" SANDBOX_READY "${DIR}/moto.log"
 URL="$(awk '/SANDBOX_READY/ {print $2}' "${DIR}/ready")"
+# The Kubernetes stand-in verifies EKS tokens as EKS does: by sending their presigned
+# GetCallerIdentity to STS, here the AWS stand-in.
+"${PY}" - "${KUBE_HTTP_URL}" "${URL}" <<'PY'
+import json, sys, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/_sandbox/sts-endpoint", data=json.dumps({"url": sys.argv[2]}).encode(),
+                             headers={"Content-Type": "application/json"}, method="POST")
+urllib.request.urlopen(req, timeout=10).read()
+PY
 "${PY}" "${ROOT}/testbed/aws_sandbox/seed.py" --endpoint "${URL}" --json-out "${DIR}/sandbox.json" >/dev/null
 SUBNETS="$("${PY}" -c 'import json,sys; print(",".join(json.load(open(sys.argv[1]))["subnet_ids"]))' "${DIR}/sandbox.json")"
 ROLE="$("${PY}" -c 'import json,sys; print(json.load(open(sys.argv[1]))["node_role_arn"])' "${DIR}/sandbox.json")"

@@ -37,6 +37,8 @@ pub struct Stats {
     pub rejected: u64,
     pub rejections: BTreeMap<String, u64>,
     pub eks_identities: BTreeMap<String, u64>,
+    /// Requests by the caller STS named for their EKS token (when STS verifies tokens).
+    pub eks_callers: BTreeMap<String, u64>,
     pub requests: BTreeMap<String, u64>,
     /// Answers by status code.
     pub responses: BTreeMap<u16, u64>,
@@ -357,6 +359,7 @@ impl State {
             "rejected": s.rejected,
             "rejections": s.rejections,
             "eks_identities": s.eks_identities,
+            "eks_callers": s.eks_callers,
             "requests": s.requests,
             "total_requests": s.requests.values().sum::<u64>(),
             "responses": s.responses.iter().map(|(c, n)| (c.to_string(), *n)).collect::<BTreeMap<String, u64>>(),
@@ -783,10 +786,15 @@ async fn route(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let who = match state
+    let checked = match state
         .auth
-        .check(auth_header.as_deref(), jiff::Timestamp::now())
+        .authenticate(auth_header.as_deref(), jiff::Timestamp::now())
+        .await
     {
+        Ok(Identity::EksPending(_)) => Err("EKS token: not verified".to_string()),
+        other => other,
+    };
+    let who = match checked {
         Ok(Identity::Anonymous) => {
             state.stats.lock().unwrap().anonymous += 1;
             "anonymous"
@@ -795,14 +803,19 @@ async fn route(
             state.stats.lock().unwrap().static_tokens += 1;
             "static"
         }
+        Ok(Identity::EksPending(_)) => "unverified",
         Ok(Identity::Eks {
             access_key_id,
             cluster,
             signed_at,
+            arn,
         }) => {
             let mut s = state.stats.lock().unwrap();
             s.eks_tokens += 1;
             s.eks_token_dates.insert(signed_at);
+            if let Some(arn) = arn {
+                *s.eks_callers.entry(arn).or_default() += 1;
+            }
             let id = match cluster {
                 Some(c) => format!("{access_key_id}@{c}"),
                 None => access_key_id,

@@ -1,7 +1,16 @@
 //! Bearer-token authentication: static tokens, and EKS IAM tokens in the aws-iam-authenticator
 //! format (`k8s-aws-v1.` + base64url of a presigned STS GetCallerIdentity URL).
+//!
+//! An EKS token's structure and age are always checked here. Its signature is verified, like
+//! EKS does, by sending the presigned request to STS (the AWS stand-in, `--sts-endpoint`) with
+//! the cluster name in `x-k8s-aws-id`: accepted when STS answers with an identity, so any
+//! credentials STS knows work, assumed-role sessions included. Without an STS endpoint, the
+//! signature is checked against one fixed secret key (`--aws-secret-key`), or not at all.
 
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -29,7 +38,22 @@ pub enum Identity {
         cluster: Option<String>,
         /// The token's X-Amz-Date (tells a renewed token from the one before).
         signed_at: String,
+        /// The caller STS named (only when STS verified the token).
+        arn: Option<String>,
     },
+    /// An EKS token whose structure and age are fine, still to be verified by STS
+    /// ([`AuthConfig::authenticate`] does).
+    EksPending(Box<Pending>),
+}
+
+/// What STS is asked to verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    endpoint: String,
+    host: String,
+    path_and_query: String,
+    access_key_id: String,
+    signed_at: String,
 }
 
 pub struct AuthConfig {
@@ -40,9 +64,54 @@ pub struct AuthConfig {
     pub eks_token_max_age_secs: AtomicI64,
     /// Accept requests without an Authorization header (a token, if sent, is still checked).
     pub allow_anonymous: bool,
+    /// The STS endpoint (`http://host:port`) EKS tokens are verified by; the control API sets it.
+    pub sts_endpoint: std::sync::RwLock<Option<String>>,
 }
 
+/// How long verifying a token with STS may take.
+const STS_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl AuthConfig {
+    /// Checks an `Authorization` header value, asking STS to verify an EKS token's signature
+    /// when an STS endpoint is set. The error says why the request is refused.
+    pub async fn authenticate(
+        &self,
+        header: Option<&str>,
+        now: jiff::Timestamp,
+    ) -> Result<Identity, String> {
+        match self.check(header, now)? {
+            Identity::EksPending(p) => self.verify_with_sts(&p).await,
+            other => Ok(other),
+        }
+    }
+
+    /// Sends the presigned GetCallerIdentity to STS once per cluster name (the signed
+    /// `x-k8s-aws-id` header) until STS accepts it, as EKS does for its own name.
+    async fn verify_with_sts(&self, p: &Pending) -> Result<Identity, String> {
+        let mut refusals = Vec::new();
+        for cluster in &self.eks_clusters {
+            let (status, body) = tokio::time::timeout(STS_TIMEOUT, sts_get(p, cluster))
+                .await
+                .map_err(|_| format!("EKS token: STS at {} did not answer", p.endpoint))??;
+            if status == 200 {
+                let arn = caller_arn(&body).ok_or_else(|| {
+                    "EKS token: STS answered GetCallerIdentity without an Arn".to_string()
+                })?;
+                return Ok(Identity::Eks {
+                    access_key_id: p.access_key_id.clone(),
+                    cluster: Some(cluster.clone()),
+                    signed_at: p.signed_at.clone(),
+                    arn: Some(arn),
+                });
+            }
+            refusals.push(format!("{cluster}: {}", sts_error_code(&body, status)));
+        }
+        Err(format!(
+            "EKS token: bad signature (STS refused the presigned GetCallerIdentity for cluster {})",
+            refusals.join(", ")
+        ))
+    }
+
     /// Checks an `Authorization` header value. The error says why the request is refused.
     pub fn check(&self, header: Option<&str>, now: jiff::Timestamp) -> Result<Identity, String> {
         let header = match header {
@@ -138,11 +207,26 @@ impl AuthConfig {
             return Err("EKS token: malformed X-Amz-Signature".into());
         }
         let access_key_id = scope[0].to_string();
+        let sts = self
+            .sts_endpoint
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(endpoint) = sts {
+            return Ok(Identity::EksPending(Box::new(Pending {
+                endpoint,
+                host: p.host.clone(),
+                path_and_query: p.path_and_query.clone(),
+                access_key_id,
+                signed_at: amz_date.to_string(),
+            })));
+        }
         let Some(secret) = &self.aws_secret_key else {
             return Ok(Identity::Eks {
                 access_key_id,
                 cluster: None,
                 signed_at: amz_date.to_string(),
+                arn: None,
             });
         };
         for cluster in &self.eks_clusters {
@@ -153,6 +237,7 @@ impl AuthConfig {
                         access_key_id,
                         cluster: Some(cluster.clone()),
                         signed_at: amz_date.to_string(),
+                        arn: None,
                     });
                 }
             }
@@ -174,9 +259,70 @@ fn parse_amz_date(s: &str) -> Option<jiff::Timestamp> {
         .map(|z| z.timestamp())
 }
 
+/// One GET of the presigned request to the STS endpoint (plain HTTP on loopback), with the
+/// token's host in `Host` (it is signed) and the cluster name in `x-k8s-aws-id`.
+async fn sts_get(p: &Pending, cluster: &str) -> Result<(u16, String), String> {
+    let unreachable =
+        |e: std::io::Error| format!("EKS token: cannot reach STS at {}: {e}", p.endpoint);
+    let addr = p
+        .endpoint
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("EKS token: the STS endpoint {} is not http://", p.endpoint))?
+        .trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(unreachable)?;
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nx-k8s-aws-id: {cluster}\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
+        p.path_and_query, p.host
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(unreachable)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.map_err(unreachable)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("EKS token: STS at {} answered no HTTP status", p.endpoint))?;
+    Ok((status, body.to_string()))
+}
+
+/// The caller's ARN in a GetCallerIdentity answer (JSON, or the query protocol's XML).
+fn caller_arn(body: &str) -> Option<String> {
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
+        return v["GetCallerIdentityResponse"]["GetCallerIdentityResult"]["Arn"]
+            .as_str()
+            .map(str::to_string);
+    }
+    xml_element(body, "Arn")
+}
+
+/// The error code of an STS refusal, else its HTTP status.
+fn sts_error_code(body: &str, status: u16) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["Error"]["Code"].as_str().map(str::to_string))
+        .or_else(|| xml_element(body, "Code"))
+        .unwrap_or_else(|| format!("HTTP {status}"))
+}
+
+fn xml_element(body: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let start = body.find(&open)? + open.len();
+    let len = body[start..].find(&format!("</{name}>"))?;
+    Some(body[start..start + len].to_string())
+}
+
 struct PresignedUrl {
     host: String,
     path: String,
+    /// The path and query as signed (forwarded to STS unchanged).
+    path_and_query: String,
     params: Vec<(String, String)>,
 }
 
@@ -191,6 +337,9 @@ impl PresignedUrl {
             Some(i) => (&before_query[..i], &before_query[i..]),
             None => (before_query, "/"),
         };
+        if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("EKS token: the presigned URL's host holds whitespace".into());
+        }
         if host.is_empty() {
             return Err("EKS token: the presigned URL has no host".into());
         }
@@ -208,9 +357,21 @@ impl PresignedUrl {
             }
             params.push((k, v));
         }
+        let path_and_query = if query.is_empty() {
+            path.to_string()
+        } else {
+            format!("{path}?{query}")
+        };
+        if path_and_query
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err("EKS token: the presigned URL holds whitespace".into());
+        }
         Ok(PresignedUrl {
             host: host.to_string(),
             path: path.to_string(),
+            path_and_query,
             params,
         })
     }
@@ -343,6 +504,7 @@ pub fn presign_eks_token(
     let unsigned = PresignedUrl {
         host: host.to_string(),
         path: "/".to_string(),
+        path_and_query: String::new(),
         params: params.clone(),
     };
     let sig = unsigned
@@ -371,6 +533,7 @@ mod tests {
             eks_clusters: vec!["analytics".into()],
             eks_token_max_age_secs: AtomicI64::new(DEFAULT_TOKEN_MAX_AGE_SECS),
             allow_anonymous: false,
+            sts_endpoint: std::sync::RwLock::new(None),
         }
     }
 
@@ -424,6 +587,7 @@ mod tests {
                 access_key_id: "AKIDEXAMPLE".into(),
                 cluster: Some("analytics".into()),
                 signed_at: "20240101T000000Z".into(),
+                arn: None,
             })
         );
         let other = format!("Bearer {}", token("other", "20240101T000000Z"));
@@ -499,5 +663,99 @@ mod tests {
             .check(Some("Bearer k8s-aws-v1.%%%"), now)
             .unwrap_err()
             .contains("base64"));
+    }
+
+    /// A stand-in for STS: accepts the presigned request when its signature verifies with the
+    /// secret `testing` for the host and `x-k8s-aws-id` it comes with; counts the requests.
+    async fn fake_sts() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = calls.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut buf = vec![0u8; 8192];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                let header = |name: &str| {
+                    req.lines()
+                        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let target = req.split_whitespace().nth(1).unwrap_or_default();
+                let good = PresignedUrl::parse(&format!("https://{}{target}", header("Host")))
+                    .ok()
+                    .filter(|p| p.param("Action") == Some("GetCallerIdentity"))
+                    .and_then(|p| {
+                        let cluster = header("x-k8s-aws-id");
+                        let expected = p
+                            .signature("testing", &["host", "x-k8s-aws-id"], &cluster, EMPTY_SHA256)
+                            .ok()?;
+                        Some(p.param("X-Amz-Signature") == Some(expected.as_str()))
+                    })
+                    .unwrap_or(false);
+                let (status, body) = if good {
+                    ("200 OK", r#"{"GetCallerIdentityResponse":{"GetCallerIdentityResult":{"Arn":"arn:aws:sts::123456789012:assumed-role/tfc/run-1"}}}"#.to_string())
+                } else {
+                    ("403 Forbidden", "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code></Error></ErrorResponse>".to_string())
+                };
+                let _ = s
+                    .write_all(format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes())
+                    .await;
+            }
+        });
+        (format!("http://{addr}"), calls)
+    }
+
+    #[tokio::test]
+    async fn with_an_sts_endpoint_sts_verifies_eks_tokens() {
+        let (endpoint, calls) = fake_sts().await;
+        let c = AuthConfig {
+            eks_clusters: vec!["other".into(), "analytics".into()],
+            ..cfg(Some("not-used-when-sts-verifies"))
+        };
+        *c.sts_endpoint.write().unwrap() = Some(endpoint);
+        let t = format!("Bearer {}", token("analytics", "20240101T000000Z"));
+        let now = at("20240101T000030Z");
+        assert_eq!(
+            c.authenticate(Some(&t), now).await,
+            Ok(Identity::Eks {
+                access_key_id: "AKIDEXAMPLE".into(),
+                cluster: Some("analytics".into()),
+                signed_at: "20240101T000000Z".into(),
+                arn: Some("arn:aws:sts::123456789012:assumed-role/tfc/run-1".into()),
+            })
+        );
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "tried for each cluster name"
+        );
+        // STS refuses it: a forged signature, or one for another cluster.
+        let forged = format!("Bearer {}", token("elsewhere", "20240101T000000Z"));
+        let err = c.authenticate(Some(&forged), now).await.unwrap_err();
+        assert!(
+            err.contains("bad signature") && err.contains("SignatureDoesNotMatch"),
+            "{err}"
+        );
+        // An expired token is refused before STS is asked.
+        let before = calls.load(Ordering::SeqCst);
+        let err = c
+            .authenticate(Some(&t), at("20240101T001501Z"))
+            .await
+            .unwrap_err();
+        assert!(err.starts_with(EXPIRED), "{err}");
+        assert_eq!(calls.load(Ordering::SeqCst), before);
+        // Static tokens need no STS.
+        assert_eq!(
+            c.authenticate(Some("Bearer static-token"), now).await,
+            Ok(Identity::Static)
+        );
+        // STS down: refused, saying so.
+        *c.sts_endpoint.write().unwrap() = Some("http://127.0.0.1:1".into());
+        let err = c.authenticate(Some(&t), now).await.unwrap_err();
+        assert!(err.contains("cannot reach STS"), "{err}");
     }
 }

@@ -121,11 +121,45 @@ pub async fn handle(state: &State, method: &Method, path: &str, body: &[u8]) -> 
             crate::discovery::set_without_groups(without.clone());
             respond(200, json!({"without": without}))
         }
+        ("POST", "/_sandbox/sts-endpoint") => {
+            let url = match body.get("url") {
+                Some(Value::Null) | None => Ok(None),
+                Some(Value::String(u)) => sts_endpoint(u).map(Some),
+                Some(_) => Err("url must be a string or null".to_string()),
+            };
+            match url {
+                Ok(url) => {
+                    *state
+                        .auth
+                        .sts_endpoint
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner()) = url;
+                    respond(200, json!({"ok": true}))
+                }
+                Err(e) => respond(400, json!({"error": e})),
+            }
+        }
         ("GET", "/_sandbox/stats") => respond(200, state.stats_json()),
         ("GET", "/_sandbox/healthz") => respond(200, json!({"ok": true})),
         _ => respond(
             404,
             json!({"error": format!("unknown control {method} {path}")}),
         ),
+    }
+}
+
+/// An STS endpoint EKS tokens can be verified by: plain HTTP to a host and port.
+pub fn sts_endpoint(url: &str) -> Result<String, String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("STS endpoint {url:?}: only http://host:port is supported"))?;
+    let hostport = rest.trim_end_matches('/');
+    match hostport.rsplit_once(':') {
+        Some((host, port))
+            if !host.is_empty() && port.parse::<u16>().is_ok() && !hostport.contains('/') =>
+        {
+            Ok(format!("http://{hostport}"))
+        }
+        _ => Err(format!("STS endpoint {url:?}: expected http://host:port")),
     }
 }

@@ -32,6 +32,8 @@ usage: kube-sandbox [options]
   --token TOKEN          accept this static bearer token (repeatable)
   --anonymous            also accept requests without a token
   --aws-secret-key KEY   also verify the SigV4 signature of EKS IAM tokens with this secret key
+  --sts-endpoint URL     verify EKS IAM tokens as EKS does: send their presigned GetCallerIdentity
+                         to this STS (http://host:port, the AWS stand-in); overrides --aws-secret-key
   --eks-cluster NAME     cluster name EKS tokens are signed for (repeatable; default analytics)
   --eks-token-max-age S  seconds after X-Amz-Date an EKS token is accepted (default 900, as EKS)
   --rollout-delay-ms N   how long the deployment controller stand-in waits (default 300)
@@ -46,7 +48,7 @@ Prints `KUBE_SANDBOX_HTTP http://127.0.0.1:PORT` (with --http-port) and then
 `KUBE_SANDBOX_READY https://127.0.0.1:PORT` on stdout once it accepts connections.
 Control API (no authentication): POST /_sandbox/fail-rollout, /_sandbox/clear-failures,
 /_sandbox/reset, /_sandbox/rollout-delay, /_sandbox/eks-token-max-age, /_sandbox/faults,
-/_sandbox/api-groups, /_sandbox/fail-load-balancers;
+/_sandbox/api-groups, /_sandbox/fail-load-balancers, /_sandbox/sts-endpoint;
 DELETE /_sandbox/faults; GET /_sandbox/stats.
 ";
 
@@ -56,6 +58,7 @@ struct Options {
     tokens: Vec<String>,
     anonymous: bool,
     aws_secret_key: Option<String>,
+    sts_endpoint: Option<String>,
     eks_clusters: Vec<String>,
     eks_token_max_age: i64,
     rollout_delay_ms: u64,
@@ -73,6 +76,7 @@ fn parse_args() -> Result<Options, String> {
         tokens: Vec::new(),
         anonymous: false,
         aws_secret_key: None,
+        sts_endpoint: None,
         eks_clusters: Vec::new(),
         eks_token_max_age: auth::DEFAULT_TOKEN_MAX_AGE_SECS,
         rollout_delay_ms: 300,
@@ -102,6 +106,9 @@ fn parse_args() -> Result<Options, String> {
             "--ca-out" => o.ca_out = Some(value("--ca-out")?),
             "--token" => o.tokens.push(value("--token")?),
             "--aws-secret-key" => o.aws_secret_key = Some(value("--aws-secret-key")?),
+            "--sts-endpoint" => {
+                o.sts_endpoint = Some(control::sts_endpoint(&value("--sts-endpoint")?)?)
+            }
             "--eks-cluster" => o.eks_clusters.push(value("--eks-cluster")?),
             "--eks-token-max-age" => {
                 o.eks_token_max_age =
@@ -196,6 +203,7 @@ async fn run(o: Options) -> Result<(), String> {
         eks_clusters: o.eks_clusters.clone(),
         eks_token_max_age_secs: std::sync::atomic::AtomicI64::new(o.eks_token_max_age),
         allow_anonymous: o.anonymous,
+        sts_endpoint: std::sync::RwLock::new(o.sts_endpoint.clone()),
     };
     let state = Arc::new(api::State::new(auth, o.rollout_delay_ms, o.fault_seed, log).await);
     let (main_listener, main_addr) = bind(o.port).await?;
