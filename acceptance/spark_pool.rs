@@ -375,3 +375,114 @@ fn bad_placement_and_bad_input_fail_at_plan_with_the_attribute() {
         "nothing was sent to the cluster"
     );
 }
+
+const HISTORY: &str = "/apis/apps/v1/namespaces/etl/deployments/etl-history";
+
+/// The History Server next to the pool: rolled out on its placement, reading the pool's event
+/// logs, behind an ALB whose address it waits for; drift on it is shown and put back, and an
+/// import restores it.
+#[test]
+fn the_history_server_rolls_out_reads_the_event_logs_and_is_restored() {
+    for v in TERRAFORM_VERSIONS {
+        let e = env();
+        e.install_controllers();
+        let ws = workspace(v, &e);
+        let templates = tempfile::tempdir().expect("template dir");
+        let dir = templates.path().display().to_string();
+        let history = r#"
+  event_log {
+    dir = "s3a://lake/spark-events"
+  }
+
+  history_server {
+    placement = dataplatform_nodegroup.spark_driver.placement
+    memory    = "3g"
+    ingress {
+      host                   = "spark-history.analytics.example.com"
+      group_name             = "analytics"
+      wait_for_load_balancer = true
+    }
+  }
+"#;
+        let mut main = config(&e.aws, &dir, "", history);
+        main.push_str(
+            "\noutput \"history_server_url\" {\n  value = dataplatform_spark_pool.etl.history_server_url\n}\n\
+             \noutput \"history_lb\" {\n  value = dataplatform_spark_pool.etl.history_server_load_balancer_hostname\n}\n",
+        );
+        ws.write("main.tf", &main);
+        ws.init().assert_success();
+
+        let out = apply(&ws);
+        out.assert_success();
+        assert!(
+            !out.flat().contains("No IngressClass"),
+            "terraform {v}: {}",
+            out.flat()
+        );
+        let d = e.kube.get(HISTORY).expect("history server deployment");
+        assert_eq!(
+            d.pointer("/status/readyReplicas").and_then(Json::as_i64),
+            Some(1),
+            "terraform {v}: not rolled out: {d}"
+        );
+        let pod = &d["spec"]["template"]["spec"];
+        assert_eq!(pod["serviceAccountName"], "spark-history");
+        assert_eq!(pod["nodeSelector"]["purpose"], "spark-driver");
+        assert!(has_toleration(pod, "spark-driver"), "{pod}");
+        let env = pod["containers"][0]["env"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let opts = env
+            .iter()
+            .find(|e| e["name"] == "SPARK_HISTORY_OPTS")
+            .and_then(|e| e["value"].as_str())
+            .unwrap_or_default();
+        assert!(
+            opts.contains("-Dspark.history.fs.logDirectory=s3a://lake/spark-events"),
+            "{opts}"
+        );
+        let svc = e
+            .kube
+            .get("/api/v1/namespaces/etl/services/etl-history")
+            .expect("history service");
+        assert_eq!(svc["spec"]["ports"][0]["port"], 18080);
+        let ingress = e
+            .kube
+            .get("/apis/networking.k8s.io/v1/namespaces/etl/ingresses/etl-history")
+            .expect("history ingress");
+        assert_eq!(
+            ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/healthcheck-path"],
+            "/api/v1/version"
+        );
+        assert_eq!(
+            ws.run(&["output", "-raw", "history_server_url"]).stdout,
+            "http://spark-history.analytics.example.com/"
+        );
+        assert!(ws
+            .run(&["output", "-raw", "history_lb"])
+            .stdout
+            .starts_with("internal-k8s-analytics-"));
+        assert_no_changes(&ws);
+
+        // Deleted outside Terraform: the plan shows it, the apply puts it back.
+        let (code, _) = e.kube.request("DELETE", HISTORY, None, None);
+        assert!((200..300).contains(&code), "delete: {code}");
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("Deployment/etl/etl-history"),
+            "terraform {v}: {}",
+            p.text()
+        );
+        apply(&ws).assert_success();
+        assert!(e.kube.get(HISTORY).is_some());
+        assert_no_changes(&ws);
+
+        crate::support::reimport(&ws, &[("dataplatform_spark_pool.etl", "etl/etl")]);
+        crate::support::assert_reimported_clean(&ws, v);
+
+        ws.run(&["destroy", "-auto-approve", "-no-color"])
+            .assert_success();
+        assert!(e.kube.get(HISTORY).is_none());
+    }
+}

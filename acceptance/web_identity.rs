@@ -29,7 +29,9 @@ fn env() -> ClusterEnv {
     let kube = KubeSandbox::start();
     let aws = Sandbox::start_with_kube(&kube);
     kube.verify_tokens_with_sts(&aws.url);
-    ClusterEnv { kube, aws }
+    let e = ClusterEnv { kube, aws };
+    e.install_controllers();
+    e
 }
 
 /// How the run gets its dynamic credentials.

@@ -33,6 +33,9 @@ module "analytics" {
     name     = "metabase"
     username = "metabase"
   }
+  spark_event_log_dir = "s3a://analytics-lake/spark-events"
+  spark_history_host  = "spark-history.analytics.example.com"
+
   metabase_database_password = var.metabase_database_password
   metabase_ingress = {
     host            = "metabase.analytics.example.com"

@@ -11,3 +11,7 @@ output "placement" {
   description = "Node selector and tolerations per node group."
   value       = module.analytics.placement
 }
+
+output "spark_history_url" {
+  value = module.analytics.spark_history_url
+}

@@ -64,6 +64,29 @@ resource "dataplatform_spark_pool" "this" {
   }
 
   spark_operator {}
+
+  dynamic "event_log" {
+    for_each = var.spark_event_log_dir == "" ? [] : [var.spark_event_log_dir]
+    content {
+      dir = event_log.value
+    }
+  }
+
+  # The History Server reads the event logs, on the infrastructure nodes, behind Metabase's ALB.
+  dynamic "history_server" {
+    for_each = var.spark_event_log_dir == "" ? [] : [1]
+    content {
+      placement = dataplatform_nodegroup.infra.placement
+      dynamic "ingress" {
+        for_each = var.spark_history_host == "" ? [] : [var.spark_history_host]
+        content {
+          host            = ingress.value
+          group_name      = var.metabase_ingress.alb_group
+          certificate_arn = var.metabase_ingress.certificate_arn
+        }
+      }
+    }
+  }
 }
 
 resource "dataplatform_bi_service" "metabase" {

@@ -21,6 +21,11 @@ output "metabase_url" {
   value       = dataplatform_bi_service.metabase.url
 }
 
+output "spark_history_url" {
+  description = "Where users reach the Spark History Server; null without event logs."
+  value       = dataplatform_spark_pool.this.history_server_url
+}
+
 output "metabase_load_balancer" {
   description = "The ALB's DNS name, for a Route 53 alias of the Metabase host."
   value       = dataplatform_bi_service.metabase.load_balancer_hostname

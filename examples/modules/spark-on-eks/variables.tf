@@ -88,6 +88,18 @@ variable "spark_image" {
   default     = "apache/spark:3.5.3"
 }
 
+variable "spark_event_log_dir" {
+  description = "Where Spark applications write their event logs (s3a://bucket/prefix); empty: no event logs and no History Server."
+  type        = string
+  default     = ""
+}
+
+variable "spark_history_host" {
+  description = "Host name of the Spark History Server's ingress; empty: reachable in the cluster only."
+  type        = string
+  default     = ""
+}
+
 variable "spark_executor" {
   description = "Executor cores and memory, and the upper bound of dynamic allocation."
   type        = object({ cores = number, memory = string, max_executors = number })

@@ -60,6 +60,15 @@ resource "dataplatform_spark_pool" "etl" {
     dir = "s3a://analytics-lake/spark-events"
   }
 
+  # Their UI, read from those logs, behind the ALB the BI services share.
+  history_server {
+    placement = dataplatform_nodegroup.spark_driver.placement
+    ingress {
+      host       = "spark-history.analytics.example.com"
+      group_name = "analytics"
+    }
+  }
+
   conf = {
     "spark.sql.adaptive.enabled" = "true"
   }
@@ -69,4 +78,8 @@ resource "dataplatform_spark_pool" "etl" {
 # at pod_template_dir where spark-submit runs, and pass these settings as --conf.
 output "etl_spark_conf" {
   value = dataplatform_spark_pool.etl.spark_conf
+}
+
+output "etl_history_server_url" {
+  value = dataplatform_spark_pool.etl.history_server_url
 }

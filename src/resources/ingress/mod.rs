@@ -97,11 +97,12 @@ pub fn check_config(config: &Value, at: &AttributePath, diags: &mut Diagnostics)
         return;
     }
     for name in ingress.alb_only() {
+        let path = at(name);
         diags.attribute_error(
-            at(name),
+            path.clone(),
             "Argument for the AWS Load Balancer Controller only",
             format!(
-                "{name} is written as an annotation of the AWS Load Balancer Controller, which \
+                "{path} is written as an annotation of the AWS Load Balancer Controller, which \
                  serves the class \"alb\" and classes named alb-*; class {class:?} belongs to another \
                  controller, which would ignore it. Remove {name}, or use an ALB class."
             ),

@@ -5,6 +5,7 @@
 //! outputs (Spark configuration, pod templates, SparkApplication defaults). Rendering lives
 //! in [`render`].
 
+pub mod history;
 pub mod render;
 pub mod schema;
 
@@ -13,8 +14,13 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
-use crate::clients::kube::ObjectRef;
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use crate::clients::kube::{Kube, ObjectRef};
+use crate::clients::rollout::{self, RolloutError};
 use crate::framework::{Diagnostic, Diagnostics, Field, FromValue, Merge, Partial, Schema};
+use crate::resources::ingress;
 use crate::resources::kube_objects::handover::Handover;
 use crate::resources::kube_objects::{self, KubeResource, Stage};
 use crate::value::{AttributePath, Value};
@@ -28,6 +34,8 @@ crate::model! {
     struct Checked {
         dynamic_allocation: Field<ExecutorBounds>,
         conf: Field<BTreeMap<String, Value>>,
+        event_log: Field<Value>,
+        history_server: Field<Value>,
     }
 }
 
@@ -81,6 +89,8 @@ const COMPUTED: &[&str] = &[
     "driver_pod_template",
     "executor_pod_template",
     "spark_application_defaults",
+    "history_server_url",
+    "history_server_load_balancer_hostname",
     "objects",
     "timeouts",
 ];
@@ -171,6 +181,7 @@ fn check_role(role: &Role, kind: &str, given: Option<&Scheduling>, diags: &mut D
     }
 }
 
+#[async_trait]
 impl KubeResource for SparkPool {
     type Spec = Pool;
 
@@ -184,6 +195,7 @@ impl KubeResource for SparkPool {
         "driver_pod_template",
         "executor_pod_template",
         "spark_application_defaults",
+        "history_server_url",
     ];
     const DEFAULT_TIMEOUT: Duration = schema::DEFAULT_TIMEOUT;
 
@@ -209,6 +221,16 @@ impl KubeResource for SparkPool {
                 }
             }
         }
+        if c.history_server.is_set() && c.event_log.is_null() {
+            diags.attribute_error(
+                AttributePath::root().attr("history_server"),
+                "Missing event logs",
+                "The History Server shows what the pool's applications write to event_log.dir: add \
+                 event_log { dir = \"s3a://...\" } to the pool.",
+            );
+        }
+        let history_ingress = AttributePath::root().attr("history_server").attr("ingress");
+        ingress::check_config(config, &history_ingress, diags);
         if let Field::Known(conf) = &c.conf {
             for k in conf.keys().filter(|k| !k.starts_with("spark.")) {
                 diags.attribute_error(
@@ -303,10 +325,19 @@ impl KubeResource for SparkPool {
     /// The operator RBAC is granted to a service account the Spark operator's Helm chart
     /// creates: without it, no operator runs the pool's SparkApplications.
     fn handovers(&self, pool: &Pool) -> Vec<Handover> {
+        let mut out: Vec<Handover> = pool
+            .history
+            .iter()
+            .filter_map(|h| {
+                let i = h.ingress.as_ref()?;
+                let object = ingress::live::object(&h.namespace, &h.name);
+                Some(ingress::live::handover(&object, i, &h.url()))
+            })
+            .collect();
         let Some((ns, sa)) = &pool.operator else {
-            return Vec::new();
+            return out;
         };
-        vec![Handover {
+        out.push(Handover {
             expects: ObjectRef {
                 kind: "ServiceAccount",
                 api_version: "v1",
@@ -322,7 +353,64 @@ impl KubeResource for SparkPool {
                  works without it.",
                 pool.namespace
             ),
-        }]
+        });
+        out
+    }
+
+    /// The History Server's rollout, and its load balancer when asked to wait for it.
+    async fn settle(
+        &self,
+        kube: &Kube,
+        pool: &Pool,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<(), (ObjectRef, Diagnostic)> {
+        let Some(h) = &pool.history else {
+            return Ok(());
+        };
+        let started = std::time::Instant::now();
+        let deployment = ObjectRef {
+            kind: "Deployment",
+            api_version: "apps/v1",
+            namespace: Some(h.namespace.clone()),
+            name: h.name.clone(),
+        };
+        rollout::wait(kube, &deployment, timeout, cancel)
+            .await
+            .map_err(|e| {
+                let summary = match e {
+                    RolloutError::Failed { .. } => "History Server rollout failed",
+                    RolloutError::Timeout { .. } => "History Server rollout timed out",
+                    _ => "History Server rollout not confirmed",
+                };
+                (
+                    deployment.clone(),
+                    Diagnostic::error(summary, e.to_string()),
+                )
+            })?;
+        let Some(i) = &h.ingress else {
+            return Ok(());
+        };
+        let left = timeout.saturating_sub(started.elapsed());
+        let object = ingress::live::object(&h.namespace, &h.name);
+        ingress::live::wait_for_address(kube, &object, i, left, cancel).await
+    }
+
+    const LIVE_OUTPUTS: &'static [&'static str] = &["history_server_load_balancer_hostname"];
+
+    async fn live_outputs(
+        &self,
+        kube: &Kube,
+        pool: &Pool,
+    ) -> Result<Vec<(&'static str, Value)>, Diagnostic> {
+        let hostname = match pool.history.as_ref().filter(|h| h.ingress.is_some()) {
+            Some(h) => {
+                let object = ingress::live::object(&h.namespace, &h.name);
+                ingress::live::hostname(kube, &object).await?
+            }
+            None => Value::Null,
+        };
+        Ok(vec![("history_server_load_balancer_hostname", hostname)])
     }
 
     fn outputs(&self, pool: &Pool) -> Vec<(&'static str, Value)> {
@@ -343,6 +431,12 @@ impl KubeResource for SparkPool {
             (
                 "spark_application_defaults",
                 Value::string(pool.spark_application_defaults().to_string()),
+            ),
+            (
+                "history_server_url",
+                pool.history
+                    .as_ref()
+                    .map_or(Value::Null, |h| Value::string(h.url())),
             ),
         ]
     }

@@ -11,6 +11,8 @@ use crate::resources::common::{tolerations_json, PlacementModel, TolerationModel
 use crate::value::{AttributePath, Value};
 
 use crate::resources::kube_objects::MANAGED_BY;
+
+use super::history::{HistoryModel, HistoryServer};
 pub const DRIVER_CONTAINER: &str = "spark-kubernetes-driver";
 pub const EXECUTOR_CONTAINER: &str = "spark-kubernetes-executor";
 
@@ -51,6 +53,8 @@ pub struct Pool {
     /// (namespace, service account) of the Spark operator.
     pub operator: Option<(String, String)>,
     pub event_log: Option<EventLog>,
+    /// With `event_log` only: it reads the logs.
+    pub history: Option<HistoryServer>,
 }
 
 /// Where and how Spark writes its event logs.
@@ -77,6 +81,7 @@ crate::model! {
         quota: Option<QuotaModel>,
         spark_operator: Option<OperatorModel>,
         event_log: Option<EventLogModel>,
+        history_server: Option<HistoryModel>,
     }
 }
 
@@ -205,10 +210,16 @@ impl Pool {
             _ => None,
         };
         let on_spot = executor.on_spot();
-        Some(Pool {
-            namespace: m.namespace.unwrap_or_else(|| name.clone()),
+        let namespace = m.namespace.unwrap_or_else(|| name.clone());
+        let image = m.image.unwrap_or_else(|| "apache/spark:3.5.3".into());
+        let history = match (m.history_server, &m.event_log) {
+            (Some(h), Some(e)) => Some(h.into_server(&name, &namespace, &image, &e.dir)),
+            _ => None,
+        };
+        let mut pool = Pool {
+            namespace,
             create_namespace: m.create_namespace.unwrap_or(false),
-            image: m.image.unwrap_or_else(|| "apache/spark:3.5.3".into()),
+            image,
             decommission: m.decommission.unwrap_or(on_spot),
             template_dir: m
                 .pod_template_dir
@@ -226,8 +237,19 @@ impl Pool {
                     _ => Some(e.max_file_size.unwrap_or_else(|| "128m".into())),
                 },
             }),
+            history,
             name,
-        })
+        };
+        // The server reads the logs with the settings the applications write them with.
+        let hadoop: BTreeMap<String, String> = pool
+            .spark_conf()
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("spark.hadoop."))
+            .collect();
+        if let Some(h) = &mut pool.history {
+            h.hadoop = hadoop;
+        }
+        Some(pool)
     }
 
     fn labels(&self) -> Json {
@@ -511,6 +533,9 @@ impl Pool {
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
                 "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
             }));
+        }
+        if let Some(h) = &self.history {
+            out.extend(h.objects(&self.labels()));
         }
         out
     }

@@ -171,6 +171,19 @@ fn block() -> Block {
                  inside it, so they apply without the operator's webhook). Use with `jsondecode()`.",
             ),
         )
+        .attribute(
+            Attribute::computed("history_server_url", Type::String).description(
+                "Where users reach the History Server: `https://<ingress host>/` (`http://` without a certificate \
+                 or TLS Secret), or the in-cluster Service URL without an ingress; null without `history_server`.",
+            ),
+        )
+        .attribute(
+            Attribute::computed("history_server_load_balancer_hostname", Type::String).description(
+                "The address the ingress controller gave the History Server's Ingress (the ALB's DNS name), for a \
+                 Route 53 alias of its host; null until it has one, and without an ingress.",
+            ),
+        )
+        .block(super::history::block())
         .block(NestedBlock::single("driver", role("driver", (1, "2g"))).items(1, 1))
         .block(NestedBlock::single("executor", role("executor", (4, "8g"))).items(1, 1))
         .block(NestedBlock::single(

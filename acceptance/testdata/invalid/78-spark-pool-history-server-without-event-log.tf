@@ -1,0 +1,31 @@
+# spark pool history server without event logs
+# expect: Missing event logs
+locals {
+  driver = {
+    node_selector = { purpose = "spark-driver" }
+    tolerations   = [{ key = "purpose", operator = "Equal", value = "spark-driver", effect = "NoSchedule" }]
+    labels        = { purpose = "spark-driver" }
+    taints        = [{ key = "purpose", value = "spark-driver", effect = "NoSchedule" }]
+    capacity_type = "ON_DEMAND"
+  }
+  executor = {
+    node_selector = { purpose = "spark-executor" }
+    tolerations   = [{ key = "purpose", operator = "Equal", value = "spark-executor", effect = "NoSchedule" }]
+    labels        = { purpose = "spark-executor" }
+    taints        = [{ key = "purpose", value = "spark-executor", effect = "NoSchedule" }]
+    capacity_type = "SPOT"
+  }
+}
+
+resource "dataplatform_spark_pool" "x" {  # <-
+  name = "etl"
+  driver {
+    placement = local.driver
+  }
+  executor {
+    placement = local.executor
+  }
+  history_server {
+    memory = "2g"
+  }
+}
