@@ -40,9 +40,19 @@ for tf in 1.15.5 1.0.3; do
   cp -r "${ROOT}/examples" "${WORK}/tf-${tf}/"
   for ex in "${EXAMPLES[@]}"; do
     dir="${WORK}/tf-${tf}/${ex}"
-    if [[ "${tf}" == 1.0.3 && "${ex}" == examples/ephemeral-resources/* ]]; then
-      step "Terraform ${tf}: ${ex} skipped (ephemeral resources need Terraform 1.10 or later)"
-      continue
+    if [[ "${tf}" == 1.0.3 ]]; then
+      case "${ex}" in
+        examples/ephemeral-resources/*) need="ephemeral resources need Terraform 1.10 or later" ;;
+        examples/functions/*) need="provider functions need Terraform 1.8 or later" ;;
+        examples/list-resources/*) need="list resources need Terraform 1.14 or later" ;;
+        *) need="" ;;
+      esac
+      if [[ -n "${need}" ]]; then
+        step "Terraform ${tf}: ${ex} skipped (${need})"
+        continue
+      fi
+      # Import blocks by identity need Terraform 1.12 or later; the rest of the example does not.
+      rm -f "${dir}/import-by-identity.tf"
     fi
     # Examples that configure other providers (kubernetes, helm) need them from the registry.
     others="$(grep -ho '^provider "[a-z0-9_-]*"' "${dir}"/*.tf | grep -v '"dataplatform"' | sort -u | tr '\n' ' ' || true)"
@@ -176,8 +186,8 @@ TXT
 if command -v kubectl >/dev/null 2>&1; then
   cat <<TXT
   kubectl get deploy,svc,ingress -A                  # what the BI service deployed
-  kubectl -n etl get configmap etl-pod-templates -o yaml
-  kubectl describe namespace etl
+  kubectl -n prod-spark get configmap prod-spark-pod-templates -o yaml
+  kubectl describe namespace prod-spark
   kubectl apply --server-side --validate=false -f x.yaml   # writes: the stand-in serves no OpenAPI
 TXT
 else
