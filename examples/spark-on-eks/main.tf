@@ -27,6 +27,13 @@ module "analytics" {
     repository = "registry.example.com/analytics/metabase"
     tag        = "0.40.1-joom-1"
   }
+  # The internal registry's credentials and Metabase's encryption key live in Secrets of the
+  # prod-bi namespace that the platform team's External Secrets keep; Terraform only names them.
+  metabase_image_pull_secrets = ["registry-example-com"]
+  metabase_encryption_key_secret = {
+    name = "metabase-encryption"
+    key  = "MB_ENCRYPTION_SECRET_KEY"
+  }
   metabase_database = {
     type     = "mysql"
     host     = "metabase.abc123.eu-central-1.rds.amazonaws.com"

@@ -101,6 +101,19 @@ resource "dataplatform_bi_service" "metabase" {
     repository = var.metabase_image.repository
     tag        = var.metabase_image.tag
   }
+  image_pull_secrets = length(var.metabase_image_pull_secrets) == 0 ? null : var.metabase_image_pull_secrets
+
+  # Metabase encrypts the connections it stores with this key: from an existing Secret (kept in
+  # the namespace by External Secrets, say), which the Deployment reads and Terraform never does.
+  dynamic "secrets" {
+    for_each = var.metabase_encryption_key_secret == null ? [] : [var.metabase_encryption_key_secret]
+    content {
+      encryption_key_secret {
+        name = secrets.value.name
+        key  = secrets.value.key
+      }
+    }
+  }
 
   database {
     type     = var.metabase_database.type

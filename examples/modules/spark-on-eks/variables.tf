@@ -112,6 +112,21 @@ variable "metabase_image" {
   default     = { repository = "metabase/metabase", tag = "v0.50.36" }
 }
 
+variable "metabase_image_pull_secrets" {
+  description = "Secrets in the Metabase namespace to pull its image with (an internal registry)."
+  type        = list(string)
+  default     = []
+}
+
+variable "metabase_encryption_key_secret" {
+  description = "The existing Secret and key holding MB_ENCRYPTION_SECRET_KEY; null: connection details are stored unencrypted."
+  type = object({
+    name = string
+    key  = string
+  })
+  default = null
+}
+
 variable "metabase_database" {
   description = "Metabase's application database (e.g. MySQL on RDS)."
   type        = object({ type = string, host = string, name = string, username = string })
