@@ -98,6 +98,7 @@ pub fn check(config: &Value, diags: &mut Diagnostics) {
         }
         Err(d) => diags.push(d),
     }
+    super::pod::check(config, diags);
     match References::read(config) {
         Ok(r) => check_references(&r, diags),
         Err(d) => diags.push(d),

@@ -262,6 +262,9 @@ pub fn wiring(
     if spec.monitoring.is_some() {
         metrics(&mut w, spec.engine);
     }
+    for (k, v) in super::pod::engine_env(spec.engine, &spec.pod) {
+        w.plain(k, v);
+    }
     for (k, v) in &spec.env {
         w.plain(k, v.clone());
     }
@@ -361,4 +364,61 @@ fn metrics(w: &mut Wiring, engine: Engine) {
 fn zeppelin(w: &mut Wiring) {
     w.plain("ZEPPELIN_ADDR", "0.0.0.0");
     w.plain("ZEPPELIN_PORT", "8080");
+}
+
+/// The engines' defaults for the pod settings ([`super::pod`]), with where they come from.
+impl Engine {
+    /// The (uid, gid) of the image's own user. Metabase: the `metabase` user its
+    /// `run_metabase.sh` creates from `MUID`/`MGID` (2000 by default), which runs `java`
+    /// directly when started as that user. Superset and Redash: the user their Dockerfiles
+    /// create with `useradd` on a Debian base (the first, 1000, with its own group) and switch
+    /// to (`USER superset`, `USER redash`). Zeppelin: `USER 1000`, its directories owned by
+    /// root's group and group-writable, so group 0.
+    pub fn run_as(self) -> (i64, i64) {
+        match self {
+            Engine::Metabase => (2000, 2000),
+            Engine::Superset | Engine::Redash => (1000, 1000),
+            Engine::Zeppelin => (1000, 0),
+        }
+    }
+
+    /// The default startup probe (period seconds, failure threshold): Metabase 10 minutes for
+    /// its migrations, Zeppelin 5, Superset and Redash 3.
+    pub fn startup_defaults(self) -> (i64, i64) {
+        match self {
+            Engine::Metabase => (10, 60),
+            Engine::Zeppelin => (10, 30),
+            Engine::Superset | Engine::Redash => (10, 18),
+        }
+    }
+
+    /// The shortest startup budget accepted, in seconds: Metabase migrates its application
+    /// database before it serves; the JVM engines start slower than the Python ones.
+    pub fn startup_minimum(self) -> i64 {
+        match self {
+            Engine::Metabase => 300,
+            Engine::Zeppelin => 120,
+            Engine::Superset | Engine::Redash => 60,
+        }
+    }
+
+    /// The variable the JVM options go to: Metabase's `run_metabase.sh` runs
+    /// `java $JAVA_OPTS`; Zeppelin's `zeppelin-env.sh` reads `ZEPPELIN_JAVA_OPTS`.
+    pub fn java_opts_var(self) -> Option<&'static str> {
+        match self {
+            Engine::Metabase => Some("JAVA_OPTS"),
+            Engine::Zeppelin => Some("ZEPPELIN_JAVA_OPTS"),
+            Engine::Superset | Engine::Redash => None,
+        }
+    }
+
+    /// The variable naming the address users reach the engine at: Metabase's `MB_SITE_URL`,
+    /// Redash's `REDASH_HOST` (links in alerts and invitations).
+    pub fn site_url_var(self) -> Option<&'static str> {
+        match self {
+            Engine::Metabase => Some("MB_SITE_URL"),
+            Engine::Redash => Some("REDASH_HOST"),
+            Engine::Superset | Engine::Zeppelin => None,
+        }
+    }
 }

@@ -10,6 +10,7 @@ pub mod checks;
 pub mod engines;
 pub mod ingress;
 pub mod model;
+pub mod pod;
 pub mod render;
 pub mod schema;
 

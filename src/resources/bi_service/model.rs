@@ -11,6 +11,7 @@ use crate::value::{AttributePath, Value};
 
 use super::engines::Engine;
 use super::ingress::{is_alb_class, DEFAULT_CLASS};
+use super::pod::PodSettings;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DbKind {
@@ -174,6 +175,8 @@ pub struct Spec {
     pub pod_annotations: BTreeMap<String, String>,
     pub image_pull_secrets: Vec<String>,
     pub priority_class_name: Option<String>,
+    /// Spreading, affinity, security context, startup probe, volumes, JVM and locale.
+    pub pod: PodSettings,
 }
 
 crate::model! {
@@ -431,6 +434,7 @@ impl Spec {
             pod_annotations: m.pod_annotations.unwrap_or_default(),
             image_pull_secrets: m.image_pull_secrets.unwrap_or_default(),
             priority_class_name: m.priority_class_name,
+            pod: PodSettings::from_value(v)?,
         })
     }
 

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::engines::{self, EnvValue, Metrics, METRICS_PORT_NAME};
 use super::model::{Ingress, Monitoring, Spec};
+use super::pod;
 
 pub use crate::resources::kube_objects::CHECKSUM_ANNOTATION;
 pub use crate::resources::kube_objects::CONFIG_ANNOTATION;
@@ -140,6 +141,11 @@ fn container(spec: &Spec, env: &BTreeMap<String, EnvValue>) -> Json {
             "periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 6,
         },
     });
+    container["startupProbe"] = pod::startup_probe_json(e, spec.pod.startup_probe.as_ref());
+    container["securityContext"] = pod::container_security_json(&spec.pod);
+    if let Some(mounts) = pod::mounts_json(&spec.pod) {
+        container["volumeMounts"] = mounts;
+    }
     let args = e.args();
     if !args.is_empty() {
         container["args"] = json!(args);
@@ -191,6 +197,13 @@ fn deployment(
     if let Some(p) = &spec.priority_class_name {
         pod_spec["priorityClassName"] = json!(p);
     }
+    pod::apply_to_pod(
+        spec.engine,
+        spec.replicas,
+        &spec.pod,
+        &selector(spec),
+        &mut pod_spec,
+    );
     // The resource's own labels (the selector among them) win over the pod's extra ones.
     let mut pod_labels = spec.pod_labels.clone();
     if let Json::Object(own) = labels(spec) {

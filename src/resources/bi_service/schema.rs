@@ -42,7 +42,7 @@ pub fn schema() -> Schema {
 }
 
 fn block() -> Block {
-    kube_objects::lifecycle_attributes(Block::new())
+    super::pod::attributes(kube_objects::lifecycle_attributes(Block::new()))
         .description(
             "A BI tool (Metabase, Superset, Redash or Zeppelin) deployed into the cluster with an external \
              database and an ALB ingress, without a Helm chart: a Secret for credentials, a Deployment with the \
