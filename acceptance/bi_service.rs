@@ -1018,14 +1018,29 @@ fn scheduling_settings(run_as_user: u32, timezone: &str, extra: &str) -> String 
     )
 }
 
+/// The Metabase fixture with connection parameters on its MySQL database.
+fn metabase_with_options(v: &str, tag: &str, extra: &str, timeout: &str) -> String {
+    metabase(v, tag, extra).replace(
+        "    password = var.db_password\n",
+        &format!(
+            "    password = var.db_password\n    options  = {{ connectTimeout = \"{timeout}\" }}\n"
+        ),
+    )
+}
+
 #[test]
-fn scheduling_security_and_startup_settings_reach_the_deployment_drift_back_and_import() {
+fn pod_and_connection_settings_reach_the_deployment_drift_back_and_import() {
     for v in TERRAFORM_VERSIONS {
         let e = env();
         let ws = workspace(v, &e);
         ws.write(
             "main.tf",
-            &metabase(v, "0.41.0", &scheduling_settings(2001, "Europe/Berlin", "")),
+            &metabase_with_options(
+                v,
+                "0.41.0",
+                &scheduling_settings(2001, "Europe/Berlin", ""),
+                "10",
+            ),
         );
         ws.init().assert_success();
         apply(&ws).assert_success();
@@ -1075,6 +1090,11 @@ fn scheduling_security_and_startup_settings_reach_the_deployment_drift_back_and_
             json!([{"name": "plugins", "mountPath": "/plugins"}])
         );
         assert_eq!(env_var(&d, "JAVA_OPTS")["value"], "-XX:MaxRAMPercentage=75");
+        assert_eq!(
+            env_var(&d, "MB_DB_CONNECTION_URI")["value"],
+            "jdbc:mysql://metabase.abc123.eu-central-1.rds.amazonaws.com:3306/metabase?connectTimeout=10",
+            "terraform {v}: connection parameters need Metabase's JDBC URL"
+        );
         assert_eq!(env_var(&d, "TZ")["value"], "Europe/Berlin");
         assert_eq!(env_var(&d, "JAVA_TIMEZONE")["value"], "Europe/Berlin");
         assert_eq!(
@@ -1086,7 +1106,7 @@ fn scheduling_security_and_startup_settings_reach_the_deployment_drift_back_and_
         // In place.
         ws.write(
             "main.tf",
-            &metabase(v, "0.41.0", &scheduling_settings(2002, "UTC", "")),
+            &metabase_with_options(v, "0.41.0", &scheduling_settings(2002, "UTC", ""), "20"),
         );
         let p = plan(&ws);
         assert!(
@@ -1101,6 +1121,10 @@ fn scheduling_security_and_startup_settings_reach_the_deployment_drift_back_and_
             2002
         );
         assert_eq!(env_var(&d, "TZ")["value"], "UTC");
+        assert_eq!(
+            env_var(&d, "MB_DB_CONNECTION_URI")["value"],
+            "jdbc:mysql://metabase.abc123.eu-central-1.rds.amazonaws.com:3306/metabase?connectTimeout=20"
+        );
         assert_no_changes(&ws);
 
         // Drift: someone runs the pods as root with a short startup probe and no spreading.
@@ -1124,10 +1148,11 @@ fn scheduling_security_and_startup_settings_reach_the_deployment_drift_back_and_
         );
         ws.write(
             "main.tf",
-            &metabase(
+            &metabase_with_options(
                 v,
                 "0.41.0",
                 &scheduling_settings(2002, "UTC", "  force_conflicts = true\n"),
+                "20",
             ),
         );
         apply(&ws).assert_success();
@@ -1148,6 +1173,97 @@ fn scheduling_security_and_startup_settings_reach_the_deployment_drift_back_and_
             &[("dataplatform_bi_service.metabase", "metabase/metabase")],
         );
         assert_reimported_clean(&ws, v);
+        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
+    }
+}
+
+const AUTOSCALER: &str =
+    "/apis/autoscaling/v2/namespaces/metabase/horizontalpodautoscalers/metabase";
+
+#[test]
+fn autoscaling_owns_an_autoscaler_leaves_it_the_replicas_and_removes_it() {
+    let autoscaling = "  autoscaling {\n    min_replicas = 2\n    max_replicas = 4\n  }\n";
+    for v in TERRAFORM_VERSIONS {
+        let e = env();
+        let ws = workspace(v, &e);
+        ws.write("main.tf", &metabase(v, "0.41.0", autoscaling));
+        ws.init().assert_success();
+        apply(&ws).assert_success();
+        let hpa = e.kube.get(AUTOSCALER).expect("the autoscaler");
+        assert_eq!(
+            hpa["spec"]["scaleTargetRef"]["name"], "metabase",
+            "terraform {v}"
+        );
+        assert_eq!(hpa["spec"]["minReplicas"], 2);
+        assert_eq!(hpa["spec"]["maxReplicas"], 4);
+        assert_eq!(
+            hpa["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            e.kube.get(DEPLOYMENT).expect("deployment")["metadata"]["labels"]
+                ["app.kubernetes.io/managed-by"],
+            "owned like the service's other objects"
+        );
+        assert_no_changes(&ws);
+
+        // The autoscaler scales the Deployment: not drift.
+        let (code, body) = e.kube.request(
+            "PATCH",
+            &format!("{DEPLOYMENT}?fieldManager=kube-controller-manager"),
+            Some("application/merge-patch+json"),
+            Some(&json!({"spec": {"replicas": 3}})),
+        );
+        assert_eq!(code, 200, "{body}");
+        assert_no_changes(&ws);
+
+        // Someone widens the autoscaler by hand: shown, and put back when forced.
+        let (code, body) = e.kube.request(
+            "PATCH",
+            &format!("{AUTOSCALER}?fieldManager=kubectl-edit"),
+            Some("application/merge-patch+json"),
+            Some(&json!({"spec": {"maxReplicas": 10}})),
+        );
+        assert_eq!(code, 200, "{body}");
+        let p = plan(&ws);
+        assert!(
+            p.text()
+                .contains("HorizontalPodAutoscaler/metabase/metabase")
+                && p.text().contains("0 to add, 1 to change, 0 to destroy"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        let forced = format!("{autoscaling}  force_conflicts = true\n");
+        ws.write("main.tf", &metabase(v, "0.41.0", &forced));
+        apply(&ws).assert_success();
+        assert_eq!(
+            e.kube.get(AUTOSCALER).expect("the autoscaler")["spec"]["maxReplicas"],
+            4,
+            "put back"
+        );
+        assert_eq!(
+            e.kube.get(DEPLOYMENT).expect("deployment")["spec"]["replicas"],
+            3,
+            "the autoscaler's count is kept"
+        );
+        assert_no_changes(&ws);
+
+        reimport(
+            &ws,
+            &[("dataplatform_bi_service.metabase", "metabase/metabase")],
+        );
+        assert_reimported_clean(&ws, v);
+
+        // Without autoscaling, the autoscaler goes and replicas is applied again.
+        ws.write(
+            "main.tf",
+            &metabase(v, "0.41.0", "  replicas = 2\n  force_conflicts = true\n"),
+        );
+        apply(&ws).assert_success();
+        assert!(e.kube.get(AUTOSCALER).is_none(), "terraform {v}");
+        assert_eq!(
+            e.kube.get(DEPLOYMENT).expect("deployment")["spec"]["replicas"],
+            2
+        );
+        assert_no_changes(&ws);
         ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
             .assert_success();
     }

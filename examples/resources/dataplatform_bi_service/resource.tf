@@ -92,7 +92,12 @@ resource "dataplatform_bi_service" "superset" {
   namespace        = "superset"
   create_namespace = true # the ExternalSecrets sync into it; pods wait for their Secrets
   engine           = "superset"
-  replicas         = 2
+
+  # Two to six pods on CPU (an owned HorizontalPodAutoscaler; replicas is left to it).
+  autoscaling {
+    min_replicas = 2
+    max_replicas = 6
+  }
   placement        = dataplatform_nodegroup.infra.placement
 
   database {
@@ -100,6 +105,8 @@ resource "dataplatform_bi_service" "superset" {
     host     = "superset.abc123.eu-central-1.rds.amazonaws.com"
     name     = "superset"
     username = "superset"
+    ssl      = "require" # sslmode in the SQLAlchemy URI
+    options  = { application_name = "superset" }
     password_secret {
       name = "superset-rds-master" # synced from the RDS-managed secret in Secrets Manager
       key  = "password"
@@ -124,8 +131,8 @@ resource "dataplatform_bi_service" "superset" {
   # the rotation date) to roll the pods onto the new values.
   secret_version = "2026-06-01"
 
-  # Two replicas spread over zones and hosts by default (ScheduleAnyway); on-demand nodes only,
-  # and never both replicas on one node.
+  # Replicas spread over zones and hosts by default (ScheduleAnyway); on-demand nodes only,
+  # and never two replicas on one node.
   affinity {
     pod_anti_affinity = "required"
     node_affinity {

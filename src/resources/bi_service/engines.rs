@@ -171,13 +171,32 @@ fn url_escape(s: &str) -> String {
 /// `password` as it goes into the URL: escaped, or a `$(VAR)` reference.
 fn db_url(scheme: &str, db: &Database, password: &str) -> String {
     format!(
-        "{scheme}://{}:{}@{}:{}/{}",
+        "{scheme}://{}:{}@{}:{}/{}{}",
         url_escape(&db.username),
         password,
         db.host,
         db.port,
-        db.name
+        db.name,
+        db_query(db)
     )
+}
+
+/// `?sslmode=...&key=value` from `database.ssl` and `database.options`, or nothing. The
+/// options come after `sslmode` and may not repeat it (checked at plan).
+fn db_query(db: &Database) -> String {
+    let mut params: Vec<(String, String)> = Vec::new();
+    if let Some(mode) = &db.ssl {
+        params.push(("sslmode".into(), mode.clone()));
+    }
+    params.extend(db.options.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if params.is_empty() {
+        return String::new();
+    }
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", url_escape(k), url_escape(v)))
+        .collect();
+    format!("?{}", query.join("&"))
 }
 
 /// An engine's environment as it is built: plain values, and values that live in the Secret
@@ -283,9 +302,23 @@ fn metabase(w: &mut Wiring, spec: &Spec, pass: &str) {
         DbKind::Postgres => "postgres",
     };
     w.plain("MB_DB_TYPE", kind);
-    w.plain("MB_DB_HOST", db.host.clone());
-    w.plain("MB_DB_PORT", db.port.to_string());
-    w.plain("MB_DB_DBNAME", db.name.clone());
+    let query = db_query(db);
+    if query.is_empty() {
+        w.plain("MB_DB_HOST", db.host.clone());
+        w.plain("MB_DB_PORT", db.port.to_string());
+        w.plain("MB_DB_DBNAME", db.name.clone());
+    } else {
+        // Connection parameters need the JDBC URL; the credentials stay in their own
+        // variables (Metabase reads MB_DB_USER and MB_DB_PASS beside the URI).
+        let jdbc = match db.kind {
+            DbKind::Mysql => "mysql",
+            DbKind::Postgres => "postgresql",
+        };
+        w.plain(
+            "MB_DB_CONNECTION_URI",
+            format!("jdbc:{jdbc}://{}:{}/{}{query}", db.host, db.port, db.name),
+        );
+    }
     w.hidden("MB_DB_USER", "database-username", db.username.clone());
     w.password("MB_DB_PASS", db, pass);
 }

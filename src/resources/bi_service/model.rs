@@ -31,6 +31,10 @@ pub struct Database {
     pub password_wo_version: Option<i64>,
     /// `password_secret`: the password is a key of an existing Secret.
     pub password_secret: Option<SecretRef>,
+    /// PostgreSQL's `sslmode`.
+    pub ssl: Option<String>,
+    /// Extra connection parameters.
+    pub options: BTreeMap<String, String>,
 }
 
 crate::model! {
@@ -232,6 +236,8 @@ crate::model! {
         password: Option<String>,
         password_wo_version: Option<i64>,
         password_secret: Option<SecretRef>,
+        ssl: Option<String>,
+        options: Option<BTreeMap<String, String>>,
     }
 }
 
@@ -336,6 +342,8 @@ impl DatabaseModel {
             password: self.password,
             password_wo_version: self.password_wo_version,
             password_secret: self.password_secret,
+            ssl: self.ssl,
+            options: self.options.unwrap_or_default(),
         })
     }
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value as Json};
 
+use crate::framework::rules::Rule;
 use crate::framework::schema::{Attribute, Block, NestedBlock};
 use crate::framework::validators::{each, int_between, matches, one_of, string_length};
 use crate::framework::{Diagnostics, Field, FromValue};
@@ -37,6 +38,12 @@ pub fn attributes(b: Block) -> Block {
         .block(startup_probe())
         .block(extra_volumes())
         .block(extra_volume_mounts())
+        .block(autoscaling())
+        .rule(Rule::conflicts_with("autoscaling", &["replicas"]).at("replicas").message(
+            "Conflicting arguments",
+            "With autoscaling the HorizontalPodAutoscaler sets the number of pods: remove replicas, or \
+             the autoscaling block.",
+        ))
         .attribute(
             Attribute::optional("java_opts", Type::String)
                 .description(
@@ -71,6 +78,35 @@ pub fn attributes(b: Block) -> Block {
                     "an http(s) URL such as \"https://metabase.example.com/\"",
                 )),
         )
+}
+
+fn autoscaling() -> NestedBlock {
+    NestedBlock::single(
+        "autoscaling",
+        Block::new()
+            .description(
+                "A HorizontalPodAutoscaler (`autoscaling/v2`) owned by the service, scaling the Deployment on \
+                 CPU utilization (of the CPU request). The Deployment's `replicas` is then left to it: not \
+                 applied, so the autoscaler's changes are no drift, and `replicas` cannot be set. Removing \
+                 the block deletes the autoscaler and applies `replicas` again. Needs the metrics server in \
+                 the cluster.",
+            )
+            .attribute(
+                Attribute::optional("min_replicas", Type::Number)
+                    .description("The fewest pods. Default 1.")
+                    .validator(int_between(1, 50)),
+            )
+            .attribute(
+                Attribute::required("max_replicas", Type::Number)
+                    .description("The most pods.")
+                    .validator(int_between(1, 50)),
+            )
+            .attribute(
+                Attribute::optional("target_cpu_utilization", Type::Number)
+                    .description("The average CPU utilization to keep, in percent of the request. Default 70.")
+                    .validator(int_between(1, 100)),
+            ),
+    )
 }
 
 fn topology_spread() -> NestedBlock {
@@ -357,6 +393,15 @@ crate::model! {
 }
 
 crate::model! {
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct Autoscaling {
+        pub min_replicas: Option<i64>,
+        pub max_replicas: i64,
+        pub target_cpu_utilization: Option<i64>,
+    }
+}
+
+crate::model! {
     /// The pod settings of a planned or stored value.
     #[derive(Clone, Debug, Default, PartialEq, Eq)]
     pub struct PodSettings {
@@ -369,6 +414,7 @@ crate::model! {
         pub java_opts: Option<String>,
         pub timezone: Option<String>,
         pub site_url: Option<String>,
+        pub autoscaling: Option<Autoscaling>,
     }
 }
 
@@ -377,6 +423,29 @@ impl PodSettings {
     pub fn from_value(v: &Value) -> Option<PodSettings> {
         <PodSettings as FromValue>::from_value(v, &AttributePath::root()).ok()
     }
+}
+
+/// The HorizontalPodAutoscaler of the service's Deployment, with `meta` as its metadata.
+pub fn autoscaler_json(a: &Autoscaling, deployment: &str, meta: Json) -> Json {
+    json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": meta,
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
+            "minReplicas": a.min_replicas.unwrap_or(1),
+            "maxReplicas": a.max_replicas,
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                "type": "Utilization", "averageUtilization": a.target_cpu_utilization.unwrap_or(70),
+            }}}],
+        },
+    })
+}
+
+/// The most pods the service runs: its replicas, or the autoscaler's maximum.
+pub fn most_replicas(replicas: i64, pod: &PodSettings) -> i64 {
+    pod.autoscaling
+        .as_ref()
+        .map_or(replicas, |a| a.max_replicas)
 }
 
 /// The engine's variables for these settings (the user's `env` still overrides them).
@@ -453,7 +522,11 @@ pub fn apply_to_pod(
     pod_spec: &mut Json,
 ) {
     pod_spec["securityContext"] = pod_security_json(engine, pod.security_context.as_ref());
-    let spreads = spreads_json(replicas, pod.topology_spread.as_deref(), selector);
+    let spreads = spreads_json(
+        most_replicas(replicas, pod),
+        pod.topology_spread.as_deref(),
+        selector,
+    );
     if !spreads.is_empty() {
         pod_spec["topologySpreadConstraints"] = Json::Array(spreads);
     }
@@ -573,6 +646,14 @@ crate::model! {
         affinity: Field<AffinityChecked>,
         extra_volumes: Field<Vec<VolumeChecked>>,
         extra_volume_mounts: Field<Vec<MountChecked>>,
+        autoscaling: Field<AutoscalingChecked>,
+    }
+}
+
+crate::model! {
+    struct AutoscalingChecked {
+        min_replicas: Field<i64>,
+        max_replicas: Field<i64>,
     }
 }
 
@@ -634,6 +715,19 @@ pub fn check(config: &Value, diags: &mut Diagnostics) {
     check_security(&c, diags);
     check_node_affinity(&c, diags);
     check_volumes(&c, diags);
+    if let Field::Known(a) = &c.autoscaling {
+        if let (Field::Known(min), Field::Known(max)) = (&a.min_replicas, &a.max_replicas) {
+            if min > max {
+                diags.attribute_error(
+                    AttributePath::root()
+                        .attr("autoscaling")
+                        .attr("min_replicas"),
+                    "Invalid autoscaling range",
+                    format!("min_replicas ({min}) is above max_replicas ({max})."),
+                );
+            }
+        }
+    }
 }
 
 fn check_engine_env(engine: Engine, c: &Checked, diags: &mut Diagnostics) {

@@ -57,6 +57,9 @@ pub fn objects(spec: &Spec, password: Option<&str>, config: &str) -> Vec<Json> {
     out.push(deployment(spec, &env, &data, config));
     out.push(service(spec));
     out.push(disruption_budget(spec));
+    if let Some(a) = &spec.pod.autoscaling {
+        out.push(pod::autoscaler_json(a, &spec.name, meta(spec, &spec.name)));
+    }
     if let Some(i) = &spec.ingress {
         out.push(ingress(spec, i));
     }
@@ -232,7 +235,7 @@ fn deployment(
     }
     let mut deployment_meta = meta(spec, &spec.name);
     deployment_meta["annotations"] = json!({CONFIG_ANNOTATION: config});
-    json!({
+    let mut deployment = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": deployment_meta,
         "spec": {
@@ -243,7 +246,15 @@ fn deployment(
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {"metadata": template_meta, "spec": pod_spec},
         },
-    })
+    });
+    if spec.pod.autoscaling.is_some() {
+        // The autoscaler owns the number of pods: not applying it leaves it to it, and a
+        // refresh does not see its changes as drift.
+        if let Some(s) = deployment["spec"].as_object_mut() {
+            s.remove("replicas");
+        }
+    }
+    deployment
 }
 
 /// ALB instance targets reach the pods through a node port.

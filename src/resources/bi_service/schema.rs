@@ -271,6 +271,28 @@ fn block() -> Block {
                             .description("Bump to apply a new `password_wo`.")
                             .validator(int_between(0, i64::from(i32::MAX))),
                     )
+                    .attribute(
+                        Attribute::optional("ssl", Type::String)
+                            .description(
+                                "PostgreSQL only: the client's `sslmode`, `require`, `verify-ca` or `verify-full` \
+                                 (or `disable`), added to the connection: Metabase's JDBC URL \
+                                 (`MB_DB_CONNECTION_URI`, with `MB_DB_USER` and `MB_DB_PASS` beside it, as \
+                                 Metabase's application database documentation describes), Superset's \
+                                 SQLAlchemy URI (psycopg2) and Redash's database URL. The RDS CA bundle is \
+                                 in Metabase's image (`/app/certs`); `verify-*` needs the CA in the others. \
+                                 For MySQL, give the driver's own parameters in `options`.",
+                            )
+                            .validator(one_of(&["disable", "require", "verify-ca", "verify-full"])),
+                    )
+                    .attribute(
+                        Attribute::optional("options", string_map())
+                            .description(
+                                "Extra connection parameters, added (URL-encoded) to the query of the same \
+                                 connection string as `ssl`, e.g. `{ connectTimeout = \"10\" }` for Metabase's \
+                                 JDBC driver or `{ application_name = \"superset\" }` for psycopg2. Not for \
+                                 credentials: they stay in the Secret.",
+                            ),
+                    )
                     .block(secret_ref(
                         "password_secret",
                         "The password from an existing Secret in the service's namespace (External Secrets, the \

@@ -1511,3 +1511,156 @@ fn pod_settings_the_engine_cannot_honour_are_refused_at_their_attribute() {
         "no source: {paths:?}"
     );
 }
+
+/// The seed's database as PostgreSQL with `ssl` and `options`.
+fn with_postgres_connection(v: &mut Value, ssl: Value, options: Value) {
+    if let Some(db) = v.get_attr_mut("database") {
+        set(db, "type", Value::string("postgres"));
+        set(db, "port", Value::number(5432i64));
+        set(db, "ssl", ssl);
+        set(db, "options", options);
+    }
+}
+
+#[test]
+fn ssl_and_connection_options_reach_each_engines_connection_string() {
+    let mut v = seed_metabase();
+    with_postgres_connection(
+        &mut v,
+        Value::string("verify-full"),
+        Value::map([("connectTimeout", Value::string("10 s"))]),
+    );
+    let (spec, objects) = desired(&v, Some("pw"), None).expect("known");
+    let env = env_of(find(&objects, "Deployment"));
+    assert_eq!(
+        env_value(&env, "MB_DB_CONNECTION_URI")["value"],
+        "jdbc:postgresql://metabase.abc.eu-central-1.rds.amazonaws.com:5432/metabase?sslmode=verify-full&connectTimeout=10%20s"
+    );
+    assert_eq!(
+        env_value(&env, "MB_DB_HOST"),
+        &Json::Null,
+        "the URI says it"
+    );
+    assert_eq!(
+        env_value(&env, "MB_DB_PASS")["valueFrom"]["secretKeyRef"]["key"],
+        "database-password",
+        "credentials stay out of the URI"
+    );
+    assert!(!render::secret_data(&spec, Some("pw")).contains_key("database-url"));
+
+    for engine in ["superset", "redash"] {
+        set(&mut v, "engine", Value::string(engine));
+        let (spec, _) = desired(&v, Some("pw"), None).expect("known");
+        let url = render::secret_data(&spec, Some("pw"))
+            .get("database-url")
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            url.ends_with("/metabase?sslmode=verify-full&connectTimeout=10%20s"),
+            "{engine}: {url}"
+        );
+    }
+
+    // Without them, Metabase keeps its separate variables.
+    let mut v = seed_metabase();
+    with_postgres_connection(&mut v, Value::Null, Value::Null);
+    let (_, objects) = desired(&v, Some("pw"), None).expect("known");
+    let env = env_of(find(&objects, "Deployment"));
+    assert_eq!(env_value(&env, "MB_DB_CONNECTION_URI"), &Json::Null);
+    assert_eq!(
+        env_value(&env, "MB_DB_HOST")["value"],
+        "metabase.abc.eu-central-1.rds.amazonaws.com"
+    );
+}
+
+#[test]
+fn mysql_ssl_and_credential_options_are_refused_at_their_attribute() {
+    let mut v = seed_metabase();
+    if let Some(db) = v.get_attr_mut("database") {
+        set(db, "ssl", Value::string("require"));
+        set(
+            db,
+            "options",
+            Value::map([
+                ("password", Value::string("x")),
+                ("bad key", Value::string("x")),
+            ]),
+        );
+    }
+    let paths = error_paths(&v);
+    assert!(paths.contains(&"database.ssl".to_string()), "{paths:?}");
+    assert_eq!(
+        paths
+            .iter()
+            .filter(|p| p.starts_with("database.options"))
+            .count(),
+        2,
+        "{paths:?}"
+    );
+}
+
+#[test]
+fn autoscaling_owns_the_replicas_through_its_own_autoscaler() {
+    let mut v = seed_metabase();
+    set(
+        &mut v,
+        "autoscaling",
+        nested(
+            "autoscaling",
+            vec![
+                ("min_replicas", Value::number(2i64)),
+                ("max_replicas", Value::number(5i64)),
+            ],
+        ),
+    );
+    let (_, objects) = desired(&v, Some("pw"), None).expect("known");
+    let d = find(&objects, "Deployment");
+    assert!(
+        d["spec"].get("replicas").is_none(),
+        "left to the autoscaler"
+    );
+    assert_eq!(
+        d["spec"]["template"]["spec"]["topologySpreadConstraints"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "up to five pods spread by default"
+    );
+    let hpa = find(&objects, "HorizontalPodAutoscaler");
+    assert_eq!(hpa["apiVersion"], "autoscaling/v2");
+    assert_eq!(hpa["metadata"]["labels"], d["metadata"]["labels"]);
+    assert_eq!(
+        hpa["spec"]["scaleTargetRef"],
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "metabase"})
+    );
+    assert_eq!(hpa["spec"]["minReplicas"], 2);
+    assert_eq!(hpa["spec"]["maxReplicas"], 5);
+    assert_eq!(
+        hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        70
+    );
+
+    // The replicas given in the configuration conflict; an upside-down range is refused.
+    set(
+        &mut v,
+        "autoscaling",
+        nested(
+            "autoscaling",
+            vec![
+                ("min_replicas", Value::number(6i64)),
+                ("max_replicas", Value::number(5i64)),
+            ],
+        ),
+    );
+    assert!(error_paths(&v).contains(&"autoscaling.min_replicas".to_string()));
+    let mut d = Diagnostics::new();
+    for r in &schema::schema().block.rules {
+        r.check(&AttributePath::root(), &v, &mut d);
+    }
+    assert!(
+        d.iter()
+            .any(|x| format!("{x:?}").contains("HorizontalPodAutoscaler")),
+        "replicas = 1 is set in this configuration: {:?}",
+        d.iter().collect::<Vec<_>>()
+    );
+}

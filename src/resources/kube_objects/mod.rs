@@ -285,7 +285,12 @@ pub async fn apply_all(
     if let Err(d) = seal_checksums(&mut objects, &lives) {
         return fail(&recorded, d);
     }
-    let scaled = match autoscaled(kube, &objects).await {
+    let leaving: Vec<String> = prior
+        .keys()
+        .filter(|k| !wanted.contains_key(*k))
+        .cloned()
+        .collect();
+    let scaled = match autoscaled(kube, &objects, &leaving).await {
         Ok(s) => s,
         Err(e) => return fail(&recorded, kube_diag("Cannot list the autoscalers", &e)),
     };
@@ -395,12 +400,28 @@ async fn hand_replicas_over(
         .map(drop)
 }
 
-/// The Deployments among `objects` that a HorizontalPodAutoscaler scales, as object keys.
+/// The Deployments among `objects` that a HorizontalPodAutoscaler scales, as object keys:
+/// one among `objects` (the resource's own), or one in the cluster other than those in
+/// `leaving` (the resource's own being deleted, which hand the replicas back).
 async fn autoscaled(
     kube: &Kube,
     objects: &[Json],
+    leaving: &[String],
 ) -> Result<std::collections::BTreeSet<String>, KubeError> {
     let mut out = std::collections::BTreeSet::new();
+    for hpa in objects
+        .iter()
+        .filter(|o| o["kind"] == "HorizontalPodAutoscaler")
+    {
+        let target = &hpa["spec"]["scaleTargetRef"];
+        if let (Some(ns), Some(name), true) = (
+            hpa.pointer("/metadata/namespace").and_then(Json::as_str),
+            target["name"].as_str(),
+            target["kind"] == "Deployment",
+        ) {
+            out.insert(format!("Deployment/{ns}/{name}"));
+        }
+    }
     let mut seen = std::collections::BTreeSet::new();
     for o in objects.iter().filter(|o| o["kind"] == "Deployment") {
         let Some(ns) = o.pointer("/metadata/namespace").and_then(Json::as_str) else {
@@ -425,6 +446,11 @@ async fn autoscaled(
             Err(e) => return Err(e),
         };
         for hpa in hpas {
+            let name = hpa.pointer("/metadata/name").and_then(Json::as_str);
+            if name.is_some_and(|n| leaving.contains(&format!("HorizontalPodAutoscaler/{ns}/{n}")))
+            {
+                continue;
+            }
             let target = &hpa["spec"]["scaleTargetRef"];
             if target["kind"] == "Deployment" {
                 if let Some(name) = target["name"].as_str() {
@@ -561,7 +587,7 @@ pub async fn read_all(
     prior: &Prints,
     owner_id: Option<&str>,
 ) -> Live {
-    let scaled = match autoscaled(kube, desired).await {
+    let scaled = match autoscaled(kube, desired, &[]).await {
         Ok(s) => s,
         Err(e @ KubeError::Transport { .. }) => return unreachable(&e),
         Err(e) => return Live::Failed(kube_diag("Cannot list the autoscalers", &e)),
