@@ -1253,10 +1253,7 @@ fn autoscaling_owns_an_autoscaler_leaves_it_the_replicas_and_removes_it() {
         assert_reimported_clean(&ws, v);
 
         // Without autoscaling, the autoscaler goes and replicas is applied again.
-        ws.write(
-            "main.tf",
-            &metabase(v, "0.41.0", "  replicas = 2\n  force_conflicts = true\n"),
-        );
+        ws.write("main.tf", &metabase(v, "0.41.0", "  replicas = 2\n"));
         apply(&ws).assert_success();
         assert!(e.kube.get(AUTOSCALER).is_none(), "terraform {v}");
         assert_eq!(
