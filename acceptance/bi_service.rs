@@ -977,3 +977,291 @@ fn pod_settings_reach_the_pods_change_in_place_and_import() {
             .assert_success();
     }
 }
+
+/// Spreading, affinity, security context, startup probe, a plugins volume and the JVM, time
+/// zone and site URL settings; `extra` goes after them.
+fn scheduling_settings(run_as_user: u32, timezone: &str, extra: &str) -> String {
+    format!(
+        r#"
+  replicas  = 2
+  java_opts = "-XX:MaxRAMPercentage=75"
+  timezone  = "{timezone}"
+  site_url  = "https://metabase.analytics.example.com/"
+
+  affinity {{
+    pod_anti_affinity = "preferred"
+    node_affinity {{
+      key      = "karpenter.sh/capacity-type"
+      operator = "In"
+      values   = ["on-demand"]
+    }}
+  }}
+
+  security_context {{
+    run_as_user = {run_as_user}
+  }}
+
+  startup_probe {{
+    failure_threshold = 90
+  }}
+
+  extra_volumes {{
+    name      = "plugins"
+    empty_dir = true
+  }}
+
+  extra_volume_mounts {{
+    name       = "plugins"
+    mount_path = "/plugins"
+  }}
+{extra}"#
+    )
+}
+
+/// The Metabase fixture with connection parameters on its MySQL database.
+fn metabase_with_options(v: &str, tag: &str, extra: &str, timeout: &str) -> String {
+    metabase(v, tag, extra).replace(
+        "    password = var.db_password\n",
+        &format!(
+            "    password = var.db_password\n    options  = {{ connectTimeout = \"{timeout}\" }}\n"
+        ),
+    )
+}
+
+#[test]
+fn pod_and_connection_settings_reach_the_deployment_drift_back_and_import() {
+    for v in TERRAFORM_VERSIONS {
+        let e = env();
+        let ws = workspace(v, &e);
+        ws.write(
+            "main.tf",
+            &metabase_with_options(
+                v,
+                "0.41.0",
+                &scheduling_settings(2001, "Europe/Berlin", ""),
+                "10",
+            ),
+        );
+        ws.init().assert_success();
+        apply(&ws).assert_success();
+        let d = e.kube.get(DEPLOYMENT).expect("deployment");
+        let pod = &d["spec"]["template"]["spec"];
+        let selector = &d["spec"]["selector"]["matchLabels"];
+        let spreads = pod["topologySpreadConstraints"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            spreads
+                .iter()
+                .map(|s| s["topologyKey"].clone())
+                .collect::<Vec<_>>(),
+            vec![
+                json!("topology.kubernetes.io/zone"),
+                json!("kubernetes.io/hostname")
+            ],
+            "terraform {v}: two replicas spread over zones and hosts by default"
+        );
+        assert!(spreads
+            .iter()
+            .all(|s| &s["labelSelector"]["matchLabels"] == selector));
+        assert_eq!(
+            pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+                [0]["podAffinityTerm"]["topologyKey"],
+            "kubernetes.io/hostname"
+        );
+        assert_eq!(
+            pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+                ["nodeSelectorTerms"][0]["matchExpressions"][0]["values"],
+            json!(["on-demand"])
+        );
+        assert_eq!(pod["securityContext"]["runAsUser"], 2001);
+        assert_eq!(
+            pod["securityContext"]["runAsGroup"], 2000,
+            "Metabase's group"
+        );
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+        let c = &pod["containers"][0];
+        assert_eq!(c["startupProbe"]["failureThreshold"], 90);
+        assert_eq!(c["startupProbe"]["httpGet"]["path"], "/api/health");
+        assert_eq!(pod["volumes"], json!([{"name": "plugins", "emptyDir": {}}]));
+        assert_eq!(
+            c["volumeMounts"],
+            json!([{"name": "plugins", "mountPath": "/plugins"}])
+        );
+        assert_eq!(env_var(&d, "JAVA_OPTS")["value"], "-XX:MaxRAMPercentage=75");
+        assert_eq!(
+            env_var(&d, "MB_DB_CONNECTION_URI")["value"],
+            "jdbc:mysql://metabase.abc123.eu-central-1.rds.amazonaws.com:3306/metabase?connectTimeout=10",
+            "terraform {v}: connection parameters need Metabase's JDBC URL"
+        );
+        assert_eq!(env_var(&d, "TZ")["value"], "Europe/Berlin");
+        assert_eq!(env_var(&d, "JAVA_TIMEZONE")["value"], "Europe/Berlin");
+        assert_eq!(
+            env_var(&d, "MB_SITE_URL")["value"],
+            "https://metabase.analytics.example.com/"
+        );
+        assert_no_changes(&ws);
+
+        // In place.
+        ws.write(
+            "main.tf",
+            &metabase_with_options(v, "0.41.0", &scheduling_settings(2002, "UTC", ""), "20"),
+        );
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("0 to add, 1 to change, 0 to destroy"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        apply(&ws).assert_success();
+        let d = e.kube.get(DEPLOYMENT).expect("deployment");
+        assert_eq!(
+            d["spec"]["template"]["spec"]["securityContext"]["runAsUser"],
+            2002
+        );
+        assert_eq!(env_var(&d, "TZ")["value"], "UTC");
+        assert_eq!(
+            env_var(&d, "MB_DB_CONNECTION_URI")["value"],
+            "jdbc:mysql://metabase.abc123.eu-central-1.rds.amazonaws.com:3306/metabase?connectTimeout=20"
+        );
+        assert_no_changes(&ws);
+
+        // Drift: someone runs the pods as root with a short startup probe and no spreading.
+        // The plan shows the Deployment; forcing puts ours back.
+        let (code, body) = e.kube.request(
+            "PATCH",
+            &format!("{DEPLOYMENT}?fieldManager=kubectl-edit"),
+            Some("application/merge-patch+json"),
+            Some(&json!({"spec": {"template": {"spec": {
+                "securityContext": {"runAsUser": 0, "runAsNonRoot": false},
+                "topologySpreadConstraints": null,
+            }}}})),
+        );
+        assert_eq!(code, 200, "{body}");
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("Deployment/metabase/metabase")
+                && p.text().contains("0 to add, 1 to change, 0 to destroy"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        ws.write(
+            "main.tf",
+            &metabase_with_options(
+                v,
+                "0.41.0",
+                &scheduling_settings(2002, "UTC", "  force_conflicts = true\n"),
+                "20",
+            ),
+        );
+        apply(&ws).assert_success();
+        let d = e.kube.get(DEPLOYMENT).expect("deployment");
+        let pod = &d["spec"]["template"]["spec"];
+        assert_eq!(pod["securityContext"]["runAsUser"], 2002, "put back");
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "put back");
+        assert_eq!(
+            pod["topologySpreadConstraints"].as_array().map(Vec::len),
+            Some(2),
+            "put back"
+        );
+        assert_no_changes(&ws);
+
+        // Import gives the same state, every new setting included.
+        reimport(
+            &ws,
+            &[("dataplatform_bi_service.metabase", "metabase/metabase")],
+        );
+        assert_reimported_clean(&ws, v);
+        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
+    }
+}
+
+const AUTOSCALER: &str =
+    "/apis/autoscaling/v2/namespaces/metabase/horizontalpodautoscalers/metabase";
+
+#[test]
+fn autoscaling_owns_an_autoscaler_leaves_it_the_replicas_and_removes_it() {
+    let autoscaling = "  autoscaling {\n    min_replicas = 2\n    max_replicas = 4\n  }\n";
+    for v in TERRAFORM_VERSIONS {
+        let e = env();
+        let ws = workspace(v, &e);
+        ws.write("main.tf", &metabase(v, "0.41.0", autoscaling));
+        ws.init().assert_success();
+        apply(&ws).assert_success();
+        let hpa = e.kube.get(AUTOSCALER).expect("the autoscaler");
+        assert_eq!(
+            hpa["spec"]["scaleTargetRef"]["name"], "metabase",
+            "terraform {v}"
+        );
+        assert_eq!(hpa["spec"]["minReplicas"], 2);
+        assert_eq!(hpa["spec"]["maxReplicas"], 4);
+        assert_eq!(
+            hpa["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            e.kube.get(DEPLOYMENT).expect("deployment")["metadata"]["labels"]
+                ["app.kubernetes.io/managed-by"],
+            "owned like the service's other objects"
+        );
+        assert_no_changes(&ws);
+
+        // The autoscaler scales the Deployment: not drift.
+        let (code, body) = e.kube.request(
+            "PATCH",
+            &format!("{DEPLOYMENT}?fieldManager=kube-controller-manager"),
+            Some("application/merge-patch+json"),
+            Some(&json!({"spec": {"replicas": 3}})),
+        );
+        assert_eq!(code, 200, "{body}");
+        assert_no_changes(&ws);
+
+        // Someone widens the autoscaler by hand: shown, and put back when forced.
+        let (code, body) = e.kube.request(
+            "PATCH",
+            &format!("{AUTOSCALER}?fieldManager=kubectl-edit"),
+            Some("application/merge-patch+json"),
+            Some(&json!({"spec": {"maxReplicas": 10}})),
+        );
+        assert_eq!(code, 200, "{body}");
+        let p = plan(&ws);
+        assert!(
+            p.text()
+                .contains("HorizontalPodAutoscaler/metabase/metabase")
+                && p.text().contains("0 to add, 1 to change, 0 to destroy"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        let forced = format!("{autoscaling}  force_conflicts = true\n");
+        ws.write("main.tf", &metabase(v, "0.41.0", &forced));
+        apply(&ws).assert_success();
+        assert_eq!(
+            e.kube.get(AUTOSCALER).expect("the autoscaler")["spec"]["maxReplicas"],
+            4,
+            "put back"
+        );
+        assert_eq!(
+            e.kube.get(DEPLOYMENT).expect("deployment")["spec"]["replicas"],
+            3,
+            "the autoscaler's count is kept"
+        );
+        assert_no_changes(&ws);
+
+        reimport(
+            &ws,
+            &[("dataplatform_bi_service.metabase", "metabase/metabase")],
+        );
+        assert_reimported_clean(&ws, v);
+
+        // Without autoscaling, the autoscaler goes and replicas is applied again.
+        ws.write("main.tf", &metabase(v, "0.41.0", "  replicas = 2\n"));
+        apply(&ws).assert_success();
+        assert!(e.kube.get(AUTOSCALER).is_none(), "terraform {v}");
+        assert_eq!(
+            e.kube.get(DEPLOYMENT).expect("deployment")["spec"]["replicas"],
+            2
+        );
+        assert_no_changes(&ws);
+        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
+    }
+}

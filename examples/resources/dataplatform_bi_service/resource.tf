@@ -55,6 +55,30 @@ resource "dataplatform_bi_service" "metabase" {
   }
 
   monitoring {}
+
+  # JVM sizing, the time zone reports and schedules use, and the address links in e-mails
+  # point at.
+  java_opts = "-XX:MaxRAMPercentage=75"
+  timezone  = "Europe/Berlin"
+  site_url  = "https://metabase.analytics.example.com/"
+
+  # Database drivers Metabase does not ship (e.g. a community Athena or ClickHouse driver):
+  # jars in a volume mounted at /plugins, where the image looks for plugins (MB_PLUGINS_DIR;
+  # set it in env when mounting elsewhere).
+  extra_volumes {
+    name                    = "plugins"
+    persistent_volume_claim = "metabase-plugins"
+  }
+  extra_volume_mounts {
+    name       = "plugins"
+    mount_path = "/plugins"
+  }
+
+  # Migrations after a Metabase upgrade can take long on a big application database: give
+  # the first start 20 minutes instead of the default 10 before the pod is restarted.
+  startup_probe {
+    failure_threshold = 120
+  }
 }
 
 # Superset: PostgreSQL, Redis and its secret key, with no credential in Terraform at all: the
@@ -68,7 +92,12 @@ resource "dataplatform_bi_service" "superset" {
   namespace        = "superset"
   create_namespace = true # the ExternalSecrets sync into it; pods wait for their Secrets
   engine           = "superset"
-  replicas         = 2
+
+  # Two to six pods on CPU (an owned HorizontalPodAutoscaler; replicas is left to it).
+  autoscaling {
+    min_replicas = 2
+    max_replicas = 6
+  }
   placement        = dataplatform_nodegroup.infra.placement
 
   database {
@@ -76,6 +105,8 @@ resource "dataplatform_bi_service" "superset" {
     host     = "superset.abc123.eu-central-1.rds.amazonaws.com"
     name     = "superset"
     username = "superset"
+    ssl      = "require" # sslmode in the SQLAlchemy URI
+    options  = { application_name = "superset" }
     password_secret {
       name = "superset-rds-master" # synced from the RDS-managed secret in Secrets Manager
       key  = "password"
@@ -99,6 +130,17 @@ resource "dataplatform_bi_service" "superset" {
   # Referenced Secrets are never read, so their rotation cannot be seen: change this (here to
   # the rotation date) to roll the pods onto the new values.
   secret_version = "2026-06-01"
+
+  # Replicas spread over zones and hosts by default (ScheduleAnyway); on-demand nodes only,
+  # and never two replicas on one node.
+  affinity {
+    pod_anti_affinity = "required"
+    node_affinity {
+      key      = "karpenter.sh/capacity-type"
+      operator = "In"
+      values   = ["on-demand"]
+    }
+  }
 
   ingress {
     host       = "superset.analytics.example.com"

@@ -98,6 +98,8 @@ pub fn check(config: &Value, diags: &mut Diagnostics) {
         }
         Err(d) => diags.push(d),
     }
+    super::pod::check(config, diags);
+    check_connection(config, diags);
     match References::read(config) {
         Ok(r) => check_references(&r, diags),
         Err(d) => diags.push(d),
@@ -308,6 +310,74 @@ fn check_labels(
                     format!("{s:?} is not a valid label value (up to 63 letters, digits, -, _ and ., starting and ending alphanumeric)."),
                 );
             }
+        }
+    }
+}
+
+crate::model! {
+    /// The connection settings of the database block.
+    struct ConnectionChecked {
+        database: Field<Connection>,
+    }
+}
+
+crate::model! {
+    struct Connection {
+        r#type: Field<String>,
+        ssl: Field<Value>,
+        options: Field<BTreeMap<String, Value>>,
+    }
+}
+
+/// Parameter names that would carry credentials, which belong in the Secret.
+const CREDENTIAL_OPTIONS: [&str; 3] = ["user", "password", "passfile"];
+
+/// `database.ssl` is PostgreSQL's; `database.options` are parameter names that neither
+/// repeat `ssl` nor carry credentials.
+fn check_connection(config: &Value, diags: &mut Diagnostics) {
+    let Ok(ConnectionChecked {
+        database: Field::Known(db),
+    }) = ConnectionChecked::read(config)
+    else {
+        return;
+    };
+    if db.ssl.is_set() && db.r#type.known().map(String::as_str) == Some("mysql") {
+        diags.attribute_error(
+            AttributePath::root().attr("database").attr("ssl"),
+            "Not a MySQL setting",
+            "ssl sets PostgreSQL's sslmode: for MySQL, give the driver's own parameters in options \
+             (e.g. sslMode for Metabase's JDBC driver).",
+        );
+    }
+    let Field::Known(options) = &db.options else {
+        return;
+    };
+    let name = regex::Regex::new(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$").ok();
+    for k in options.keys() {
+        let at = AttributePath::root()
+            .attr("database")
+            .attr("options")
+            .key(k);
+        if !name.as_ref().is_some_and(|r| r.is_match(k)) {
+            diags.attribute_error(
+                at,
+                "Invalid connection parameter",
+                format!(
+                    "{k:?} is not a parameter name (a letter, then letters, digits, _, . and -)."
+                ),
+            );
+        } else if CREDENTIAL_OPTIONS.contains(&k.to_ascii_lowercase().as_str()) {
+            diags.attribute_error(
+                at,
+                "Credentials in options",
+                format!("{k} would put a credential in the connection string: use username and password (or password_secret)."),
+            );
+        } else if k == "sslmode" && db.ssl.is_set() {
+            diags.attribute_error(
+                at,
+                "Conflicting arguments",
+                "sslmode is set by ssl: set one of them.",
+            );
         }
     }
 }

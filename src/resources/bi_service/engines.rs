@@ -171,13 +171,32 @@ fn url_escape(s: &str) -> String {
 /// `password` as it goes into the URL: escaped, or a `$(VAR)` reference.
 fn db_url(scheme: &str, db: &Database, password: &str) -> String {
     format!(
-        "{scheme}://{}:{}@{}:{}/{}",
+        "{scheme}://{}:{}@{}:{}/{}{}",
         url_escape(&db.username),
         password,
         db.host,
         db.port,
-        db.name
+        db.name,
+        db_query(db)
     )
+}
+
+/// `?sslmode=...&key=value` from `database.ssl` and `database.options`, or nothing. The
+/// options come after `sslmode` and may not repeat it (checked at plan).
+fn db_query(db: &Database) -> String {
+    let mut params: Vec<(String, String)> = Vec::new();
+    if let Some(mode) = &db.ssl {
+        params.push(("sslmode".into(), mode.clone()));
+    }
+    params.extend(db.options.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if params.is_empty() {
+        return String::new();
+    }
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", url_escape(k), url_escape(v)))
+        .collect();
+    format!("?{}", query.join("&"))
 }
 
 /// An engine's environment as it is built: plain values, and values that live in the Secret
@@ -262,6 +281,9 @@ pub fn wiring(
     if spec.monitoring.is_some() {
         metrics(&mut w, spec.engine);
     }
+    for (k, v) in super::pod::engine_env(spec.engine, &spec.pod) {
+        w.plain(k, v);
+    }
     for (k, v) in &spec.env {
         w.plain(k, v.clone());
     }
@@ -280,9 +302,23 @@ fn metabase(w: &mut Wiring, spec: &Spec, pass: &str) {
         DbKind::Postgres => "postgres",
     };
     w.plain("MB_DB_TYPE", kind);
-    w.plain("MB_DB_HOST", db.host.clone());
-    w.plain("MB_DB_PORT", db.port.to_string());
-    w.plain("MB_DB_DBNAME", db.name.clone());
+    let query = db_query(db);
+    if query.is_empty() {
+        w.plain("MB_DB_HOST", db.host.clone());
+        w.plain("MB_DB_PORT", db.port.to_string());
+        w.plain("MB_DB_DBNAME", db.name.clone());
+    } else {
+        // Connection parameters need the JDBC URL; the credentials stay in their own
+        // variables (Metabase reads MB_DB_USER and MB_DB_PASS beside the URI).
+        let jdbc = match db.kind {
+            DbKind::Mysql => "mysql",
+            DbKind::Postgres => "postgresql",
+        };
+        w.plain(
+            "MB_DB_CONNECTION_URI",
+            format!("jdbc:{jdbc}://{}:{}/{}{query}", db.host, db.port, db.name),
+        );
+    }
     w.hidden("MB_DB_USER", "database-username", db.username.clone());
     w.password("MB_DB_PASS", db, pass);
 }
@@ -361,4 +397,61 @@ fn metrics(w: &mut Wiring, engine: Engine) {
 fn zeppelin(w: &mut Wiring) {
     w.plain("ZEPPELIN_ADDR", "0.0.0.0");
     w.plain("ZEPPELIN_PORT", "8080");
+}
+
+/// The engines' defaults for the pod settings ([`super::pod`]), with where they come from.
+impl Engine {
+    /// The (uid, gid) of the image's own user. Metabase: the `metabase` user its
+    /// `run_metabase.sh` creates from `MUID`/`MGID` (2000 by default), which runs `java`
+    /// directly when started as that user. Superset and Redash: the user their Dockerfiles
+    /// create with `useradd` on a Debian base (the first, 1000, with its own group) and switch
+    /// to (`USER superset`, `USER redash`). Zeppelin: `USER 1000`, its directories owned by
+    /// root's group and group-writable, so group 0.
+    pub fn run_as(self) -> (i64, i64) {
+        match self {
+            Engine::Metabase => (2000, 2000),
+            Engine::Superset | Engine::Redash => (1000, 1000),
+            Engine::Zeppelin => (1000, 0),
+        }
+    }
+
+    /// The default startup probe (period seconds, failure threshold): Metabase 10 minutes for
+    /// its migrations, Zeppelin 5, Superset and Redash 3.
+    pub fn startup_defaults(self) -> (i64, i64) {
+        match self {
+            Engine::Metabase => (10, 60),
+            Engine::Zeppelin => (10, 30),
+            Engine::Superset | Engine::Redash => (10, 18),
+        }
+    }
+
+    /// The shortest startup budget accepted, in seconds: Metabase migrates its application
+    /// database before it serves; the JVM engines start slower than the Python ones.
+    pub fn startup_minimum(self) -> i64 {
+        match self {
+            Engine::Metabase => 300,
+            Engine::Zeppelin => 120,
+            Engine::Superset | Engine::Redash => 60,
+        }
+    }
+
+    /// The variable the JVM options go to: Metabase's `run_metabase.sh` runs
+    /// `java $JAVA_OPTS`; Zeppelin's `zeppelin-env.sh` reads `ZEPPELIN_JAVA_OPTS`.
+    pub fn java_opts_var(self) -> Option<&'static str> {
+        match self {
+            Engine::Metabase => Some("JAVA_OPTS"),
+            Engine::Zeppelin => Some("ZEPPELIN_JAVA_OPTS"),
+            Engine::Superset | Engine::Redash => None,
+        }
+    }
+
+    /// The variable naming the address users reach the engine at: Metabase's `MB_SITE_URL`,
+    /// Redash's `REDASH_HOST` (links in alerts and invitations).
+    pub fn site_url_var(self) -> Option<&'static str> {
+        match self {
+            Engine::Metabase => Some("MB_SITE_URL"),
+            Engine::Redash => Some("REDASH_HOST"),
+            Engine::Superset | Engine::Zeppelin => None,
+        }
+    }
 }

@@ -9,6 +9,7 @@
 pub mod checks;
 pub mod engines;
 pub mod model;
+pub mod pod;
 pub mod render;
 pub mod schema;
 

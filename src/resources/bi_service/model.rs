@@ -10,6 +10,7 @@ use crate::resources::common::{tolerations_json, PlacementModel};
 use crate::value::{AttributePath, Value};
 
 use super::engines::Engine;
+use super::pod::PodSettings;
 use crate::resources::ingress::{Ingress, IngressModel};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +31,10 @@ pub struct Database {
     pub password_wo_version: Option<i64>,
     /// `password_secret`: the password is a key of an existing Secret.
     pub password_secret: Option<SecretRef>,
+    /// PostgreSQL's `sslmode`.
+    pub ssl: Option<String>,
+    /// Extra connection parameters.
+    pub options: BTreeMap<String, String>,
 }
 
 crate::model! {
@@ -143,6 +148,8 @@ pub struct Spec {
     pub pod_annotations: BTreeMap<String, String>,
     pub image_pull_secrets: Vec<String>,
     pub priority_class_name: Option<String>,
+    /// Spreading, affinity, security context, startup probe, volumes, JVM and locale.
+    pub pod: PodSettings,
 }
 
 crate::model! {
@@ -198,6 +205,8 @@ crate::model! {
         password: Option<String>,
         password_wo_version: Option<i64>,
         password_secret: Option<SecretRef>,
+        ssl: Option<String>,
+        options: Option<BTreeMap<String, String>>,
     }
 }
 
@@ -284,6 +293,8 @@ impl DatabaseModel {
             password: self.password,
             password_wo_version: self.password_wo_version,
             password_secret: self.password_secret,
+            ssl: self.ssl,
+            options: self.options.unwrap_or_default(),
         })
     }
 }
@@ -357,6 +368,7 @@ impl Spec {
             pod_annotations: m.pod_annotations.unwrap_or_default(),
             image_pull_secrets: m.image_pull_secrets.unwrap_or_default(),
             priority_class_name: m.priority_class_name,
+            pod: PodSettings::from_value(v)?,
         })
     }
 

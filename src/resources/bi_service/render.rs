@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value as Json};
 
 use super::engines::{self, EnvValue, Metrics, METRICS_PORT_NAME};
 use super::model::{Monitoring, Spec};
+use super::pod;
 
 pub use crate::resources::kube_objects::CHECKSUM_ANNOTATION;
 pub use crate::resources::kube_objects::CONFIG_ANNOTATION;
@@ -56,6 +57,9 @@ pub fn objects(spec: &Spec, password: Option<&str>, config: &str) -> Vec<Json> {
     out.push(deployment(spec, &env, &data, config));
     out.push(service(spec));
     out.push(disruption_budget(spec));
+    if let Some(a) = &spec.pod.autoscaling {
+        out.push(pod::autoscaler_json(a, &spec.name, meta(spec, &spec.name)));
+    }
     if let Some(i) = &spec.ingress {
         out.push(crate::resources::ingress::render::object(
             meta(spec, &spec.name),
@@ -144,6 +148,11 @@ fn container(spec: &Spec, env: &BTreeMap<String, EnvValue>) -> Json {
             "periodSeconds": 20, "timeoutSeconds": 5, "failureThreshold": 6,
         },
     });
+    container["startupProbe"] = pod::startup_probe_json(e, spec.pod.startup_probe.as_ref());
+    container["securityContext"] = pod::container_security_json(&spec.pod);
+    if let Some(mounts) = pod::mounts_json(&spec.pod) {
+        container["volumeMounts"] = mounts;
+    }
     let args = e.args();
     if !args.is_empty() {
         container["args"] = json!(args);
@@ -195,6 +204,13 @@ fn deployment(
     if let Some(p) = &spec.priority_class_name {
         pod_spec["priorityClassName"] = json!(p);
     }
+    pod::apply_to_pod(
+        spec.engine,
+        spec.replicas,
+        &spec.pod,
+        &selector(spec),
+        &mut pod_spec,
+    );
     // The resource's own labels (the selector among them) win over the pod's extra ones.
     let mut pod_labels = spec.pod_labels.clone();
     if let Json::Object(own) = labels(spec) {
@@ -223,7 +239,7 @@ fn deployment(
     }
     let mut deployment_meta = meta(spec, &spec.name);
     deployment_meta["annotations"] = json!({CONFIG_ANNOTATION: config});
-    json!({
+    let mut deployment = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": deployment_meta,
         "spec": {
@@ -234,7 +250,15 @@ fn deployment(
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {"metadata": template_meta, "spec": pod_spec},
         },
-    })
+    });
+    if spec.pod.autoscaling.is_some() {
+        // The autoscaler owns the number of pods: not applying it leaves it to it, and a
+        // refresh does not see its changes as drift.
+        if let Some(s) = deployment["spec"].as_object_mut() {
+            s.remove("replicas");
+        }
+    }
+    deployment
 }
 
 /// ALB instance targets reach the pods through a node port.

@@ -38,7 +38,7 @@ pub fn schema() -> Schema {
 }
 
 fn block() -> Block {
-    kube_objects::lifecycle_attributes(Block::new())
+    super::pod::attributes(kube_objects::lifecycle_attributes(Block::new()))
         .description(
             "A BI tool (Metabase, Superset, Redash or Zeppelin) deployed into the cluster with an external \
              database and an ALB ingress, without a Helm chart: a Secret for credentials, a Deployment with the \
@@ -273,6 +273,28 @@ fn block() -> Block {
                         Attribute::optional("password_wo_version", Type::Number)
                             .description("Bump to apply a new `password_wo`.")
                             .validator(int_between(0, i64::from(i32::MAX))),
+                    )
+                    .attribute(
+                        Attribute::optional("ssl", Type::String)
+                            .description(
+                                "PostgreSQL only: the client's `sslmode`, `require`, `verify-ca` or `verify-full` \
+                                 (or `disable`), added to the connection: Metabase's JDBC URL \
+                                 (`MB_DB_CONNECTION_URI`, with `MB_DB_USER` and `MB_DB_PASS` beside it, as \
+                                 Metabase's application database documentation describes), Superset's \
+                                 SQLAlchemy URI (psycopg2) and Redash's database URL. The RDS CA bundle is \
+                                 in Metabase's image (`/app/certs`); `verify-*` needs the CA in the others. \
+                                 For MySQL, give the driver's own parameters in `options`.",
+                            )
+                            .validator(one_of(&["disable", "require", "verify-ca", "verify-full"])),
+                    )
+                    .attribute(
+                        Attribute::optional("options", string_map())
+                            .description(
+                                "Extra connection parameters, added (URL-encoded) to the query of the same \
+                                 connection string as `ssl`, e.g. `{ connectTimeout = \"10\" }` for Metabase's \
+                                 JDBC driver or `{ application_name = \"superset\" }` for psycopg2. Not for \
+                                 credentials: they stay in the Secret.",
+                            ),
                     )
                     .block(secret_ref(
                         "password_secret",

@@ -1159,3 +1159,509 @@ fn pod_labels_and_annotation_keys_are_checked() {
         "{at:?}"
     );
 }
+
+/// A nested block's object with the given attributes, the others null.
+fn nested(block: &str, pairs: Vec<(&str, Value)>) -> Value {
+    let schema = schema::schema();
+    let mut b = ObjectBuilder::new(&schema.block.find_block(block).expect("nested block").block);
+    for (k, v) in pairs {
+        b = b.set(k, v);
+    }
+    b.build()
+}
+
+fn error_paths(v: &Value) -> Vec<String> {
+    let mut d = Diagnostics::new();
+    checks::check(v, &mut d);
+    d.iter()
+        .filter_map(|x| x.attribute.as_ref().map(ToString::to_string))
+        .collect()
+}
+
+#[test]
+fn replicated_pods_spread_over_zones_and_hosts_unless_told_otherwise() {
+    let mut v = seed_metabase();
+    let (_, objects) = desired(&v, Some("pw"), None).expect("known");
+    let pod = &find(&objects, "Deployment")["spec"]["template"]["spec"];
+    assert!(
+        pod.get("topologySpreadConstraints").is_none(),
+        "one replica: {pod}"
+    );
+
+    set(&mut v, "replicas", Value::number(3i64));
+    let (_, objects) = desired(&v, Some("pw"), None).expect("known");
+    let d = find(&objects, "Deployment");
+    let spreads = &d["spec"]["template"]["spec"]["topologySpreadConstraints"];
+    let keys: Vec<&str> = spreads
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["topologyKey"].as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]
+    );
+    for s in spreads.as_array().into_iter().flatten() {
+        assert_eq!(s["whenUnsatisfiable"], "ScheduleAnyway");
+        assert_eq!(s["maxSkew"], 1);
+        assert_eq!(
+            s["labelSelector"]["matchLabels"],
+            d["spec"]["selector"]["matchLabels"]
+        );
+    }
+
+    set(
+        &mut v,
+        "topology_spread",
+        Value::list(vec![nested(
+            "topology_spread",
+            vec![("when_unsatisfiable", Value::string("DoNotSchedule"))],
+        )]),
+    );
+    let (_, objects) = desired(&v, Some("pw"), None).expect("known");
+    let spreads =
+        &find(&objects, "Deployment")["spec"]["template"]["spec"]["topologySpreadConstraints"];
+    assert_eq!(spreads.as_array().map(Vec::len), Some(1), "{spreads}");
+    assert_eq!(spreads[0]["topologyKey"], "topology.kubernetes.io/zone");
+    assert_eq!(spreads[0]["whenUnsatisfiable"], "DoNotSchedule");
+}
+
+#[test]
+fn affinity_keeps_pods_apart_and_on_the_required_nodes() {
+    let mut v = seed_metabase();
+    let schema = schema::schema();
+    let affinity = &schema.block.find_block("affinity").expect("affinity").block;
+    let requirement = ObjectBuilder::new(
+        &affinity
+            .find_block("node_affinity")
+            .expect("node_affinity")
+            .block,
+    )
+    .set("key", Value::string("karpenter.sh/capacity-type"))
+    .set("operator", Value::string("In"))
+    .set("values", Value::list(vec![Value::string("on-demand")]))
+    .build();
+    set(
+        &mut v,
+        "affinity",
+        ObjectBuilder::new(affinity)
+            .set("pod_anti_affinity", Value::string("preferred"))
+            .set("node_affinity", Value::list(vec![requirement]))
+            .build(),
+    );
+    let (_, objects) = desired(&v, Some("pw"), None).expect("known");
+    let d = find(&objects, "Deployment");
+    let a = &d["spec"]["template"]["spec"]["affinity"];
+    let preferred = &a["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0];
+    assert_eq!(
+        preferred["podAffinityTerm"]["topologyKey"],
+        "kubernetes.io/hostname"
+    );
+    assert_eq!(
+        preferred["podAffinityTerm"]["labelSelector"]["matchLabels"],
+        d["spec"]["selector"]["matchLabels"]
+    );
+    assert_eq!(
+        a["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]
+            ["matchExpressions"],
+        json!([{"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]}])
+    );
+}
+
+#[test]
+fn each_engine_runs_as_its_images_user_with_a_startup_budget_covering_its_start() {
+    for (engine, uid, gid) in [
+        ("metabase", 2000, 2000),
+        ("superset", 1000, 1000),
+        ("redash", 1000, 1000),
+        ("zeppelin", 1000, 0),
+    ] {
+        let mut v = seed_metabase();
+        set(&mut v, "engine", Value::string(engine));
+        let (spec, objects) = desired(&v, Some("pw"), None).expect("known");
+        let pod = &find(&objects, "Deployment")["spec"]["template"]["spec"];
+        let sc = &pod["securityContext"];
+        assert_eq!(sc["runAsUser"], uid, "{engine}");
+        assert_eq!(sc["runAsGroup"], gid, "{engine}");
+        assert_eq!(sc["fsGroup"], gid, "{engine}");
+        assert_eq!(sc["runAsNonRoot"], true, "{engine}");
+        let c = &pod["containers"][0];
+        assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+        let p = &c["startupProbe"];
+        assert_eq!(p["httpGet"]["path"], spec.engine.health_path());
+        let budget = p["initialDelaySeconds"].as_i64().unwrap_or_default()
+            + p["periodSeconds"].as_i64().unwrap_or_default()
+                * p["failureThreshold"].as_i64().unwrap_or_default();
+        assert!(
+            budget >= spec.engine.startup_minimum(),
+            "{engine}: {budget}"
+        );
+    }
+
+    let mut v = seed_metabase();
+    set(
+        &mut v,
+        "security_context",
+        nested(
+            "security_context",
+            vec![
+                ("run_as_user", Value::number(3000i64)),
+                ("read_only_root_filesystem", Value::bool(true)),
+            ],
+        ),
+    );
+    let (_, objects) = desired(&v, Some("pw"), None).expect("known");
+    let pod = &find(&objects, "Deployment")["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsUser"], 3000);
+    assert_eq!(
+        pod["securityContext"]["runAsGroup"], 2000,
+        "the rest keeps the engine's defaults"
+    );
+    assert_eq!(
+        pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"],
+        true
+    );
+}
+
+#[test]
+fn extra_volumes_mount_into_the_engine_container() {
+    let mut v = seed_metabase();
+    set(
+        &mut v,
+        "extra_volumes",
+        Value::list(vec![
+            nested(
+                "extra_volumes",
+                vec![
+                    ("name", Value::string("plugins")),
+                    ("persistent_volume_claim", Value::string("metabase-plugins")),
+                ],
+            ),
+            nested(
+                "extra_volumes",
+                vec![
+                    ("name", Value::string("ca")),
+                    ("config_map", Value::string("corporate-ca")),
+                ],
+            ),
+            nested(
+                "extra_volumes",
+                vec![
+                    ("name", Value::string("tmp")),
+                    ("empty_dir", Value::bool(true)),
+                ],
+            ),
+        ]),
+    );
+    set(
+        &mut v,
+        "extra_volume_mounts",
+        Value::list(vec![
+            nested(
+                "extra_volume_mounts",
+                vec![
+                    ("name", Value::string("plugins")),
+                    ("mount_path", Value::string("/plugins")),
+                ],
+            ),
+            nested(
+                "extra_volume_mounts",
+                vec![
+                    ("name", Value::string("ca")),
+                    ("mount_path", Value::string("/etc/ssl/corporate")),
+                    ("read_only", Value::bool(true)),
+                ],
+            ),
+        ]),
+    );
+    assert!(error_paths(&v).is_empty(), "{:?}", error_paths(&v));
+    let (_, objects) = desired(&v, Some("pw"), None).expect("known");
+    let pod = &find(&objects, "Deployment")["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["volumes"],
+        json!([
+            {"name": "plugins", "persistentVolumeClaim": {"claimName": "metabase-plugins"}},
+            {"name": "ca", "configMap": {"name": "corporate-ca"}},
+            {"name": "tmp", "emptyDir": {}},
+        ])
+    );
+    assert_eq!(
+        pod["containers"][0]["volumeMounts"],
+        json!([
+            {"name": "plugins", "mountPath": "/plugins"},
+            {"name": "ca", "mountPath": "/etc/ssl/corporate", "readOnly": true},
+        ])
+    );
+}
+
+#[test]
+fn jvm_options_time_zone_and_site_url_reach_the_engines_own_variables() {
+    let mut v = seed_metabase();
+    set(
+        &mut v,
+        "java_opts",
+        Value::string("-XX:MaxRAMPercentage=75"),
+    );
+    set(&mut v, "timezone", Value::string("Europe/Berlin"));
+    set(
+        &mut v,
+        "site_url",
+        Value::string("https://metabase.analytics.example.com/"),
+    );
+    let (_, objects) = desired(&v, Some("pw"), None).expect("known");
+    let env = env_of(find(&objects, "Deployment"));
+    let value = |name: &str| {
+        env.iter()
+            .find(|e| e["name"] == name)
+            .map(|e| e["value"].clone())
+    };
+    assert_eq!(value("JAVA_OPTS"), Some(json!("-XX:MaxRAMPercentage=75")));
+    assert_eq!(value("TZ"), Some(json!("Europe/Berlin")));
+    assert_eq!(value("JAVA_TIMEZONE"), Some(json!("Europe/Berlin")));
+    assert_eq!(
+        value("MB_SITE_URL"),
+        Some(json!("https://metabase.analytics.example.com/"))
+    );
+
+    set(&mut v, "engine", Value::string("zeppelin"));
+    set(&mut v, "site_url", Value::Null);
+    let (_, objects) = desired(&v, Some("pw"), None).expect("known");
+    let env = env_of(find(&objects, "Deployment"));
+    assert!(env
+        .iter()
+        .any(|e| e["name"] == "ZEPPELIN_JAVA_OPTS" && e["value"] == "-XX:MaxRAMPercentage=75"));
+    assert!(!env.iter().any(|e| e["name"] == "JAVA_OPTS"));
+}
+
+#[test]
+fn pod_settings_the_engine_cannot_honour_are_refused_at_their_attribute() {
+    let mut v = seed_metabase();
+    set(&mut v, "engine", Value::string("superset"));
+    set(&mut v, "java_opts", Value::string("-Xmx1g"));
+    assert!(error_paths(&v).contains(&"java_opts".to_string()));
+
+    let mut v = seed_metabase();
+    set(&mut v, "engine", Value::string("zeppelin"));
+    set(&mut v, "site_url", Value::string("https://z.example.com/"));
+    assert!(error_paths(&v).contains(&"site_url".to_string()));
+
+    let mut v = seed_metabase();
+    set(
+        &mut v,
+        "startup_probe",
+        nested(
+            "startup_probe",
+            vec![
+                ("period_seconds", Value::number(10i64)),
+                ("failure_threshold", Value::number(6i64)),
+            ],
+        ),
+    );
+    let paths = error_paths(&v);
+    assert!(
+        paths.contains(&"startup_probe.failure_threshold".to_string()),
+        "Metabase needs 300 seconds, 60 are refused: {paths:?}"
+    );
+    set(&mut v, "engine", Value::string("redash"));
+    assert!(
+        !error_paths(&v)
+            .iter()
+            .any(|p| p.starts_with("startup_probe")),
+        "Redash starts within a minute"
+    );
+
+    let mut v = seed_metabase();
+    set(
+        &mut v,
+        "security_context",
+        nested(
+            "security_context",
+            vec![("run_as_user", Value::number(0i64))],
+        ),
+    );
+    assert!(error_paths(&v).contains(&"security_context.run_as_user".to_string()));
+
+    let mut v = seed_metabase();
+    set(
+        &mut v,
+        "extra_volume_mounts",
+        Value::list(vec![nested(
+            "extra_volume_mounts",
+            vec![
+                ("name", Value::string("plugins")),
+                ("mount_path", Value::string("/plugins")),
+            ],
+        )]),
+    );
+    set(
+        &mut v,
+        "extra_volumes",
+        Value::list(vec![nested(
+            "extra_volumes",
+            vec![("name", Value::string("other"))],
+        )]),
+    );
+    let paths = error_paths(&v);
+    assert!(
+        paths.iter().any(|p| p.starts_with("extra_volume_mounts")),
+        "{paths:?}"
+    );
+    assert!(
+        paths.iter().any(|p| p.starts_with("extra_volumes")),
+        "no source: {paths:?}"
+    );
+}
+
+/// The seed's database as PostgreSQL with `ssl` and `options`.
+fn with_postgres_connection(v: &mut Value, ssl: Value, options: Value) {
+    if let Some(db) = v.get_attr_mut("database") {
+        set(db, "type", Value::string("postgres"));
+        set(db, "port", Value::number(5432i64));
+        set(db, "ssl", ssl);
+        set(db, "options", options);
+    }
+}
+
+#[test]
+fn ssl_and_connection_options_reach_each_engines_connection_string() {
+    let mut v = seed_metabase();
+    with_postgres_connection(
+        &mut v,
+        Value::string("verify-full"),
+        Value::map([("connectTimeout", Value::string("10 s"))]),
+    );
+    let (spec, objects) = desired(&v, Some("pw"), None).expect("known");
+    let env = env_of(find(&objects, "Deployment"));
+    assert_eq!(
+        env_value(&env, "MB_DB_CONNECTION_URI")["value"],
+        "jdbc:postgresql://metabase.abc.eu-central-1.rds.amazonaws.com:5432/metabase?sslmode=verify-full&connectTimeout=10%20s"
+    );
+    assert_eq!(
+        env_value(&env, "MB_DB_HOST"),
+        &Json::Null,
+        "the URI says it"
+    );
+    assert_eq!(
+        env_value(&env, "MB_DB_PASS")["valueFrom"]["secretKeyRef"]["key"],
+        "database-password",
+        "credentials stay out of the URI"
+    );
+    assert!(!render::secret_data(&spec, Some("pw")).contains_key("database-url"));
+
+    for engine in ["superset", "redash"] {
+        set(&mut v, "engine", Value::string(engine));
+        let (spec, _) = desired(&v, Some("pw"), None).expect("known");
+        let url = render::secret_data(&spec, Some("pw"))
+            .get("database-url")
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            url.ends_with("/metabase?sslmode=verify-full&connectTimeout=10%20s"),
+            "{engine}: {url}"
+        );
+    }
+
+    // Without them, Metabase keeps its separate variables.
+    let mut v = seed_metabase();
+    with_postgres_connection(&mut v, Value::Null, Value::Null);
+    let (_, objects) = desired(&v, Some("pw"), None).expect("known");
+    let env = env_of(find(&objects, "Deployment"));
+    assert_eq!(env_value(&env, "MB_DB_CONNECTION_URI"), &Json::Null);
+    assert_eq!(
+        env_value(&env, "MB_DB_HOST")["value"],
+        "metabase.abc.eu-central-1.rds.amazonaws.com"
+    );
+}
+
+#[test]
+fn mysql_ssl_and_credential_options_are_refused_at_their_attribute() {
+    let mut v = seed_metabase();
+    if let Some(db) = v.get_attr_mut("database") {
+        set(db, "ssl", Value::string("require"));
+        set(
+            db,
+            "options",
+            Value::map([
+                ("password", Value::string("x")),
+                ("bad key", Value::string("x")),
+            ]),
+        );
+    }
+    let paths = error_paths(&v);
+    assert!(paths.contains(&"database.ssl".to_string()), "{paths:?}");
+    assert_eq!(
+        paths
+            .iter()
+            .filter(|p| p.starts_with("database.options"))
+            .count(),
+        2,
+        "{paths:?}"
+    );
+}
+
+#[test]
+fn autoscaling_owns_the_replicas_through_its_own_autoscaler() {
+    let mut v = seed_metabase();
+    set(
+        &mut v,
+        "autoscaling",
+        nested(
+            "autoscaling",
+            vec![
+                ("min_replicas", Value::number(2i64)),
+                ("max_replicas", Value::number(5i64)),
+            ],
+        ),
+    );
+    let (_, objects) = desired(&v, Some("pw"), None).expect("known");
+    let d = find(&objects, "Deployment");
+    assert!(
+        d["spec"].get("replicas").is_none(),
+        "left to the autoscaler"
+    );
+    assert_eq!(
+        d["spec"]["template"]["spec"]["topologySpreadConstraints"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "up to five pods spread by default"
+    );
+    let hpa = find(&objects, "HorizontalPodAutoscaler");
+    assert_eq!(hpa["apiVersion"], "autoscaling/v2");
+    assert_eq!(hpa["metadata"]["labels"], d["metadata"]["labels"]);
+    assert_eq!(
+        hpa["spec"]["scaleTargetRef"],
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "metabase"})
+    );
+    assert_eq!(hpa["spec"]["minReplicas"], 2);
+    assert_eq!(hpa["spec"]["maxReplicas"], 5);
+    assert_eq!(
+        hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        70
+    );
+
+    // The replicas given in the configuration conflict; an upside-down range is refused.
+    set(
+        &mut v,
+        "autoscaling",
+        nested(
+            "autoscaling",
+            vec![
+                ("min_replicas", Value::number(6i64)),
+                ("max_replicas", Value::number(5i64)),
+            ],
+        ),
+    );
+    assert!(error_paths(&v).contains(&"autoscaling.min_replicas".to_string()));
+    let mut d = Diagnostics::new();
+    for r in &schema::schema().block.rules {
+        r.check(&AttributePath::root(), &v, &mut d);
+    }
+    assert!(
+        d.iter()
+            .any(|x| format!("{x:?}").contains("HorizontalPodAutoscaler")),
+        "replicas = 1 is set in this configuration: {:?}",
+        d.iter().collect::<Vec<_>>()
+    );
+}

@@ -286,7 +286,12 @@ pub async fn apply_all(
     if let Err(d) = seal_checksums(&mut objects, &lives) {
         return fail(&recorded, d);
     }
-    let scaled = match autoscaled(kube, &objects).await {
+    let leaving: Vec<String> = prior
+        .keys()
+        .filter(|k| !wanted.contains_key(*k))
+        .cloned()
+        .collect();
+    let (scaled, freed) = match autoscaled(kube, &objects, &leaving).await {
         Ok(s) => s,
         Err(e) => return fail(&recorded, kube_diag("Cannot list the autoscalers", &e)),
     };
@@ -301,8 +306,32 @@ pub async fn apply_all(
                 spec.remove("replicas");
             }
         }
-        if let Err(d) = apply_one(kube, &r, &marked, live.as_ref(), owner).await {
+        // The resource's own autoscaler is going: the replicas come back to the owner, taken
+        // from the autoscaler's controller through the hand-over manager.
+        let handed_back = !scaled.contains(&r.key())
+            && (freed.contains(&r.key())
+                || live
+                    .as_ref()
+                    .is_some_and(|l| ownership::applies_replicas(l, REPLICAS_HANDOVER)));
+        // Taking the replicas back from the autoscaler's controller (and the hand-over
+        // manager) is this apply's purpose: it forces, as the plan showed the Deployment change.
+        let forcing;
+        let applier = if handed_back && !owner.force {
+            forcing = Owner {
+                force: true,
+                ..owner.clone()
+            };
+            &forcing
+        } else {
+            owner
+        };
+        if let Err(d) = apply_one(kube, &r, &marked, live.as_ref(), applier).await {
             return fail(&recorded, d);
+        }
+        if handed_back {
+            if let Err(e) = hand_replicas_back(kube, &marked).await {
+                return fail(&recorded, kube_diag(&format!("Cannot apply {r}"), &e));
+            }
         }
         recorded.insert(r.key(), wanted.get(&r.key()).cloned().unwrap_or_default());
     }
@@ -396,12 +425,42 @@ async fn hand_replicas_over(
         .map(drop)
 }
 
-/// The Deployments among `objects` that a HorizontalPodAutoscaler scales, as object keys.
+/// When no autoscaler scales a Deployment any more and the owner has applied its count, the
+/// hand-over manager lets `spec.replicas` go (it applies nothing), leaving it to the owner.
+async fn hand_replicas_back(kube: &Kube, marked: &Json) -> Result<(), KubeError> {
+    let release = json!({
+        "apiVersion": marked["apiVersion"], "kind": marked["kind"],
+        "metadata": {"name": marked["metadata"]["name"], "namespace": marked["metadata"]["namespace"]},
+    });
+    kube.apply(&release, REPLICAS_HANDOVER, false)
+        .await
+        .map(drop)
+}
+
+/// The Deployments among `objects` that a HorizontalPodAutoscaler scales, as object keys:
+/// one among `objects` (the resource's own), or one in the cluster other than those in
+/// `leaving` (the resource's own being deleted, which hand the replicas back). Second, the
+/// Deployments the leaving ones scale.
 async fn autoscaled(
     kube: &Kube,
     objects: &[Json],
-) -> Result<std::collections::BTreeSet<String>, KubeError> {
-    let mut out = std::collections::BTreeSet::new();
+    leaving: &[String],
+) -> Result<(Keys, Keys), KubeError> {
+    let mut out = Keys::new();
+    let mut freed = Keys::new();
+    for hpa in objects
+        .iter()
+        .filter(|o| o["kind"] == "HorizontalPodAutoscaler")
+    {
+        let target = &hpa["spec"]["scaleTargetRef"];
+        if let (Some(ns), Some(name), true) = (
+            hpa.pointer("/metadata/namespace").and_then(Json::as_str),
+            target["name"].as_str(),
+            target["kind"] == "Deployment",
+        ) {
+            out.insert(format!("Deployment/{ns}/{name}"));
+        }
+    }
     let mut seen = std::collections::BTreeSet::new();
     for o in objects.iter().filter(|o| o["kind"] == "Deployment") {
         let Some(ns) = o.pointer("/metadata/namespace").and_then(Json::as_str) else {
@@ -426,16 +485,27 @@ async fn autoscaled(
             Err(e) => return Err(e),
         };
         for hpa in hpas {
+            let name = hpa.pointer("/metadata/name").and_then(Json::as_str);
+            let left = name
+                .is_some_and(|n| leaving.contains(&format!("HorizontalPodAutoscaler/{ns}/{n}")));
             let target = &hpa["spec"]["scaleTargetRef"];
             if target["kind"] == "Deployment" {
                 if let Some(name) = target["name"].as_str() {
-                    out.insert(format!("Deployment/{ns}/{name}"));
+                    let key = format!("Deployment/{ns}/{name}");
+                    if left {
+                        freed.insert(key);
+                    } else {
+                        out.insert(key);
+                    }
                 }
             }
         }
     }
-    Ok(out)
+    freed.retain(|k| !out.contains(k));
+    Ok((out, freed))
 }
+
+type Keys = std::collections::BTreeSet<String>;
 
 /// Seals the Secret checksums of pod templates ([`checksum`]), with the HMAC key each live
 /// Secret keeps or a new one.
@@ -562,7 +632,7 @@ pub async fn read_all(
     prior: &Prints,
     owner_id: Option<&str>,
 ) -> Live {
-    let scaled = match autoscaled(kube, desired).await {
+    let (scaled, _) = match autoscaled(kube, desired, &[]).await {
         Ok(s) => s,
         Err(e @ KubeError::Transport { .. }) => return unreachable(&e),
         Err(e) => return Live::Failed(kube_diag("Cannot list the autoscalers", &e)),
