@@ -9,6 +9,7 @@ mod example;
 mod lifecycle;
 pub mod list;
 pub mod ownership;
+pub mod pod_iam;
 
 pub use lifecycle::{KubeResource, Stage};
 pub use ownership::{Claim, Owner};
