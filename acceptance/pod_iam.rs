@@ -355,3 +355,176 @@ fn pod_identity_without_an_eks_cluster_name_fails_at_apply_saying_why() {
         "nothing applied before the association"
     );
 }
+
+const BI_ROLE: &str = "arn:aws:iam::123456789012:role/bi-notebooks";
+
+/// A Zeppelin service in its own namespace with `identity` (its `iam` and `service_account`
+/// blocks) spliced in.
+fn bi_service(identity: &str) -> String {
+    format!(
+        r#"{rp}
+{EKS_PROVIDER}
+
+resource "dataplatform_bi_service" "notebooks" {{
+  name             = "notebooks"
+  namespace        = "bi-iam"
+  create_namespace = true
+  engine           = "zeppelin"
+{identity}}}
+"#,
+        rp = required_providers()
+    )
+}
+
+/// The service accounts the service's pods run as.
+fn pod_service_accounts(e: &crate::kube_sandbox::ClusterEnv) -> Vec<String> {
+    let pods = e.kube.get("/api/v1/namespaces/bi-iam/pods").expect("pods");
+    pods["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|p| {
+                    p["spec"]["serviceAccountName"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn bi_service_pods_run_as_its_service_account_with_pod_identity_then_irsa_and_import_round_trips() {
+    for v in TERRAFORM_VERSIONS {
+        let e = env();
+        let ws = workspace(v, &e);
+        let pod_identity = format!(
+            "  iam {{\n    role_arn = \"{BI_ROLE}\"\n  }}\n  service_account {{\n    annotations = {{ team = \"bi\" }}\n  }}\n"
+        );
+        ws.write("main.tf", &bi_service(&pod_identity));
+        ws.init().assert_success();
+        apply(&ws).assert_success();
+
+        // The service account is the service's, annotated; the pods run as it; the role comes
+        // through an association.
+        let sa = e
+            .kube
+            .get("/api/v1/namespaces/bi-iam/serviceaccounts/notebooks")
+            .expect("service account");
+        assert_eq!(
+            sa["metadata"]["annotations"]["team"], "bi",
+            "terraform {v}: {sa}"
+        );
+        let pods = pod_service_accounts(&e);
+        assert!(
+            !pods.is_empty() && pods.iter().all(|s| s == "notebooks"),
+            "terraform {v}: {pods:?}"
+        );
+        let associations = e.aws.pod_identities();
+        let (id, role, _) = associations
+            .get("bi-iam/notebooks")
+            .cloned()
+            .expect("association");
+        assert_eq!(role, BI_ROLE);
+        assert_no_changes(&ws);
+
+        // Drift: the association deleted outside Terraform is shown and made again.
+        e.aws.delete_pod_identity(&id);
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("\"bi-iam/notebooks\" = \"deleted\""),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        apply(&ws).assert_success();
+        assert!(e.aws.pod_identities().contains_key("bi-iam/notebooks"));
+        assert_no_changes(&ws);
+
+        // IRSA instead: the association goes, the annotation comes, in place.
+        let irsa = pod_identity.replace(
+            &format!("role_arn = \"{BI_ROLE}\"\n"),
+            &format!("role_arn  = \"{BI_ROLE}\"\n    mechanism = \"irsa\"\n"),
+        );
+        ws.write("main.tf", &bi_service(&irsa));
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("0 to add, 1 to change, 0 to destroy"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        apply(&ws).assert_success();
+        assert!(
+            e.aws.pod_identities().is_empty(),
+            "terraform {v}: association left after switching to IRSA"
+        );
+        let sa = e
+            .kube
+            .get("/api/v1/namespaces/bi-iam/serviceaccounts/notebooks")
+            .expect("service account");
+        assert_eq!(
+            sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], BI_ROLE,
+            "{sa}"
+        );
+        assert_no_changes(&ws);
+
+        // Drift: the role annotation removed by hand, shown and put back.
+        let (code, _) = e.kube.request(
+            "PATCH",
+            "/api/v1/namespaces/bi-iam/serviceaccounts/notebooks",
+            Some("application/merge-patch+json"),
+            Some(&serde_json::json!({"metadata": {"annotations": {"eks.amazonaws.com/role-arn": null}}})),
+        );
+        assert_eq!(code, 200);
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("ServiceAccount/bi-iam/notebooks"),
+            "terraform {v}:\n{}",
+            p.text()
+        );
+        apply(&ws).assert_success();
+        let sa = e
+            .kube
+            .get("/api/v1/namespaces/bi-iam/serviceaccounts/notebooks")
+            .expect("service account");
+        assert_eq!(
+            sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], BI_ROLE,
+            "{sa}"
+        );
+        assert_no_changes(&ws);
+
+        reimport(
+            &ws,
+            &[("dataplatform_bi_service.notebooks", "bi-iam/notebooks")],
+        );
+        assert_reimported_clean(&ws, v);
+
+        // An existing service account, only referenced, bound through Pod Identity.
+        let existing = format!(
+            "  iam {{\n    role_arn = \"{BI_ROLE}\"\n  }}\n  service_account {{\n    name   = \"shared\"\n    create = false\n  }}\n"
+        );
+        ws.write("main.tf", &bi_service(&existing));
+        apply(&ws).assert_success();
+        assert!(
+            e.kube
+                .get("/api/v1/namespaces/bi-iam/serviceaccounts/notebooks")
+                .is_none(),
+            "its own account deleted"
+        );
+        let pods = pod_service_accounts(&e);
+        assert!(
+            !pods.is_empty() && pods.iter().all(|s| s == "shared"),
+            "terraform {v}: {pods:?}"
+        );
+        assert!(e.aws.pod_identities().contains_key("bi-iam/shared"));
+        assert_no_changes(&ws);
+
+        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
+        assert!(
+            e.aws.pod_identities().is_empty(),
+            "terraform {v}: association left behind"
+        );
+    }
+}

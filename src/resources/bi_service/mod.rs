@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clients::kube::{Kube, KubeError, ObjectRef};
 use crate::clients::rollout::{self, RolloutError};
 use crate::framework::{Diagnostic, Diagnostics, Field, FromValue, Merge, Partial, Schema};
+use crate::resources::kube_objects::pod_iam::Binding;
 use crate::resources::kube_objects::{self, KubeResource, Stage};
 use crate::value::Value;
 
@@ -161,7 +162,14 @@ fn config_annotation(planned: &Value) -> Option<String> {
     kube_objects::config_annotation(
         &v,
         &schema::schema(),
-        &["id", "effective_image", "url", "objects", "timeouts"],
+        &[
+            "id",
+            "effective_image",
+            "url",
+            "objects",
+            "pod_identity_associations",
+            "timeouts",
+        ],
     )
 }
 
@@ -279,6 +287,7 @@ impl KubeResource for BiService {
     const IMPORT_FAILED: &'static str = "Cannot read the BI service";
     const OUTPUTS: &'static [&'static str] = &["effective_image", "url"];
     const DEFAULT_TIMEOUT: Duration = schema::DEFAULT_TIMEOUT;
+    const POD_IDENTITY: bool = true;
 
     fn resource_schema(&self) -> Schema {
         schema::schema()
@@ -319,6 +328,14 @@ impl KubeResource for BiService {
             }
         }
         plan.merge_changes(&before, planned);
+    }
+
+    fn pod_identities(&self, spec: &Spec) -> Vec<Binding> {
+        spec.service_account
+            .as_ref()
+            .and_then(|sa| Binding::of(&spec.namespace, &sa.name, spec.iam.as_ref()))
+            .into_iter()
+            .collect()
     }
 
     /// The plan renders without the password: fingerprints never depend on secrets.
