@@ -376,6 +376,13 @@ resource "dataplatform_bi_service" "notebooks" {{
     )
 }
 
+/// The service's own service account.
+fn bi_account(e: &crate::kube_sandbox::ClusterEnv) -> Json {
+    e.kube
+        .get("/api/v1/namespaces/bi-iam/serviceaccounts/notebooks")
+        .expect("service account")
+}
+
 /// The service accounts the service's pods run as.
 fn pod_service_accounts(e: &crate::kube_sandbox::ClusterEnv) -> Vec<String> {
     let pods = e.kube.get("/api/v1/namespaces/bi-iam/pods").expect("pods");
@@ -409,10 +416,7 @@ fn bi_service_pods_run_as_its_service_account_with_pod_identity_then_irsa_and_im
 
         // The service account is the service's, annotated; the pods run as it; the role comes
         // through an association.
-        let sa = e
-            .kube
-            .get("/api/v1/namespaces/bi-iam/serviceaccounts/notebooks")
-            .expect("service account");
+        let sa = bi_account(&e);
         assert_eq!(
             sa["metadata"]["annotations"]["team"], "bi",
             "terraform {v}: {sa}"
@@ -459,10 +463,7 @@ fn bi_service_pods_run_as_its_service_account_with_pod_identity_then_irsa_and_im
             e.aws.pod_identities().is_empty(),
             "terraform {v}: association left after switching to IRSA"
         );
-        let sa = e
-            .kube
-            .get("/api/v1/namespaces/bi-iam/serviceaccounts/notebooks")
-            .expect("service account");
+        let sa = bi_account(&e);
         assert_eq!(
             sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], BI_ROLE,
             "{sa}"
@@ -484,10 +485,7 @@ fn bi_service_pods_run_as_its_service_account_with_pod_identity_then_irsa_and_im
             p.text()
         );
         apply(&ws).assert_success();
-        let sa = e
-            .kube
-            .get("/api/v1/namespaces/bi-iam/serviceaccounts/notebooks")
-            .expect("service account");
+        let sa = bi_account(&e);
         assert_eq!(
             sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], BI_ROLE,
             "{sa}"
