@@ -21,6 +21,7 @@ mod nodegroup;
 mod nodegroup_recovery;
 mod ownership;
 mod plugin_process;
+mod pod_iam;
 mod provider_core;
 mod query;
 mod release;

@@ -352,6 +352,95 @@ impl Sandbox {
         .expect("node group")
     }
 
+    /// The cluster's EKS Pod Identity associations as `namespace/service_account` to
+    /// (association ID, role ARN, tags).
+    pub fn pod_identities(&self) -> BTreeMap<String, (String, String, BTreeMap<String, String>)> {
+        let eks = aws_sdk_eks::Client::new(&self.sdk_config());
+        let listed = block_on(
+            eks.list_pod_identity_associations()
+                .cluster_name(self.cluster())
+                .send(),
+        )
+        .expect("list pod identity associations");
+        let mut out = BTreeMap::new();
+        for summary in listed.associations() {
+            let id = summary.association_id().unwrap_or_default();
+            let a = block_on(
+                eks.describe_pod_identity_association()
+                    .cluster_name(self.cluster())
+                    .association_id(id)
+                    .send(),
+            )
+            .expect("describe pod identity association");
+            let a = a.association().cloned().expect("association");
+            let tags = a
+                .tags()
+                .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            out.insert(
+                format!(
+                    "{}/{}",
+                    a.namespace().unwrap_or_default(),
+                    a.service_account().unwrap_or_default()
+                ),
+                (
+                    id.to_string(),
+                    a.role_arn().unwrap_or_default().to_string(),
+                    tags,
+                ),
+            );
+        }
+        out
+    }
+
+    /// Points an association at another role, as someone outside Terraform would.
+    pub fn update_pod_identity(&self, id: &str, role_arn: &str) {
+        let eks = aws_sdk_eks::Client::new(&self.sdk_config());
+        block_on(
+            eks.update_pod_identity_association()
+                .cluster_name(self.cluster())
+                .association_id(id)
+                .role_arn(role_arn)
+                .send(),
+        )
+        .expect("update pod identity association");
+    }
+
+    /// Deletes an association, as someone outside Terraform would.
+    pub fn delete_pod_identity(&self, id: &str) {
+        let eks = aws_sdk_eks::Client::new(&self.sdk_config());
+        block_on(
+            eks.delete_pod_identity_association()
+                .cluster_name(self.cluster())
+                .association_id(id)
+                .send(),
+        )
+        .expect("delete pod identity association");
+    }
+
+    /// Creates an association, as someone outside Terraform would; its ID.
+    pub fn create_pod_identity(
+        &self,
+        namespace: &str,
+        service_account: &str,
+        role_arn: &str,
+    ) -> String {
+        let eks = aws_sdk_eks::Client::new(&self.sdk_config());
+        block_on(
+            eks.create_pod_identity_association()
+                .cluster_name(self.cluster())
+                .namespace(namespace)
+                .service_account(service_account)
+                .role_arn(role_arn)
+                .send(),
+        )
+        .expect("create pod identity association")
+        .association()
+        .and_then(|a| a.association_id())
+        .unwrap_or_default()
+        .to_string()
+    }
+
     /// The Auto Scaling group names, sorted.
     pub fn autoscaling_groups(&self) -> Vec<String> {
         let asg = aws_sdk_autoscaling::Client::new(&self.sdk_config());

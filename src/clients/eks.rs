@@ -1,8 +1,9 @@
 //! EKS managed node groups: create, find, update (config and version), delete, and the
-//! waiters that follow them to a final state. Throttling and 5xx are retried by the SDK's
-//! retry policy (see [`super::aws`]); what remains is reported as an [`EksError`]. Every call
-//! and every wait runs under the client's [`Bounds`]: a cancellation ends it at once, the
-//! operation's deadline ends it in time, whatever the SDK's retries would still do.
+//! waiters that follow them to a final state; Pod Identity associations ([`pod_identity`]).
+//! Throttling and 5xx are retried by the SDK's retry policy (see [`super::aws`]); what remains
+//! is reported as an [`EksError`]. Every call and every wait runs under the client's
+//! [`Bounds`]: a cancellation ends it at once, the operation's deadline ends it in time,
+//! whatever the SDK's retries would still do.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -19,6 +20,9 @@ use thiserror::Error;
 use super::aws::SdkFailure;
 use super::bounds::{Bounds, Cut};
 use super::wait::{self, Backoff, Poll, WaitEnd};
+
+mod pod_identity;
+pub use pod_identity::{Association, Subject};
 
 /// A node taint as EKS spells it (`NO_SCHEDULE`, `NO_EXECUTE`, `PREFER_NO_SCHEDULE`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -9,7 +9,7 @@ same token again answers with the group it made); fixes for moto's defaults that
 (dropped updateConfig, a default remoteAccess, a fixed release version, version not following the
 cluster) or that EKS would never send (diskSize as the string "20", defaults shared between
 groups); a configurable cluster endpoint and certificate authority (to point clusters at
-kube-sandbox); and, under /_sandbox/, a control API for fault injection (throttling, 5xx, latency,
+kube-sandbox); EKS Pod Identity associations; and, under /_sandbox/, a control API for fault injection (throttling, 5xx, latency,
 for some services or some EKS operations; answers of the wrong shape), the cluster autoscaler,
 failed creates and failed updates, and request counts (per service, and per node group operation
 for EKS, and AssumeRoleWith* calls for STS); presigned STS GetCallerIdentity requests (the inside
@@ -510,6 +510,111 @@ EKSResponse.list_updates = _resp_list_updates
 for pattern in [r"{0}/clusters/(?P<name>[^/]+)/node-groups/(?P<nodegroupName>[^/]+)/update-version$",
                 r"{0}/clusters/(?P<name>[^/]+)/updates$",
                 r"{0}/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)$"]:
+    eks_urls.url_paths[pattern] = EKSResponse.dispatch
+
+
+# ---------------------------------------------------------------- EKS Pod Identity associations
+# moto has none: Create, Describe, List, Update and Delete, with EKS's errors (ResourceInUseException
+# for a second association of the same namespace and service account, ResourceNotFoundException
+# for an unknown cluster or association ID).
+
+
+def _associations(backend):
+    if not hasattr(backend, "_pod_identities"):
+        backend._pod_identities = {}
+    return backend._pod_identities
+
+
+def _association_cluster(backend, name):
+    if name not in backend.clusters:
+        raise ResourceNotFoundException(clusterName=name, nodegroupName=None, fargateProfileName=None,
+                                        addonName=None, message=f"No cluster found for name: {name}.")
+    return backend.clusters[name]
+
+
+def _association(backend, cluster, association_id):
+    _association_cluster(backend, cluster)
+    a = _associations(backend).get(association_id)
+    if a is None or a["clusterName"] != cluster:
+        raise ResourceNotFoundException(clusterName=cluster, nodegroupName=None, fargateProfileName=None,
+                                        addonName=None,
+                                        message=f"No Pod Identity Association found for id: {association_id}.")
+    return a
+
+
+def _association_id():
+    return "a-" + "".join(mock_random.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(17))
+
+
+def _resp_create_pod_identity_association(self):
+    body = json.loads(self.body or "{}")
+    cluster = self.path.split("/clusters/")[1].split("/")[0]
+    with LOCK:
+        b = self.eks_backend
+        c = _association_cluster(b, cluster)
+        for a in _associations(b).values():
+            if (a["clusterName"], a["namespace"], a["serviceAccount"]) == \
+                    (cluster, body["namespace"], body["serviceAccount"]):
+                raise ResourceInUseException(
+                    clusterName=cluster, nodegroupName=None, addonName=None,
+                    message="Association already exists: " + a["associationId"])
+        aid = _association_id()
+        now = time.time()
+        a = {"clusterName": cluster, "namespace": body["namespace"], "serviceAccount": body["serviceAccount"],
+             "roleArn": body["roleArn"], "associationId": aid,
+             "associationArn": f"{c.arn.replace(':cluster/', ':podidentityassociation/')}/{aid}",
+             "tags": body.get("tags") or {}, "createdAt": now, "modifiedAt": now}
+        _associations(b)[aid] = a
+        return json.dumps({"association": a})
+
+
+def _resp_describe_pod_identity_association(self):
+    parts = self.path.split("?")[0].rstrip("/").split("/")
+    with LOCK:
+        return json.dumps({"association": _association(self.eks_backend, parts[-3], parts[-1])})
+
+
+def _resp_list_pod_identity_associations(self):
+    cluster = self.path.split("/clusters/")[1].split("/")[0]
+    ns = self.querystring.get("namespace", [None])[0]
+    sa = self.querystring.get("serviceAccount", [None])[0]
+    with LOCK:
+        _association_cluster(self.eks_backend, cluster)
+        found = [{k: a[k] for k in ("clusterName", "namespace", "serviceAccount", "associationArn",
+                                    "associationId")}
+                 for a in _associations(self.eks_backend).values()
+                 if a["clusterName"] == cluster and ns in (None, a["namespace"]) and
+                 sa in (None, a["serviceAccount"])]
+        return json.dumps({"associations": found})
+
+
+def _resp_update_pod_identity_association(self):
+    parts = self.path.split("?")[0].rstrip("/").split("/")
+    body = json.loads(self.body or "{}")
+    with LOCK:
+        a = _association(self.eks_backend, parts[-3], parts[-1])
+        if body.get("roleArn"):
+            a["roleArn"] = body["roleArn"]
+        a["modifiedAt"] = time.time()
+        return json.dumps({"association": a})
+
+
+def _resp_delete_pod_identity_association(self):
+    parts = self.path.split("?")[0].rstrip("/").split("/")
+    with LOCK:
+        a = _association(self.eks_backend, parts[-3], parts[-1])
+        del _associations(self.eks_backend)[a["associationId"]]
+        return json.dumps({"association": a})
+
+
+EKSResponse.create_pod_identity_association = _resp_create_pod_identity_association
+EKSResponse.describe_pod_identity_association = _resp_describe_pod_identity_association
+EKSResponse.list_pod_identity_associations = _resp_list_pod_identity_associations
+EKSResponse.update_pod_identity_association = _resp_update_pod_identity_association
+EKSResponse.delete_pod_identity_association = _resp_delete_pod_identity_association
+
+for pattern in [r"{0}/clusters/(?P<name>[^/]+)/pod-identity-associations$",
+                r"{0}/clusters/(?P<name>[^/]+)/pod-identity-associations/(?P<associationId>[^/]+)$"]:
     eks_urls.url_paths[pattern] = EKSResponse.dispatch
 
 

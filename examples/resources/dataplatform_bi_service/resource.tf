@@ -34,6 +34,12 @@ resource "dataplatform_bi_service" "metabase" {
   # Run on the infra node group, away from the Spark nodes.
   placement = dataplatform_nodegroup.infra.placement
 
+  # Athena and S3 access for Metabase's pods: an EKS Pod Identity association of the
+  # service's own service account (named after it, created with it) with this role.
+  iam {
+    role_arn = "arn:aws:iam::123456789012:role/metabase"
+  }
+
   database {
     type     = "mysql"
     host     = "metabase.abc123.eu-central-1.rds.amazonaws.com"

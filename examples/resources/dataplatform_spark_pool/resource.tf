@@ -35,6 +35,12 @@ resource "dataplatform_spark_pool" "etl" {
   driver {
     placement = dataplatform_nodegroup.spark_driver.placement
     memory    = "4g"
+    # The jobs' S3 access. IRSA here: the Spark 3.5 image's AWS SDK v1 bundle predates EKS
+    # Pod Identity (the default mechanism, for Spark 4 images).
+    iam {
+      role_arn  = "arn:aws:iam::123456789012:role/spark-etl"
+      mechanism = "irsa"
+    }
   }
 
   executor {
@@ -42,6 +48,10 @@ resource "dataplatform_spark_pool" "etl" {
     cores      = 4
     memory     = "24g"
     local_dirs = ["/mnt/nvme0"] # instance store of r5d/r5dn
+    iam {
+      role_arn  = "arn:aws:iam::123456789012:role/spark-etl"
+      mechanism = "irsa"
+    }
   }
 
   dynamic_allocation {

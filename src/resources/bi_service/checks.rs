@@ -104,6 +104,65 @@ pub fn check(config: &Value, diags: &mut Diagnostics) {
         Ok(r) => check_references(&r, diags),
         Err(d) => diags.push(d),
     }
+    match Identity::read(config) {
+        Ok(i) => check_identity(&i, diags),
+        Err(d) => diags.push(d),
+    }
+}
+
+crate::model! {
+    /// The pods' service account and IAM role.
+    struct Identity {
+        service_account: Field<ServiceAccountGiven>,
+        iam: Field<IamGiven>,
+    }
+}
+
+crate::model! {
+    struct ServiceAccountGiven {
+        create: Field<bool>,
+        annotations: Field<Value>,
+    }
+}
+
+crate::model! {
+    struct IamGiven {
+        mechanism: Field<String>,
+    }
+}
+
+/// An existing service account is only referenced: the resource writes nothing on it, so
+/// neither annotations nor IRSA's role annotation can go there.
+fn check_identity(i: &Identity, diags: &mut Diagnostics) {
+    let Some(sa) = i.service_account.known() else {
+        return;
+    };
+    if sa.create.known() != Some(&false) {
+        return;
+    }
+    let at = AttributePath::root().attr("service_account");
+    if sa.annotations.is_set() {
+        diags.attribute_error(
+            at.clone().attr("annotations"),
+            "Annotations on a service account the service does not create",
+            "With create = false the service account exists already and the service never changes it: annotate \
+             it where it is made, or remove annotations.",
+        );
+    }
+    if i.iam
+        .known()
+        .and_then(|iam| iam.mechanism.known())
+        .map(String::as_str)
+        == Some("irsa")
+    {
+        diags.attribute_error(
+            AttributePath::root().attr("iam").attr("mechanism"),
+            "IRSA on a service account the service does not create",
+            "IRSA is an annotation on the service account, which the service writes only on one it creates: set \
+             service_account.create = true, annotate the existing account where it is made, or use \
+             mechanism = \"pod_identity\".",
+        );
+    }
 }
 
 crate::model! {

@@ -24,6 +24,7 @@ use crate::clients::rollout::{self, RolloutError};
 use crate::framework::{Diagnostic, Diagnostics, Field, FromValue, Merge, Partial, Schema};
 use crate::resources::ingress;
 use crate::resources::kube_objects::handover::Handover;
+use crate::resources::kube_objects::pod_iam::Binding;
 use crate::resources::kube_objects::{self, KubeResource, Stage};
 use crate::value::{AttributePath, Value};
 
@@ -169,6 +170,8 @@ fn config_annotation(planned: &Value) -> Option<String> {
             "url",
             "load_balancer_hostname",
             "objects",
+            "objects",
+            "pod_identity_associations",
             "timeouts",
         ],
     )
@@ -288,6 +291,7 @@ impl KubeResource for BiService {
     const IMPORT_FAILED: &'static str = "Cannot read the BI service";
     const OUTPUTS: &'static [&'static str] = &["effective_image", "url"];
     const DEFAULT_TIMEOUT: Duration = schema::DEFAULT_TIMEOUT;
+    const POD_IDENTITY: bool = true;
 
     fn resource_schema(&self) -> Schema {
         schema::schema()
@@ -328,6 +332,14 @@ impl KubeResource for BiService {
             }
         }
         plan.merge_changes(&before, planned);
+    }
+
+    fn pod_identities(&self, spec: &Spec) -> Vec<Binding> {
+        spec.service_account
+            .as_ref()
+            .and_then(|sa| Binding::of(&spec.namespace, &sa.name, spec.iam.as_ref()))
+            .into_iter()
+            .collect()
     }
 
     /// The plan renders without the password: fingerprints never depend on secrets.

@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 
 use crate::framework::{FromValue, IfKnown};
 use crate::resources::common::{tolerations_json, PlacementModel};
+use crate::resources::kube_objects::pod_iam::{Iam, IamModel};
 use crate::value::{AttributePath, Value};
 
 use super::engines::Engine;
@@ -150,6 +151,18 @@ pub struct Spec {
     pub priority_class_name: Option<String>,
     /// Spreading, affinity, security context, startup probe, volumes, JVM and locale.
     pub pod: PodSettings,
+    /// The pods' service account; `None` runs them as the namespace's `default`.
+    pub service_account: Option<ServiceAccount>,
+    pub iam: Option<Iam>,
+}
+
+/// The service account the pods run as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceAccount {
+    pub name: String,
+    /// Created and owned by the resource; otherwise an existing one, only referenced.
+    pub create: bool,
+    pub annotations: BTreeMap<String, String>,
 }
 
 crate::model! {
@@ -175,6 +188,16 @@ crate::model! {
         pod_annotations: Option<BTreeMap<String, String>>,
         image_pull_secrets: Option<Vec<String>>,
         priority_class_name: Option<String>,
+        service_account: Option<ServiceAccountModel>,
+        iam: Option<IamModel>,
+    }
+}
+
+crate::model! {
+    struct ServiceAccountModel {
+        name: Option<String>,
+        create: Option<bool>,
+        annotations: Option<BTreeMap<String, String>>,
     }
 }
 
@@ -339,6 +362,22 @@ impl Spec {
             }),
             _ => None,
         };
+        let iam = m.iam.map(IamModel::into_iam);
+        // A role needs a service account of the service's own: one named after it, made
+        // when the block is left out.
+        let service_account = match m.service_account {
+            Some(sa) => Some(ServiceAccount {
+                name: sa.name.unwrap_or_else(|| m.name.clone()),
+                create: sa.create.unwrap_or(true),
+                annotations: sa.annotations.unwrap_or_default(),
+            }),
+            None if iam.is_some() => Some(ServiceAccount {
+                name: m.name.clone(),
+                create: true,
+                annotations: BTreeMap::new(),
+            }),
+            None => None,
+        };
         Some(Spec {
             name: m.name,
             namespace: m.namespace.unwrap_or_else(|| "default".into()),
@@ -369,6 +408,8 @@ impl Spec {
             image_pull_secrets: m.image_pull_secrets.unwrap_or_default(),
             priority_class_name: m.priority_class_name,
             pod: PodSettings::from_value(v)?,
+            service_account,
+            iam,
         })
     }
 

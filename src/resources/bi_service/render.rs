@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value as Json};
 
 use super::engines::{self, EnvValue, Metrics, METRICS_PORT_NAME};
-use super::model::{Monitoring, Spec};
+use super::model::{Monitoring, ServiceAccount, Spec};
 use super::pod;
+use crate::resources::kube_objects::pod_iam;
 
 pub use crate::resources::kube_objects::CHECKSUM_ANNOTATION;
 pub use crate::resources::kube_objects::CONFIG_ANNOTATION;
@@ -51,6 +52,9 @@ pub fn objects(spec: &Spec, password: Option<&str>, config: &str) -> Vec<Json> {
     if spec.create_namespace {
         out.push(namespace(spec));
     }
+    if let Some(sa) = spec.service_account.as_ref().filter(|sa| sa.create) {
+        out.push(service_account(spec, sa));
+    }
     if !data.is_empty() {
         out.push(secret(spec, &data));
     }
@@ -84,6 +88,23 @@ fn namespace(spec: &Spec) -> Json {
 }
 
 /// The Secret is named after the service; the Deployment's environment refers to its keys.
+/// The service account the resource owns; the IRSA annotation wins over the given ones.
+fn service_account(spec: &Spec, sa: &ServiceAccount) -> Json {
+    let mut metadata = meta(spec, &sa.name);
+    let mut annotations: Map<String, Json> = sa
+        .annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    if let Some(Json::Object(irsa)) = pod_iam::service_account_annotations(spec.iam.as_ref()) {
+        annotations.extend(irsa);
+    }
+    if !annotations.is_empty() {
+        metadata["annotations"] = Json::Object(annotations);
+    }
+    json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata})
+}
+
 fn secret(spec: &Spec, data: &BTreeMap<String, String>) -> Json {
     use base64::Engine as _;
     let encoded: Map<String, Json> = data
@@ -211,6 +232,9 @@ fn deployment(
         &selector(spec),
         &mut pod_spec,
     );
+    if let Some(sa) = &spec.service_account {
+        pod_spec["serviceAccountName"] = json!(sa.name);
+    }
     // The resource's own labels (the selector among them) win over the pod's extra ones.
     let mut pod_labels = spec.pod_labels.clone();
     if let Json::Object(own) = labels(spec) {

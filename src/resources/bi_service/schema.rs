@@ -10,11 +10,12 @@ use crate::framework::validators::{
     each, int_between, matches, one_of, size_between, string_length,
 };
 use crate::resources::common::{
-    labels, namespace, scheduling_type, string_map, target_cluster_name, QUANTITY_PATTERN,
+    labels, namespace, scheduling_type, string_map, target_cluster_name, NAMESPACE_PATTERN,
+    QUANTITY_PATTERN,
 };
 use crate::resources::ingress::schema::PATH_PATTERN;
 use crate::resources::ingress::HealthCheck;
-use crate::resources::kube_objects;
+use crate::resources::kube_objects::{self, pod_iam};
 use crate::value::{Type, Value};
 
 use super::engines::ENGINES;
@@ -129,6 +130,37 @@ fn block() -> Block {
                     SECRET_NAME_PATTERN,
                     "a PriorityClass name (a DNS subdomain: lowercase letters, digits, - and .)",
                 )),
+        )
+        .attribute(pod_iam::associations_attribute())
+        .block(pod_iam::iam_block("BI service"))
+        .block(
+            NestedBlock::single(
+                "service_account",
+                Block::new()
+                    .description(
+                        "The service account the pods run as. Created and owned by the service (with `annotations`, \
+                         and IRSA's role annotation from `iam`), or an existing one with `create = false`, only \
+                         referenced. Left out: the namespace's `default` account, or, with `iam`, one created and \
+                         named after the service.",
+                    )
+                    .attribute(
+                        Attribute::optional("name", Type::String)
+                            .description("Name of the service account. Default: the service's name.")
+                            .validator(matches(NAMESPACE_PATTERN, "a service account name (lowercase DNS label)")),
+                    )
+                    .attribute(
+                        Attribute::optional_computed("create", Type::Bool)
+                            .description(
+                                "Create the service account, owned by the service (destroy deletes it). `false` uses \
+                                 an existing one, which the service never changes. Default `true`.",
+                            )
+                            .default_value(Value::bool(true)),
+                    )
+                    .attribute(
+                        Attribute::optional("annotations", string_map())
+                            .description("Annotations on the created service account (e.g. IRSA's `eks.amazonaws.com/role-arn` when the role is managed elsewhere)."),
+                    ),
+            ),
         )
         .attribute(
             Attribute::optional("placement", scheduling_type())

@@ -1665,3 +1665,124 @@ fn autoscaling_owns_the_replicas_through_its_own_autoscaler() {
         d.iter().collect::<Vec<_>>()
     );
 }
+
+fn with_identity(service_account: Option<Value>, iam: Option<(&str, &str)>) -> Value {
+    let mut v = seed_metabase();
+    if let Some(sa) = service_account {
+        set(&mut v, "service_account", sa);
+    }
+    if let Some((role, mechanism)) = iam {
+        set(
+            &mut v,
+            "iam",
+            obj(vec![
+                ("role_arn", Value::string(role)),
+                ("mechanism", Value::string(mechanism)),
+            ]),
+        );
+    }
+    v
+}
+
+fn account(name: Option<&str>, create: bool, annotations: &[(&str, &str)]) -> Value {
+    obj(vec![
+        ("name", name.map_or(Value::Null, Value::string)),
+        ("create", Value::bool(create)),
+        (
+            "annotations",
+            if annotations.is_empty() {
+                Value::Null
+            } else {
+                Value::map(
+                    annotations
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), Value::string(*v))),
+                )
+            },
+        ),
+    ])
+}
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/metabase";
+
+#[test]
+fn the_pods_run_as_the_service_account_the_service_creates_with_irsa_on_it() {
+    let v = with_identity(
+        Some(account(None, true, &[("team", "bi")])),
+        Some((ROLE, "irsa")),
+    );
+    let (spec, objects) = desired(&v, None, None).expect("known");
+    let sa = find(&objects, "ServiceAccount");
+    assert_eq!(sa["metadata"]["name"], "metabase");
+    assert_eq!(
+        sa["metadata"]["annotations"],
+        json!({"team": "bi", "eks.amazonaws.com/role-arn": ROLE})
+    );
+    let d = find(&objects, "Deployment");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["serviceAccountName"],
+        "metabase"
+    );
+    assert!(
+        BiService.pod_identities(&spec).is_empty(),
+        "IRSA binds nothing"
+    );
+}
+
+#[test]
+fn pod_identity_binds_an_existing_service_account_without_rendering_it() {
+    let v = with_identity(
+        Some(account(Some("shared"), false, &[])),
+        Some((ROLE, "pod_identity")),
+    );
+    let (spec, objects) = desired(&v, None, None).expect("known");
+    assert!(objects.iter().all(|o| o["kind"] != "ServiceAccount"));
+    assert_eq!(
+        find(&objects, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"],
+        "shared"
+    );
+    let bindings = BiService.pod_identities(&spec);
+    assert_eq!(
+        bindings.iter().map(|b| b.key()).collect::<Vec<_>>(),
+        vec!["metabase/shared"]
+    );
+    // A role without a service_account block gets an account named after the service.
+    let (spec, objects) = desired(
+        &with_identity(None, Some((ROLE, "pod_identity"))),
+        None,
+        None,
+    )
+    .expect("known");
+    assert_eq!(
+        find(&objects, "ServiceAccount")["metadata"]["name"],
+        "metabase"
+    );
+    assert_eq!(
+        BiService.pod_identities(&spec)[0].key(),
+        "metabase/metabase"
+    );
+    // Neither block: the namespace's default account, as before.
+    let (_, objects) = desired(&seed_metabase(), None, None).expect("known");
+    assert!(find(&objects, "Deployment")["spec"]["template"]["spec"]
+        .get("serviceAccountName")
+        .is_none());
+}
+
+#[test]
+fn an_existing_service_account_takes_neither_annotations_nor_irsa() {
+    let v = with_identity(
+        Some(account(Some("shared"), false, &[("team", "bi")])),
+        Some((ROLE, "irsa")),
+    );
+    let mut d = Diagnostics::new();
+    checks::check(&v, &mut d);
+    let paths: Vec<String> = d
+        .iter()
+        .filter_map(|x| x.attribute.as_ref().map(ToString::to_string))
+        .collect();
+    assert!(
+        paths.contains(&"service_account.annotations".to_string())
+            && paths.contains(&"iam.mechanism".to_string()),
+        "{paths:?}"
+    );
+}

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 
+use crate::clients::bounds::Bounds;
 use crate::clients::kube::{Kube, KubeError, ObjectRef};
 use crate::conns::ProviderData;
 use crate::framework::attr::set;
@@ -26,6 +27,7 @@ use crate::value::AttributePath;
 use crate::value::Value;
 
 use super::handover::{self, Handover};
+use super::pod_iam::{self, Binding};
 use super::{
     apply_all, delete_all, kube_diag, ownership, parse_import_id, prints_of, read_all,
     restore_config, with_prints, Common, Live, Owner,
@@ -177,6 +179,15 @@ pub trait KubeResource: Send + Sync + 'static {
     /// it again.
     fn after_failed_apply(&self, _prior: &Value, _state: &mut Value) {}
 
+    /// Whether the resource has `pod_identity_associations`: the lifecycle then owns the EKS
+    /// Pod Identity associations of [`Self::pod_identities`] ([`pod_iam`]).
+    const POD_IDENTITY: bool = false;
+
+    /// The service accounts whose pods get an IAM role through EKS Pod Identity.
+    fn pod_identities(&self, _spec: &Self::Spec) -> Vec<Binding> {
+        Vec::new()
+    }
+
     /// The object whose configuration annotation an import restores the resource from.
     fn import_anchor(&self, namespace: &str, name: &str) -> ObjectRef;
 
@@ -270,10 +281,16 @@ impl<R: KubeResource> Resource<ProviderData> for R {
             for a in R::OUTPUTS.iter().chain(R::LIVE_OUTPUTS).chain(&["objects"]) {
                 set(planned, a, Value::Unknown);
             }
+            if R::POD_IDENTITY {
+                set(planned, pod_iam::ATTRIBUTE, Value::Unknown);
+            }
             return;
         };
         self.plan_checks(req.config, &spec, &mut resp.diagnostics);
         let planned = &mut resp.planned;
+        if R::POD_IDENTITY {
+            pod_iam::plan(req.prior_state, planned, &self.pod_identities(&spec));
+        }
         for (a, v) in self.outputs(&spec) {
             set(planned, a, v);
         }
@@ -333,14 +350,25 @@ impl<R: KubeResource> Resource<ProviderData> for R {
         let id = Common::of(prior).owner_id.into_known().unwrap_or_default();
         let owner = at.owner::<R>(ctx, &kube, &id, prior);
         let timeout = timeouts::get(prior, "delete", R::DEFAULT_TIMEOUT);
-        delete_all(
+        let mut diags = delete_all(
             &kube,
             &prints_of(prior),
             &owner,
             timeout,
             &ctx.cancellation_token(),
         )
-        .await
+        .await;
+        let associations = pod_iam::recorded(prior);
+        if R::POD_IDENTITY && !diags.has_errors() && !associations.is_empty() {
+            let deleted = match eks_scope(ctx, &at, timeout).await {
+                Ok((eks, cluster)) => pod_iam::delete(&eks, &cluster, &associations).await,
+                Err(d) => Err(d),
+            };
+            if let Err(d) = deleted {
+                diags.push(d);
+            }
+        }
+        diags
     }
 
     /// Generated configuration also leaves out what the plan fills in by itself when an
@@ -485,6 +513,46 @@ async fn apply_objects<R: KubeResource>(
         R::NOUN
     );
     let import_id = at.import_id();
+    if R::POD_IDENTITY {
+        // Before the objects: EKS injects a pod's credentials when the pod is created.
+        let wanted = r.pod_identities(&spec);
+        let prior_associations = pod_iam::recorded(prior_state);
+        let associations = if wanted.is_empty() && prior_associations.is_empty() {
+            Ok(None)
+        } else {
+            match eks_scope(ctx, &at, timeout).await {
+                Ok((eks, cluster)) => {
+                    let scope = pod_iam::Scope {
+                        eks: &eks,
+                        cluster: &cluster,
+                        owner_id: &owner.id,
+                        adopt: owner.adopt,
+                        resource: &owner.name,
+                    };
+                    pod_iam::apply(&scope, &prior_associations, &wanted)
+                        .await
+                        .map(Some)
+                }
+                Err(d) => Err((prior_associations, d)),
+            }
+        };
+        match associations {
+            Ok(Some(a)) => pod_iam::with_recorded(&mut planned, &a),
+            Ok(None) => {}
+            Err((a, d)) => {
+                // On create, a state only when an association exists (with the owner ID its
+                // tag carries), so the next apply finds it again.
+                let state = if prior_state.is_null() && a.is_empty() {
+                    Value::Null
+                } else {
+                    let mut state = with_prints(planned, &prior);
+                    pod_iam::with_recorded(&mut state, &a);
+                    state
+                };
+                return ApplyResult::failed(state, d);
+            }
+        }
+    }
     let unserved = match handover::unserved(&kube, &objects).await {
         Ok(u) => u,
         Err(d) => return ApplyResult::failed(untouched(planned), d),
@@ -495,7 +563,7 @@ async fn apply_objects<R: KubeResource>(
     {
         Ok(r) => r,
         Err((recorded, d)) => {
-            let state = if recorded.is_empty() {
+            let state = if recorded.is_empty() && pod_iam::recorded(&planned).is_empty() {
                 Value::Null
             } else {
                 with_prints(planned, &recorded)
@@ -623,6 +691,11 @@ async fn read<R: KubeResource>(r: &R, ctx: &Context<ProviderData>, req: ReadRequ
             for (a, v) in r.outputs(&spec) {
                 set(&mut state, a, v);
             }
+            if R::POD_IDENTITY {
+                if let Err(d) = read_associations(r, ctx, &at, &spec, &mut state).await {
+                    return ReadResult::failed(state, req.private, d);
+                }
+            }
             let mut diags = Diagnostics::new();
             set_live_outputs(r, &kube, &spec, &mut state, &mut diags).await;
             let mut found = ReadResult::found(state, req.private);
@@ -669,6 +742,52 @@ async fn keep_left_out(
             prints.insert(r.key(), handover::absent(&super::fingerprint(o)));
         }
     }
+    Ok(())
+}
+
+/// The EKS client for an operation of `limit`, and the EKS cluster of the resource; an error
+/// when the resource's cluster is not an EKS cluster it can name.
+async fn eks_scope(
+    ctx: &Context<ProviderData>,
+    at: &Location,
+    limit: Duration,
+) -> Result<(crate::clients::eks::Eks, String), Diagnostic> {
+    let cluster = ctx
+        .data()
+        .cluster_label(at.cluster_name.0.as_deref())
+        .ok_or_else(pod_iam::no_cluster_name)?;
+    let eks = ctx
+        .data()
+        .eks()
+        .await?
+        .bounded(Bounds::new(ctx.cancellation_token(), limit));
+    Ok((eks, cluster))
+}
+
+/// Refreshes `pod_identity_associations` of `state` from EKS.
+async fn read_associations<R: KubeResource>(
+    r: &R,
+    ctx: &Context<ProviderData>,
+    at: &Location,
+    spec: &R::Spec,
+    state: &mut Value,
+) -> Result<(), Diagnostic> {
+    let prior = pod_iam::recorded(state);
+    let wanted = r.pod_identities(spec);
+    if prior.is_empty() && wanted.is_empty() {
+        return Ok(());
+    }
+    let (eks, cluster) = eks_scope(ctx, at, R::DEFAULT_TIMEOUT).await?;
+    let owner_id = Common::of(state).owner_id.into_known().unwrap_or_default();
+    let scope = pod_iam::Scope {
+        eks: &eks,
+        cluster: &cluster,
+        owner_id: &owner_id,
+        adopt: false,
+        resource: R::TYPE_NAME,
+    };
+    let live = pod_iam::read(&scope, &prior, &wanted).await?;
+    pod_iam::with_recorded(state, &live);
     Ok(())
 }
 

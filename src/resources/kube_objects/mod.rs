@@ -10,6 +10,7 @@ pub mod handover;
 mod lifecycle;
 pub mod list;
 pub mod ownership;
+pub mod pod_iam;
 
 pub use lifecycle::{KubeResource, Stage};
 pub use ownership::{Claim, Owner};

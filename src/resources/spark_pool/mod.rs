@@ -22,6 +22,7 @@ use crate::clients::rollout::{self, RolloutError};
 use crate::framework::{Diagnostic, Diagnostics, Field, FromValue, Merge, Partial, Schema};
 use crate::resources::ingress;
 use crate::resources::kube_objects::handover::Handover;
+use crate::resources::kube_objects::pod_iam::{Binding, Mechanism};
 use crate::resources::kube_objects::{self, KubeResource, Stage};
 use crate::value::{AttributePath, Value};
 
@@ -92,6 +93,7 @@ const COMPUTED: &[&str] = &[
     "history_server_url",
     "history_server_load_balancer_hostname",
     "objects",
+    "pod_identity_associations",
     "timeouts",
 ];
 
@@ -181,6 +183,48 @@ fn check_role(role: &Role, kind: &str, given: Option<&Scheduling>, diags: &mut D
     }
 }
 
+/// A service account shared by driver and executors has one role; Pod Identity on a Spark 3
+/// image needs a newer AWS SDK than Spark ships.
+fn check_iam(pool: &Pool, diags: &mut Diagnostics) {
+    let iam_at = |kind: &str| AttributePath::root().attr(kind).attr("iam");
+    if pool.driver.service_account == pool.executor.service_account
+        && pool.driver.iam.is_some()
+        && pool.executor.iam.is_some()
+        && pool.driver.iam != pool.executor.iam
+    {
+        diags.attribute_error(
+            iam_at("executor"),
+            "One service account, two IAM roles",
+            format!(
+                "Driver and executors share service account {:?}, which can have one IAM role: give both the same \
+                 iam block, or give the executors a service account of their own.",
+                pool.driver.service_account
+            ),
+        );
+    }
+    for (kind, role) in [("driver", &pool.driver), ("executor", &pool.executor)] {
+        let pod_identity = role
+            .iam
+            .as_ref()
+            .is_some_and(|i| i.mechanism == Mechanism::PodIdentity);
+        if pod_identity && pool.spark_major().is_some_and(|m| m < 4) {
+            diags.push(
+                Diagnostic::warning(
+                    "Pod Identity needs a newer AWS SDK than Spark 3 ships",
+                    format!(
+                        "Spark 3.5's hadoop-aws 3.3.4 comes with aws-java-sdk-bundle 1.12.262; the AWS SDK for Java \
+                         reads EKS Pod Identity credentials from 1.12.746 on. Put a newer bundle in {} or use \
+                         mechanism = \"irsa\".",
+                        pool.image
+                    ),
+                )
+                .at(iam_at(kind).attr("mechanism")),
+            );
+            break;
+        }
+    }
+}
+
 #[async_trait]
 impl KubeResource for SparkPool {
     type Spec = Pool;
@@ -198,6 +242,7 @@ impl KubeResource for SparkPool {
         "history_server_url",
     ];
     const DEFAULT_TIMEOUT: Duration = schema::DEFAULT_TIMEOUT;
+    const POD_IDENTITY: bool = true;
 
     fn resource_schema(&self) -> Schema {
         schema::schema()
@@ -307,6 +352,7 @@ impl KubeResource for SparkPool {
                  and cached blocks and fails stages. Remove decommission = false.",
             );
         }
+        check_iam(pool, diags);
         if pool.driver.on_spot() {
             diags.push(
                 Diagnostic::warning(
@@ -316,6 +362,10 @@ impl KubeResource for SparkPool {
                 .at(AttributePath::root().attr("driver").attr("placement")),
             );
         }
+    }
+
+    fn pod_identities(&self, pool: &Pool) -> Vec<Binding> {
+        pool.pod_identities()
     }
 
     fn render(&self, value: &Value, _: Stage<'_>) -> Option<(Pool, Vec<Json>)> {

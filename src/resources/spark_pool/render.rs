@@ -10,6 +10,7 @@ use crate::framework::FromValue;
 use crate::resources::common::{tolerations_json, PlacementModel, TolerationModel};
 use crate::value::{AttributePath, Value};
 
+use crate::resources::kube_objects::pod_iam::{self, Binding, Iam, IamModel, Mechanism};
 use crate::resources::kube_objects::MANAGED_BY;
 
 use super::history::{HistoryModel, HistoryServer};
@@ -34,6 +35,7 @@ pub struct Role {
     pub memory_overhead: Option<String>,
     pub instances: i64,
     pub local_dirs: Vec<String>,
+    pub iam: Option<Iam>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -110,6 +112,7 @@ crate::model! {
         memory_overhead: Option<String>,
         instances: Option<i64>,
         local_dirs: Option<Vec<String>>,
+        iam: Option<IamModel>,
     }
 }
 
@@ -168,6 +171,7 @@ impl RoleModel {
             memory_overhead: self.memory_overhead,
             instances: self.instances.unwrap_or(2),
             local_dirs: self.local_dirs.unwrap_or_default(),
+            iam: self.iam.map(IamModel::into_iam),
         }
     }
 }
@@ -406,10 +410,78 @@ impl Pool {
                 None => put("spark.eventLog.rolling.enabled", "false".into()),
             }
         }
+        for (k, v) in self.s3a_conf() {
+            c.insert(k.to_string(), v.to_string());
+        }
         for (k, v) in &self.conf {
             c.insert(k.clone(), v.clone());
         }
         c
+    }
+
+    /// The role of a service account's pods: the driver's, else the executors' (a shared
+    /// service account has one role, checked at plan time).
+    fn iam_of(&self, service_account: &str) -> Option<&Iam> {
+        [&self.driver, &self.executor]
+            .into_iter()
+            .filter(|r| r.service_account == service_account)
+            .find_map(|r| r.iam.as_ref())
+    }
+
+    /// The service accounts bound to a role through EKS Pod Identity.
+    pub fn pod_identities(&self) -> Vec<Binding> {
+        let mut out: Vec<Binding> = Vec::new();
+        for role in [&self.driver, &self.executor] {
+            if let Some(b) = Binding::of(&self.namespace, &role.service_account, role.iam.as_ref())
+            {
+                if !out.contains(&b) {
+                    out.push(b);
+                }
+            }
+        }
+        out
+    }
+
+    /// The Spark major version of the image, from its tag (`apache/spark:3.5.3-java17`).
+    pub fn spark_major(&self) -> Option<u32> {
+        let tag = self.image.split('@').next()?.rsplit_once(':')?.1;
+        tag.split('.').next()?.parse().ok()
+    }
+
+    /// S3A credentials and committer for the pods' role: one setting for both roles (Spark's
+    /// `spark.hadoop.*` reaches driver and executors alike), from the driver's mechanism, else
+    /// the executors'. The provider classes follow the AWS SDK the image's Hadoop uses (see
+    /// the `spark_conf` description).
+    fn s3a_conf(&self) -> Vec<(&'static str, &'static str)> {
+        let Some(iam) = self.driver.iam.as_ref().or(self.executor.iam.as_ref()) else {
+            return Vec::new();
+        };
+        let sdk_v1 = self.spark_major().is_some_and(|m| m < 4);
+        let provider = match (iam.mechanism, sdk_v1) {
+            (Mechanism::Irsa, true) => "com.amazonaws.auth.WebIdentityTokenCredentialsProvider",
+            (Mechanism::PodIdentity, true) => {
+                "org.apache.hadoop.fs.s3a.auth.IAMInstanceCredentialsProvider"
+            }
+            (Mechanism::Irsa, false) => {
+                "software.amazon.awssdk.auth.credentials.WebIdentityTokenFileCredentialsProvider"
+            }
+            (Mechanism::PodIdentity, false) => {
+                "software.amazon.awssdk.auth.credentials.ContainerCredentialsProvider"
+            }
+        };
+        vec![
+            ("spark.hadoop.fs.s3a.aws.credentials.provider", provider),
+            ("spark.hadoop.fs.s3a.committer.name", "magic"),
+            ("spark.hadoop.fs.s3a.committer.magic.enabled", "true"),
+            (
+                "spark.sql.sources.commitProtocolClass",
+                "org.apache.spark.internal.io.cloud.PathOutputCommitProtocol",
+            ),
+            (
+                "spark.sql.parquet.output.committer.class",
+                "org.apache.spark.internal.io.cloud.BindingParquetOutputCommitter",
+            ),
+        ]
     }
 
     /// A SparkApplication spec fragment (`sparkoperator.k8s.io/v1beta2`).
@@ -469,9 +541,11 @@ impl Pool {
             accounts.push(self.executor.service_account.clone());
         }
         for sa in &accounts {
-            out.push(
-                json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": self.meta(sa)}),
-            );
+            let mut meta = self.meta(sa);
+            if let Some(a) = pod_iam::service_account_annotations(self.iam_of(sa)) {
+                meta["annotations"] = a;
+            }
+            out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}));
         }
         let role_name = format!("{}-driver", self.name);
         let verbs = [

@@ -10,7 +10,7 @@ use crate::resources::common::{
     namespace, placement_type, string_map, target_cluster_name, toleration_object,
     NAMESPACE_PATTERN, QUANTITY_PATTERN,
 };
-use crate::resources::kube_objects;
+use crate::resources::kube_objects::{self, pod_iam};
 use crate::value::{Type, Value};
 
 pub const POOL_NAME: &str = r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$";
@@ -74,6 +74,7 @@ fn role(kind: &str, defaults: (i64, &str)) -> Block {
                 .description(format!("`spark.{kind}.memoryOverhead`. Spark's default when left out."))
                 .validator(matches(SPARK_MEMORY, "a Spark memory size such as \"1g\"")),
         );
+    b = b.block(pod_iam::iam_block(&format!("Spark {kind}")));
     if kind == "executor" {
         b = b
             .attribute(
@@ -159,9 +160,23 @@ fn block() -> Block {
         .attribute(
             Attribute::computed("spark_conf", string_map()).description(
                 "Spark configuration for spark-submit or Airflow's SparkSubmitOperator: namespace, image, service \
-                 accounts, node selectors, pod template files, resources, dynamic allocation and decommissioning.",
+                 accounts, node selectors, pod template files, resources, dynamic allocation and decommissioning.\n\n\
+                 With an `iam` block, also the S3A settings for the pods' role, chosen by the image's Spark version \
+                 (the tag's leading `3.` or `4.`; other tags are taken as Spark 4). Spark 3.5 is built on Hadoop \
+                 3.3.4, whose `hadoop-aws` uses the AWS SDK for Java v1 (`aws-java-sdk-bundle` 1.12.262): IRSA \
+                 through `com.amazonaws.auth.WebIdentityTokenCredentialsProvider`, Pod Identity through \
+                 `org.apache.hadoop.fs.s3a.auth.IAMInstanceCredentialsProvider` (the SDK's container credentials, \
+                 which read Pod Identity from SDK 1.12.746 on: the image needs that bundle or a newer one). Spark 4.0 \
+                 is built on Hadoop 3.4.1, whose `hadoop-aws` uses the AWS SDK v2: \
+                 `software.amazon.awssdk.auth.credentials.WebIdentityTokenFileCredentialsProvider` for IRSA, \
+                 `software.amazon.awssdk.auth.credentials.ContainerCredentialsProvider` for Pod Identity (SDK 2.21.30 \
+                 on). Output goes through the S3A magic committer (`fs.s3a.committer.name = magic`), bound to Spark \
+                 SQL by `spark.sql.sources.commitProtocolClass` and `spark.sql.parquet.output.committer.class`, \
+                 classes of the `spark-hadoop-cloud` module: the image needs it next to `hadoop-aws` and the SDK \
+                 bundle (the `apache/spark` images have none of them). Keys in `conf` win.",
             ),
         )
+        .attribute(pod_iam::associations_attribute())
         .attribute(Attribute::computed("driver_pod_template", Type::String).description("The driver pod template (YAML)."))
         .attribute(Attribute::computed("executor_pod_template", Type::String).description("The executor pod template (YAML)."))
         .attribute(

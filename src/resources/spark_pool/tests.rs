@@ -275,3 +275,125 @@ fn event_log_dirs_are_locations_spark_can_write() {
         assert!(!dir.is_match(bad), "{bad}");
     }
 }
+
+fn iam(role_arn: &str, mechanism: &str) -> Value {
+    Value::object(vec![
+        ("role_arn", Value::string(role_arn)),
+        ("mechanism", Value::string(mechanism)),
+    ])
+}
+
+/// The seed pool with an `iam` block on the executors and the given image.
+fn pool_with_iam(image: &str, mechanism: &str) -> Value {
+    let mut v = seed_pool(vec![(
+        "iam",
+        iam("arn:aws:iam::123456789012:role/etl", mechanism),
+    )]);
+    set(&mut v, "image", Value::string(image));
+    v
+}
+
+fn conf_value(resp: &ModifyPlanResponse, key: &str) -> Option<String> {
+    resp.planned
+        .get_attr("spark_conf")
+        .and_then(Value::as_map)
+        .and_then(|m| m.get(key))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+#[test]
+fn the_s3a_credentials_provider_follows_the_mechanism_and_the_images_aws_sdk() {
+    let provider = "spark.hadoop.fs.s3a.aws.credentials.provider";
+    for (image, mechanism, class) in [
+        (
+            "apache/spark:3.5.3",
+            "irsa",
+            "com.amazonaws.auth.WebIdentityTokenCredentialsProvider",
+        ),
+        (
+            "apache/spark:3.5.3-scala2.12-java17-ubuntu",
+            "pod_identity",
+            "org.apache.hadoop.fs.s3a.auth.IAMInstanceCredentialsProvider",
+        ),
+        (
+            "apache/spark:4.0.1",
+            "irsa",
+            "software.amazon.awssdk.auth.credentials.WebIdentityTokenFileCredentialsProvider",
+        ),
+        (
+            "registry.example.com/spark:latest",
+            "pod_identity",
+            "software.amazon.awssdk.auth.credentials.ContainerCredentialsProvider",
+        ),
+    ] {
+        let resp = plan(&pool_with_iam(image, mechanism));
+        assert_eq!(
+            conf_value(&resp, provider).as_deref(),
+            Some(class),
+            "{image} {mechanism}"
+        );
+        assert_eq!(
+            conf_value(&resp, "spark.hadoop.fs.s3a.committer.name").as_deref(),
+            Some("magic")
+        );
+    }
+    // No role, no S3A settings; the pool's own conf wins over them.
+    assert_eq!(conf_value(&plan(&seed_pool(vec![])), provider), None);
+    let mut v = pool_with_iam("apache/spark:4.0.1", "irsa");
+    set(
+        &mut v,
+        "conf",
+        Value::map([(provider.to_string(), Value::string("custom.Provider"))]),
+    );
+    assert_eq!(
+        conf_value(&plan(&v), provider).as_deref(),
+        Some("custom.Provider")
+    );
+}
+
+#[test]
+fn pod_identity_on_a_spark_3_image_warns_at_the_mechanism() {
+    let resp = plan(&pool_with_iam("apache/spark:3.5.3", "pod_identity"));
+    let warning = resp
+        .diagnostics
+        .iter()
+        .find(|d| d.summary.contains("Pod Identity needs a newer AWS SDK"))
+        .expect("warning");
+    assert!(!resp.diagnostics.has_errors());
+    assert_eq!(
+        warning
+            .attribute
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("executor.iam.mechanism")
+    );
+    let resp = plan(&pool_with_iam("apache/spark:4.0.1", "pod_identity"));
+    assert_eq!(resp.diagnostics.iter().count(), 0);
+}
+
+#[test]
+fn a_service_account_shared_by_driver_and_executors_takes_one_role() {
+    let shared = |role: &str| {
+        vec![
+            ("service_account", Value::string("spark")),
+            ("iam", iam(role, "irsa")),
+        ]
+    };
+    let mut v = seed_pool(shared("arn:aws:iam::123456789012:role/a"));
+    set(
+        &mut v,
+        "driver",
+        role(
+            "driver",
+            placement("spark-driver", "ON_DEMAND", true),
+            shared("arn:aws:iam::123456789012:role/b"),
+        ),
+    );
+    let resp = plan(&v);
+    assert!(resp
+        .diagnostics
+        .iter()
+        .any(|d| d.summary == "One service account, two IAM roles"));
+}
