@@ -580,6 +580,30 @@ pub fn state(
                 .as_ref()
                 .is_some_and(|l| l.id.is_some() && l.id == m.id)
     });
+    // On import, the group's own template is known by its name, and the store's size by the
+    // autoscaler tag the group's create wrote.
+    let imported_managed = importing
+        .then(|| ng.launch_template.as_ref())
+        .flatten()
+        .filter(|l| {
+            l.name.as_deref()
+                == Some(super::local_storage::template_name(&ng.cluster, &ng.name).as_str())
+        })
+        .map(|l| ManagedTemplateModel {
+            id: l.id.clone(),
+            name: l.name.clone(),
+            version: None,
+        });
+    let imported_gib = imported_managed.as_ref().and_then(|_| {
+        asg_tags
+            .get(&format!(
+                "{}node-template/resources/ephemeral-storage",
+                purpose::AUTOSCALER_PREFIX
+            ))
+            .and_then(|v| v.strip_suffix("Gi"))
+            .and_then(|v| v.parse::<i64>().ok())
+    });
+    let managed = managed.or(imported_managed);
     let managed = managed.map(|m| ManagedTemplateModel {
         version: ng
             .launch_template
@@ -642,7 +666,7 @@ pub fn state(
         timeouts: prior.timeouts.clone(),
         local_storage,
         local_storage_gib: if local_storage {
-            prior.local_storage_gib.clone()
+            imported_gib.map_or_else(|| prior.local_storage_gib.clone(), |g| g.to_value())
         } else {
             Value::Null
         },
