@@ -583,7 +583,7 @@ pub fn state(
     // On import, the group's own template is known by its name, and the store's size by the
     // autoscaler tag the group's create wrote.
     let imported_managed = importing
-        .then(|| ng.launch_template.as_ref())
+        .then_some(ng.launch_template.as_ref())
         .flatten()
         .filter(|l| {
             l.name.as_deref()
