@@ -52,6 +52,7 @@ resource "dataplatform_spark_pool" "etl" {{
       labels        = {{ purpose = "spark-driver" }}
       taints        = []
       capacity_type = "ON_DEMAND"
+      local_storage = false
     }}
   }}
   executor {{
@@ -61,6 +62,7 @@ resource "dataplatform_spark_pool" "etl" {{
       labels        = {{ purpose = "spark-executor" }}
       taints        = []
       capacity_type = "ON_DEMAND"
+      local_storage = false
     }}
   }}
 }}

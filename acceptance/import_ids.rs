@@ -17,6 +17,7 @@ fn placement(purpose: &str) -> String {
       labels        = {{ purpose = "{purpose}" }}
       taints        = [{{ key = "purpose", value = "{purpose}", effect = "NO_SCHEDULE" }}]
       capacity_type = "ON_DEMAND"
+      local_storage = false
     }}"#
     )
 }

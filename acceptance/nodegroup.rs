@@ -716,3 +716,70 @@ fn repair_update_strategy_remote_access_and_capacity_blocks_round_trip() {
         assert!(sb.nodegroups().is_empty());
     }
 }
+
+#[test]
+fn local_storage_owns_a_launch_template_that_prepares_the_nvme() {
+    for v in TERRAFORM_VERSIONS {
+        let sb = Sandbox::start();
+        let ws = sb.workspace(v);
+        ws.write("main.tf", &seed_config(&sb, "", ""));
+        ws.init().assert_success();
+        apply(&ws).assert_success();
+
+        // Only the executors (instance-store types) get a template of their own.
+        let name = format!("eks-{}-spark-executors-local-storage", sb.cluster());
+        let templates = sb.launch_templates();
+        assert_eq!(
+            templates.keys().collect::<Vec<_>>(),
+            [&name],
+            "terraform {v}"
+        );
+        let (id, version, tags) = &templates[&name];
+        assert_eq!(
+            tags.get("terraform-provider-dataplatform:nodegroup"),
+            Some(&format!("{}:spark-executors", sb.cluster()))
+        );
+        let user_data = sb.launch_template_user_data(id, *version);
+        assert!(
+            user_data.contains("Content-Type: multipart/mixed")
+                && user_data.contains("Content-Type: application/node.eks.aws")
+                && user_data.contains("\"strategy\":\"RAID0\""),
+            "{user_data}"
+        );
+        let exec = sb.describe_nodegroup("spark-executors");
+        let lt = exec.launch_template().expect("the group runs its template");
+        assert_eq!(lt.id(), Some(id.as_str()));
+        assert_eq!(exec.disk_size(), None);
+        // 300 GB of NVMe on r5d.2xlarge and r5dn.2xlarge: 279 GiB, not the 20 GiB root volume.
+        assert_eq!(
+            sb.asg_tags_for(&exec)
+                .get("k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage")
+                .map(String::as_str),
+            Some("279Gi")
+        );
+
+        let state = state_of(&ws, "dataplatform_nodegroup.spark_executor");
+        assert_eq!(state["local_storage"], json!(true));
+        assert_eq!(state["local_storage_gib"], json!(279));
+        assert_eq!(state["placement"]["local_storage"], json!(true));
+        assert_eq!(state["managed_launch_template"]["id"], json!(id));
+        assert!(
+            state["launch_template"].is_null() || state["launch_template"] == json!([]),
+            "not the user's block: {}",
+            state["launch_template"]
+        );
+        let infra = state_of(&ws, "dataplatform_nodegroup.infra");
+        assert_eq!(infra["local_storage"], json!(false));
+        assert_eq!(infra["placement"]["local_storage"], json!(false));
+        assert_no_changes(&ws);
+
+        // Deleted with its group.
+        ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])
+            .assert_success();
+        assert!(sb.nodegroups().is_empty());
+        assert!(
+            sb.launch_templates().is_empty(),
+            "the group's template goes with it"
+        );
+    }
+}

@@ -441,6 +441,58 @@ impl Sandbox {
         .to_string()
     }
 
+    /// The launch templates (but the stand-in's own, which every group's Auto Scaling group
+    /// names), by name: id, latest version, tags.
+    pub fn launch_templates(&self) -> BTreeMap<String, (String, i64, BTreeMap<String, String>)> {
+        let ec2 = aws_sdk_ec2::Client::new(&self.sdk_config());
+        let out = block_on(ec2.describe_launch_templates().send()).expect("launch templates");
+        out.launch_templates()
+            .iter()
+            .filter(|t| t.launch_template_name() != Some("eks-sandbox-nodes"))
+            .map(|t| {
+                let tags = t
+                    .tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                    .collect();
+                (
+                    t.launch_template_name().unwrap_or_default().to_string(),
+                    (
+                        t.launch_template_id().unwrap_or_default().to_string(),
+                        t.latest_version_number().unwrap_or(0),
+                        tags,
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    /// The user data (decoded) of a launch template's version.
+    pub fn launch_template_user_data(&self, id: &str, version: i64) -> String {
+        use base64::Engine;
+        let ec2 = aws_sdk_ec2::Client::new(&self.sdk_config());
+        let out = block_on(
+            ec2.describe_launch_template_versions()
+                .launch_template_id(id)
+                .versions(version.to_string())
+                .send(),
+        )
+        .expect("launch template versions");
+        let data = out
+            .launch_template_versions()
+            .first()
+            .and_then(|v| v.launch_template_data())
+            .and_then(|d| d.user_data())
+            .unwrap_or_default()
+            .to_string();
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .expect("base64 user data"),
+        )
+        .expect("utf-8 user data")
+    }
+
     /// The Auto Scaling group names, sorted.
     pub fn autoscaling_groups(&self) -> Vec<String> {
         let asg = aws_sdk_autoscaling::Client::new(&self.sdk_config());

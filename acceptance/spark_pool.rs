@@ -146,6 +146,12 @@ fn the_seed_pool_applies_and_spark_submit_lands_where_it_says() {
             "{executor_yaml}"
         );
         assert!(executor_yaml.contains("\"/mnt/nvme1\""), "{executor_yaml}");
+        // The executor group has local storage (r5d/r5dn): the local dirs are emptyDir volumes
+        // on the NVMe-backed kubelet root, not host paths on the root volume.
+        assert!(
+            executor_yaml.contains("\"emptyDir\": {}") && !executor_yaml.contains("hostPath"),
+            "{executor_yaml}"
+        );
         for path in [
             "/api/v1/namespaces/etl",
             "/api/v1/namespaces/etl/serviceaccounts/spark-driver",

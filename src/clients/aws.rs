@@ -34,6 +34,7 @@ pub struct AwsSettings {
     pub assume_role: Option<AssumeRole>,
     pub eks_endpoint: Option<String>,
     pub autoscaling_endpoint: Option<String>,
+    pub ec2_endpoint: Option<String>,
     pub sts_endpoint: Option<String>,
     /// Retries after a call's first attempt; `None`: `AWS_MAX_ATTEMPTS`, or the default.
     pub max_retries: Option<u32>,

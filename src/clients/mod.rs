@@ -4,6 +4,7 @@
 pub mod autoscaling;
 pub mod aws;
 pub mod bounds;
+pub mod ec2;
 pub mod eks;
 pub mod eks_token;
 pub mod ingress;

@@ -59,6 +59,7 @@ pub struct AssumeRole {
 pub struct Endpoints {
     pub eks: Setting<String>,
     pub autoscaling: Setting<String>,
+    pub ec2: Setting<String>,
     pub sts: Setting<String>,
 }
 
@@ -148,6 +149,7 @@ impl ProviderConfig {
             c.endpoints = Endpoints {
                 eks: setting(&ep, "eks", &mut d),
                 autoscaling: setting(&ep, "autoscaling", &mut d),
+                ec2: setting(&ep, "ec2", &mut d),
                 sts: setting(&ep, "sts", &mut d),
             };
         }

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clients::autoscaling::Autoscaling;
 use crate::clients::aws::{AssumeRole, AwsSettings};
 use crate::clients::bounds::{Bounds, Cut};
+use crate::clients::ec2::Ec2;
 use crate::clients::eks::{Cluster, Eks};
 use crate::clients::eks_token::{self, EksTokenSource};
 use crate::clients::kube::{Access, Kube, TokenSource};
@@ -48,6 +49,7 @@ pub struct ProviderData {
     aws: OnceCell<aws_config::SdkConfig>,
     eks: OnceCell<Eks>,
     autoscaling: OnceCell<Autoscaling>,
+    ec2: OnceCell<Ec2>,
     /// STS-signed token makers by EKS cluster.
     tokens: Mutex<BTreeMap<String, Arc<EksTokenSource>>>,
     /// Kubernetes clients by cluster, with when they were made (EKS tokens expire).
@@ -69,6 +71,7 @@ impl ProviderData {
             aws: OnceCell::new(),
             eks: OnceCell::new(),
             autoscaling: OnceCell::new(),
+            ec2: OnceCell::new(),
             tokens: Mutex::new(BTreeMap::new()),
             kube: Mutex::new(BTreeMap::new()),
         }
@@ -122,6 +125,7 @@ impl ProviderData {
             assume_role,
             eks_endpoint: known(&c.endpoints.eks, "endpoints.eks")?,
             autoscaling_endpoint: known(&c.endpoints.autoscaling, "endpoints.autoscaling")?,
+            ec2_endpoint: known(&c.endpoints.ec2, "endpoints.ec2")?,
             sts_endpoint: known(&c.endpoints.sts, "endpoints.sts")?,
         })
     }
@@ -171,6 +175,26 @@ impl ProviderData {
                 Ok(Autoscaling::new(aws_sdk_autoscaling::Client::from_conf(
                     b.build(),
                 )))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The EC2 client, built on first use.
+    ///
+    /// # Errors
+    /// A diagnostic when the provider configuration is not known yet.
+    pub async fn ec2(&self) -> Result<Ec2, Diagnostic> {
+        self.ec2
+            .get_or_try_init(|| async {
+                let endpoint = self.aws_settings()?.ec2_endpoint;
+                let conf = self.sdk_config().await?;
+                let mut b = aws_sdk_ec2::config::Builder::from(conf)
+                    .retry_partition(crate::clients::aws::retry_partition("ec2"));
+                if let Some(ep) = endpoint {
+                    b = b.endpoint_url(ep);
+                }
+                Ok(Ec2::new(aws_sdk_ec2::Client::from_conf(b.build())))
             })
             .await
             .cloned()

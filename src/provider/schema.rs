@@ -118,6 +118,10 @@ pub fn schema() -> Schema {
                         .description("Custom service endpoints: VPC interface endpoints, or a local sandbox.")
                         .attribute(endpoint("eks", "EKS"))
                         .attribute(endpoint("autoscaling", "EC2 Auto Scaling"))
+                        .attribute(endpoint("ec2", "EC2").description(
+                            "Endpoint URL for EC2: the launch templates node groups with `local_storage` own, and \
+                             the instance types' instance-store sizes.",
+                        ))
                         .attribute(endpoint("sts", "STS").description(
                             "Endpoint URL for STS: assuming `assume_role`'s role, and exchanging a web identity token \
                              from `AWS_WEB_IDENTITY_TOKEN_FILE` for `AWS_ROLE_ARN`'s credentials.",

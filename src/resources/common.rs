@@ -128,7 +128,8 @@ pub fn scheduling_type() -> Type {
 }
 
 /// A node group's `placement`: how to schedule onto it, and the facts consumers check that
-/// against at plan time (its node labels, taints in Kubernetes form, and capacity type).
+/// against at plan time (its node labels, taints in Kubernetes form, capacity type, and
+/// whether `emptyDir` volumes are on instance-store disks).
 /// Assignable to attributes of [`scheduling_type`]: the extra attributes are dropped.
 pub fn placement_type() -> Type {
     Type::object(vec![
@@ -137,6 +138,7 @@ pub fn placement_type() -> Type {
         ("labels", string_map()),
         ("taints", Type::List(Box::new(taint_object()))),
         ("capacity_type", Type::String),
+        ("local_storage", Type::Bool),
     ])
 }
 
@@ -150,6 +152,8 @@ crate::model! {
         pub labels: Option<BTreeMap<String, String>>,
         pub taints: Option<Vec<TaintModel>>,
         pub capacity_type: Option<String>,
+        /// Whether the nodes' instance-store disks back the kubelet's root (`emptyDir`).
+        pub local_storage: Option<bool>,
     }
 }
 

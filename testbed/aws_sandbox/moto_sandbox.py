@@ -399,6 +399,18 @@ def _resp_create_nodegroup(self):
     return json.dumps({"nodegroup": _ng_json(ng)})
 
 
+def _template_ref(ng):
+    # As EKS: a group created from a template by id also reports the template's name.
+    ref = dict(ng.launch_template)
+    if ref.get("id") and not ref.get("name"):
+        try:
+            ec2 = ec2_backends[ng._account_id][ng.region]
+            ref["name"] = ec2.describe_launch_templates(template_ids=[ref["id"]])[0].name
+        except Exception:
+            pass
+    return ref
+
+
 def _ng_json(ng):
     out = {
         "nodegroupName": ng.nodegroup_name, "nodegroupArn": ng.arn, "clusterName": ng.cluster_name,
@@ -416,7 +428,7 @@ def _ng_json(ng):
     if getattr(ng, "node_repair_config", None):
         out["nodeRepairConfig"] = ng.node_repair_config
     if ng.launch_template:
-        out["launchTemplate"] = ng.launch_template
+        out["launchTemplate"] = _template_ref(ng)
     if ng.launch_template:
         out.pop("diskSize", None)
     return out

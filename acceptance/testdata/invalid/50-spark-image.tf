@@ -7,6 +7,7 @@ locals {
     labels        = { purpose = "spark-driver" }
     taints        = [{ key = "purpose", value = "spark-driver", effect = "NoSchedule" }]
     capacity_type = "ON_DEMAND"
+    local_storage = false
   }
   executor = {
     node_selector = { purpose = "spark-executor" }
@@ -14,6 +15,7 @@ locals {
     labels        = { purpose = "spark-executor" }
     taints        = [{ key = "purpose", value = "spark-executor", effect = "NoSchedule" }]
     capacity_type = "SPOT"
+    local_storage = false
   }
 }
 

@@ -11,6 +11,7 @@ locals {
     labels        = { purpose = "spark-executor" }
     taints        = [{ key = "purpose", value = "spark-executor", effect = "NoSchedule" }]
     capacity_type = "SPOT"
+    local_storage = true
   }
   driver_placement = {
     node_selector = { purpose = "spark-driver" }

@@ -35,6 +35,8 @@ resource "dataplatform_nodegroup" "spark_executor" {
   node_role_arn  = var.node_role_arn
   subnet_ids     = var.subnet_ids
   instance_types = var.executor_instance_types
+  # The instance-store NVMe disks back the kubelet's root: local dirs are emptyDir on NVMe.
+  local_storage = var.executor_local_storage
   scaling_config {
     min_size = var.executor_size.min
     max_size = var.executor_size.max

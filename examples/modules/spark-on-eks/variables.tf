@@ -76,8 +76,14 @@ variable "executor_size" {
   }
 }
 
+variable "executor_local_storage" {
+  description = "Stripe the executor nodes' instance-store NVMe disks under the kubelet's root (needs instance types with instance store). Null: on when every executor instance type has instance store."
+  type        = bool
+  default     = null
+}
+
 variable "executor_local_dirs" {
-  description = "Host paths of the executor nodes' NVMe disks, used by Spark for shuffle and spill."
+  description = "Spark's local dirs for shuffle and spill: emptyDir volumes on the NVMe when the executor group has local storage."
   type        = list(string)
   default     = ["/mnt/nvme0"]
 }

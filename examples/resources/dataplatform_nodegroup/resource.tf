@@ -49,6 +49,9 @@ resource "dataplatform_nodegroup" "spark_executor" {
   node_role_arn  = var.node_role_arn
   subnet_ids     = var.subnet_ids
   instance_types = ["r5d.2xlarge", "r5dn.2xlarge"]
+  # RAID0 over the instance-store NVMe under the kubelet's root (the default for executors on
+  # instance-store types): Spark's local dirs and emptyDir volumes are on NVMe.
+  local_storage = true
 
   scaling_config {
     min_size = 0

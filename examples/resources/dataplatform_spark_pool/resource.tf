@@ -47,7 +47,7 @@ resource "dataplatform_spark_pool" "etl" {
     placement  = dataplatform_nodegroup.spark_executor.placement
     cores      = 4
     memory     = "24g"
-    local_dirs = ["/mnt/nvme0"] # instance store of r5d/r5dn
+    local_dirs = ["/mnt/nvme0"] # emptyDir on the executor group's instance-store NVMe
     iam {
       role_arn  = "arn:aws:iam::123456789012:role/spark-etl"
       mechanism = "irsa"

@@ -4,6 +4,7 @@
 //! [`plan`], expand/flatten in [`model`], purpose expansion in [`purpose`].
 
 pub mod list;
+pub mod local_storage;
 pub mod model;
 pub mod moved;
 pub mod ownership;
@@ -18,6 +19,7 @@ use async_trait::async_trait;
 
 use crate::clients::autoscaling::Autoscaling;
 use crate::clients::bounds::Bounds;
+use crate::clients::ec2::Ec2;
 use crate::clients::eks::{
     ConfigChange, Eks, EksError, NodeRepair, Nodegroup as LiveNodegroup, Scaling, UpdateConfig,
     VersionChange,
@@ -77,6 +79,7 @@ fn interrupted_create(mut state: Value, planned: &Value, why: &str) -> ApplyResu
 struct Clients {
     eks: Eks,
     autoscaling: Autoscaling,
+    ec2: Ec2,
 }
 
 /// The clients for one operation: every call they make ends when Terraform asks the provider
@@ -86,7 +89,8 @@ async fn clients(ctx: &Context<ProviderData>, limit: Duration) -> Result<Clients
     let bounds = Bounds::new(ctx.cancellation_token(), limit);
     Ok(Clients {
         eks: data.eks().await?.bounded(bounds.clone()),
-        autoscaling: data.autoscaling().await?.bounded(bounds),
+        autoscaling: data.autoscaling().await?.bounded(bounds.clone()),
+        ec2: data.ec2().await?.bounded(bounds),
     })
 }
 
@@ -138,6 +142,15 @@ async fn sync_autoscaler_tags(
 }
 
 crate::model! {
+    /// What a plan or state says of the group's local storage.
+    pub struct LocalStorageFacts {
+        pub local_storage: Field<bool>,
+        pub local_storage_gib: Field<i64>,
+        pub managed_launch_template: Field<model::ManagedTemplateModel>,
+    }
+}
+
+crate::model! {
     /// What validation reads of a configuration (any of it may not be known yet).
     struct Checked {
         purpose: Field<String>,
@@ -145,6 +158,54 @@ crate::model! {
         taint: Field<Vec<Value>>,
         capacity_type: Field<String>,
         launch_template: Field<Value>,
+        local_storage: Field<bool>,
+        remote_access: Field<Value>,
+        disk_size: Field<Value>,
+        ami_type: Field<String>,
+    }
+}
+
+/// What `local_storage = true` cannot go with: the group's launch template is then its own.
+fn check_local_storage(c: &Checked, diags: &mut Diagnostics) {
+    let path = AttributePath::root().attr("local_storage");
+    let conflicts = [
+        (
+            c.launch_template.is_set(),
+            "launch_template",
+            "the launch template's user data is yours: prepare the instance-store disks there (nodeadm's \
+             spec.instance.localStorage) and leave local_storage out",
+        ),
+        (
+            c.remote_access.is_set(),
+            "remote_access",
+            "EKS refuses remote_access on a group with a launch template, and local storage needs one",
+        ),
+        (
+            c.disk_size.is_set(),
+            "disk_size",
+            "EKS refuses disk_size on a group with a launch template, and local storage needs one",
+        ),
+    ];
+    for (set, other, why) in conflicts {
+        if set {
+            diags.attribute_error(
+                path.clone(),
+                "Conflicting arguments",
+                format!("local_storage cannot be set with {other}: {why}."),
+            );
+        }
+    }
+    if let Field::Known(ami) = &c.ami_type {
+        if local_storage::NodeOs::of_ami_type(ami).is_none() {
+            diags.attribute_error(
+                path,
+                "Local storage not available for this AMI type",
+                format!(
+                    "local_storage prepares the disks on Amazon Linux 2023 (nodeadm) and Bottlerocket AMI types; \
+                     ami_type is {ami}."
+                ),
+            );
+        }
     }
 }
 
@@ -206,6 +267,9 @@ impl Resource<ProviderData> for Nodegroup {
                  launch_template block.",
             );
         }
+        if c.local_storage.known() == Some(&true) {
+            check_local_storage(&c, diags);
+        }
         // The purpose taint counts against EKS's limit of 50.
         let user_taints = c.taint.known().map_or(0, Vec::len);
         let implied = usize::from(matches!(
@@ -244,6 +308,8 @@ impl Resource<ProviderData> for Nodegroup {
         let eks = &clients.eks;
         let naming = Naming::of(&planned);
         let mut spec = model::spec(&planned, "");
+        let wants_local_storage =
+            LocalStorageFacts::read(&planned).is_ok_and(|f| f.local_storage.known() == Some(&true));
         let mark = ownership::mark(&spec, &naming);
         let claims = Claims::of(ctx).await;
         // The group an earlier create of this plan left behind, or a new name.
@@ -257,6 +323,15 @@ impl Resource<ProviderData> for Nodegroup {
             }
             Ok(ownership::Plan::Create(name)) => {
                 spec.name = name;
+                if wants_local_storage {
+                    match local_storage::prepare(&clients.ec2, &spec, &mark).await {
+                        Ok(prepared) => {
+                            spec.launch_template = Some(prepared.reference());
+                            spec.disk_size = None;
+                        }
+                        Err(d) => return ApplyResult::failed(Value::Null, d),
+                    }
+                }
                 spec.tags.insert(PENDING_TAG.to_string(), mark.clone());
                 tracing::info!(cluster = %spec.cluster, nodegroup = %spec.name, "creating node group");
                 match eks.create_nodegroup(&spec).await {
@@ -271,6 +346,23 @@ impl Resource<ProviderData> for Nodegroup {
             }
         };
         let (cluster, name) = (created.cluster.clone(), created.name.clone());
+        // The group's own template and the store's size go into the state with it.
+        let planned = if wants_local_storage {
+            match local_storage::recorded(&clients.ec2, &created, &spec, planned).await {
+                Ok(p) => p,
+                Err((p, d)) => {
+                    let state = model::without_unknowns(model::state(
+                        &created,
+                        &p,
+                        &BTreeMap::new(),
+                        &data.default_tags(),
+                    ));
+                    return ApplyResult::failed(state, d);
+                }
+            }
+        } else {
+            planned
+        };
         // From here on the group exists: every failure returns a state that records it.
         let recorded = |ng: &LiveNodegroup| {
             model::without_unknowns(model::state(
@@ -404,17 +496,21 @@ impl Resource<ProviderData> for Nodegroup {
 
     async fn delete(&self, ctx: &Context<ProviderData>, req: DeleteRequest) -> Diagnostics {
         let timeout = timeouts::get(&req.prior_state, "delete", DEFAULT_TIMEOUT);
-        let eks = match clients(ctx, timeout).await {
-            Ok(c) => c.eks,
+        let clients = match clients(ctx, timeout).await {
+            Ok(c) => c,
             Err(d) => return d.into(),
         };
         let id = Identity::of(&req.prior_state);
         let cluster = id.cluster_name.0.unwrap_or_default();
         let name = id.name.0.unwrap_or_default();
         tracing::info!(cluster = %cluster, nodegroup = %name, "deleting node group");
-        match eks.delete_nodegroup(&cluster, &name).await {
-            Ok(()) => Diagnostics::new(),
-            Err(e) => eks_diag("Cannot delete node group", &e).into(),
+        if let Err(e) = clients.eks.delete_nodegroup(&cluster, &name).await {
+            return eks_diag("Cannot delete node group", &e).into();
+        }
+        // The group's own template goes after the group (EKS refuses while a group uses it).
+        match LocalStorageFacts::read(&req.prior_state) {
+            Ok(f) => local_storage::delete_owned(&clients.ec2, &f, &cluster, &name).await,
+            Err(d) => d.into(),
         }
     }
 
@@ -534,12 +630,17 @@ impl Nodegroup {
         };
         // Unknown at plan time when the root volume's size was (a launch template leaves it to
         // EKS): the group as created says what the autoscaler's template must advertise.
+        // With local storage, what the instance store holds.
+        let ephemeral_gib = LocalStorageFacts::read(planned)
+            .ok()
+            .and_then(|f| f.local_storage_gib.known().copied())
+            .or(live.disk_size.map(i64::from));
         let wanted = match AutoscalerTags::read(planned).map(|t| t.autoscaler_tags) {
             Ok(Field::Unknown) => Some(purpose::autoscaler_tags(
                 cluster,
                 &live.labels,
                 &live.taints,
-                live.disk_size.map(i64::from),
+                ephemeral_gib,
             )),
             Ok(tags) => tags.into_known(),
             Err(_) => None,

@@ -44,6 +44,7 @@ pub fn placement_model(
     labels: &BTreeMap<String, String>,
     taints: &[Taint],
     capacity_type: Option<&String>,
+    local_storage: bool,
 ) -> PlacementModel {
     let (selector, tolerations) = purpose::placement(labels, taints);
     PlacementModel {
@@ -71,6 +72,7 @@ pub fn placement_model(
                 .collect(),
         ),
         capacity_type: capacity_type.cloned(),
+        local_storage: Some(local_storage),
     }
 }
 
@@ -394,6 +396,18 @@ crate::model! {
         scaling_config: IfKnown<ScalingModel>,
         update_config: Value,
         node_repair_config: Value,
+        local_storage_gib: Value,
+        managed_launch_template: IfKnown<ManagedTemplateModel>,
+    }
+}
+
+crate::model! {
+    /// `managed_launch_template`: the launch template a group with `local_storage` owns.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct ManagedTemplateModel {
+        pub id: Option<String>,
+        pub name: Option<String>,
+        pub version: Option<i64>,
     }
 }
 
@@ -432,6 +446,9 @@ crate::model! {
         node_repair_config: Option<NodeRepairModel>,
         remote_access: Option<RemoteAccessModel>,
         timeouts: Value,
+        local_storage: bool,
+        local_storage_gib: Value,
+        managed_launch_template: Option<ManagedTemplateModel>,
     }
 }
 
@@ -449,6 +466,8 @@ impl Intent {
             scaling_config: IfKnown(None),
             update_config: Value::Null,
             node_repair_config: Value::Null,
+            local_storage_gib: Value::Null,
+            managed_launch_template: IfKnown(None),
         }
     }
 }
@@ -553,6 +572,48 @@ pub fn state(
                 .node_repair
                 .as_ref()
                 .is_some_and(|r| *r != NodeRepair::default()));
+    // The group's own template (local storage) is not the user's `launch_template`.
+    let managed = prior.managed_launch_template.0.clone().filter(|m| {
+        m.id.is_some()
+            && ng
+                .launch_template
+                .as_ref()
+                .is_some_and(|l| l.id.is_some() && l.id == m.id)
+    });
+    // On import, the group's own template is known by its name, and the store's size by the
+    // autoscaler tag the group's create wrote.
+    let imported_managed = importing
+        .then_some(ng.launch_template.as_ref())
+        .flatten()
+        .filter(|l| {
+            l.name.as_deref()
+                == Some(super::local_storage::template_name(&ng.cluster, &ng.name).as_str())
+        })
+        .map(|l| ManagedTemplateModel {
+            id: l.id.clone(),
+            name: l.name.clone(),
+            version: None,
+        });
+    let imported_gib = imported_managed.as_ref().and_then(|_| {
+        asg_tags
+            .get(&format!(
+                "{}node-template/resources/ephemeral-storage",
+                purpose::AUTOSCALER_PREFIX
+            ))
+            .and_then(|v| v.strip_suffix("Gi"))
+            .and_then(|v| v.parse::<i64>().ok())
+    });
+    let managed = managed.or(imported_managed);
+    let managed = managed.map(|m| ManagedTemplateModel {
+        version: ng
+            .launch_template
+            .as_ref()
+            .and_then(|l| l.version.as_deref())
+            .and_then(|v| v.parse().ok())
+            .or(m.version),
+        ..m
+    });
+    let local_storage = managed.is_some();
     NodegroupState {
         id: format!("{}:{}", ng.cluster, ng.name),
         cluster_name: ng.cluster.clone(),
@@ -578,7 +639,12 @@ pub fn state(
         effective_labels: ng.labels.clone(),
         effective_taints: taint_models(&ng.taints),
         autoscaler_tags: asg_tags.clone(),
-        placement: placement_model(&ng.labels, &ng.taints, ng.capacity_type.as_ref()),
+        placement: placement_model(
+            &ng.labels,
+            &ng.taints,
+            ng.capacity_type.as_ref(),
+            local_storage,
+        ),
         scaling_config: scaling_block(ng.scaling, &prior),
         taint: taint_v,
         update_config: if tracks_update_config {
@@ -586,7 +652,11 @@ pub fn state(
         } else {
             None
         },
-        launch_template: launch_template_block(&ng.launch_template),
+        launch_template: if local_storage {
+            None
+        } else {
+            launch_template_block(&ng.launch_template)
+        },
         node_repair_config: ng
             .node_repair
             .as_ref()
@@ -594,6 +664,13 @@ pub fn state(
             .map(NodeRepairModel::from),
         remote_access: ng.remote_access.as_ref().map(RemoteAccessModel::from),
         timeouts: prior.timeouts.clone(),
+        local_storage,
+        local_storage_gib: if local_storage {
+            imported_gib.map_or_else(|| prior.local_storage_gib.clone(), |g| g.to_value())
+        } else {
+            Value::Null
+        },
+        managed_launch_template: managed,
     }
     .to_value()
 }

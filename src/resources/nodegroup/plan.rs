@@ -4,16 +4,19 @@
 //!
 //! 1. [`purpose_defaults`]: capacity type and instance types the purpose implies; a change of
 //!    them replaces the group.
-//! 2. [`creation_defaults`]: the disk size (none with a launch template, which sizes the volume;
+//! 2. [`local_storage`]: on for new executor groups on instance-store types unless set; with
+//!    it, the group's own launch template and the store's size (known after apply when the
+//!    group or its instance types are new) and no disk size.
+//! 3. [`creation_defaults`]: the disk size (none with a launch template, which sizes the volume;
 //!    20 GiB without one, on creation), and the desired size starting at the minimum.
-//! 3. [`launch_template_refs`]: the launch template reference the configuration leaves out
+//! 4. [`launch_template_refs`]: the launch template reference the configuration leaves out
 //!    (id or name) stays while the other names the same template.
-//! 4. [`id`]: `cluster_name:name`, once both are known.
-//! 5. [`placement`]: effective labels and taints, `placement` and the autoscaler tags. When
+//! 5. [`id`]: `cluster_name:name`, once both are known.
+//! 6. [`placement`]: effective labels and taints, `placement` and the autoscaler tags. When
 //!    the purpose, labels or taints are not known yet these are unknown and the plan stops.
-//! 6. [`tags_all`]: the provider's default tags under the resource's own.
-//! 7. [`release_version`]: follows a version change unless configured.
-//! 8. [`live_values`]: the status and live desired size, kept or unknown.
+//! 7. [`tags_all`]: the provider's default tags under the resource's own.
+//! 8. [`release_version`]: follows a version change unless configured.
+//! 9. [`live_values`]: the status and live desired size, kept or unknown.
 
 use std::collections::BTreeMap;
 
@@ -26,7 +29,7 @@ use crate::resources::common::PlacementModel;
 use crate::value::{AttributePath, Value};
 
 use super::model::{placement_model, TaintModel};
-use super::purpose;
+use super::{local_storage, purpose};
 
 /// The root volume's size when neither the configuration nor a launch template gives one.
 const DEFAULT_DISK_GIB: i64 = 20;
@@ -38,6 +41,8 @@ crate::model! {
         pub instance_types: Field<Vec<String>>,
         pub disk_size: Field<i64>,
         pub launch_template: Field<TemplateRefs>,
+        pub local_storage: Field<bool>,
+        pub remote_access: Field<Value>,
         pub release_version: Field<String>,
         pub labels: Field<BTreeMap<String, String>>,
         pub taint: Field<Vec<TaintModel>>,
@@ -65,6 +70,9 @@ crate::model! {
         pub placement: Field<PlacementModel>,
         pub autoscaler_tags: Field<BTreeMap<String, String>>,
         pub tags_all: Field<BTreeMap<String, String>>,
+        pub local_storage: Field<bool>,
+        pub local_storage_gib: Field<i64>,
+        pub managed_launch_template: Field<Value>,
     }
 }
 
@@ -84,6 +92,9 @@ crate::model! {
         pub instance_types: Field<Vec<String>>,
         pub version: Field<String>,
         pub launch_template: Field<TemplateRefs>,
+        pub local_storage: Field<bool>,
+        pub local_storage_gib: Field<i64>,
+        pub managed_launch_template: Field<Value>,
     }
 }
 
@@ -131,6 +142,7 @@ pub fn modify_plan(req: &ModifyPlanRequest<'_, ProviderData>, resp: &mut ModifyP
         &mut plan,
         &mut resp.requires_replace,
     );
+    local_storage(&config, prior.as_ref(), &mut plan);
     creation_defaults(&config, prior.is_none(), &mut plan);
     launch_template_refs(&config, prior.as_ref(), &mut plan);
     id(&mut plan);
@@ -170,9 +182,51 @@ pub fn purpose_defaults(
     }
 }
 
+/// `local_storage` when the configuration leaves it out: on for a new executor group on
+/// instance-store types (see [`local_storage::default_on`]) that has nothing EKS refuses next
+/// to a launch template; an existing group keeps what it has, so an upgrade replaces nothing.
+/// With local storage the group's own template and the store's size are kept while the
+/// instance types are, and known after apply otherwise.
+pub fn local_storage(config: &Config, prior: Option<&Prior>, plan: &mut Plan) {
+    if config.local_storage.is_null() {
+        let free = config.launch_template.is_null()
+            && config.remote_access.is_null()
+            && config.disk_size.is_null();
+        plan.local_storage = match (prior, &plan.purpose, &plan.instance_types) {
+            (Some(p), _, _) => p.local_storage.clone(),
+            (None, Field::Known(p), Field::Known(types)) => {
+                Field::Known(free && local_storage::default_on(p, types))
+            }
+            _ => Field::Unknown,
+        };
+    }
+    match &plan.local_storage {
+        Field::Known(true) => {
+            let kept = prior.filter(|p| {
+                p.local_storage.known() == Some(&true) && p.instance_types == plan.instance_types
+            });
+            plan.local_storage_gib = kept.map_or(Field::Unknown, |p| p.local_storage_gib.clone());
+            plan.managed_launch_template =
+                kept.map_or(Field::Unknown, |p| p.managed_launch_template.clone());
+            // The root volume is the template's: EKS reports no disk size.
+            plan.disk_size = Field::Null;
+        }
+        Field::Unknown => {
+            plan.local_storage_gib = Field::Unknown;
+            plan.managed_launch_template = Field::Unknown;
+        }
+        _ => {
+            plan.local_storage_gib = Field::Null;
+            plan.managed_launch_template = Field::Null;
+        }
+    }
+}
+
 pub fn creation_defaults(config: &Config, creating: bool, plan: &mut Plan) {
-    if config.disk_size.is_null() {
-        if matches!(config.launch_template, Field::Known(_)) {
+    if config.disk_size.is_null() && plan.local_storage.known() != Some(&true) {
+        if plan.local_storage.is_unknown() && creating {
+            plan.disk_size = Field::Unknown;
+        } else if matches!(config.launch_template, Field::Known(_)) {
             // EKS reports no disk size for a group with a launch template: known now, not later.
             plan.disk_size = Field::Null;
         } else if creating {
@@ -235,12 +289,29 @@ pub fn placement(config: &Config, plan: &mut Plan) -> bool {
     let taints = purpose::effective_taints(p, &taints);
     plan.placement = match &plan.capacity_type {
         Field::Unknown => Field::Unknown,
-        capacity => Field::Known(placement_model(&labels, &taints, capacity.known())),
+        _ if plan.local_storage.is_unknown() => Field::Unknown,
+        capacity => Field::Known(placement_model(
+            &labels,
+            &taints,
+            capacity.known(),
+            plan.local_storage.known() == Some(&true),
+        )),
     };
-    plan.autoscaler_tags = match (&plan.cluster_name, &plan.disk_size) {
-        (Field::Known(cluster), disk) if !disk.is_unknown() => Field::Known(
-            purpose::autoscaler_tags(cluster, &labels, &taints, disk.known().copied()),
-        ),
+    // With local storage, pods' ephemeral storage is the instance store, not the root volume.
+    let ephemeral = if plan.local_storage.known() == Some(&true) {
+        &plan.local_storage_gib
+    } else {
+        &plan.disk_size
+    };
+    plan.autoscaler_tags = match (&plan.cluster_name, ephemeral) {
+        (Field::Known(cluster), size) if !size.is_unknown() && !plan.local_storage.is_unknown() => {
+            Field::Known(purpose::autoscaler_tags(
+                cluster,
+                &labels,
+                &taints,
+                size.known().copied(),
+            ))
+        }
         _ => Field::Unknown,
     };
     plan.effective_taints = Field::Known(taints.iter().map(TaintModel::from).collect());
@@ -327,6 +398,9 @@ mod tests {
             instance_types: Field::Null,
             version: Field::Null,
             launch_template: p,
+            local_storage: Field::Null,
+            local_storage_gib: Field::Null,
+            managed_launch_template: Field::Null,
         });
         let template = Value::object(vec![
             (
@@ -373,5 +447,82 @@ mod tests {
             Some(imported),
         );
         assert_eq!(p.name, known("nodes"));
+    }
+
+    fn storage_plan(config: Vec<(&str, Value)>, types: &[&str], prior: Option<Prior>) -> Plan {
+        let config = Config::read(&Value::object(config)).expect("config");
+        let mut plan = Plan::read(&Value::object(vec![
+            ("purpose", Value::string("spark-executor")),
+            (
+                "instance_types",
+                Value::list(types.iter().map(|t| Value::string(*t)).collect()),
+            ),
+            ("local_storage", Value::Unknown),
+            ("local_storage_gib", Value::Unknown),
+            ("managed_launch_template", Value::Unknown),
+        ]))
+        .expect("plan");
+        local_storage(&config, prior.as_ref(), &mut plan);
+        creation_defaults(&config, prior.is_none(), &mut plan);
+        plan
+    }
+
+    #[test]
+    fn new_executor_groups_on_instance_store_types_get_local_storage() {
+        let p = storage_plan(vec![], &["r5d.2xlarge", "r5dn.2xlarge"], None);
+        assert_eq!(p.local_storage, Field::Known(true));
+        assert_eq!(
+            p.disk_size,
+            Field::Null,
+            "the root volume is the template's"
+        );
+        assert!(p.local_storage_gib.is_unknown(), "read from EC2 at apply");
+        let p = storage_plan(vec![], &["r5.2xlarge"], None);
+        assert_eq!(p.local_storage, Field::Known(false));
+        assert_eq!(p.disk_size, Field::Known(DEFAULT_DISK_GIB));
+        assert_eq!(p.local_storage_gib, Field::Null);
+        let with_template = vec![(
+            "launch_template",
+            Value::object(vec![("id", Value::string("lt-1")), ("name", Value::Null)]),
+        )];
+        let p = storage_plan(with_template, &["r5d.2xlarge"], None);
+        assert_eq!(
+            p.local_storage,
+            Field::Known(false),
+            "a user template is left alone"
+        );
+    }
+
+    #[test]
+    fn existing_groups_keep_their_local_storage_and_its_size() {
+        let prior = |on: Field<bool>, types: &[&str]| Prior {
+            capacity_type: Field::Null,
+            instance_types: Field::Known(types.iter().map(|t| t.to_string()).collect()),
+            version: Field::Null,
+            launch_template: Field::Null,
+            local_storage: on,
+            local_storage_gib: Field::Known(279),
+            managed_launch_template: Field::Known(Value::object(vec![(
+                "id",
+                Value::string("lt-1"),
+            )])),
+        };
+        // Upgraded from a version without local storage: nothing to replace.
+        let p = storage_plan(
+            vec![],
+            &["r5d.2xlarge"],
+            Some(prior(Field::Null, &["r5d.2xlarge"])),
+        );
+        assert_eq!(p.local_storage, Field::Null);
+        let on = Field::Known(true);
+        let p = storage_plan(
+            vec![],
+            &["r5d.2xlarge"],
+            Some(prior(on.clone(), &["r5d.2xlarge"])),
+        );
+        assert_eq!(p.local_storage_gib, Field::Known(279));
+        assert!(p.managed_launch_template.is_set() && !p.managed_launch_template.is_unknown());
+        let p = storage_plan(vec![], &["r5d.4xlarge"], Some(prior(on, &["r5d.2xlarge"])));
+        assert!(p.local_storage_gib.is_unknown(), "new types, new size");
     }
 }

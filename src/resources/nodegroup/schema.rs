@@ -123,6 +123,40 @@ fn block() -> Block {
                 .plan_modifier(RequiresReplace),
         )
         .attribute(
+            Attribute::optional_computed("local_storage", Type::Bool)
+                .description(
+                    "Stripe the instance-store NVMe disks into one RAID0 array that backs the kubelet's and \
+                     containerd's roots, so `emptyDir` volumes (Spark's local dirs) and image layers are on NVMe. The \
+                     group then owns a launch template whose user data does it (Amazon Linux 2023: nodeadm's \
+                     `spec.instance.localStorage`; Bottlerocket: `apiclient ephemeral-storage`). Defaults to on for a \
+                     new `spark-executor` group whose instance types all have instance store and that has no \
+                     `launch_template` or `remote_access`; off otherwise. Not allowed with a `launch_template` (its \
+                     user data is yours), `remote_access` or `disk_size`. Changing it replaces the group.",
+                )
+                .plan_modifier(RequiresReplace),
+        )
+        .attribute(
+            Attribute::computed("local_storage_gib", Type::Number).description(
+                "With `local_storage`: the instance-store size of a node in GiB (the smallest among the instance \
+                 types, from DescribeInstanceTypes), advertised to the cluster autoscaler as the nodes' \
+                 ephemeral storage. Known after the first apply.",
+            ),
+        )
+        .attribute(
+            Attribute::computed(
+                "managed_launch_template",
+                Type::object(vec![
+                    ("id", Type::String),
+                    ("name", Type::String),
+                    ("version", Type::Number),
+                ]),
+            )
+            .description(
+                "With `local_storage`: the launch template the group owns (id, name, the version the group \
+                 runs). It is deleted with the group.",
+            ),
+        )
+        .attribute(
             Attribute::optional_computed("ami_type", Type::String)
                 .description("AMI type. EKS picks one from the instance types when left out.")
                 .validator(one_of(eks::ami_types()))
@@ -191,8 +225,9 @@ fn block() -> Block {
             Attribute::computed("placement", placement_type()).description(
                 "How to schedule onto this group, known at plan time: `node_selector` (map) and `tolerations` \
                  (Kubernetes form), plus the group's node `labels`, `taints` (Kubernetes effect names) and \
-                 `capacity_type`, which Spark pools check their placement against. Pass it to BI services and \
-                 Spark pools.",
+                 `capacity_type`, which Spark pools check their placement against, and `local_storage` (whether \
+                 `emptyDir` volumes are on instance-store NVMe: Spark pools put their local dirs there). Pass it \
+                 to BI services and Spark pools.",
             ),
         )
         .block(

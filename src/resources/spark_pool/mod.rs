@@ -162,6 +162,24 @@ fn check_role(role: &Role, kind: &str, given: Option<&Scheduling>, diags: &mut D
             ),
         );
     }
+    if !role.local_dirs.is_empty() && role.group_local_storage == Some(false) {
+        let group = role
+            .group_labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        diags.attribute_error(
+            AttributePath::root().attr(kind).attr("local_dirs"),
+            "Local dirs on a node group without local storage",
+            format!(
+                "The Spark pool's {kind} asks for local_dirs, but the node group its placement comes from (labels: \
+                 {}) has local_storage off: the dirs would be on the root volume. Turn local_storage on in that \
+                 dataplatform_nodegroup (instance types with instance store) or leave local_dirs out.",
+                if group.is_empty() { "none".to_string() } else { group }
+            ),
+        );
+    }
     for taint in role.group_taints.iter().filter(|t| t.repels()) {
         if !role
             .tolerations

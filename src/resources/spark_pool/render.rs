@@ -29,6 +29,9 @@ pub struct Role {
     pub group_labels: BTreeMap<String, String>,
     pub group_taints: Vec<Taint>,
     pub capacity_type: Option<String>,
+    /// Whether the group's `emptyDir` volumes are on instance-store NVMe; `None` when the
+    /// placement does not say (a placement written by hand).
+    pub group_local_storage: Option<bool>,
     pub service_account: String,
     pub cores: i64,
     pub memory: String,
@@ -161,6 +164,7 @@ impl RoleModel {
             group_labels: p.labels.unwrap_or_default(),
             group_taints,
             capacity_type: p.capacity_type,
+            group_local_storage: p.local_storage,
             service_account: self
                 .service_account
                 .unwrap_or_else(|| format!("spark-{kind}")),
@@ -288,7 +292,17 @@ impl Pool {
                 .local_dirs
                 .iter()
                 .enumerate()
-                .map(|(i, path)| json!({"name": format!("spark-local-dir-{}", i + 1), "hostPath": {"path": path, "type": "DirectoryOrCreate"}}))
+                .map(|(i, path)| {
+                    let name = format!("spark-local-dir-{}", i + 1);
+                    // On a group with local storage the kubelet's root is the instance-store
+                    // array: an emptyDir is on NVMe, counted against the pod's ephemeral
+                    // storage and removed with the pod.
+                    if role.group_local_storage == Some(true) {
+                        json!({"name": name, "emptyDir": {}})
+                    } else {
+                        json!({"name": name, "hostPath": {"path": path, "type": "DirectoryOrCreate"}})
+                    }
+                })
                 .collect();
             let mounts: Vec<Json> = role
                 .local_dirs

@@ -34,6 +34,7 @@ fn placement(purpose: &str, capacity: &str, tainted: bool) -> Value {
             Value::list(if tainted { vec![taint] } else { vec![] }),
         ),
         ("capacity_type", Value::string(capacity)),
+        ("local_storage", Value::bool(purpose == "spark-executor")),
     ])
 }
 
@@ -396,4 +397,40 @@ fn a_service_account_shared_by_driver_and_executors_takes_one_role() {
         .diagnostics
         .iter()
         .any(|d| d.summary == "One service account, two IAM roles"));
+}
+
+#[test]
+fn local_dirs_on_a_group_with_local_storage_are_empty_dirs_on_the_nvme() {
+    let resp = plan(&seed_pool(vec![]));
+    let pool = render::Pool::from_value(&resp.planned).expect("pool");
+    let spec = &pool.executor_template()["spec"];
+    assert_eq!(
+        spec["volumes"],
+        json!([{"name": "spark-local-dir-1", "emptyDir": {}}])
+    );
+    assert_eq!(
+        spec["containers"][0]["volumeMounts"],
+        json!([{"name": "spark-local-dir-1", "mountPath": "/mnt/nvme0"}])
+    );
+}
+
+#[test]
+fn local_dirs_on_a_group_without_local_storage_fail_the_plan() {
+    let mut v = seed_pool(vec![]);
+    let mut p = placement("spark-executor", "SPOT", true);
+    set(&mut p, "local_storage", Value::bool(false));
+    if let Some(executor) = v.get_attr("executor").cloned() {
+        let mut executor = executor;
+        set(&mut executor, "placement", p);
+        set(&mut v, "executor", executor);
+    }
+    let resp = plan(&v);
+    let text = format!("{:?}", resp.diagnostics.iter().collect::<Vec<_>>());
+    assert!(
+        resp.diagnostics.has_errors()
+            && text.contains("Local dirs on a node group without local storage")
+            && text.contains("purpose=spark-executor")
+            && text.contains("local_dirs"),
+        "{text}"
+    );
 }
