@@ -117,9 +117,48 @@ fn the_seed_environment_example_applies_and_destroys() {
             d["spec"]["template"]["spec"]["nodeSelector"]["purpose"],
             "infra"
         );
+        // Pod IAM: Metabase through a Pod Identity association, Spark and its History Server
+        // through IRSA annotations.
+        let associations = e.aws.pod_identities();
+        assert_eq!(
+            associations.get("prod-bi/metabase").map(|a| a.1.as_str()),
+            Some("arn:aws:iam::123456789012:role/analytics-metabase"),
+            "terraform {v}: {associations:?}"
+        );
+        for (account, role) in [
+            ("spark-driver", "analytics-spark"),
+            ("spark-executor", "analytics-spark"),
+            ("spark-history", "analytics-spark-history"),
+        ] {
+            let sa = e
+                .kube
+                .get(&format!(
+                    "/api/v1/namespaces/prod-spark/serviceaccounts/{account}"
+                ))
+                .unwrap_or_else(|| panic!("service account {account}"));
+            assert_eq!(
+                sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+                format!("arn:aws:iam::123456789012:role/{role}"),
+                "terraform {v}: {sa}"
+            );
+        }
+        // Local storage: the executor group runs a launch template it owns.
+        assert_eq!(
+            e.aws.launch_templates().len(),
+            1,
+            "terraform {v}: {:?}",
+            e.aws.launch_templates()
+        );
+        // Event logs.
+        assert_eq!(
+            conf["spark.eventLog.dir"],
+            "s3a://analytics-lake/spark-events"
+        );
         assert_no_changes(&ws);
         destroy(&ws);
         assert_empty(&e);
+        assert!(e.aws.pod_identities().is_empty(), "terraform {v}");
+        assert!(e.aws.launch_templates().is_empty(), "terraform {v}");
     }
 }
 

@@ -772,6 +772,46 @@ fn local_storage_owns_a_launch_template_that_prepares_the_nvme() {
         assert_eq!(infra["local_storage"], json!(false));
         assert_eq!(infra["placement"]["local_storage"], json!(false));
         assert_no_changes(&ws);
+        let arn = exec.nodegroup_arn().unwrap_or_default().to_string();
+
+        // New tags: a new version carrying them to the instances, the group rolled onto it
+        // in place (same group, same template).
+        ws.write(
+            "main.tf",
+            &seed_config(&sb, "", "  tags = { cost-center = \"lake\" }\n"),
+        );
+        let p = plan(&ws);
+        assert!(
+            p.text().contains("managed_launch_template")
+                && p.text().contains("1 to change")
+                && !p.text().contains("must be replaced"),
+            "terraform {v}: {}",
+            p.text()
+        );
+        apply(&ws).assert_success();
+        let templates = sb.launch_templates();
+        let (same_id, latest, _) = &templates[&name];
+        assert_eq!(same_id, id, "terraform {v}: the same template");
+        assert_eq!(*latest, version + 1, "terraform {v}: a new version");
+        let exec = sb.describe_nodegroup("spark-executors");
+        assert_eq!(exec.nodegroup_arn(), Some(arn.as_str()), "not replaced");
+        let lt = exec.launch_template().expect("the group runs its template");
+        assert_eq!(lt.version(), Some(latest.to_string().as_str()));
+        assert_eq!(
+            sb.launch_template_instance_tags(id, *latest)
+                .get("cost-center")
+                .map(String::as_str),
+            Some("lake"),
+            "terraform {v}: the instances get the group's tags"
+        );
+        assert_eq!(
+            sb.launch_template_user_data(id, *latest),
+            user_data,
+            "terraform {v}: the same node setup"
+        );
+        let state = state_of(&ws, "dataplatform_nodegroup.spark_executor");
+        assert_eq!(state["managed_launch_template"]["version"], json!(latest));
+        assert_no_changes(&ws);
 
         // Deleted with its group.
         ws.run(&["destroy", "-auto-approve", "-no-color", "-input=false"])

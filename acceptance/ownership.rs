@@ -74,7 +74,7 @@ fn pool(label: &str, name: &str, namespace: &str, driver_extra: &str, extra: &st
         format!(
             "{{\n      node_selector = {{ purpose = \"{purpose}\" }}\n      tolerations   = []\n      \
              labels        = {{ purpose = \"{purpose}\" }}\n      taints        = []\n      \
-             capacity_type = \"ON_DEMAND\"\n    }}"
+             capacity_type = \"ON_DEMAND\"\n      local_storage = false\n    }}"
         )
     };
     format!(

@@ -30,6 +30,7 @@ locals {{
     labels        = {{ purpose = "spark-driver" }}
     taints        = [{{ key = "purpose", value = "spark-driver", effect = "NO_SCHEDULE" }}]
     capacity_type = "ON_DEMAND"
+    local_storage = false
   }}
   executor = {{
     node_selector = {{ purpose = "spark-executor" }}
@@ -37,6 +38,7 @@ locals {{
     labels        = {{ purpose = "spark-executor" }}
     taints        = [{{ key = "purpose", value = "spark-executor", effect = "NO_SCHEDULE" }}]
     capacity_type = "ON_DEMAND"
+    local_storage = false
   }}
 }}
 

@@ -493,6 +493,32 @@ impl Sandbox {
         .expect("utf-8 user data")
     }
 
+    /// The tags a launch template's version gives the instances it launches.
+    pub fn launch_template_instance_tags(
+        &self,
+        id: &str,
+        version: i64,
+    ) -> BTreeMap<String, String> {
+        let ec2 = aws_sdk_ec2::Client::new(&self.sdk_config());
+        let out = block_on(
+            ec2.describe_launch_template_versions()
+                .launch_template_id(id)
+                .versions(version.to_string())
+                .send(),
+        )
+        .expect("launch template versions");
+        out.launch_template_versions()
+            .first()
+            .and_then(|v| v.launch_template_data())
+            .map(|d| d.tag_specifications())
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| s.resource_type() == Some(&aws_sdk_ec2::types::ResourceType::Instance))
+            .flat_map(|s| s.tags())
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .collect()
+    }
+
     /// The Auto Scaling group names, sorted.
     pub fn autoscaling_groups(&self) -> Vec<String> {
         let asg = aws_sdk_autoscaling::Client::new(&self.sdk_config());

@@ -403,6 +403,9 @@ fn the_history_server_rolls_out_reads_the_event_logs_and_is_restored() {
   history_server {
     placement = dataplatform_nodegroup.spark_driver.placement
     memory    = "3g"
+    iam {
+      role_arn = "arn:aws:iam::123456789012:role/spark-history"
+    }
     ingress {
       host                   = "spark-history.analytics.example.com"
       group_name             = "analytics"
@@ -433,6 +436,13 @@ fn the_history_server_rolls_out_reads_the_event_logs_and_is_restored() {
         );
         let pod = &d["spec"]["template"]["spec"];
         assert_eq!(pod["serviceAccountName"], "spark-history");
+        // Its own role, through an EKS Pod Identity association of its account.
+        let associations = e.aws.pod_identities();
+        assert_eq!(
+            associations.get("etl/spark-history").map(|a| a.1.as_str()),
+            Some("arn:aws:iam::123456789012:role/spark-history"),
+            "terraform {v}: {associations:?}"
+        );
         assert_eq!(pod["nodeSelector"]["purpose"], "spark-driver");
         assert!(has_toleration(pod, "spark-driver"), "{pod}");
         let env = pod["containers"][0]["env"]
@@ -446,6 +456,12 @@ fn the_history_server_rolls_out_reads_the_event_logs_and_is_restored() {
             .unwrap_or_default();
         assert!(
             opts.contains("-Dspark.history.fs.logDirectory=s3a://lake/spark-events"),
+            "{opts}"
+        );
+        assert!(
+            opts.contains(
+                "-Dspark.hadoop.fs.s3a.aws.credentials.provider=org.apache.hadoop.fs.s3a.auth.IAMInstanceCredentialsProvider"
+            ),
             "{opts}"
         );
         let svc = e
@@ -490,5 +506,9 @@ fn the_history_server_rolls_out_reads_the_event_logs_and_is_restored() {
         ws.run(&["destroy", "-auto-approve", "-no-color"])
             .assert_success();
         assert!(e.kube.get(HISTORY).is_none());
+        assert!(
+            e.aws.pod_identities().is_empty(),
+            "terraform {v}: association left behind"
+        );
     }
 }

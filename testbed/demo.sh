@@ -136,6 +136,19 @@ def walk(m):
 walk(state["values"]["root_module"])
 def by_type(t):
     return [r for r in resources if r["type"] == t]
+def one(b):
+    return (b[0] if b else None) if isinstance(b, list) else b
+def print_iam(v, holders):
+    # The roles the pods run as: EKS Pod Identity associations the resource owns, IRSA annotations.
+    for k, assoc in sorted((v.get("pod_identity_associations") or {}).items()):
+        print(f"    pod identity  {k} -> association {assoc}")
+    irsa = []
+    for h in holders:
+        iam = one(h.get("iam"))
+        if iam and iam["mechanism"] == "irsa" and iam["role_arn"] not in irsa:
+            irsa.append(iam["role_arn"])
+    for arn in irsa:
+        print(f"    IRSA          {arn} (eks.amazonaws.com/role-arn on the service account)")
 print("\nNode groups (EKS), handed to the cluster autoscaler:")
 for r in by_type("dataplatform_nodegroup"):
     v = r["values"]
@@ -145,6 +158,10 @@ for r in by_type("dataplatform_nodegroup"):
     print(f"    size      {s['min_size']}..{s['max_size']} (now {v['current_desired_size']}; the autoscaler owns the desired size)")
     print(f"    labels    {json.dumps(v['effective_labels'])}")
     print(f"    taints    {taints}")
+    lt = v.get("managed_launch_template")
+    if lt:
+        print(f"    local storage  {v['local_storage_gib']} GiB of instance-store NVMe per node, prepared by the launch "
+              f"template the group owns: {lt['name']} ({lt['id']}, version {lt['version']})")
     tags = v["autoscaler_tags"]
     print(f"    autoscaler tags ({len(tags)}) on {', '.join(v['autoscaling_group_names'])}:")
     for k, val in sorted(tags.items()):
@@ -156,6 +173,7 @@ for r in by_type("dataplatform_bi_service"):
     print(f"  {v['engine']} {v['namespace']}/{v['name']}: image {v['effective_image']}, on nodes {json.dumps(sel)}")
     if v.get("load_balancer_hostname"):
         print(f"    load balancer {v['load_balancer_hostname']} (given by the AWS Load Balancer Controller)")
+    print_iam(v, [v])
     for k in sorted(v["objects"]):
         print(f"    {k}")
 for r in by_type("dataplatform_spark_pool"):
@@ -166,6 +184,7 @@ for r in by_type("dataplatform_spark_pool"):
     print(f"  Spark pool {v['namespace']}: drivers on {json.dumps(d['placement']['node_selector'])}, executors on "
           f"{json.dumps(e['placement']['node_selector'])} tolerating {', '.join(t['key'] + '=' + (t['value'] or '') for t in e['placement']['tolerations'])}"
           f", decommission {'on' if v['decommission'] else 'off'}")
+    print_iam(v, [d, e, one(v.get("history_server")) or {}])
     for k in sorted(v["objects"]):
         print(f"    {k}")
     if v.get("history_server_url"):

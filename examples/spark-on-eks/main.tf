@@ -43,6 +43,21 @@ module "analytics" {
   spark_event_log_dir = "s3a://analytics-lake/spark-events"
   spark_history_host  = "spark-history.analytics.example.com"
 
+  # Pods get their own IAM roles instead of the nodes'. Spark 3.5's AWS SDK predates EKS Pod
+  # Identity, so Spark uses IRSA (the cluster's OIDC provider); Metabase uses Pod Identity.
+  spark_iam = {
+    role_arn  = "arn:aws:iam::123456789012:role/analytics-spark"
+    mechanism = "irsa"
+  }
+  spark_history_iam = {
+    role_arn  = "arn:aws:iam::123456789012:role/analytics-spark-history"
+    mechanism = "irsa"
+  }
+  metabase_iam = {
+    role_arn  = "arn:aws:iam::123456789012:role/analytics-metabase"
+    mechanism = "pod_identity"
+  }
+
   metabase_database_password = var.metabase_database_password
   metabase_ingress = {
     host            = "metabase.analytics.example.com"

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{
-    InstanceType, InstanceTypeInfo, LaunchTemplate as SdkLaunchTemplate, RequestLaunchTemplateData,
-    ResourceType, Tag, TagSpecification,
+    InstanceType, InstanceTypeInfo, LaunchTemplate as SdkLaunchTemplate,
+    LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData, ResourceType, Tag,
+    TagSpecification,
 };
 use aws_sdk_ec2::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -110,16 +111,35 @@ impl LaunchTemplate {
     }
 }
 
-/// What a launch template version carries: the node's user data (base64, as EC2 takes it).
+/// What a launch template version carries: the node's user data (base64, as EC2 takes it)
+/// and the tags its instances and their volumes are launched with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TemplateData {
     pub user_data_base64: String,
+    pub instance_tags: BTreeMap<String, String>,
 }
 
 impl TemplateData {
     fn to_sdk(&self) -> RequestLaunchTemplateData {
+        let tags: Vec<Tag> = self
+            .instance_tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        let specs = (!tags.is_empty()).then(|| {
+            [ResourceType::Instance, ResourceType::Volume]
+                .into_iter()
+                .map(|r| {
+                    LaunchTemplateTagSpecificationRequest::builder()
+                        .resource_type(r)
+                        .set_tags(Some(tags.clone()))
+                        .build()
+                })
+                .collect()
+        });
         RequestLaunchTemplateData::builder()
             .user_data(&self.user_data_base64)
+            .set_tag_specifications(specs)
             .build()
     }
 }
@@ -250,6 +270,41 @@ impl Ec2 {
             Err(failure) => Err(Ec2Error {
                 operation: "DescribeLaunchTemplates",
                 subject: format!("launch template {id}"),
+                failure,
+            }),
+        }
+    }
+
+    /// The user data (base64) of a version of a launch template; `None` when the template,
+    /// the version or its user data does not exist.
+    ///
+    /// # Errors
+    /// [`Ec2Error`] when EC2 cannot be asked.
+    pub async fn version_user_data(
+        &self,
+        id: &str,
+        version: i64,
+    ) -> Result<Option<String>, Ec2Error> {
+        let out = call(
+            &self.bounds,
+            self.client
+                .describe_launch_template_versions()
+                .launch_template_id(id)
+                .versions(version.to_string())
+                .send(),
+        )
+        .await;
+        match out {
+            Ok(o) => Ok(o
+                .launch_template_versions()
+                .first()
+                .and_then(|v| v.launch_template_data())
+                .and_then(|d| d.user_data())
+                .map(str::to_string)),
+            Err(f) if f.is_not_found() => Ok(None),
+            Err(failure) => Err(Ec2Error {
+                operation: "DescribeLaunchTemplateVersions",
+                subject: format!("launch template {id} version {version}"),
                 failure,
             }),
         }

@@ -659,9 +659,19 @@ def service_of(request):
     return m.group(1) if m else "unknown"
 
 
+def ec2_error(code, message, status):
+    """An error in EC2's own format (its query protocol answers `Response/Errors/Error`)."""
+    body = (f'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>{code}</Code>'
+            f'<Message>{message}</Message></Error></Errors><RequestID>sandbox</RequestID></Response>')
+    return Response(body, status=status, content_type="text/xml")
+
+
 def fault_response(service):
     if Settings.throttle_rate and Settings.rng.random() < Settings.throttle_rate:
         count(f"{service}.throttled")
+        if service == "ec2":
+            # EC2 throttles with 503 RequestLimitExceeded.
+            return ec2_error("RequestLimitExceeded", "Request limit exceeded.", 503)
         if service == "autoscaling":
             body = ('<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>'
                     '<Message>Rate exceeded</Message></Error><RequestId>sandbox</RequestId></ErrorResponse>')
@@ -670,6 +680,8 @@ def fault_response(service):
                         headers={"x-amzn-ErrorType": "ThrottlingException"})
     if Settings.error_rate and Settings.rng.random() < Settings.error_rate:
         count(f"{service}.server_error")
+        if service == "ec2":
+            return ec2_error("Unavailable", "The server is overloaded and can't handle the request.", 503)
         if service == "autoscaling":
             body = ('<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>'
                     '<Message>Service unavailable</Message></Error><RequestId>sandbox</RequestId></ErrorResponse>')

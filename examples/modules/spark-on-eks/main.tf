@@ -50,8 +50,16 @@ resource "dataplatform_spark_pool" "this" {
   create_namespace = true
   image            = var.spark_image
 
+  # Drivers and executors run under the data lake's role (spark_conf gets the S3A settings for it).
   driver {
     placement = dataplatform_nodegroup.spark_driver.placement
+    dynamic "iam" {
+      for_each = var.spark_iam == null ? [] : [var.spark_iam]
+      content {
+        role_arn  = iam.value.role_arn
+        mechanism = iam.value.mechanism
+      }
+    }
   }
 
   executor {
@@ -59,6 +67,13 @@ resource "dataplatform_spark_pool" "this" {
     cores      = var.spark_executor.cores
     memory     = var.spark_executor.memory
     local_dirs = var.executor_local_dirs
+    dynamic "iam" {
+      for_each = var.spark_iam == null ? [] : [var.spark_iam]
+      content {
+        role_arn  = iam.value.role_arn
+        mechanism = iam.value.mechanism
+      }
+    }
   }
 
   dynamic_allocation {
@@ -79,6 +94,14 @@ resource "dataplatform_spark_pool" "this" {
     for_each = var.spark_event_log_dir == "" ? [] : [1]
     content {
       placement = dataplatform_nodegroup.infra.placement
+      # Its own role: read access to the event-log prefix is all it needs.
+      dynamic "iam" {
+        for_each = var.spark_history_iam == null ? [] : [var.spark_history_iam]
+        content {
+          role_arn  = iam.value.role_arn
+          mechanism = iam.value.mechanism
+        }
+      }
       dynamic "ingress" {
         for_each = var.spark_history_host == "" ? [] : [var.spark_history_host]
         content {
@@ -104,6 +127,15 @@ resource "dataplatform_bi_service" "metabase" {
     tag        = var.metabase_image.tag
   }
   image_pull_secrets = length(var.metabase_image_pull_secrets) == 0 ? null : var.metabase_image_pull_secrets
+
+  # Metabase's own role (Athena or S3 as data sources), on a service account named after it.
+  dynamic "iam" {
+    for_each = var.metabase_iam == null ? [] : [var.metabase_iam]
+    content {
+      role_arn  = iam.value.role_arn
+      mechanism = iam.value.mechanism
+    }
+  }
 
   # Metabase encrypts the connections it stores with this key: from an existing Secret (kept in
   # the namespace by External Secrets, say), which the Deployment reads and Terraform never does.

@@ -106,6 +106,24 @@ variable "spark_history_host" {
   default     = ""
 }
 
+variable "spark_iam" {
+  description = "IAM role of the Spark drivers and executors (the data lake's), with its mechanism: pod_identity (EKS Pod Identity association) or irsa (service-account annotation); null: the nodes' instance profile."
+  type = object({
+    role_arn  = string
+    mechanism = string
+  })
+  default = null
+}
+
+variable "spark_history_iam" {
+  description = "IAM role of the Spark History Server (read access to the event-log prefix), as spark_iam; null: the nodes' instance profile."
+  type = object({
+    role_arn  = string
+    mechanism = string
+  })
+  default = null
+}
+
 variable "spark_executor" {
   description = "Executor cores and memory, and the upper bound of dynamic allocation."
   type        = object({ cores = number, memory = string, max_executors = number })
@@ -122,6 +140,15 @@ variable "metabase_image_pull_secrets" {
   description = "Secrets in the Metabase namespace to pull its image with (an internal registry)."
   type        = list(string)
   default     = []
+}
+
+variable "metabase_iam" {
+  description = "IAM role of Metabase's pods (e.g. Athena or S3 data sources), as spark_iam; null: none."
+  type = object({
+    role_arn  = string
+    mechanism = string
+  })
+  default = null
 }
 
 variable "metabase_encryption_key_secret" {

@@ -34,11 +34,11 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::clients::ec2::{smallest_instance_store_gib, Ec2, Ec2Error, TemplateData};
-use crate::clients::eks::{LaunchTemplate, Nodegroup, NodegroupSpec};
+use crate::clients::eks::{Eks, LaunchTemplate, Nodegroup, NodegroupSpec, VersionChange};
 use crate::framework::{Diagnostic, Diagnostics, Field, ToValue};
 use crate::value::Value;
 
-use super::model::ManagedTemplateModel;
+use super::model::{GroupModel, ManagedTemplateModel};
 use super::LocalStorageFacts;
 
 /// The tag that marks a launch template as a node group's own: `cluster:group`. Only a
@@ -233,15 +233,7 @@ async fn store_gib(ec2: &Ec2, types: &[String]) -> Result<i64, Diagnostic> {
 /// A diagnostic when the AMI type has no local-storage setup, an instance type has no
 /// instance store, or EC2 refuses.
 pub async fn prepare(ec2: &Ec2, spec: &NodegroupSpec, mark: &str) -> Result<Prepared, Diagnostic> {
-    let os = match spec.ami_type.as_deref() {
-        None => NodeOs::Al2023,
-        Some(ami) => NodeOs::of_ami_type(ami).ok_or_else(|| {
-            Diagnostic::error(
-                "Local storage not available for this AMI type",
-                format!("local_storage prepares the disks on AL2023 and Bottlerocket AMI types; ami_type is {ami}."),
-            )
-        })?,
-    };
+    let os = node_os(spec.ami_type.as_deref())?;
     store_gib(ec2, &spec.instance_types).await?;
     let name = template_name(&spec.cluster, &spec.name);
     let mut tags: BTreeMap<String, String> = spec.tags.clone();
@@ -249,9 +241,7 @@ pub async fn prepare(ec2: &Ec2, spec: &NodegroupSpec, mark: &str) -> Result<Prep
         OWNER_TAG.to_string(),
         format!("{}:{}", spec.cluster, spec.name),
     );
-    let data = TemplateData {
-        user_data_base64: user_data_base64(os),
-    };
+    let data = template_data(os, &spec.tags);
     tracing::info!(cluster = %spec.cluster, nodegroup = %spec.name, template = %name,
         "creating the node group's launch template (local storage)");
     let t = ec2
@@ -261,6 +251,125 @@ pub async fn prepare(ec2: &Ec2, spec: &NodegroupSpec, mark: &str) -> Result<Prep
     Ok(Prepared {
         id: t.id,
         version: t.latest_version,
+    })
+}
+
+/// The OS of a group's nodes, for its AMI type (Amazon Linux 2023 when EKS picks).
+fn node_os(ami_type: Option<&str>) -> Result<NodeOs, Diagnostic> {
+    match ami_type {
+        None => Ok(NodeOs::Al2023),
+        Some(ami) => NodeOs::of_ami_type(ami).ok_or_else(|| {
+            Diagnostic::error(
+                "Local storage not available for this AMI type",
+                format!("local_storage prepares the disks on AL2023 and Bottlerocket AMI types; ami_type is {ami}."),
+            )
+        }),
+    }
+}
+
+/// The tags the group's instances and their volumes are launched with: the group's tags
+/// (EKS does not pass a managed node group's tags on to its instances; a launch template's
+/// tag specifications do), without the provider's own bookkeeping tags.
+pub fn instance_tags(group_tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    super::ownership::visible_tags(group_tags)
+        .into_iter()
+        .filter(|(k, _)| k != OWNER_TAG)
+        .collect()
+}
+
+/// What the group's template carries for these nodes and tags.
+pub fn template_data(os: NodeOs, group_tags: &BTreeMap<String, String>) -> TemplateData {
+    TemplateData {
+        user_data_base64: user_data_base64(os),
+        instance_tags: instance_tags(group_tags),
+    }
+}
+
+/// Whether the group's own template needs a new version between `prior` and `planned` tags
+/// (unknown planned tags count as a change).
+pub fn needs_new_version(
+    prior_tags: Option<&BTreeMap<String, String>>,
+    planned_tags: Option<&BTreeMap<String, String>>,
+) -> bool {
+    match (prior_tags, planned_tags) {
+        (Some(p), Some(n)) => instance_tags(p) != instance_tags(n),
+        _ => true,
+    }
+}
+
+/// Updates the group's own template in place: a new version carrying what the plan asks
+/// for, then the group rolled onto it (UpdateNodegroupVersion, waited for). Nothing happens
+/// when the instance tags are unchanged or the group has no template of its own.
+///
+/// # Errors
+/// A diagnostic naming the template when EC2 or EKS refuses; the group then still runs the
+/// version it ran, and the next apply tries again.
+pub async fn roll(
+    (ec2, eks): (&Ec2, &Eks),
+    (cluster, group): (&str, &str),
+    facts: &LocalStorageFacts,
+    was: &GroupModel,
+    will: &GroupModel,
+) -> Result<(), Diagnostic> {
+    let Field::Known(ManagedTemplateModel {
+        id: Some(id),
+        version: running,
+        ..
+    }) = &facts.managed_launch_template
+    else {
+        return Ok(());
+    };
+    let Some(tags) = will.tags_all.0.as_ref() else {
+        return Ok(());
+    };
+    if !needs_new_version(was.tags_all.0.as_ref(), Some(tags)) {
+        return Ok(());
+    }
+    // The nodes keep the setup they run: the running version's user data, else the one for
+    // the configured AMI type (EKS reports its own default type, not the one the template's
+    // user data was written for).
+    let running_data = match running {
+        Some(v) => ec2
+            .version_user_data(id, *v)
+            .await
+            .map_err(|e| ec2_diag("Cannot read the node group's launch template", &e))?,
+        None => None,
+    };
+    let user_data_base64 = match running_data {
+        Some(d) => d,
+        None => user_data_base64(node_os(will.ami_type.0.as_deref())?),
+    };
+    let data = TemplateData {
+        user_data_base64,
+        instance_tags: instance_tags(tags),
+    };
+    let force = will.force_update_version.0.unwrap_or(false);
+    tracing::info!(cluster = %cluster, nodegroup = %group, template = %id,
+        "new launch template version for the node group's instance tags");
+    let version = ec2.create_version(id, &data).await.map_err(|e| {
+        ec2_diag(
+            "Cannot add a version to the node group's launch template",
+            &e,
+        )
+    })?;
+    let change = VersionChange {
+        version: None,
+        release_version: None,
+        launch_template: Some(LaunchTemplate {
+            id: Some(id.clone()),
+            name: None,
+            version: Some(version.to_string()),
+        }),
+        force,
+    };
+    eks.update_version(cluster, group, &change).await.map_err(|e| {
+        Diagnostic::error(
+            "Cannot roll the node group onto its new launch template version",
+            format!(
+                "Launch template {id} has version {version}, but the node group still runs the previous one: {e}. \
+                 The next apply tries again."
+            ),
+        )
     })
 }
 

@@ -490,6 +490,18 @@ impl Resource<ProviderData> for Nodegroup {
                 .failed_update(data, &clients, &cluster, &name, &prior, d)
                 .await;
         }
+        // The group's own template follows its tags: a new version, the nodes rolled onto it.
+        let facts = match LocalStorageFacts::read(&prior) {
+            Ok(f) => f,
+            Err(d) => return ApplyResult::failed(prior, d),
+        };
+        let rolled =
+            local_storage::roll((&clients.ec2, eks), (&cluster, &name), &facts, &was, &will).await;
+        if let Err(d) = rolled {
+            return self
+                .failed_update(data, &clients, &cluster, &name, &prior, d)
+                .await;
+        }
         self.finish(data, &clients, &cluster, &name, &planned, &prior)
             .await
     }

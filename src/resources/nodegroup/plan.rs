@@ -16,7 +16,8 @@
 //!    the purpose, labels or taints are not known yet these are unknown and the plan stops.
 //! 7. [`tags_all`]: the provider's default tags under the resource's own.
 //! 8. [`release_version`]: follows a version change unless configured.
-//! 9. [`live_values`]: the status and live desired size, kept or unknown.
+//! 9. [`template_version`]: the group's own template versioned when its instance tags change.
+//! 10. [`live_values`]: the status and live desired size, kept or unknown.
 
 use std::collections::BTreeMap;
 
@@ -95,6 +96,7 @@ crate::model! {
         pub local_storage: Field<bool>,
         pub local_storage_gib: Field<i64>,
         pub managed_launch_template: Field<Value>,
+        pub tags_all: Field<BTreeMap<String, String>>,
     }
 }
 
@@ -151,6 +153,7 @@ pub fn modify_plan(req: &ModifyPlanRequest<'_, ProviderData>, resp: &mut ModifyP
         tags_all(&config, req.data, &mut plan);
         release_version(&config, prior.as_ref(), &mut plan);
     }
+    template_version(prior.as_ref(), &mut plan);
     plan.merge_changes(&before, &mut resp.planned);
     if placed {
         live_values(req.prior_state, &mut resp.planned);
@@ -208,6 +211,7 @@ pub fn local_storage(config: &Config, prior: Option<&Prior>, plan: &mut Plan) {
             plan.local_storage_gib = kept.map_or(Field::Unknown, |p| p.local_storage_gib.clone());
             plan.managed_launch_template =
                 kept.map_or(Field::Unknown, |p| p.managed_launch_template.clone());
+
             // The root volume is the template's: EKS reports no disk size.
             plan.disk_size = Field::Null;
         }
@@ -220,6 +224,25 @@ pub fn local_storage(config: &Config, prior: Option<&Prior>, plan: &mut Plan) {
             plan.managed_launch_template = Field::Null;
         }
     }
+}
+
+/// The group's own template takes a new version, rolled out in place, when the instance
+/// tags it carries change: the version it will run is then left to the apply.
+pub fn template_version(prior: Option<&Prior>, plan: &mut Plan) {
+    let Some(p) = prior else {
+        return;
+    };
+    let Field::Known(template) = &plan.managed_launch_template else {
+        return;
+    };
+    if p.managed_launch_template.is_null()
+        || !local_storage::needs_new_version(p.tags_all.known(), plan.tags_all.known())
+    {
+        return;
+    }
+    let mut m = template.as_map().cloned().unwrap_or_default();
+    m.insert("version".to_string(), Value::Unknown);
+    plan.managed_launch_template = Field::Known(Value::object(m));
 }
 
 pub fn creation_defaults(config: &Config, creating: bool, plan: &mut Plan) {
@@ -401,6 +424,7 @@ mod tests {
             local_storage: Field::Null,
             local_storage_gib: Field::Null,
             managed_launch_template: Field::Null,
+            tags_all: Field::Null,
         });
         let template = Value::object(vec![
             (
@@ -506,6 +530,7 @@ mod tests {
                 "id",
                 Value::string("lt-1"),
             )])),
+            tags_all: Field::Null,
         };
         // Upgraded from a version without local storage: nothing to replace.
         let p = storage_plan(
@@ -524,5 +549,59 @@ mod tests {
         assert!(p.managed_launch_template.is_set() && !p.managed_launch_template.is_unknown());
         let p = storage_plan(vec![], &["r5d.4xlarge"], Some(prior(on, &["r5d.2xlarge"])));
         assert!(p.local_storage_gib.is_unknown(), "new types, new size");
+    }
+
+    #[test]
+    fn new_instance_tags_take_a_new_template_version() {
+        let tags = |pairs: &[(&str, &str)]| -> Field<BTreeMap<String, String>> {
+            Field::Known(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        let template = Value::object(vec![
+            ("id", Value::string("lt-1")),
+            ("name", Value::string("eks-analytics-x-local-storage")),
+            ("version", Value::number(1i64)),
+        ]);
+        let prior = Prior {
+            capacity_type: Field::Null,
+            instance_types: Field::Null,
+            version: Field::Null,
+            launch_template: Field::Null,
+            local_storage: Field::Known(true),
+            local_storage_gib: Field::Known(279),
+            managed_launch_template: Field::Known(template.clone()),
+            tags_all: tags(&[("team", "data")]),
+        };
+        let version_after = |planned_tags: Field<BTreeMap<String, String>>| {
+            let mut plan = Plan::read(&Value::object(Vec::<(&str, Value)>::new())).expect("plan");
+            plan.managed_launch_template = Field::Known(template.clone());
+            plan.tags_all = planned_tags;
+            template_version(Some(&prior), &mut plan);
+            match plan.managed_launch_template {
+                Field::Known(t) => t.get_attr("version").cloned(),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            version_after(tags(&[("team", "data")])),
+            Some(Value::number(1i64))
+        );
+        // The provider's pending-create tag is not the instances'.
+        assert_eq!(
+            version_after(tags(&[
+                ("team", "data"),
+                (super::super::ownership::PENDING_TAG, "x")
+            ])),
+            Some(Value::number(1i64))
+        );
+        assert_eq!(
+            version_after(tags(&[("team", "lake")])),
+            Some(Value::Unknown)
+        );
+        assert_eq!(version_after(Field::Unknown), Some(Value::Unknown));
     }
 }

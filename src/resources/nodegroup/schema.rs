@@ -153,7 +153,11 @@ fn block() -> Block {
             )
             .description(
                 "With `local_storage`: the launch template the group owns (id, name, the version the group \
-                 runs). It is deleted with the group.",
+                 runs). Its versions carry the user data and the group's `tags_all` as the tags of the instances \
+                 and their volumes (EKS does not pass a group's tags on to its instances). A change of the tags \
+                 adds a version and rolls the nodes onto it in place (UpdateNodegroupVersion, honouring \
+                 `update_config` and `force_update_version`), so the plan shows the version as known after apply. \
+                 It is deleted with the group.",
             ),
         )
         .attribute(

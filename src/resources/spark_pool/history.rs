@@ -4,8 +4,9 @@
 //! One Deployment of the pool's Spark image running `HistoryServer` (port 18080), a Service,
 //! and optionally an Ingress like a BI service's. It reads the logs with the same Hadoop
 //! settings the pool's applications write them with (every `spark.hadoop.*` entry of the
-//! pool's Spark configuration), under its own service account, `spark-history`, so it can
-//! have its own identity for the bucket.
+//! pool's Spark configuration), under its own service account, `spark-history`, with its own
+//! IAM role for the bucket (`iam`): reading the logs needs only read access to their prefix,
+//! not the applications' rights.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,7 @@ use crate::framework::schema::{Attribute, Block, NestedBlock};
 use crate::framework::validators::matches;
 use crate::resources::common::{scheduling_type, tolerations_json, PlacementModel};
 use crate::resources::ingress::{self, HealthCheck, Ingress, IngressModel};
+use crate::resources::kube_objects::pod_iam::{self, Iam, IamModel};
 use crate::value::Type;
 
 /// The History Server's UI and REST port.
@@ -37,7 +39,10 @@ pub fn block() -> NestedBlock {
                  `org.apache.spark.deploy.history.HistoryServer` on port 18080 as the service account \
                  `spark-history`, a Service, and with `ingress` an Ingress like a BI service's. It reads the \
                  logs with the pool's `spark.hadoop.*` settings; for `s3a://` the image needs the hadoop-aws \
-                 connector, as the pool's applications do. The apply waits for its rollout.",
+                 connector, as the pool's applications do. With `iam` it reads them under its own IAM role \
+                 (read access to the `event_log.dir` prefix is enough), with the S3A credentials provider for \
+                 that role's mechanism; without, under the nodes' instance profile. The apply waits for its \
+                 rollout.",
             )
             .attribute(
                 Attribute::optional("placement", scheduling_type()).description(
@@ -61,7 +66,8 @@ pub fn block() -> NestedBlock {
             .block(NestedBlock::single(
                 "ingress",
                 ingress::block(HealthCheck::Fixed(HEALTH_PATH)),
-            )),
+            ))
+            .block(pod_iam::iam_block("Spark History Server")),
     )
 }
 
@@ -72,6 +78,7 @@ crate::model! {
         image: Option<String>,
         memory: Option<String>,
         ingress: Option<IngressModel>,
+        iam: Option<IamModel>,
     }
 }
 
@@ -85,6 +92,8 @@ pub struct HistoryServer {
     pub node_selector: BTreeMap<String, String>,
     pub tolerations: Vec<Json>,
     pub ingress: Option<Ingress>,
+    /// The role of its service account.
+    pub iam: Option<Iam>,
     /// `spark.history.fs.logDirectory`.
     pub log_dir: String,
     /// The `spark.hadoop.*` settings it reads the logs with.
@@ -114,6 +123,7 @@ impl HistoryModel {
                 &placement.and_then(|p| p.tolerations).unwrap_or_default(),
             ),
             ingress: self.ingress.map(|i| i.into_ingress(HEALTH_PATH)),
+            iam: self.iam.map(IamModel::into_iam),
             log_dir: log_dir.to_string(),
             hadoop: BTreeMap::new(),
         }
@@ -207,9 +217,12 @@ impl HistoryServer {
         if let (Some(l), Some(s)) = (pod_labels.as_object_mut(), selector.as_object()) {
             l.extend(s.clone());
         }
+        let mut account = self.meta(SERVICE_ACCOUNT, pool_labels);
+        if let Some(a) = pod_iam::service_account_annotations(self.iam.as_ref()) {
+            account["annotations"] = a;
+        }
         let mut out = vec![
-            json!({"apiVersion": "v1", "kind": "ServiceAccount",
-                   "metadata": self.meta(SERVICE_ACCOUNT, pool_labels)}),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": account}),
             json!({
                 "apiVersion": "apps/v1", "kind": "Deployment",
                 "metadata": self.meta(&self.name, pool_labels),
@@ -247,6 +260,7 @@ mod tests {
             image: None,
             memory: Some("3g".into()),
             ingress: None,
+            iam: None,
         }
         .into_server(
             "etl",

@@ -241,6 +241,29 @@ fn check_iam(pool: &Pool, diags: &mut Diagnostics) {
             break;
         }
     }
+    let history_pod_identity = pool.history.as_ref().filter(|h| {
+        h.iam
+            .as_ref()
+            .is_some_and(|i| i.mechanism == Mechanism::PodIdentity)
+            && render::spark_major(&h.image).is_some_and(|m| m < 4)
+    });
+    if let Some(h) = history_pod_identity {
+        diags.push(
+            Diagnostic::warning(
+                "Pod Identity needs a newer AWS SDK than Spark 3 ships",
+                format!(
+                    "The History Server's image {} is Spark 3, whose aws-java-sdk-bundle 1.12.262 does not read EKS \
+                     Pod Identity credentials (1.12.746 and later do). Put a newer bundle in the image or use \
+                     mechanism = \"irsa\".",
+                    h.image
+                ),
+            )
+            .at(AttributePath::root()
+                .attr("history_server")
+                .attr("iam")
+                .attr("mechanism")),
+        );
+    }
 }
 
 #[async_trait]

@@ -248,13 +248,32 @@ impl Pool {
             history,
             name,
         };
-        // The server reads the logs with the settings the applications write them with.
-        let hadoop: BTreeMap<String, String> = pool
+        // The server reads the logs with the settings the applications write them with, but
+        // under its own role: the credentials provider follows its mechanism (or, without a
+        // role, the default chain), unless the configuration names one.
+        let mut hadoop: BTreeMap<String, String> = pool
             .spark_conf()
             .into_iter()
             .filter(|(k, _)| k.starts_with("spark.hadoop."))
             .collect();
-        if let Some(h) = &mut pool.history {
+        let sdk_v1 = pool
+            .history
+            .as_ref()
+            .map(|h| spark_major(&h.image).is_some_and(|m| m < 4));
+        if let (Some(h), Some(sdk_v1)) = (&mut pool.history, sdk_v1) {
+            if !pool.conf.contains_key(CREDENTIALS_PROVIDER) {
+                match &h.iam {
+                    Some(iam) => {
+                        hadoop.insert(
+                            CREDENTIALS_PROVIDER.to_string(),
+                            credentials_provider(iam.mechanism, sdk_v1).to_string(),
+                        );
+                    }
+                    None => {
+                        hadoop.remove(CREDENTIALS_PROVIDER);
+                    }
+                }
+            }
             h.hadoop = hadoop;
         }
         Some(pool)
@@ -442,12 +461,19 @@ impl Pool {
             .find_map(|r| r.iam.as_ref())
     }
 
-    /// The service accounts bound to a role through EKS Pod Identity.
+    /// The service accounts bound to a role through EKS Pod Identity: the driver's, the
+    /// executors', the History Server's.
     pub fn pod_identities(&self) -> Vec<Binding> {
+        let history = self
+            .history
+            .iter()
+            .map(|h| (super::history::SERVICE_ACCOUNT, h.iam.as_ref()));
+        let roles = [&self.driver, &self.executor]
+            .into_iter()
+            .map(|r| (r.service_account.as_str(), r.iam.as_ref()));
         let mut out: Vec<Binding> = Vec::new();
-        for role in [&self.driver, &self.executor] {
-            if let Some(b) = Binding::of(&self.namespace, &role.service_account, role.iam.as_ref())
-            {
+        for (service_account, iam) in roles.chain(history) {
+            if let Some(b) = Binding::of(&self.namespace, service_account, iam) {
                 if !out.contains(&b) {
                     out.push(b);
                 }
@@ -458,8 +484,7 @@ impl Pool {
 
     /// The Spark major version of the image, from its tag (`apache/spark:3.5.3-java17`).
     pub fn spark_major(&self) -> Option<u32> {
-        let tag = self.image.split('@').next()?.rsplit_once(':')?.1;
-        tag.split('.').next()?.parse().ok()
+        spark_major(&self.image)
     }
 
     /// S3A credentials and committer for the pods' role: one setting for both roles (Spark's
@@ -471,20 +496,11 @@ impl Pool {
             return Vec::new();
         };
         let sdk_v1 = self.spark_major().is_some_and(|m| m < 4);
-        let provider = match (iam.mechanism, sdk_v1) {
-            (Mechanism::Irsa, true) => "com.amazonaws.auth.WebIdentityTokenCredentialsProvider",
-            (Mechanism::PodIdentity, true) => {
-                "org.apache.hadoop.fs.s3a.auth.IAMInstanceCredentialsProvider"
-            }
-            (Mechanism::Irsa, false) => {
-                "software.amazon.awssdk.auth.credentials.WebIdentityTokenFileCredentialsProvider"
-            }
-            (Mechanism::PodIdentity, false) => {
-                "software.amazon.awssdk.auth.credentials.ContainerCredentialsProvider"
-            }
-        };
         vec![
-            ("spark.hadoop.fs.s3a.aws.credentials.provider", provider),
+            (
+                CREDENTIALS_PROVIDER,
+                credentials_provider(iam.mechanism, sdk_v1),
+            ),
             ("spark.hadoop.fs.s3a.committer.name", "magic"),
             ("spark.hadoop.fs.s3a.committer.magic.enabled", "true"),
             (
@@ -682,5 +698,32 @@ fn yaml_value(v: &Json, indent: usize, out: &mut String, in_list: bool) {
             }
         }
         other => out.push_str(&format!("{pad}{}\n", scalar(other))),
+    }
+}
+
+/// The S3A setting naming the AWS credentials provider.
+pub const CREDENTIALS_PROVIDER: &str = "spark.hadoop.fs.s3a.aws.credentials.provider";
+
+/// The Spark major version of an image, from its tag (`apache/spark:3.5.3-java17`).
+pub fn spark_major(image: &str) -> Option<u32> {
+    let tag = image.split('@').next()?.rsplit_once(':')?.1;
+    tag.split('.').next()?.parse().ok()
+}
+
+/// The S3A credentials provider for a role's mechanism, by the AWS SDK the image's Hadoop
+/// uses: SDK v1 (Spark 3.x, hadoop-aws 3.3.4) or v2 (Spark 4.x, hadoop-aws 3.4). See the
+/// `spark_conf` description.
+pub fn credentials_provider(mechanism: Mechanism, sdk_v1: bool) -> &'static str {
+    match (mechanism, sdk_v1) {
+        (Mechanism::Irsa, true) => "com.amazonaws.auth.WebIdentityTokenCredentialsProvider",
+        (Mechanism::PodIdentity, true) => {
+            "org.apache.hadoop.fs.s3a.auth.IAMInstanceCredentialsProvider"
+        }
+        (Mechanism::Irsa, false) => {
+            "software.amazon.awssdk.auth.credentials.WebIdentityTokenFileCredentialsProvider"
+        }
+        (Mechanism::PodIdentity, false) => {
+            "software.amazon.awssdk.auth.credentials.ContainerCredentialsProvider"
+        }
     }
 }

@@ -86,8 +86,13 @@ fn role(kind: &str, defaults: (i64, &str)) -> Block {
             .attribute(
                 Attribute::optional("local_dirs", Type::List(Box::new(Type::String)))
                     .description(
-                        "Host paths on the nodes' local NVMe disks for shuffle and spill, mounted as \
-                         `spark-local-dir-<n>` volumes, which Spark uses as its local directories.",
+                        "Spark's local directories for shuffle and spill, mounted at these paths as \
+                         `spark-local-dir-<n>` volumes. On a node group with `local_storage` they are `emptyDir` \
+                         volumes on the instance-store RAID0 array that backs the kubelet's root: removed with the \
+                         pod, counted against its ephemeral storage, and as many directories as given (one is \
+                         enough, the array already stripes the disks). On a group without local storage the plan \
+                         fails, naming both resources; with a `placement` whose `local_storage` is null (not from \
+                         a node group), they are host paths the nodes must provide.",
                     )
                     .validator(size_between(1, 8)),
             );

@@ -434,3 +434,89 @@ fn local_dirs_on_a_group_without_local_storage_fail_the_plan() {
         "{text}"
     );
 }
+
+/// The seed pool, executors under IRSA, with a History Server under `history_iam`.
+fn pool_with_history(history_iam: Option<Value>) -> Value {
+    let mut v = pool_with_iam("apache/spark:3.5.3", "irsa");
+    set(
+        &mut v,
+        "event_log",
+        Value::object(vec![
+            ("dir", Value::string("s3a://lake/spark-events")),
+            ("rolling", Value::Null),
+            ("max_file_size", Value::Null),
+        ]),
+    );
+    let block = schema::schema().block;
+    let history = block
+        .find_block("history_server")
+        .map(|b| b.block.clone())
+        .unwrap_or_default();
+    let mut h = ObjectBuilder::new(&history);
+    if let Some(i) = history_iam {
+        h = h.set("iam", i);
+    }
+    set(&mut v, "history_server", h.build());
+    v
+}
+
+#[test]
+fn the_history_server_reads_the_logs_under_its_own_role() {
+    let provider = "spark.hadoop.fs.s3a.aws.credentials.provider";
+    let history_of = |v: &Value| {
+        let resp = plan(v);
+        assert!(!resp.diagnostics.has_errors(), "{:?}", resp.diagnostics);
+        render::Pool::from_value(&resp.planned).expect("known pool")
+    };
+
+    // Its own role through Pod Identity: an association for its account, the provider for it.
+    let pool = history_of(&pool_with_history(Some(iam(
+        "arn:aws:iam::123456789012:role/spark-history",
+        "pod_identity",
+    ))));
+    let h = pool.history.as_ref().expect("history server");
+    assert_eq!(
+        h.hadoop.get(provider).map(String::as_str),
+        Some("org.apache.hadoop.fs.s3a.auth.IAMInstanceCredentialsProvider")
+    );
+    let keys: Vec<String> = pool.pod_identities().iter().map(|b| b.key()).collect();
+    assert_eq!(keys, ["etl/spark-history"]);
+    let account = h
+        .objects(&json!({}))
+        .into_iter()
+        .find(|o| o["kind"] == "ServiceAccount")
+        .expect("account");
+    assert!(account["metadata"]["annotations"].is_null(), "{account}");
+
+    // Through IRSA: the account's annotation, the web identity provider.
+    let pool = history_of(&pool_with_history(Some(iam(
+        "arn:aws:iam::123456789012:role/spark-history",
+        "irsa",
+    ))));
+    let h = pool.history.as_ref().expect("history server");
+    assert_eq!(
+        h.hadoop.get(provider).map(String::as_str),
+        Some("com.amazonaws.auth.WebIdentityTokenCredentialsProvider")
+    );
+    assert!(pool.pod_identities().is_empty());
+    let account = h
+        .objects(&json!({}))
+        .into_iter()
+        .find(|o| o["kind"] == "ServiceAccount")
+        .expect("account");
+    assert_eq!(
+        account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        "arn:aws:iam::123456789012:role/spark-history"
+    );
+
+    // No role of its own: the default chain (the nodes' profile), not the executors' provider.
+    let pool = history_of(&pool_with_history(None));
+    let h = pool.history.as_ref().expect("history server");
+    assert_eq!(h.hadoop.get(provider), None);
+    assert_eq!(
+        h.hadoop
+            .get("spark.hadoop.fs.s3a.committer.name")
+            .map(String::as_str),
+        Some("magic")
+    );
+}
