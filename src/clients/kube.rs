@@ -80,6 +80,15 @@ pub enum KubeError {
 }
 
 impl KubeError {
+    /// Throttling, a server error or an unreachable API server: worth asking again later.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            KubeError::Api { code, .. } => *code == 429 || *code >= 500,
+            KubeError::Transport { .. } => true,
+            _ => false,
+        }
+    }
+
     /// The API's status code, for API errors.
     pub fn code(&self) -> Option<u16> {
         match self {
@@ -995,6 +1004,25 @@ mod tests {
             insecure: false,
         };
         assert!(!format!("{a:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn throttling_server_errors_and_transport_are_transient() {
+        let api = |code| KubeError::Api {
+            kind: "Ingress".into(),
+            name: "x".into(),
+            code,
+            reason: String::new(),
+            message: String::new(),
+        };
+        assert!(api(429).is_transient() && api(503).is_transient());
+        assert!(!api(404).is_transient() && !api(403).is_transient());
+        assert!(KubeError::Transport {
+            host: "h".into(),
+            message: "refused".into()
+        }
+        .is_transient());
+        assert!(!KubeError::Malformed("metadata").is_transient());
     }
 
     fn fast() -> RetryPolicy {

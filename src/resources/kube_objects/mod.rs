@@ -757,8 +757,15 @@ async fn wait_gone(
     let waited = wait::until(timeout, backoff, cancel, || async {
         let mut left = Vec::new();
         for r in refs {
-            if kube.get(r).await?.is_some() {
-                left.push(r.key());
+            match kube.get(r).await {
+                Ok(Some(_)) => left.push(r.key()),
+                Ok(None) => {}
+                // The client has retried it already; a wait goes on polling until its
+                // timeout rather than ending on an overloaded API server.
+                Err(e) if e.is_transient() => {
+                    return Ok(Poll::Pending(format!("{} unconfirmed: {e}", r.key())))
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok::<_, KubeError>(if left.is_empty() {
