@@ -38,7 +38,10 @@ fn role(kind: &str, defaults: (i64, &str)) -> Block {
             Attribute::required("placement", placement_type())
                 .description(
                     "The node group to run on: pass `dataplatform_nodegroup.<group>.placement`. Its labels, taints \
-                     and capacity type are checked against the node selector and tolerations at plan time.",
+                     and capacity type are checked against the node selector and tolerations at plan time. For a \
+                     group this provider does not manage, write the object by hand with all of `node_selector`, \
+                     `tolerations`, `labels`, `taints`, `capacity_type` and `local_storage` (`true` when its nodes' \
+                     kubelet root is on instance-store NVMe, `false` when not, `null` when unknown).",
                 ),
         )
         .attribute(
