@@ -10,6 +10,15 @@ use crate::support::{
     required_providers, state_resources, Workspace, TERRAFORM_VERSIONS,
 };
 
+/// A new sandbox and a workspace for Terraform `v` holding the seed's node groups, initialised.
+fn seed_workspace(v: &str) -> (Sandbox, Workspace) {
+    let sb = Sandbox::start();
+    let ws = sb.workspace(v);
+    ws.write("main.tf", &seed_config(&sb, "", ""));
+    ws.init().assert_success();
+    (sb, ws)
+}
+
 /// The seed's node groups; `executor_extra` is spliced into the executor block.
 fn seed_config(sb: &Sandbox, infra_extra: &str, executor_extra: &str) -> String {
     let role = sb.node_role_arn();
@@ -78,10 +87,7 @@ fn state_of(ws: &Workspace, address: &str) -> Json {
 #[test]
 fn seed_groups_apply_update_replace_destroy() {
     for v in TERRAFORM_VERSIONS {
-        let sb = Sandbox::start();
-        let ws = sb.workspace(v);
-        ws.write("main.tf", &seed_config(&sb, "", ""));
-        ws.init().assert_success();
+        let (sb, ws) = seed_workspace(v);
 
         // Placement is known at plan time.
         ws.run(&["plan", "-out=tfplan", "-no-color", "-input=false"])
@@ -212,10 +218,7 @@ fn seed_groups_apply_update_replace_destroy() {
 #[test]
 fn drift_import_and_autoscaler_ownership() {
     for v in TERRAFORM_VERSIONS {
-        let sb = Sandbox::start();
-        let ws = sb.workspace(v);
-        ws.write("main.tf", &seed_config(&sb, "", ""));
-        ws.init().assert_success();
+        let (sb, ws) = seed_workspace(v);
         apply(&ws).assert_success();
 
         // The autoscaler moves the live size: not drift.
@@ -344,10 +347,7 @@ fn drift_import_and_autoscaler_ownership() {
 #[test]
 fn converges_under_throttling_and_reports_update_failures() {
     for v in TERRAFORM_VERSIONS {
-        let sb = Sandbox::start();
-        let ws = sb.workspace(v);
-        ws.write("main.tf", &seed_config(&sb, "", ""));
-        ws.init().assert_success();
+        let (sb, ws) = seed_workspace(v);
         sb.control(
             "POST",
             "/_sandbox/faults",
@@ -720,10 +720,7 @@ fn repair_update_strategy_remote_access_and_capacity_blocks_round_trip() {
 #[test]
 fn local_storage_owns_a_launch_template_that_prepares_the_nvme() {
     for v in TERRAFORM_VERSIONS {
-        let sb = Sandbox::start();
-        let ws = sb.workspace(v);
-        ws.write("main.tf", &seed_config(&sb, "", ""));
-        ws.init().assert_success();
+        let (sb, ws) = seed_workspace(v);
         apply(&ws).assert_success();
 
         // Only the executors (instance-store types) get a template of their own.

@@ -467,9 +467,12 @@ impl Sandbox {
             .collect()
     }
 
-    /// The user data (decoded) of a launch template's version.
-    pub fn launch_template_user_data(&self, id: &str, version: i64) -> String {
-        use base64::Engine;
+    /// What a launch template's version holds.
+    fn launch_template_data(
+        &self,
+        id: &str,
+        version: i64,
+    ) -> Option<aws_sdk_ec2::types::ResponseLaunchTemplateData> {
         let ec2 = aws_sdk_ec2::Client::new(&self.sdk_config());
         let out = block_on(
             ec2.describe_launch_template_versions()
@@ -478,13 +481,19 @@ impl Sandbox {
                 .send(),
         )
         .expect("launch template versions");
-        let data = out
-            .launch_template_versions()
+        out.launch_template_versions()
             .first()
             .and_then(|v| v.launch_template_data())
-            .and_then(|d| d.user_data())
-            .unwrap_or_default()
-            .to_string();
+            .cloned()
+    }
+
+    /// The user data (decoded) of a launch template's version.
+    pub fn launch_template_user_data(&self, id: &str, version: i64) -> String {
+        use base64::Engine;
+        let data = self
+            .launch_template_data(id, version)
+            .and_then(|d| d.user_data().map(str::to_string))
+            .unwrap_or_default();
         String::from_utf8(
             base64::engine::general_purpose::STANDARD
                 .decode(data)
@@ -499,18 +508,8 @@ impl Sandbox {
         id: &str,
         version: i64,
     ) -> BTreeMap<String, String> {
-        let ec2 = aws_sdk_ec2::Client::new(&self.sdk_config());
-        let out = block_on(
-            ec2.describe_launch_template_versions()
-                .launch_template_id(id)
-                .versions(version.to_string())
-                .send(),
-        )
-        .expect("launch template versions");
-        out.launch_template_versions()
-            .first()
-            .and_then(|v| v.launch_template_data())
-            .map(|d| d.tag_specifications())
+        self.launch_template_data(id, version)
+            .map(|d| d.tag_specifications().to_vec())
             .unwrap_or_default()
             .iter()
             .filter(|s| s.resource_type() == Some(&aws_sdk_ec2::types::ResourceType::Instance))

@@ -13,8 +13,7 @@ use aws_sdk_autoscaling::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use thiserror::Error;
 
-use super::aws::SdkFailure;
-use super::bounds::{Bounds, Cut};
+use super::bounds::Bounds;
 
 /// What went wrong with Auto Scaling (throttling and 5xx were already retried).
 #[derive(Clone, Debug, Error)]
@@ -25,42 +24,7 @@ pub struct AutoscalingError {
     pub failure: Failure,
 }
 
-/// How an Auto Scaling call failed.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum Failure {
-    #[error("failed: {code}: {message}")]
-    Api { code: String, message: String },
-    #[error("could not reach Auto Scaling: {0}")]
-    Transport(String),
-    #[error("got a response that could not be read (HTTP {status}): {detail}")]
-    Unreadable { status: u16, detail: String },
-    #[error("was cancelled: the provider was asked to stop")]
-    Cancelled,
-    #[error("timed out: no answer within the operation's time ({after:?})")]
-    TimedOut { after: Duration },
-}
-
-impl From<Cut> for Failure {
-    fn from(cut: Cut) -> Self {
-        match cut {
-            Cut::Cancelled => Failure::Cancelled,
-            Cut::TimedOut { after } => Failure::TimedOut { after },
-        }
-    }
-}
-
-fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(
-    e: SdkError<E, HttpResponse>,
-) -> Failure {
-    match SdkFailure::of(&e) {
-        SdkFailure::Api { code, message } => Failure::Api { code, message },
-        SdkFailure::Unreadable { status } => Failure::Unreadable {
-            status,
-            detail: super::aws::error_chain(&e),
-        },
-        SdkFailure::Transport => Failure::Transport(super::aws::error_chain(&e)),
-    }
-}
+pub use super::aws::CallFailure as Failure;
 
 /// Sends one request under `bounds`.
 async fn call<T, E, F>(bounds: &Bounds, send: F) -> Result<T, Failure>
@@ -68,7 +32,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
 {
-    bounds.run(send).await?.map_err(failure)
+    super::aws::call(bounds, "Auto Scaling", send).await
 }
 
 /// How long the first read of a batch waits for others to join it.

@@ -24,6 +24,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use super::bounds::{Bounds, Cut};
+
 /// How to reach AWS. Built from the provider configuration.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AwsSettings {
@@ -262,6 +264,64 @@ impl SdkFailure {
             _ => SdkFailure::Transport,
         }
     }
+}
+
+/// How a call to an AWS service under [`Bounds`] failed (the SDK has already retried
+/// throttling and server errors).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallFailure {
+    #[error("failed: {code}: {message}")]
+    Api { code: String, message: String },
+    #[error("could not reach {service}: {detail}")]
+    Transport {
+        service: &'static str,
+        detail: String,
+    },
+    #[error("got a response that could not be read (HTTP {status}): {detail}")]
+    Unreadable { status: u16, detail: String },
+    #[error("was cancelled: the provider was asked to stop")]
+    Cancelled,
+    #[error("timed out: no answer within the operation's time ({after:?})")]
+    TimedOut { after: std::time::Duration },
+}
+
+impl From<Cut> for CallFailure {
+    fn from(cut: Cut) -> Self {
+        match cut {
+            Cut::Cancelled => CallFailure::Cancelled,
+            Cut::TimedOut { after } => CallFailure::TimedOut { after },
+        }
+    }
+}
+
+/// Sends one request to `service` (its name, for messages) under `bounds`: a cancellation or
+/// the operation's deadline ends it, whatever the SDK's retries would still do.
+///
+/// # Errors
+/// [`CallFailure`] saying how the call failed.
+pub async fn call<T, E, F>(
+    bounds: &Bounds,
+    service: &'static str,
+    send: F,
+) -> Result<T, CallFailure>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    F: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+{
+    bounds
+        .run(send)
+        .await?
+        .map_err(|e| match SdkFailure::of(&e) {
+            SdkFailure::Api { code, message } => CallFailure::Api { code, message },
+            SdkFailure::Unreadable { status } => CallFailure::Unreadable {
+                status,
+                detail: error_chain(&e),
+            },
+            SdkFailure::Transport => CallFailure::Transport {
+                service,
+                detail: error_chain(&e),
+            },
+        })
 }
 
 /// Retries after a call's first attempt when neither the configuration nor `AWS_MAX_ATTEMPTS`

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::time::Duration;
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{
@@ -18,8 +17,7 @@ use aws_sdk_ec2::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use thiserror::Error;
 
-use super::aws::SdkFailure;
-use super::bounds::{Bounds, Cut};
+use super::bounds::Bounds;
 
 /// What went wrong with EC2 (throttling and 5xx were already retried).
 #[derive(Clone, Debug, Error)]
@@ -31,50 +29,13 @@ pub struct Ec2Error {
     pub failure: Failure,
 }
 
-/// How an EC2 call failed.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum Failure {
-    #[error("failed: {code}: {message}")]
-    Api { code: String, message: String },
-    #[error("could not reach EC2: {0}")]
-    Transport(String),
-    #[error("got a response that could not be read (HTTP {status}): {detail}")]
-    Unreadable { status: u16, detail: String },
-    #[error("was cancelled: the provider was asked to stop")]
-    Cancelled,
-    #[error("timed out: no answer within the operation's time ({after:?})")]
-    TimedOut { after: Duration },
-}
+pub use super::aws::CallFailure as Failure;
 
-impl Failure {
-    /// EC2's answer for a launch template that does not exist (by id or by name).
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, Failure::Api { code, .. }
-            if code.starts_with("InvalidLaunchTemplateId.NotFound")
-                || code.starts_with("InvalidLaunchTemplateName.NotFound"))
-    }
-}
-
-impl From<Cut> for Failure {
-    fn from(cut: Cut) -> Self {
-        match cut {
-            Cut::Cancelled => Failure::Cancelled,
-            Cut::TimedOut { after } => Failure::TimedOut { after },
-        }
-    }
-}
-
-fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(
-    e: SdkError<E, HttpResponse>,
-) -> Failure {
-    match SdkFailure::of(&e) {
-        SdkFailure::Api { code, message } => Failure::Api { code, message },
-        SdkFailure::Unreadable { status } => Failure::Unreadable {
-            status,
-            detail: super::aws::error_chain(&e),
-        },
-        SdkFailure::Transport => Failure::Transport(super::aws::error_chain(&e)),
-    }
+/// EC2's answer for a launch template that does not exist (by id or by name).
+fn template_not_found(f: &Failure) -> bool {
+    matches!(f, Failure::Api { code, .. }
+        if code.starts_with("InvalidLaunchTemplateId.NotFound")
+            || code.starts_with("InvalidLaunchTemplateName.NotFound"))
 }
 
 /// Sends one request under `bounds`.
@@ -83,7 +44,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
 {
-    bounds.run(send).await?.map_err(failure)
+    super::aws::call(bounds, "EC2", send).await
 }
 
 /// A launch template as the node group sees it.
@@ -266,7 +227,7 @@ impl Ec2 {
         .await;
         match out {
             Ok(o) => Ok(o.launch_templates().first().map(LaunchTemplate::from_sdk)),
-            Err(f) if f.is_not_found() => Ok(None),
+            Err(f) if template_not_found(&f) => Ok(None),
             Err(failure) => Err(Ec2Error {
                 operation: "DescribeLaunchTemplates",
                 subject: format!("launch template {id}"),
@@ -301,7 +262,7 @@ impl Ec2 {
                 .and_then(|v| v.launch_template_data())
                 .and_then(|d| d.user_data())
                 .map(str::to_string)),
-            Err(f) if f.is_not_found() => Ok(None),
+            Err(f) if template_not_found(&f) => Ok(None),
             Err(failure) => Err(Ec2Error {
                 operation: "DescribeLaunchTemplateVersions",
                 subject: format!("launch template {id} version {version}"),
@@ -355,7 +316,7 @@ impl Ec2 {
         .await
         {
             Ok(_) => Ok(()),
-            Err(f) if f.is_not_found() => Ok(()),
+            Err(f) if template_not_found(&f) => Ok(()),
             Err(failure) => Err(Ec2Error {
                 operation: "DeleteLaunchTemplate",
                 subject: format!("launch template {id}"),
@@ -448,8 +409,10 @@ mod tests {
             code: code.into(),
             message: String::new(),
         };
-        assert!(f("InvalidLaunchTemplateId.NotFound").is_not_found());
-        assert!(f("InvalidLaunchTemplateName.NotFoundException").is_not_found());
-        assert!(!f("UnauthorizedOperation").is_not_found());
+        assert!(template_not_found(&f("InvalidLaunchTemplateId.NotFound")));
+        assert!(template_not_found(&f(
+            "InvalidLaunchTemplateName.NotFoundException"
+        )));
+        assert!(!template_not_found(&f("UnauthorizedOperation")));
     }
 }

@@ -256,17 +256,13 @@ impl Pool {
             .into_iter()
             .filter(|(k, _)| k.starts_with("spark.hadoop."))
             .collect();
-        let sdk_v1 = pool
-            .history
-            .as_ref()
-            .map(|h| spark_major(&h.image).is_some_and(|m| m < 4));
-        if let (Some(h), Some(sdk_v1)) = (&mut pool.history, sdk_v1) {
+        if let Some(h) = &mut pool.history {
             if !pool.conf.contains_key(CREDENTIALS_PROVIDER) {
                 match &h.iam {
                     Some(iam) => {
                         hadoop.insert(
                             CREDENTIALS_PROVIDER.to_string(),
-                            credentials_provider(iam.mechanism, sdk_v1).to_string(),
+                            credentials_provider(iam.mechanism, &h.image).to_string(),
                         );
                     }
                     None => {
@@ -495,11 +491,10 @@ impl Pool {
         let Some(iam) = self.driver.iam.as_ref().or(self.executor.iam.as_ref()) else {
             return Vec::new();
         };
-        let sdk_v1 = self.spark_major().is_some_and(|m| m < 4);
         vec![
             (
                 CREDENTIALS_PROVIDER,
-                credentials_provider(iam.mechanism, sdk_v1),
+                credentials_provider(iam.mechanism, &self.image),
             ),
             ("spark.hadoop.fs.s3a.committer.name", "magic"),
             ("spark.hadoop.fs.s3a.committer.magic.enabled", "true"),
@@ -713,7 +708,8 @@ pub fn spark_major(image: &str) -> Option<u32> {
 /// The S3A credentials provider for a role's mechanism, by the AWS SDK the image's Hadoop
 /// uses: SDK v1 (Spark 3.x, hadoop-aws 3.3.4) or v2 (Spark 4.x, hadoop-aws 3.4). See the
 /// `spark_conf` description.
-pub fn credentials_provider(mechanism: Mechanism, sdk_v1: bool) -> &'static str {
+pub fn credentials_provider(mechanism: Mechanism, image: &str) -> &'static str {
+    let sdk_v1 = spark_major(image).is_some_and(|m| m < 4);
     match (mechanism, sdk_v1) {
         (Mechanism::Irsa, true) => "com.amazonaws.auth.WebIdentityTokenCredentialsProvider",
         (Mechanism::PodIdentity, true) => {

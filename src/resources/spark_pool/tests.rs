@@ -468,6 +468,12 @@ fn the_history_server_reads_the_logs_under_its_own_role() {
         assert!(!resp.diagnostics.has_errors(), "{:?}", resp.diagnostics);
         render::Pool::from_value(&resp.planned).expect("known pool")
     };
+    let account_of = |h: &history::HistoryServer| {
+        h.objects(&json!({}))
+            .into_iter()
+            .find(|o| o["kind"] == "ServiceAccount")
+            .expect("account")
+    };
 
     // Its own role through Pod Identity: an association for its account, the provider for it.
     let pool = history_of(&pool_with_history(Some(iam(
@@ -481,11 +487,7 @@ fn the_history_server_reads_the_logs_under_its_own_role() {
     );
     let keys: Vec<String> = pool.pod_identities().iter().map(|b| b.key()).collect();
     assert_eq!(keys, ["etl/spark-history"]);
-    let account = h
-        .objects(&json!({}))
-        .into_iter()
-        .find(|o| o["kind"] == "ServiceAccount")
-        .expect("account");
+    let account = account_of(h);
     assert!(account["metadata"]["annotations"].is_null(), "{account}");
 
     // Through IRSA: the account's annotation, the web identity provider.
@@ -499,11 +501,7 @@ fn the_history_server_reads_the_logs_under_its_own_role() {
         Some("com.amazonaws.auth.WebIdentityTokenCredentialsProvider")
     );
     assert!(pool.pod_identities().is_empty());
-    let account = h
-        .objects(&json!({}))
-        .into_iter()
-        .find(|o| o["kind"] == "ServiceAccount")
-        .expect("account");
+    let account = account_of(h);
     assert_eq!(
         account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
         "arn:aws:iam::123456789012:role/spark-history"
