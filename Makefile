@@ -56,21 +56,32 @@ demo: build testbed
 demo-clean:
 	bash testbed/demo-clean.sh
 
-# Benchmarks (see BENCHMARKS.md): handshake, plans of BENCH_COUNT resources (also refreshing with
-# 50 ms per AWS call), apply and destroy of the seed environment; BENCH_RUNS runs each. They run
-# the shipped linux_amd64 build: static (musl), built as make release builds it.
+# The shipped linux_amd64 build: static (musl), built as make release builds it, with the
+# test-only example providers beside it.
 STATIC_TARGET := x86_64-unknown-linux-musl
-STATIC_PROVIDER := target/$(STATIC_TARGET)/release/terraform-provider-dataplatform
-bench: testbed
+STATIC_DIR := target/$(STATIC_TARGET)/release
+STATIC_PROVIDER := $(STATIC_DIR)/terraform-provider-dataplatform
+.PHONY: static acceptance-static
+static:
 	CARGO='$(CARGO)' bash testbed/release-tools.sh
 	PATH="$(CURDIR)/.testbed/zig-bin:$$PATH" .testbed/cargo-tools/bin/cargo-zigbuild zigbuild --locked --release \
-	  --target $(STATIC_TARGET) --bins --example acctest-provider
+	  --target $(STATIC_TARGET) --bins --examples
+
+# The whole acceptance suite against the static release build instead of this run's debug build.
+acceptance-static: testbed static
+	$(CARGO) build --locked --bins --examples
+	ACCEPTANCE_PROVIDER_DIR=$(CURDIR)/$(STATIC_DIR) $(CARGO) test --locked --test acceptance -- --test-threads=4
+
+# Benchmarks (see BENCHMARKS.md): handshake, plans of BENCH_COUNT resources (also refreshing with
+# 50 ms per AWS call), apply and destroy of the seed environment; BENCH_RUNS runs each. They run
+# the static linux_amd64 build.
+bench: testbed static
 	.testbed/venv-tools/bin/python testbed/bench_handshake.py \
 	  --provider dataplatform=$(STATIC_PROVIDER) \
 	  --provider go-null=$(TESTBED)/terraform-provider-null \
 	  --runs 30 --json target/bench-handshake.json
 	.testbed/venv-tools/bin/python testbed/bench_plan.py \
-	  --provider $(STATIC_PROVIDER) --thing-provider target/$(STATIC_TARGET)/release/examples/acctest-provider \
+	  --provider $(STATIC_PROVIDER) --thing-provider $(STATIC_DIR)/examples/acctest-provider \
 	  --count $${BENCH_COUNT:-500} --runs $${BENCH_RUNS:-5} --latency-ms 50 --json target/bench-plan.json
 	.testbed/venv-tools/bin/python testbed/bench_seed.py \
 	  --provider $(STATIC_PROVIDER) --runs $${BENCH_RUNS:-5} --json target/bench-seed.json
@@ -100,7 +111,8 @@ release:
 	CARGO='$(CARGO)' bash testbed/release.sh $(foreach t,$(TARGETS),--target '$(t)') '$(VERSION)'
 
 # The cross-built release of every platform, tested where it can run from here (linux_arm64 under
-# qemu, windows_amd64 under wine, linux_amd64 natively; see acceptance/release_platforms.rs).
+# qemu, windows_amd64 under wine, linux_amd64 natively; see acceptance/release_platforms.rs), then
+# the whole acceptance suite against the static linux_amd64 build.
 .PHONY: release-test
 release-test: testbed
 	CARGO='$(CARGO)' bash testbed/release-tools.sh --emulators
@@ -108,6 +120,7 @@ release-test: testbed
 	CARGO='$(CARGO)' bash testbed/release.sh --out target/release-test 0.1.0
 	$(CARGO) build --locked --bins --examples
 	RELEASE_ARTIFACTS=$(CURDIR)/target/release-test $(CARGO) test --locked --test acceptance release_platforms -- --ignored --test-threads=1
+	$(MAKE) acceptance-static
 
 clean:
 	$(CARGO) clean

@@ -211,12 +211,17 @@ fn plan_and_apply_with(provider: &Path) {
     assert!(e.aws.nodegroups().contains(&"infra".to_string()));
 }
 
+/// The release under test (`make release-test` builds it and points `RELEASE_ARTIFACTS` at it).
+fn artifacts() -> PathBuf {
+    PathBuf::from(
+        std::env::var("RELEASE_ARTIFACTS").expect("RELEASE_ARTIFACTS: the release to test"),
+    )
+}
+
 #[test]
 #[ignore = "needs a cross-built release: make release-test"]
-fn every_platform_of_the_release_runs_where_it_can_be_run_here() {
-    let artifacts = PathBuf::from(
-        std::env::var("RELEASE_ARTIFACTS").expect("RELEASE_ARTIFACTS: the release to test"),
-    );
+fn the_static_linux_binaries_need_no_glibc_and_apply_with_terraform() {
+    let artifacts = artifacts();
     let tmp = tempfile::tempdir().expect("temporary directory");
 
     // Static Linux binaries: no loader, no shared library, so no glibc.
@@ -257,9 +262,15 @@ fn every_platform_of_the_release_runs_where_it_can_be_run_here() {
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&wrapper, perms).expect("chmod");
     plan_and_apply_with(&wrapper);
+}
 
-    // macOS: Mach-O executables of the right architecture. They are in the release when it was
-    // built with a macOS SDK (SDKROOT) or their builds from a Mac were added (publishing guide).
+/// macOS: Mach-O executables of the right architecture. They are in the release when it was
+/// built with a macOS SDK (SDKROOT) or their builds from a Mac were added (publishing guide).
+#[test]
+#[ignore = "needs a cross-built release: make release-test"]
+fn the_macos_binaries_are_mach_o_of_their_architecture() {
+    let artifacts = artifacts();
+    let tmp = tempfile::tempdir().expect("temporary directory");
     for (platform, arch) in [("darwin_amd64", "x86_64"), ("darwin_arm64", "arm64")] {
         if !artifacts
             .join(format!("{NAME}_{VERSION}_{platform}.zip"))
@@ -274,8 +285,15 @@ fn every_platform_of_the_release_runs_where_it_can_be_run_here() {
             "{platform}: {kind}"
         );
     }
+}
 
-    // Windows: under wine, the handshake line go-plugin expects there (TCP on loopback).
+/// Windows: under wine, the handshake line go-plugin expects there (mutual TLS over TCP on
+/// loopback).
+#[test]
+#[ignore = "needs a cross-built release: make release-test"]
+fn the_windows_binary_answers_the_plugin_handshake_under_wine() {
+    let artifacts = artifacts();
+    let tmp = tempfile::tempdir().expect("temporary directory");
     let exe = unpack(&artifacts, "windows_amd64", tmp.path());
     let kind = file_kind(&exe);
     assert!(
@@ -288,12 +306,22 @@ fn every_platform_of_the_release_runs_where_it_can_be_run_here() {
     assert_eq!(&fields[..3], &["1", "6", "tcp"], "{line:?}");
     assert!(fields[3].starts_with("127.0.0.1:"), "{line:?}");
     assert_eq!(fields[4], "grpc", "{line:?}");
+    let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD_NO_PAD, fields[5])
+        .expect("the server certificate is unpadded standard base64");
+    assert_eq!(der.first(), Some(&0x30), "a DER certificate: {line:?}");
 }
 
-/// Starts the Windows binary under wine as Terraform starts a plugin and returns the first
-/// line it prints.
+/// Starts the Windows binary under wine as Terraform starts a plugin (auto mTLS: a P-521
+/// client certificate in `PLUGIN_CLIENT_CERT`, without which the provider refuses to serve on
+/// Windows, where it would have to be plaintext TCP) and returns the first line it prints.
 fn windows_handshake(exe: &Path, prefix: &Path) -> String {
     use std::io::{BufRead, BufReader};
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("P-521 key");
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let client = params.self_signed(&key).expect("client certificate");
+    let stderr_path = prefix.with_extension("stderr");
+    let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
     let wine = ["wine64", "wine"]
         .into_iter()
         .find(|w| {
@@ -314,9 +342,10 @@ fn windows_handshake(exe: &Path, prefix: &Path) -> String {
         .env("PLUGIN_PROTOCOL_VERSIONS", "6")
         .env("PLUGIN_MIN_PORT", "10000")
         .env("PLUGIN_MAX_PORT", "25000")
+        .env("PLUGIN_CLIENT_CERT", client.pem())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("start wine");
     let stdout = child.stdout.take().expect("stdout");
@@ -328,11 +357,34 @@ fn windows_handshake(exe: &Path, prefix: &Path) -> String {
     });
     // The first start of wine creates its prefix: allow for it.
     let line = rx.recv_timeout(Duration::from_secs(180));
+    // While it runs, the announced port takes connections from this (Linux) side.
+    let listening = line
+        .as_ref()
+        .ok()
+        .and_then(|l| l.split('|').nth(3))
+        .map(|addr| {
+            addr.parse::<std::net::SocketAddr>().is_ok_and(|a| {
+                std::net::TcpStream::connect_timeout(&a, Duration::from_secs(10)).is_ok()
+            })
+        });
     let _ = child.kill();
     let _ = child.wait();
     let _ = Command::new("wineserver")
         .env("WINEPREFIX", prefix)
         .arg("-k")
         .status();
-    line.expect("a handshake line within 180 s")
+    match line {
+        Ok(line) if !line.is_empty() => {
+            assert_eq!(
+                listening,
+                Some(true),
+                "nothing listens at the address of {line:?}"
+            );
+            line
+        }
+        _ => panic!(
+            "no handshake line within 180 s; stderr:\n{}",
+            std::fs::read_to_string(&stderr_path).unwrap_or_default()
+        ),
+    }
 }

@@ -26,8 +26,25 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The environment variable naming another build of the provider to test: a cargo output
+/// directory such as `target/x86_64-unknown-linux-musl/release` holding the provider and its
+/// `examples/` (`make acceptance-static` runs the suite against the static release build).
+pub const PROVIDER_DIR_VAR: &str = "ACCEPTANCE_PROVIDER_DIR";
+
+/// The provider under test: this run's build, or the one in `ACCEPTANCE_PROVIDER_DIR`.
 pub fn provider_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-dataplatform"))
+    match std::env::var_os(PROVIDER_DIR_VAR).filter(|d| !d.is_empty()) {
+        Some(dir) => {
+            let p = PathBuf::from(dir).join("terraform-provider-dataplatform");
+            assert!(
+                p.exists(),
+                "{PROVIDER_DIR_VAR} holds no provider: {} is missing",
+                p.display()
+            );
+            p
+        }
+        None => PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-dataplatform")),
+    }
 }
 
 /// The test-only provider built from `acceptance/acctest_provider.rs` (`cargo build --examples`).

@@ -314,6 +314,7 @@ def bench_provider(name, path, runs, warmup, base_env, verbose):
     return {
         "name": name,
         "path": path,
+        "binary_mb": os.path.getsize(os.path.realpath(path)) / 1e6,
         "runs": runs,
         "ok_runs": len(ok),
         "failed_runs": runs - len(ok),
@@ -339,8 +340,8 @@ def render_markdown(report):
                                       IDLE_S * 1000, report["cert_method"]))
     for p in report["providers"]:
         out.append("### %s%s\n" % (p["name"], " (ours)" if p["name"] == report["ours"] else ""))
-        out.append("`%s` — %d/%d runs ok, protocol %s, server cert %s\n" % (
-            p["path"], p["ok_runs"], p["runs"],
+        out.append("`%s` (%.1f MB) — %d/%d runs ok, protocol %s, server cert %s\n" % (
+            p["path"], p["binary_mb"], p["ok_runs"], p["runs"],
             ",".join(str(x) for x in p["app_protocols"]) or "n/a",
             "yes" if p["server_cert"] else "no"))
         out.append("| metric | min | median | max |")

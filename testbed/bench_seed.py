@@ -33,6 +33,8 @@ import tempfile
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "aws_sandbox"))
+import controllers  # noqa: E402
 from benchlib import (ADDR, AWS_ENV, KUBE_SANDBOX, ROOT, StandIn, WrappedProvider, fmt, machine,  # noqa: E402
                       machine_line, start_moto, stats, terraform)
 
@@ -55,13 +57,17 @@ class StandIns:
         if not os.access(KUBE_SANDBOX, os.X_OK):
             raise SystemExit(f"{KUBE_SANDBOX} is missing: make testbed builds it")
         ca = os.path.join(tmp, "kube-ca.pem")
+        token = secrets.token_hex(16)
         self.kube = StandIn("kube-sandbox", [
-            KUBE_SANDBOX, "--port", "0", "--ca-out", ca, "--token", secrets.token_hex(16),
+            KUBE_SANDBOX, "--port", "0", "--ca-out", ca, "--token", token,
             "--aws-secret-key", "testing", "--eks-cluster", "analytics",
             "--log", os.path.join(tmp, "kube.log")], "KUBE_SANDBOX_READY")
         self.procs.append(self.kube)
         self.kube_url = self.kube.lines["KUBE_SANDBOX_READY"][0]
         self.kube_tls = ssl.create_default_context(cafile=ca)
+        # What the seed installs with Helm first: the AWS Load Balancer Controller (whose
+        # IngressClass makes the stand-in give Metabase's Ingress an ALB) and the Spark operator.
+        controllers.install(self.kube_url, token, self.kube_tls)
         self.moto, self.aws_url, self.facts = start_moto(
             tmp, "--lifecycle-describes", str(lifecycle_describes), "--cluster-endpoint", self.kube_url,
             "--cluster-ca-file", ca)

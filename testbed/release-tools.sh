@@ -11,7 +11,7 @@
 #   .testbed/cargo-tools/bin/cargo-zigbuild                    (crates.io): cargo with zig as linker
 #
 # With --emulators it also installs, through apt-get when this runs as root, what the release
-# test runs the foreign binaries with: qemu-user-static (linux_arm64) and wine64 (windows_amd64).
+# test runs the foreign binaries with: qemu-user-static (linux_arm64) and wine with wine64 (windows_amd64).
 set -euo pipefail
 
 ZIGLANG_VERSION=0.17.1
@@ -54,7 +54,8 @@ fi
 if [[ $emulators -eq 1 ]]; then
   need=()
   command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
-  command -v wine >/dev/null 2>&1 || command -v wine64 >/dev/null 2>&1 || need+=(wine64)
+  # Debian's wine64 holds only the loader (/usr/lib/wine/wine64); wine puts `wine` on PATH.
+  command -v wine >/dev/null 2>&1 || need+=(wine wine64)
   if [[ ${#need[@]} -gt 0 ]]; then
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
       log "apt-get install ${need[*]}"

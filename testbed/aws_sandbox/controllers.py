@@ -28,8 +28,8 @@ OBJECTS = [
 ]
 
 
-def main() -> None:
-    url, token = sys.argv[1], sys.argv[2]
+def install(url: str, token: str, context=None) -> None:
+    """Writes the controllers' objects to the stand-in at `url` (TLS with `context`, if given)."""
     for path, obj in OBJECTS:
         req = urllib.request.Request(
             f"{url}{path}?fieldManager=helm&force=true",
@@ -38,8 +38,12 @@ def main() -> None:
             headers={"Authorization": f"Bearer {token}",
                      "Content-Type": "application/apply-patch+yaml"},
         )
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=10, context=context) as r:
             r.read()
+
+
+def main() -> None:
+    install(sys.argv[1], sys.argv[2])
 
 
 if __name__ == "__main__":
