@@ -300,6 +300,20 @@ fn the_windows_binary_answers_the_plugin_handshake_under_wine() {
         kind.starts_with("PE32+ executable") && kind.contains("x86-64"),
         "{kind}"
     );
+    // Wine 8.0 has no bcryptprimitives.dll (Windows 10 and later do), whose ProcessPrng Rust's
+    // standard library loads: the test bed's stand-in goes beside the binary, where Windows
+    // looks first.
+    let dll = repo_root().join(".testbed/wine/bcryptprimitives.dll");
+    assert!(
+        dll.is_file(),
+        "{} is missing: testbed/release-tools.sh --emulators builds it",
+        dll.display()
+    );
+    std::fs::copy(
+        &dll,
+        exe.parent().expect("unpacked").join("bcryptprimitives.dll"),
+    )
+    .expect("copy bcryptprimitives.dll");
     let line = windows_handshake(&exe, &tmp.path().join("wine"));
     let fields: Vec<&str> = line.trim().split('|').collect();
     assert_eq!(fields.len(), 6, "{line:?}");

@@ -11,7 +11,8 @@
 #   .testbed/cargo-tools/bin/cargo-zigbuild                    (crates.io): cargo with zig as linker
 #
 # With --emulators it also installs, through apt-get when this runs as root, what the release
-# test runs the foreign binaries with: qemu-user-static (linux_arm64) and wine with wine64 (windows_amd64).
+# test runs the foreign binaries with: qemu-user-static (linux_arm64) and wine with wine64
+# (windows_amd64), and builds .testbed/wine/bcryptprimitives.dll, which Debian's wine lacks.
 set -euo pipefail
 
 ZIGLANG_VERSION=0.17.1
@@ -65,4 +66,10 @@ if [[ $emulators -eq 1 ]]; then
       log "not installed (needs root and apt-get): ${need[*]}"
     fi
   fi
+  # Wine 8.0 lacks bcryptprimitives.dll, which Rust's standard library loads on Windows: the
+  # release test puts this one beside the Windows binary (testbed/wine/bcryptprimitives.c).
+  mkdir -p "$TB/wine"
+  "$TB/zig-bin/zig" cc -target x86_64-windows-gnu -shared -O2 -o "$TB/wine/bcryptprimitives.dll" \
+    "$ROOT/testbed/wine/bcryptprimitives.c" -lbcrypt >&2
+  rm -f "$TB/wine/bcryptprimitives.pdb" "$TB/wine/bcryptprimitives.lib"
 fi
