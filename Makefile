@@ -68,8 +68,8 @@ static:
 	  --target $(STATIC_TARGET) --bins --examples
 
 # The whole acceptance suite against the static release build instead of this run's debug build.
+# The test-only example providers come from the static build too, so no debug build of them.
 acceptance-static: testbed static
-	$(CARGO) build --locked --bins --examples
 	ACCEPTANCE_PROVIDER_DIR=$(CURDIR)/$(STATIC_DIR) $(CARGO) test --locked --test acceptance -- --test-threads=4
 
 # Benchmarks (see BENCHMARKS.md): handshake, plans of BENCH_COUNT resources (also refreshing with

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
-use crate::support::{provider_binary, required_providers, Workspace, TERRAFORM_VERSIONS};
-
-const COOKIE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+use crate::support::{
+    provider_binary, required_providers, terraform_client_cert_pem, Workspace,
+    PLUGIN_MAGIC_COOKIE as COOKIE, TERRAFORM_VERSIONS,
+};
 
 /// Kills the child when dropped, so a failing test leaves nothing running.
 struct Running(Child);
@@ -34,15 +35,11 @@ fn first_line(child: &mut Child, limit: Duration) -> String {
 /// The provider started as Terraform starts it with auto mTLS: a P-521 client certificate
 /// (a CA for `localhost`) in `PLUGIN_CLIENT_CERT`, and `protocols` offered.
 fn spawn_with_client_cert(protocols: &str, extra_env: &[(&str, &str)]) -> Child {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("P-521 key");
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let client = params.self_signed(&key).expect("client certificate");
     Command::new(provider_binary())
         .env("TF_PLUGIN_MAGIC_COOKIE", COOKIE)
         .env("PLUGIN_PROTOCOL_VERSIONS", protocols)
         .envs(extra_env.iter().copied())
-        .env("PLUGIN_CLIENT_CERT", client.pem())
+        .env("PLUGIN_CLIENT_CERT", terraform_client_cert_pem())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use crate::kube_sandbox::env;
 use crate::release::run_bounded;
-use crate::support::{hcl_list, repo_root, required_providers, Output, Workspace};
+use crate::support::{
+    hcl_list, repo_root, required_providers, terraform_client_cert_pem, Output, Workspace,
+    PLUGIN_MAGIC_COOKIE,
+};
 
 const VERSION: &str = "0.1.0";
 const NAME: &str = "terraform-provider-dataplatform";
@@ -330,10 +333,6 @@ fn the_windows_binary_answers_the_plugin_handshake_under_wine() {
 /// Windows, where it would have to be plaintext TCP) and returns the first line it prints.
 fn windows_handshake(exe: &Path, prefix: &Path) -> String {
     use std::io::{BufRead, BufReader};
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("P-521 key");
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let client = params.self_signed(&key).expect("client certificate");
     let stderr_path = prefix.with_extension("stderr");
     let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
     let wine = ["wine64", "wine"]
@@ -349,14 +348,11 @@ fn windows_handshake(exe: &Path, prefix: &Path) -> String {
         .arg(exe)
         .env("WINEPREFIX", prefix)
         .env("WINEDEBUG", "-all")
-        .env(
-            "TF_PLUGIN_MAGIC_COOKIE",
-            "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
-        )
+        .env("TF_PLUGIN_MAGIC_COOKIE", PLUGIN_MAGIC_COOKIE)
         .env("PLUGIN_PROTOCOL_VERSIONS", "6")
         .env("PLUGIN_MIN_PORT", "10000")
         .env("PLUGIN_MAX_PORT", "25000")
-        .env("PLUGIN_CLIENT_CERT", client.pem())
+        .env("PLUGIN_CLIENT_CERT", terraform_client_cert_pem())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(stderr)

@@ -508,10 +508,9 @@ impl Sandbox {
         id: &str,
         version: i64,
     ) -> BTreeMap<String, String> {
-        self.launch_template_data(id, version)
-            .map(|d| d.tag_specifications().to_vec())
-            .unwrap_or_default()
-            .iter()
+        let data = self.launch_template_data(id, version);
+        data.iter()
+            .flat_map(|d| d.tag_specifications())
             .filter(|s| s.resource_type() == Some(&aws_sdk_ec2::types::ResourceType::Instance))
             .flat_map(|s| s.tags())
             .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))

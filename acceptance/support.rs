@@ -26,6 +26,19 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The go-plugin magic cookie Terraform sets for its providers (`TF_PLUGIN_MAGIC_COOKIE`).
+pub const PLUGIN_MAGIC_COOKIE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+
+/// A client certificate of the kind Terraform puts in `PLUGIN_CLIENT_CERT` (auto mTLS): ECDSA
+/// P-521, self-signed, a CA for `localhost`. Returns its PEM.
+pub fn terraform_client_cert_pem() -> String {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("P-521 key");
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.self_signed(&key).expect("client certificate").pem()
+}
+
 /// The environment variable naming another build of the provider to test: a cargo output
 /// directory such as `target/x86_64-unknown-linux-musl/release` holding the provider and its
 /// `examples/` (`make acceptance-static` runs the suite against the static release build).

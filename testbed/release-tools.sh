@@ -68,8 +68,11 @@ if [[ $emulators -eq 1 ]]; then
   fi
   # Wine 8.0 lacks bcryptprimitives.dll, which Rust's standard library loads on Windows: the
   # release test puts this one beside the Windows binary (testbed/wine/bcryptprimitives.c).
-  mkdir -p "$TB/wine"
-  "$TB/zig-bin/zig" cc -target x86_64-windows-gnu -shared -O2 -o "$TB/wine/bcryptprimitives.dll" \
-    "$ROOT/testbed/wine/bcryptprimitives.c" -lbcrypt >&2
-  rm -f "$TB/wine/bcryptprimitives.pdb" "$TB/wine/bcryptprimitives.lib"
+  dll="$TB/wine/bcryptprimitives.dll" src="$ROOT/testbed/wine/bcryptprimitives.c"
+  if [[ ! "$dll" -nt "$src" ]]; then
+    log "bcryptprimitives.dll for wine into $TB/wine"
+    mkdir -p "$TB/wine"
+    "$TB/zig-bin/zig" cc -target x86_64-windows-gnu -shared -O2 -o "$dll" "$src" -lbcrypt >&2
+    rm -f "$TB/wine/bcryptprimitives.pdb" "$TB/wine/bcryptprimitives.lib"
+  fi
 fi
